@@ -3,6 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { NativeBinding } from '../binding';
+import { packageRoot } from './package-info';
 
 export type { NativeBinding } from '../binding';
 
@@ -13,17 +14,6 @@ export class NativeLoadError extends Error {
     super(message);
     this.name = 'NativeLoadError';
   }
-}
-
-function packageRoot(): string {
-  // lib/native.ts runs from lib/ (ts-jest) or dist/lib/ (compiled).
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) return path.resolve(__dirname, '..');
-    dir = parent;
-  }
-  return dir;
 }
 
 function loadBinding(): NativeBinding {

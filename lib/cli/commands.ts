@@ -1,0 +1,9 @@
+// Every command, one file each under commands/.
+import { Command } from 'commander';
+import { registerCompare } from './commands/compare';
+import { registerCpu } from './commands/cpu';
+
+export function registerCommands(program: Command): void {
+  registerCompare(program);
+  registerCpu(program);
+}

@@ -1,0 +1,34 @@
+// Option parsers shared by commands.
+import * as fs from 'fs';
+import * as path from 'path';
+import { UsageError } from './errors';
+
+/** Collects repeated `--opt NAME=NUMBER` into a record. */
+export function collectNumberPairs(value: string, previous: Record<string, number> = {}): Record<string, number> {
+  const match = /^([^=]+)=(.+)$/.exec(value);
+  const number = match ? Number(match[2]) : NaN;
+  if (!match || !Number.isFinite(number)) throw new UsageError(`expected NAME=NUMBER, got "${value}"`);
+  return { ...previous, [match[1]]: number };
+}
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`expected a non-negative integer, got "${value}"`);
+  return n;
+}
+
+/** The CLI never writes over its input. */
+export function requireDistinctOutput(input: string, output: string): void {
+  const resolvedIn = path.resolve(input);
+  const resolvedOut = path.resolve(output);
+  const same =
+    resolvedIn === resolvedOut ||
+    (fs.existsSync(resolvedOut) && fs.existsSync(resolvedIn) && fs.statSync(resolvedIn).ino === fs.statSync(resolvedOut).ino);
+  if (same) throw new UsageError(`refusing to write over the input model ${input}; choose another -o path`);
+}

@@ -1,0 +1,22 @@
+// A progress bar on stderr, drawn only when stderr is a terminal.
+
+export interface Progress {
+  update(done: number, total: number): void;
+  finish(): void;
+}
+
+export function createProgress(label: string, stream: NodeJS.WriteStream = process.stderr): Progress {
+  if (!stream.isTTY) return { update() {}, finish() {} };
+  let drawn = false;
+  return {
+    update(done, total) {
+      const width = 30;
+      const filled = total > 0 ? Math.round((done / total) * width) : 0;
+      stream.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`);
+      drawn = true;
+    },
+    finish() {
+      if (drawn) stream.write('\n');
+    },
+  };
+}

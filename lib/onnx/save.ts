@@ -1,0 +1,215 @@
+// saveModel / serializeModel. Output is atomic; tensors above a threshold can go to external data files,
+// which is how models beyond protobuf's 2 GiB limit are stored.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { toBinary } from '@bufbuild/protobuf';
+import { ModelProtoSchema, type TensorProto } from './gen/onnx_pb';
+import { AtomicFileGroup, writeFully } from './atomic-file';
+import { dtypeInfo } from './dtype';
+import { describeError, ModelSaveError, OnnxError } from './errors';
+import { IO_CHUNK, readRange } from './external-data';
+import { PROTOBUF_LIMIT } from './load';
+import type { Model } from './model';
+import { allGraphs, allTensors } from './proto-walk';
+import { StorageSwap } from './tensor-storage';
+import { isExternal, tensorBytes } from './tensor';
+
+export interface ExternalDataOptions {
+  /** Initializers of at least this many bytes go to external data (default 1024). */
+  threshold?: number;
+  /** One data file for all tensors (default) or one file per tensor. */
+  singleFile?: boolean;
+  /** Data file name, in the model's folder (default "<model file name>.data"). */
+  location?: string;
+  /** Offsets in the single data file are multiples of this (default 4096, for mmap). */
+  alignment?: number;
+}
+
+export interface SaveOptions {
+  /**
+   * true or options: write external data. false: keep everything inside the .onnx (fails above 2 GiB).
+   * Default: external data when the model already used it or would not fit in 2 GiB, else inline.
+   */
+  externalData?: boolean | ExternalDataOptions;
+}
+
+export interface SaveResult {
+  path: string;
+  /** External data files written (absolute paths). */
+  dataFiles: string[];
+  /** Tensors stored in external data. */
+  externalTensors: number;
+  /** Size of the .onnx file. */
+  modelBytes: number;
+}
+
+interface Placement {
+  tensor: TensorProto;
+  size: number;
+  external: boolean;
+}
+
+const DEFAULT_THRESHOLD = 1024;
+const DEFAULT_ALIGNMENT = 4096;
+
+function storedSize(model: Model, t: TensorProto): number {
+  if (isExternal(t)) {
+    if (!model.externalData) return tensorBytes(t).byteLength; // throws the "no baseDir" error
+    return model.externalData.resolve(t).length;
+  }
+  if (t.rawData.byteLength > 0 || dtypeInfo(t.dataType).name === 'string') return t.rawData.byteLength;
+  return tensorBytes(t).byteLength;
+}
+
+function plan(model: Model, externalData: SaveOptions['externalData']): { placements: Placement[]; external: ExternalDataOptions | undefined } {
+  const tensors = allTensors(model.proto);
+  const initializers = new Set<TensorProto>();
+  for (const { graph } of allGraphs(model.graph)) for (const t of graph.initializer) initializers.add(t);
+  const sizes = tensors.map((t) => storedSize(model, t));
+  let external: ExternalDataOptions | undefined;
+  if (externalData === true) external = {};
+  else if (typeof externalData === 'object') external = externalData;
+  else if (externalData === undefined) {
+    const total = sizes.reduce((a, b) => a + b, 0);
+    if (tensors.some(isExternal) || total > PROTOBUF_LIMIT) external = {};
+  }
+  const threshold = external?.threshold ?? DEFAULT_THRESHOLD;
+  const placements = tensors.map((tensor, i) => ({
+    tensor,
+    size: sizes[i],
+    external: external !== undefined && dtypeInfo(tensor.dataType).name !== 'string'
+      && (isExternal(tensor) || (initializers.has(tensor) && sizes[i] >= threshold)),
+  }));
+  const inline = placements.reduce((sum, p) => sum + (p.external ? 0 : p.size), 0);
+  if (inline > PROTOBUF_LIMIT) {
+    throw new ModelSaveError(`tensor data kept inside the .onnx would be ${inline} bytes, over protobuf's 2 GiB limit; save with externalData`);
+  }
+  return { placements, external };
+}
+
+/** Copy a tensor's bytes to `fd` at `position`, streaming from its source file when not already in memory. */
+function writeTensorData(model: Model, t: TensorProto, fd: number, position: number): void {
+  const source = model.externalData;
+  if (isExternal(t) && source && !source.cached(t)) {
+    const range = source.resolve(t);
+    source.withFile(range.file, t, (src) => {
+      for (let done = 0; done < range.length;) {
+        const n = Math.min(IO_CHUNK, range.length - done);
+        writeFully(fd, readRange(src, range.offset + done, n), position + done);
+        done += n;
+      }
+    });
+    return;
+  }
+  writeFully(fd, tensorBytes(t, source), position);
+}
+
+function checkFileName(name: string): void {
+  if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
+    throw new ModelSaveError(`external data location "${name}" must be a plain file name in the model's folder`);
+  }
+}
+
+function perTensorNames(modelName: string, tensors: TensorProto[]): string[] {
+  const used = new Set<string>();
+  return tensors.map((t) => {
+    const base = `${modelName}.${(t.name || 'tensor').replace(/[^A-Za-z0-9._-]/g, '_')}`;
+    let name = `${base}.data`;
+    for (let i = 2; used.has(name); i++) name = `${base}_${i}.data`;
+    used.add(name);
+    return name;
+  });
+}
+
+/** Before a data file the model still reads from is replaced, pull its remaining ranges into memory. */
+function detachOverwrittenSources(model: Model, targets: string[]): void {
+  const source = model.externalData;
+  if (!source) return;
+  const replaced = new Set(targets);
+  for (const t of allTensors(model.proto)) {
+    if (isExternal(t) && replaced.has(source.resolve(t).file)) source.read(t);
+  }
+}
+
+/**
+ * Write `model` to `file` atomically (temporary files + rename). With external data, tensors go to
+ * "<file name>.data" (or one file per tensor) at aligned offsets. The in-memory model is left unchanged.
+ */
+export function saveModel(model: Model, file: string, options: SaveOptions = {}): SaveResult {
+  const target = path.resolve(file);
+  const dir = path.dirname(target);
+  let realDir: string;
+  try {
+    realDir = fs.realpathSync(dir);
+  } catch (err) {
+    throw new ModelSaveError(`cannot save model to "${file}": folder "${dir}" is not accessible (${describeError(err)})`, { cause: err });
+  }
+  if (fs.existsSync(target) && fs.statSync(target).isDirectory()) throw new ModelSaveError(`cannot save model to "${file}": it is a directory`);
+
+  const files = new AtomicFileGroup();
+  const swap = new StorageSwap();
+  try {
+    const { placements, external } = plan(model, options.externalData);
+    const outside = placements.filter((p) => p.external);
+    const dataFiles: string[] = [];
+    if (outside.length > 0) {
+      const modelName = path.basename(target);
+      if (external?.singleFile === false) {
+        const names = perTensorNames(modelName, outside.map((p) => p.tensor));
+        outside.forEach((p, i) => {
+          const fd = files.open(path.join(dir, names[i]));
+          writeTensorData(model, p.tensor, fd, 0);
+          dataFiles.push(path.join(realDir, names[i]));
+          swap.external(p.tensor, names[i], 0, p.size);
+        });
+      } else {
+        const location = external?.location ?? `${modelName}.data`;
+        checkFileName(location);
+        const alignment = external?.alignment ?? DEFAULT_ALIGNMENT;
+        if (!Number.isSafeInteger(alignment) || alignment < 1) throw new ModelSaveError(`alignment ${alignment} must be a positive integer`);
+        const fd = files.open(path.join(dir, location));
+        let end = 0;
+        for (const p of outside) {
+          const offset = Math.ceil(end / alignment) * alignment;
+          writeTensorData(model, p.tensor, fd, offset);
+          swap.external(p.tensor, location, offset, p.size);
+          end = offset + p.size;
+        }
+        if (end > 0) fs.ftruncateSync(fd, end);
+        dataFiles.push(path.join(realDir, location));
+      }
+    }
+    for (const p of placements) {
+      if (!p.external && isExternal(p.tensor)) swap.inline(p.tensor, tensorBytes(p.tensor, model.externalData));
+    }
+    const bytes = toBinary(ModelProtoSchema, model.proto);
+    if (bytes.byteLength > PROTOBUF_LIMIT) throw new ModelSaveError(`the model is ${bytes.byteLength} bytes, over protobuf's 2 GiB limit; save with externalData`);
+    swap.restore();
+    writeFully(files.open(target), bytes, 0);
+    detachOverwrittenSources(model, [...dataFiles, path.join(realDir, path.basename(target))]);
+    files.commit();
+    return { path: target, dataFiles, externalTensors: outside.length, modelBytes: bytes.byteLength };
+  } catch (err) {
+    files.abort();
+    if (err instanceof OnnxError) throw err;
+    throw new ModelSaveError(`cannot save model to "${file}": ${describeError(err)}`, { cause: err });
+  } finally {
+    swap.restore();
+  }
+}
+
+/** The model as one protobuf buffer with all tensor data inline (e.g. for InferenceSession.create). */
+export function serializeModel(model: Model): Uint8Array {
+  const swap = new StorageSwap();
+  try {
+    const { placements } = plan(model, false);
+    for (const p of placements) {
+      if (isExternal(p.tensor)) swap.inline(p.tensor, tensorBytes(p.tensor, model.externalData));
+    }
+    const bytes = toBinary(ModelProtoSchema, model.proto);
+    if (bytes.byteLength > PROTOBUF_LIMIT) throw new ModelSaveError(`the model is ${bytes.byteLength} bytes, over protobuf's 2 GiB limit`);
+    return bytes;
+  } finally {
+    swap.restore();
+  }
+}

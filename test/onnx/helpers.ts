@@ -1,0 +1,42 @@
+// Shared by the lib/onnx tests: temp folders and running models in onnxruntime-node.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { serializeModel, type Model } from '../../lib/onnx';
+
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxforge-onnx-'));
+  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+export type Feeds = Record<string, ort.Tensor>;
+
+/** Run a model (in memory, or a saved file path so ORT resolves external data itself). */
+export async function runOrt(model: Model | string, feeds: Feeds): Promise<Record<string, ort.Tensor>> {
+  const session = typeof model === 'string'
+    ? await ort.InferenceSession.create(model)
+    : await ort.InferenceSession.create(serializeModel(model));
+  try {
+    return await session.run(feeds);
+  } finally {
+    await session.release();
+  }
+}
+
+export function floatInput(dims: number[], seed = 1): ort.Tensor {
+  const count = dims.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(count);
+  let s = seed;
+  for (let i = 0; i < count; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    data[i] = (s / 2147483648) * 2 - 1;
+  }
+  return new ort.Tensor('float32', data, dims);
+}
+
+/** A Buffer from fs viewed as a Uint8Array of the test's own realm (jest breaks instanceof otherwise). */
+export function readBytes(file: string): Uint8Array {
+  const buf = fs.readFileSync(file);
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}

@@ -1,0 +1,182 @@
+// config.json of one model in the repository: schema (zod), defaults and clear errors.
+import { z } from 'zod';
+import { isKserveDatatype, KSERVE_DATATYPES, KserveDatatype } from './datatypes';
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+
+const tensorSpecSchema = z.strictObject({
+  name: z.string().min(1),
+  datatype: z.string().refine(isKserveDatatype, { message: `expected one of ${KSERVE_DATATYPES.join(', ')}` }),
+  /** Full shape including the batch dim; -1 for a dim of any size. */
+  dims: z.array(z.number().int().min(-1)),
+});
+
+const warmupInputSchema = z.strictObject({
+  dims: z.array(nonNegativeInt),
+  data: z.array(z.union([z.number(), z.boolean(), z.string()])),
+});
+
+const versionPolicySchema = z.union([
+  z.strictObject({ latest: positiveInt }),
+  z.strictObject({ all: z.literal(true) }),
+  z.strictObject({ specific: z.array(positiveInt).min(1) }),
+]);
+
+const configSchema = z
+  .strictObject({
+    name: z.string().min(1).optional(),
+    engine: z.literal('ort', { message: 'expected "ort" (the only engine the server runs so far)' }).default('ort'),
+    max_batch_size: nonNegativeInt.default(0),
+    inputs: z.array(tensorSpecSchema).optional(),
+    outputs: z.array(tensorSpecSchema).optional(),
+    dynamic_batching: z
+      .strictObject({
+        preferred_batch_size: z.array(positiveInt).optional(),
+        max_queue_delay_ms: z.number().nonnegative().default(0),
+      })
+      .optional(),
+    instances: z
+      .strictObject({
+        count: positiveInt.default(1),
+        device: z.enum(['cpu', 'cuda']).default('cpu'),
+      })
+      .default({ count: 1, device: 'cpu' }),
+    threads: positiveInt.optional(),
+    preload: z.enum(['eager', 'lazy']).default('eager'),
+    pinned: z.boolean().default(false),
+    idle_unload_ms: nonNegativeInt.optional(),
+    memory_bytes: positiveInt.optional(),
+    queue: z
+      .strictObject({
+        max_size: positiveInt.default(1024),
+        timeout_ms: nonNegativeInt.default(30000),
+        default_priority: z.number().int().default(0),
+      })
+      .default({ max_size: 1024, timeout_ms: 30000, default_priority: 0 }),
+    warmup: z
+      .strictObject({
+        samples: nonNegativeInt.default(1),
+        batch_sizes: z.array(positiveInt).optional(),
+        dims: z.record(z.string(), positiveInt).optional(),
+        values: z.record(z.string(), z.number()).optional(),
+        inputs: z.record(z.string(), warmupInputSchema).optional(),
+      })
+      .optional(),
+    version_policy: versionPolicySchema.default({ latest: 1 }),
+  })
+  .superRefine((c, ctx) => {
+    const batching = c.dynamic_batching;
+    if (batching && c.max_batch_size === 0) {
+      ctx.addIssue({ code: 'custom', path: ['dynamic_batching'], message: 'needs max_batch_size > 0' });
+    }
+    batching?.preferred_batch_size?.forEach((size, i) => {
+      if (size > c.max_batch_size) {
+        ctx.addIssue({ code: 'custom', path: ['dynamic_batching', 'preferred_batch_size', i], message: `${size} exceeds max_batch_size (${c.max_batch_size})` });
+      }
+    });
+    c.warmup?.batch_sizes?.forEach((size, i) => {
+      if (size > Math.max(1, c.max_batch_size)) {
+        ctx.addIssue({ code: 'custom', path: ['warmup', 'batch_sizes', i], message: `${size} exceeds max_batch_size (${c.max_batch_size})` });
+      }
+    });
+  });
+
+export interface TensorSpec {
+  name: string;
+  datatype: KserveDatatype;
+  dims: number[];
+}
+
+export interface WarmupInput {
+  dims: number[];
+  data: (number | boolean | string)[];
+}
+
+export type VersionPolicy = { latest: number } | { all: true } | { specific: number[] };
+
+export interface ModelConfig {
+  name?: string;
+  engine: 'ort';
+  /** 0: the model takes whole tensors and requests are never merged. */
+  maxBatchSize: number;
+  inputs?: TensorSpec[];
+  outputs?: TensorSpec[];
+  dynamicBatching?: { preferredBatchSizes: number[]; maxQueueDelayMs: number };
+  instances: { count: number; device: 'cpu' | 'cuda' };
+  threads?: number;
+  preload: 'eager' | 'lazy';
+  pinned: boolean;
+  idleUnloadMs?: number;
+  memoryBytes?: number;
+  queue: { maxSize: number; timeoutMs: number; defaultPriority: number };
+  warmup: {
+    samples: number;
+    batchSizes: number[];
+    dims: Record<string, number>;
+    values: Record<string, number>;
+    inputs?: Record<string, WarmupInput>;
+  };
+  versionPolicy: VersionPolicy;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((issue) => {
+      const where = issue.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
+      return `${where}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+/** Validates parsed JSON; `source` names the file in error messages. */
+export function parseModelConfig(json: unknown, source: string): ModelConfig {
+  const result = configSchema.safeParse(json ?? {});
+  if (!result.success) throw new ConfigError(`${source}: ${formatIssues(result.error.issues)}`);
+  const c = result.data;
+  return {
+    name: c.name,
+    engine: c.engine,
+    maxBatchSize: c.max_batch_size,
+    inputs: c.inputs as TensorSpec[] | undefined,
+    outputs: c.outputs as TensorSpec[] | undefined,
+    dynamicBatching: c.dynamic_batching && {
+      preferredBatchSizes: [...(c.dynamic_batching.preferred_batch_size ?? [])].sort((a, b) => a - b),
+      maxQueueDelayMs: c.dynamic_batching.max_queue_delay_ms,
+    },
+    instances: c.instances,
+    threads: c.threads,
+    preload: c.preload,
+    pinned: c.pinned,
+    idleUnloadMs: c.idle_unload_ms,
+    memoryBytes: c.memory_bytes,
+    queue: { maxSize: c.queue.max_size, timeoutMs: c.queue.timeout_ms, defaultPriority: c.queue.default_priority },
+    warmup: {
+      samples: c.warmup?.samples ?? 1,
+      batchSizes: c.warmup?.batch_sizes ?? [1],
+      dims: c.warmup?.dims ?? {},
+      values: c.warmup?.values ?? {},
+      inputs: c.warmup?.inputs,
+    },
+    versionPolicy: c.version_policy,
+  };
+}
+
+/** Parses config.json text (a missing file is an empty config: all defaults). */
+export function parseModelConfigText(text: string | undefined, source: string): ModelConfig {
+  if (text === undefined) return parseModelConfig({}, source);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${source}: not valid JSON (${(err as Error).message})`);
+  }
+  return parseModelConfig(json, source);
+}

@@ -1,0 +1,85 @@
+// Runtime failures carry the HTTP status the server answers with, so the runtime
+// and the server agree on what is the caller's fault and what is worth a retry.
+
+export class RuntimeError extends Error {
+  /** HTTP status for this failure. */
+  readonly status: number;
+  /** Seconds after which a retry may succeed; undefined when retrying will not help. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(message: string, status: number, retryAfterSeconds?: number) {
+    super(message);
+    this.name = new.target.name;
+    this.status = status;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** The request is malformed or does not fit the model (wrong input, dtype, shape). */
+export class InvalidRequestError extends RuntimeError {
+  constructor(message: string) {
+    super(message, 400);
+  }
+}
+
+/** No such model or version in the repository. */
+export class ModelNotFoundError extends RuntimeError {
+  constructor(message: string) {
+    super(message, 404);
+  }
+}
+
+/** The model exists but is not available: unloaded by an operator, or its config or file is broken. */
+export class ModelUnavailableError extends RuntimeError {
+  constructor(message: string) {
+    super(message, 400);
+  }
+}
+
+/** The model failed to load (bad file, bad config, engine error). */
+export class ModelLoadError extends RuntimeError {
+  constructor(message: string) {
+    super(message, 400);
+  }
+}
+
+/** Queue or in-flight limit reached: retryable. */
+export class OverloadedError extends RuntimeError {
+  constructor(message: string, retryAfterSeconds = 1) {
+    super(message, 503, retryAfterSeconds);
+  }
+}
+
+/** The memory budget cannot hold the model right now because busy or pinned models fill it. */
+export class CapacityError extends RuntimeError {
+  constructor(message: string, retryable: boolean) {
+    super(message, 503, retryable ? 1 : undefined);
+  }
+}
+
+export class RequestTimeoutError extends RuntimeError {
+  constructor(message: string) {
+    super(message, 504);
+  }
+}
+
+/** The caller cancelled the request (client disconnected, signal aborted). */
+export class RequestCancelledError extends RuntimeError {
+  constructor(message = 'request cancelled') {
+    super(message, 499);
+  }
+}
+
+/** The runtime is shutting down and takes no new work. */
+export class ShuttingDownError extends RuntimeError {
+  constructor() {
+    super('the server is shutting down', 503);
+  }
+}
+
+/** The engine failed while running a model. */
+export class ExecutionError extends RuntimeError {
+  constructor(message: string) {
+    super(message, 500);
+  }
+}

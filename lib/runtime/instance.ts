@@ -1,0 +1,131 @@
+// The main-thread handle of one worker-thread instance: start, run, dispose.
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import type { ValueMetadata } from '../engine/engine';
+import type { Feeds, HostTensor } from '../engine/tensor';
+import { ExecutionError, ModelLoadError } from './errors';
+import { FromWorker, ToWorker, transferList, WorkerInit } from './protocol';
+
+export interface InstanceResult {
+  outputs: Record<string, HostTensor>;
+  computeMs: number;
+}
+
+interface Pending {
+  resolve(result: InstanceResult): void;
+  reject(err: Error): void;
+}
+
+/**
+ * Spawns the worker script. Compiled code runs dist/…/worker.js directly; when running
+ * from TypeScript sources (jest) the worker gets a transpile-on-require hook first.
+ */
+function spawnWorker(init: WorkerInit): Worker {
+  const extension = path.extname(__filename);
+  const entry = path.join(__dirname, `worker${extension}`);
+  if (extension !== '.ts') return new Worker(entry, { workerData: init });
+  const bootstrap = `
+    const fs = require('fs');
+    const ts = require(${JSON.stringify(require.resolve('typescript'))});
+    require.extensions['.ts'] = (module, filename) => {
+      const source = fs.readFileSync(filename, 'utf8');
+      const output = ts.transpileModule(source, { fileName: filename, compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } });
+      module._compile(output.outputText, filename);
+    };
+    require(${JSON.stringify(entry)});
+  `;
+  return new Worker(bootstrap, { eval: true, workerData: init });
+}
+
+export class WorkerInstance {
+  /** Batches sent and not yet answered. */
+  inflight = 0;
+  /** Set when the worker died; the instance takes no more work. */
+  failure: string | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private disposed: Promise<void> | undefined;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly inputs: readonly ValueMetadata[],
+    readonly outputs: readonly ValueMetadata[],
+    readonly device: 'cpu' | 'cuda',
+    readonly note: string | undefined,
+  ) {
+    worker.on('message', (message: FromWorker) => this.onMessage(message));
+    worker.on('error', (err) => this.fail(`instance worker failed: ${err.message}`));
+    worker.on('exit', (code) => this.fail(`instance worker exited (code ${code})`));
+  }
+
+  static start(init: WorkerInit): Promise<WorkerInstance> {
+    return new Promise((resolve, reject) => {
+      const worker = spawnWorker(init);
+      const onError = (err: Error) => finish(() => reject(new ModelLoadError(`${init.file}: ${err.message}`)));
+      const onExit = (code: number) => finish(() => reject(new ModelLoadError(`${init.file}: instance worker exited during load (code ${code})`)));
+      const onMessage = (message: FromWorker) => {
+        if (message.type === 'ready') {
+          finish(() => resolve(new WorkerInstance(worker, message.inputs, message.outputs, message.device, message.note)));
+        } else if (message.type === 'load-error') {
+          finish(() => reject(new ModelLoadError(`${init.file}: ${message.message}`)));
+          void worker.terminate();
+        }
+      };
+      const finish = (settle: () => void) => {
+        worker.off('error', onError).off('exit', onExit).off('message', onMessage);
+        settle();
+      };
+      worker.on('error', onError).on('exit', onExit).on('message', onMessage);
+    });
+  }
+
+  /** Runs feeds; `transferInputs` moves the input buffers instead of copying (only for buffers the caller gives up). */
+  run(feeds: Feeds, outputs: string[] | undefined, transferInputs: boolean): Promise<InstanceResult> {
+    if (this.failure) return Promise.reject(new ExecutionError(this.failure));
+    if (this.disposed) return Promise.reject(new ExecutionError('instance is disposed'));
+    const id = this.nextId++;
+    this.inflight++;
+    return new Promise<InstanceResult>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      const message: ToWorker = { type: 'run', id, feeds, outputs };
+      this.worker.postMessage(message, transferInputs ? transferList(Object.values(feeds)) : []);
+    });
+  }
+
+  private onMessage(message: FromWorker): void {
+    if (message.type !== 'result' && message.type !== 'run-error') return;
+    const pending = this.pending.get(message.id);
+    if (!pending) return;
+    this.pending.delete(message.id);
+    this.inflight--;
+    if (message.type === 'result') pending.resolve({ outputs: message.outputs, computeMs: message.computeMs });
+    else pending.reject(new ExecutionError(message.message));
+  }
+
+  private fail(reason: string): void {
+    if (this.disposed) return;
+    this.failure ??= reason;
+    for (const pending of this.pending.values()) pending.reject(new ExecutionError(reason));
+    this.pending.clear();
+    this.inflight = 0;
+  }
+
+  /** Releases the session and ends the thread; batches already sent finish first. */
+  dispose(): Promise<void> {
+    this.disposed ??= (async () => {
+      if (!this.failure) {
+        const done = new Promise<void>((resolve) => {
+          const onMessage = (message: FromWorker) => {
+            if (message.type === 'disposed') resolve();
+          };
+          this.worker.on('message', onMessage);
+          this.worker.once('exit', () => resolve());
+        });
+        this.worker.postMessage({ type: 'dispose' } satisfies ToWorker);
+        await Promise.race([done, new Promise((r) => setTimeout(r, 5000).unref())]);
+      }
+      await this.worker.terminate();
+    })();
+    return this.disposed;
+  }
+}

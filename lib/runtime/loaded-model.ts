@@ -1,0 +1,162 @@
+// One model version in memory: its instances (worker threads), its scheduler, warm-up.
+import * as os from 'os';
+import { performance } from 'perf_hooks';
+import type { ValueMetadata } from '../engine/engine';
+import type { Feeds, HostTensor } from '../engine/tensor';
+import { ConfigError, ModelConfig } from './config';
+import { ModelLoadError } from './errors';
+import { WorkerInstance } from './instance';
+import type { RuntimeMetrics } from './metrics';
+import { Scheduler, SubmitOptions } from './scheduler';
+import { applyTensorSpecs, validateRequest } from './validate';
+import { warmupFeeds } from './warmup';
+
+export interface LoadSpec {
+  name: string;
+  version: number;
+  file: string;
+  /** Bytes of the version folder on disk. */
+  fileBytes: number;
+  config: ModelConfig;
+}
+
+/** Default memory estimate: one copy of the weights per instance (each worker owns a session). */
+export function estimateBytes(spec: LoadSpec): number {
+  return spec.config.memoryBytes ?? spec.fileBytes * spec.config.instances.count;
+}
+
+function defaultThreads(instances: number): number {
+  return Math.max(1, Math.floor(os.availableParallelism() / instances));
+}
+
+function checkBatchDims(list: readonly ValueMetadata[], kind: string, name: string): void {
+  for (const meta of list) {
+    const first = meta.shape?.[0];
+    if (meta.shape && (meta.shape.length === 0 || (typeof first === 'number' && first >= 0))) {
+      throw new ConfigError(`model ${name}: max_batch_size > 0 needs a variable first dim on every ${kind}, ${meta.name} has shape [${meta.shape.join(', ')}]`);
+    }
+  }
+}
+
+export class LoadedModel {
+  readonly bytes: number;
+  lastUsed = Date.now();
+  /** Executions run for warm-up, per instance summed. */
+  warmupRuns = 0;
+  private readonly scheduler: Scheduler;
+  private retired: Promise<void> | undefined;
+
+  private constructor(
+    readonly spec: LoadSpec,
+    private readonly instances: WorkerInstance[],
+    readonly inputs: readonly ValueMetadata[],
+    readonly outputs: readonly ValueMetadata[],
+    private readonly metrics: RuntimeMetrics,
+  ) {
+    this.bytes = estimateBytes(spec);
+    const { config } = spec;
+    this.scheduler = new Scheduler(
+      instances,
+      {
+        maxBatchSize: config.maxBatchSize,
+        dynamicBatching: config.dynamicBatching,
+        maxQueueSize: config.queue.maxSize,
+        timeoutMs: config.queue.timeoutMs,
+        defaultPriority: config.queue.defaultPriority,
+      },
+      metrics.observerFor(spec.name, spec.version),
+    );
+  }
+
+  /** Starts every instance, checks the model against its config, warms every instance up. */
+  static async load(spec: LoadSpec, metrics: RuntimeMetrics): Promise<LoadedModel> {
+    const { config, name } = spec;
+    const engine = { threads: config.threads ?? defaultThreads(config.instances.count) };
+    const started = await Promise.allSettled(
+      Array.from({ length: config.instances.count }, () => WorkerInstance.start({ file: spec.file, engine, device: config.instances.device })),
+    );
+    const instances = started.filter((s) => s.status === 'fulfilled').map((s) => (s as PromiseFulfilledResult<WorkerInstance>).value);
+    const failed = started.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
+    try {
+      if (failed) throw failed.reason;
+      const first = instances[0];
+      const inputs = applyTensorSpecs(first.inputs, config.inputs, 'input', name);
+      const outputs = applyTensorSpecs(first.outputs, config.outputs, 'output', name);
+      if (config.maxBatchSize > 0) {
+        checkBatchDims(inputs, 'input', name);
+        checkBatchDims(outputs, 'output', name);
+      }
+      const model = new LoadedModel(spec, instances, inputs, outputs, metrics);
+      await model.warmUp();
+      return model;
+    } catch (err) {
+      await Promise.all(instances.map((i) => i.dispose()));
+      if (err instanceof ModelLoadError) throw err;
+      throw new ModelLoadError(err instanceof ConfigError ? err.message : `model ${name} version ${spec.version}: ${(err as Error).message}`);
+    }
+  }
+
+  private async warmUp(): Promise<void> {
+    const feeds = warmupFeeds(this.inputs, this.spec.config, this.spec.name);
+    await Promise.all(
+      this.instances.map(async (instance) => {
+        for (const f of feeds) {
+          await instance.run(f, undefined, false);
+          this.warmupRuns++;
+        }
+      }),
+    );
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get version(): number {
+    return this.spec.version;
+  }
+
+  get pinned(): boolean {
+    return this.spec.config.pinned;
+  }
+
+  /** Queued or executing work: a busy model is never evicted. */
+  get busy(): boolean {
+    return !this.scheduler.idle;
+  }
+
+  /** Usable: not retired and at least one instance alive. */
+  get healthy(): boolean {
+    return !this.retired && this.instances.some((i) => !i.failure);
+  }
+
+  get devices(): string[] {
+    return this.instances.map((i) => i.device);
+  }
+
+  get notes(): string[] {
+    return [...new Set(this.instances.map((i) => i.note).filter((n): n is string => n !== undefined))];
+  }
+
+  async infer(feeds: Feeds, options: SubmitOptions = {}): Promise<Record<string, HostTensor>> {
+    const rows = validateRequest(feeds, options.outputs, this.inputs, this.outputs, this.spec.config.maxBatchSize);
+    this.lastUsed = Date.now();
+    const start = performance.now();
+    try {
+      return await this.scheduler.submit(feeds, rows, options);
+    } finally {
+      this.lastUsed = Date.now();
+      this.metrics.requestSeconds.labels(this.spec.name, String(this.spec.version)).observe((performance.now() - start) / 1000);
+    }
+  }
+
+  /** Takes no new requests, lets queued and running ones finish, then ends the instances. */
+  retire(): Promise<void> {
+    this.retired ??= (async () => {
+      this.scheduler.close();
+      await this.scheduler.drain();
+      await Promise.all(this.instances.map((i) => i.dispose()));
+    })();
+    return this.retired;
+  }
+}

@@ -1,0 +1,32 @@
+// Messages between the runtime (main thread) and an instance's worker thread.
+import type { EngineOptions, ValueMetadata } from '../engine/engine';
+import type { Feeds, HostTensor } from '../engine/tensor';
+
+export interface WorkerInit {
+  file: string;
+  engine: EngineOptions;
+  device: 'cpu' | 'cuda';
+}
+
+export type ToWorker =
+  | { type: 'run'; id: number; feeds: Feeds; outputs?: string[] }
+  | { type: 'dispose' };
+
+export type FromWorker =
+  | { type: 'ready'; inputs: ValueMetadata[]; outputs: ValueMetadata[]; device: 'cpu' | 'cuda'; note?: string }
+  | { type: 'load-error'; message: string }
+  | { type: 'result'; id: number; outputs: Record<string, HostTensor>; computeMs: number }
+  | { type: 'run-error'; id: number; message: string }
+  | { type: 'disposed' };
+
+/** True when the typed array covers its whole (non-shared) buffer, so the buffer can be transferred. */
+export function ownsBuffer(data: HostTensor['data']): boolean {
+  return !Array.isArray(data) && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && !(data.buffer instanceof SharedArrayBuffer);
+}
+
+/** Buffers of tensors that can move to another thread without a copy. */
+export function transferList(tensors: Iterable<HostTensor>): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const t of tensors) if (ownsBuffer(t.data)) buffers.add((t.data as Exclude<HostTensor['data'], string[]>).buffer as ArrayBuffer);
+  return [...buffers];
+}

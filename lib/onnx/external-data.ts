@@ -94,12 +94,18 @@ export class ExternalDataSource implements ExternalBytes {
     return { file: real, offset: loc.offset, length };
   }
 
+  /** Cache key from the tensor's own fields, so cached bytes are served without touching the disk. */
+  private cacheKey(tensor: TensorProto): string {
+    const loc = parseExternalLocation(tensor);
+    return `${path.resolve(this.baseDir, loc.location)}\0${loc.offset}\0${loc.length ?? ''}`;
+  }
+
   /** A tensor's bytes, read on first use and then served from memory. */
   read(tensor: TensorProto): Uint8Array {
-    const range = this.resolve(tensor);
-    const key = `${range.file}\0${range.offset}\0${range.length}`;
+    const key = this.cacheKey(tensor);
     const cached = this.cache.get(key);
     if (cached) return cached;
+    const range = this.resolve(tensor);
     const bytes = this.withFile(range.file, tensor, (fd) => readRange(fd, range.offset, range.length));
     this.cache.set(key, bytes);
     return bytes;
@@ -107,8 +113,12 @@ export class ExternalDataSource implements ExternalBytes {
 
   /** Bytes already in memory for this tensor, if it was read before. */
   cached(tensor: TensorProto): Uint8Array | undefined {
-    const range = this.resolve(tensor);
-    return this.cache.get(`${range.file}\0${range.offset}\0${range.length}`);
+    return this.cache.get(this.cacheKey(tensor));
+  }
+
+  /** Size of a tensor's external data. */
+  byteLength(tensor: TensorProto): number {
+    return this.cached(tensor)?.byteLength ?? this.resolve(tensor).length;
   }
 
   /** Run `fn` on an open descriptor of a registered file after checking it is the file seen at load. */

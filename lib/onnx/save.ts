@@ -55,7 +55,7 @@ const DEFAULT_ALIGNMENT = 4096;
 function storedSize(model: Model, t: TensorProto): number {
   if (isExternal(t)) {
     if (!model.externalData) return tensorBytes(t).byteLength; // throws the "no baseDir" error
-    return model.externalData.resolve(t).length;
+    return model.externalData.byteLength(t);
   }
   if (t.rawData.byteLength > 0 || dtypeInfo(t.dataType).name === 'string') return t.rawData.byteLength;
   return tensorBytes(t).byteLength;
@@ -64,7 +64,7 @@ function storedSize(model: Model, t: TensorProto): number {
 function plan(model: Model, externalData: SaveOptions['externalData']): { placements: Placement[]; external: ExternalDataOptions | undefined } {
   const tensors = allTensors(model.proto);
   const initializers = new Set<TensorProto>();
-  for (const { graph } of allGraphs(model.graph)) for (const t of graph.initializer) initializers.add(t);
+  if (model.proto.graph) for (const { graph } of allGraphs(model.proto.graph)) for (const t of graph.initializer) initializers.add(t);
   const sizes = tensors.map((t) => storedSize(model, t));
   let external: ExternalDataOptions | undefined;
   if (externalData === true) external = {};
@@ -127,7 +127,7 @@ function detachOverwrittenSources(model: Model, targets: string[]): void {
   if (!source) return;
   const replaced = new Set(targets);
   for (const t of allTensors(model.proto)) {
-    if (isExternal(t) && replaced.has(source.resolve(t).file)) source.read(t);
+    if (isExternal(t) && !source.cached(t) && replaced.has(source.resolve(t).file)) source.read(t);
   }
 }
 

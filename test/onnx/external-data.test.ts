@@ -109,8 +109,8 @@ describe('external data', () => {
     const file = path.join(tmp.dir, 'model.onnx');
     saveModel(mlp(), file, { externalData: true });
     const loaded = loadModel(file);
-    const first = loaded.initializer('fc0.weight')!.data;
-    const again = loaded.initializer('fc0.weight')!.data;
+    const first = loaded.initializer('fc0.weight')!.data as Float32Array;
+    const again = loaded.initializer('fc0.weight')!.data as Float32Array;
     expect(again.buffer).toBe(first.buffer);
   });
 

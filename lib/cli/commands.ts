@@ -2,8 +2,12 @@
 import { Command } from 'commander';
 import { registerCompare } from './commands/compare';
 import { registerCpu } from './commands/cpu';
+import { registerDemo } from './commands/demo';
+import { registerInspect } from './commands/inspect';
 
 export function registerCommands(program: Command): void {
   registerCompare(program);
   registerCpu(program);
+  registerDemo(program);
+  registerInspect(program);
 }

@@ -1,0 +1,105 @@
+// compareModels: runs two models on the same inputs in onnxruntime and reports
+// accuracy per output and size, load time and latency per model. Every pass
+// reports its accuracy and speed through this code.
+import * as fs from 'fs';
+import type { EngineOptions, Session } from '../engine/engine';
+import { OrtEngine } from '../engine/ort-engine';
+import type { Feeds } from '../engine/tensor';
+import { GenerateOptions, generateFeeds, readSamplesDir } from './inputs';
+import { LatencyStats, measureLatency } from './latency';
+import { compareOutput, mergeMetrics, OutputMetrics } from './metrics';
+
+export type ModelSource = string | Uint8Array;
+
+export interface CompareOptions extends GenerateOptions {
+  /** Folder of samples (see readSamplesDir); generated inputs otherwise. */
+  inputsDir?: string;
+  /** Explicit samples (API only); wins over inputsDir. */
+  samples?: Feeds[];
+  /** Number of generated samples; default 4. */
+  sampleCount?: number;
+  /** Timed runs per model for latency; 0 skips latency. Default 10. */
+  latencyRuns?: number;
+  engine?: EngineOptions;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ModelFigures {
+  source: string;
+  fileBytes: number;
+  loadMs: number;
+  latency: LatencyStats | null;
+}
+
+export interface CompareReport {
+  samples: number;
+  inputsGenerated: boolean;
+  outputs: OutputMetrics[];
+  a: ModelFigures;
+  b: ModelFigures;
+  /** b's median latency over a's (below 1 means b is faster). */
+  latencyRatio: number | null;
+}
+
+function describe(source: ModelSource): { label: string; bytes: number } {
+  if (typeof source === 'string') return { label: source, bytes: fs.statSync(source).size };
+  return { label: '<bytes>', bytes: source.byteLength };
+}
+
+async function timedLoad(engine: OrtEngine, source: ModelSource, options?: EngineOptions): Promise<{ session: Session; ms: number }> {
+  const start = process.hrtime.bigint();
+  const session = await engine.load(source, options);
+  return { session, ms: Number(process.hrtime.bigint() - start) / 1e6 };
+}
+
+function checkSameInputs(a: Session, b: Session): void {
+  const bNames = new Set(b.inputs.map((i) => i.name));
+  const missing = a.inputs.filter((i) => !bNames.has(i.name)).map((i) => i.name);
+  if (missing.length) throw new Error(`model B lacks inputs of model A: ${missing.join(', ')}`);
+}
+
+export async function compareModels(a: ModelSource, b: ModelSource, options: CompareOptions = {}): Promise<CompareReport> {
+  const engine = new OrtEngine();
+  const loadA = await timedLoad(engine, a, options.engine);
+  let loadB: { session: Session; ms: number } | undefined;
+  try {
+    loadB = await timedLoad(engine, b, options.engine);
+    const sa = loadA.session;
+    const sb = loadB.session;
+    checkSameInputs(sa, sb);
+    const generated = !options.samples && !options.inputsDir;
+    const samples =
+      options.samples ??
+      (options.inputsDir
+        ? readSamplesDir(options.inputsDir, sa.inputs)
+        : Array.from({ length: options.sampleCount ?? 4 }, (_, i) => generateFeeds(sa.inputs, i, options)));
+    const shared = sb.outputs.map((o) => o.name).filter((n) => sa.outputs.some((o) => o.name === n));
+    if (shared.length === 0) throw new Error('the models share no output names to compare');
+    const perOutput = new Map<string, OutputMetrics[]>();
+    for (let s = 0; s < samples.length; s++) {
+      const [ra, rb] = [await sa.run(samples[s], shared), await sb.run(samples[s], shared)];
+      for (const name of shared) {
+        const list = perOutput.get(name) ?? [];
+        list.push(compareOutput(name, ra[name], rb[name]));
+        perOutput.set(name, list);
+      }
+      options.onProgress?.(s + 1, samples.length);
+    }
+    const runs = options.latencyRuns ?? 10;
+    const latencyA = runs > 0 ? await measureLatency(sa, samples[0], { runs }) : null;
+    const latencyB = runs > 0 ? await measureLatency(sb, samples[0], { runs }) : null;
+    const da = describe(a);
+    const db = describe(b);
+    return {
+      samples: samples.length,
+      inputsGenerated: generated,
+      outputs: shared.map((n) => mergeMetrics(perOutput.get(n) as OutputMetrics[])),
+      a: { source: da.label, fileBytes: da.bytes, loadMs: loadA.ms, latency: latencyA },
+      b: { source: db.label, fileBytes: db.bytes, loadMs: loadB.ms, latency: latencyB },
+      latencyRatio: latencyA && latencyB ? latencyB.medianMs / latencyA.medianMs : null,
+    };
+  } finally {
+    await loadA.session.dispose();
+    await loadB?.session.dispose();
+  }
+}

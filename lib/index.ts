@@ -1,0 +1,13 @@
+// The package root: require('onnxforge').
+export * from './onnx';
+export { kernels } from './kernels';
+export { NativeLoadError } from './native';
+export type { CpuInfo, CpuFeatureFlags, IsaName, NativeBinding } from '../binding';
+export { compareModels, type CompareOptions, type CompareReport, type ModelFigures } from './compare/compare';
+export { generateFeeds, readSamplesDir, type GenerateOptions } from './compare/inputs';
+export { parseNpy, encodeNpy } from './compare/npy';
+export type { OutputMetrics } from './compare/metrics';
+export { inspectModel, type InspectReport, type InspectOptions } from './inspect/inspect';
+export { OrtEngine } from './engine/ort-engine';
+export type { Engine, EngineOptions, Session, ValueMetadata } from './engine/engine';
+export type { HostTensor, Feeds, TensorType } from './engine/tensor';

@@ -1,0 +1,42 @@
+// Static shapes a model states: graph inputs (symbolic dims resolved), value_info,
+// outputs and initializers, then what propagation through common ops adds.
+import type { Model } from '../onnx/model';
+import { tensorDims } from '../onnx/tensor';
+import type { Dim } from '../onnx/value-info';
+import { propagateShapes } from './shape-propagation';
+
+export type ShapeTable = Map<string, number[]>;
+
+function resolveDims(dims: Dim[] | undefined, symbols: Record<string, number>): number[] | undefined {
+  if (!dims) return undefined;
+  const out: number[] = [];
+  for (const d of dims) {
+    if (typeof d === 'number' && d >= 0) out.push(d);
+    else if (typeof d === 'string' && symbols[d] !== undefined) out.push(symbols[d]);
+    else return undefined;
+  }
+  return out;
+}
+
+/** Known shapes of main-graph values; symbolic dims come from `symbols` (default 1 for graph inputs). */
+export function knownShapes(model: Model, symbols: Record<string, number> = {}): ShapeTable {
+  const table: ShapeTable = new Map();
+  const g = model.graph;
+  for (const t of g.initializer) table.set(t.name, tensorDims(t));
+  for (const vi of model.inputs) {
+    const withDefaults: Record<string, number> = { ...symbols };
+    for (const d of vi.dims ?? []) if (typeof d === 'string' && withDefaults[d] === undefined) withDefaults[d] = 1;
+    const dims = resolveDims(vi.dims, withDefaults);
+    if (dims) table.set(vi.name, dims);
+  }
+  for (const list of [g.valueInfo, g.output]) {
+    for (const proto of list) {
+      if (table.has(proto.name)) continue;
+      const info = model.valueInfo(proto.name);
+      const dims = resolveDims(info?.dims, symbols);
+      if (dims) table.set(proto.name, dims);
+    }
+  }
+  propagateShapes(model, table);
+  return table;
+}

@@ -25,7 +25,7 @@ export type TypedArrayConstructor =
 export interface DTypeInfo {
   readonly name: DTypeName;
   readonly dataType: DataType;
-  /** Bits per element (4 and 2 for packed types, 0 for string). */
+  /** Bits per tensor element (4 and 2 for packed types, 128 for complex128, 0 for string). */
   readonly bits: number;
   /** Typed array holding the raw little-endian elements; packed sub-byte types use Uint8Array. */
   readonly array: TypedArrayConstructor | undefined;

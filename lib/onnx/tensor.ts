@@ -47,7 +47,7 @@ export function elementCount(dims: readonly number[]): number {
 export function expectedByteLength(tensor: TensorProto): number | undefined {
   const info = dtypeInfo(tensor.dataType);
   if (info.name === 'string') return undefined;
-  return byteLengthOf(info.name, elementCount(tensorDims(tensor)) * info.lanes);
+  return byteLengthOf(info.name, elementCount(tensorDims(tensor)));
 }
 
 function hasRawData(tensor: TensorProto): boolean {
@@ -109,7 +109,7 @@ export function tensorValues(tensor: TensorProto, external?: ExternalBytes): Ten
     return tensor.stringData.map((s) => decoder.decode(s));
   }
   const ctor = info.array as TypedArrayConstructor;
-  const expectedBytes = byteLengthOf(info.name, count * info.lanes);
+  const expectedBytes = byteLengthOf(info.name, count);
   const length = info.bits < 8 ? expectedBytes : count * info.lanes;
   let data: TypedArray;
   if (isExternal(tensor) || hasRawData(tensor)) {

@@ -35,7 +35,7 @@ class Checker {
     if (count > MAX_SAFE) return this.report(`${what} has ${count} elements, more than 2^53-1`);
     if (!isKnownDataType(tensor.dataType) || tensor.dataType === 0) return this.report(`${what} has unknown data_type ${tensor.dataType}`);
     const info = dtypeInfo(tensor.dataType);
-    const n = Number(count) * info.lanes;
+    const n = Number(count);
     if (isExternal(tensor)) {
       try {
         parseExternalLocation(tensor);
@@ -49,13 +49,13 @@ class Checker {
       return;
     }
     const bytes = byteLengthOf(info.name, n);
+    const values = info.bits < 8 ? bytes : n * info.lanes;
     if (tensor.rawData.length > 0) {
       if (tensor.rawData.length !== bytes) this.report(`${what} has ${tensor.rawData.length} bytes of raw_data, its ${info.name} shape [${tensor.dims}] needs ${bytes}`);
       return;
     }
     const typed = tensor.floatData.length + tensor.doubleData.length + tensor.int32Data.length + tensor.int64Data.length + tensor.uint64Data.length;
-    const expected = info.bits < 8 ? bytes : n;
-    if (typed !== expected) this.report(`${what} has ${typed} values, its ${info.name} shape [${tensor.dims}] needs ${expected}`);
+    if (typed !== values) this.report(`${what} has ${typed} values, its ${info.name} shape [${tensor.dims}] needs ${values}`);
   }
 
   type(type: TypeProto | undefined, where: string): void {

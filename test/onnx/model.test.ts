@@ -1,4 +1,4 @@
-import { create } from '@bufbuild/protobuf';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import {
   buildIfModel, buildMlp, buildTransformerBlock, float32ToFloat16, GraphBuilder, loadModel, makeNode, makeTensor,
   Model, packInt4, proto, serializeModel, unpackInt4, type TypedArray,
@@ -6,7 +6,7 @@ import {
 
 const T = proto.TensorProto_DataType;
 
-function tensorWith(init: Partial<proto.TensorProto>): proto.TensorProto {
+function tensorWith(init: MessageInitShape<typeof proto.TensorProtoSchema>): proto.TensorProto {
   return create(proto.TensorProtoSchema, init);
 }
 

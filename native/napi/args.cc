@@ -111,4 +111,18 @@ Napi::Object optionsArg(Napi::Env env, Napi::Value value, const char* name) {
   return value.As<Napi::Object>();
 }
 
+void requireKnownOptions(Napi::Env env, const Napi::Object& opts, const char* name,
+                         std::initializer_list<const char*> known) {
+  Napi::Array keys = opts.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    std::string key = keys.Get(i).ToString().Utf8Value();
+    bool found = false;
+    for (const char* k : known) found = found || key == k;
+    if (found) continue;
+    std::string list;
+    for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+    throwTypeError(env, std::string(name) + " has an unknown option '" + key + "' (known: " + list + ")");
+  }
+}
+
 }  // namespace onnxforge::napi

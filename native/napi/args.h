@@ -45,6 +45,11 @@ void requireLength(Napi::Env env, const Napi::TypedArray& array, size_t expected
 // An options object: undefined/null give an empty object, anything else non-object is a TypeError.
 Napi::Object optionsArg(Napi::Env env, Napi::Value value, const char* name);
 
+// Throws TypeError naming the first property of opts that is not in `known`
+// (a misspelt option is an error, not silently ignored).
+void requireKnownOptions(Napi::Env env, const Napi::Object& opts, const char* name,
+                         std::initializer_list<const char*> known);
+
 const char* typedArrayKindName(napi_typedarray_type kind);
 
 template <typename T>

@@ -1,0 +1,58 @@
+// ONNX QuantizeLinear / DequantizeLinear and the choice of scale and zero point,
+// per tensor or per axis, vectorized per ISA.
+#pragma once
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+namespace onnxforge::quant {
+
+enum class QuantType { Uint8, Int8, Int32 };
+
+// A tensor seen as [outer, channels, inner]: per-axis parameters index the middle
+// dimension; per tensor is outer = channels = 1.
+struct AxisLayout {
+  size_t outer = 1, channels = 1, inner = 0;
+  size_t count() const { return outer * channels * inner; }
+};
+
+// y = saturate(round_half_even(x / scale) + zeroPoint) for Uint8 or Int8 (one byte each).
+void quantize(const float* x, const AxisLayout& layout, const float* scales, const int32_t* zeroPoints,
+              QuantType type, uint8_t* y);
+// y = (q - zeroPoint) * scale; q holds Uint8, Int8 or Int32 values.
+void dequantize(const void* q, QuantType type, const AxisLayout& layout, const float* scales,
+                const int32_t* zeroPoints, float* y);
+// Scale and zero point per channel from the data's range, as onnxruntime's
+// quantization tool computes them (the range always includes 0; symmetric int8
+// uses [-127, 127]; a zero range gives scale 1 and zero point 0).
+void quantParams(const float* x, const AxisLayout& layout, bool symmetric, QuantType type,
+                 float* scales, int32_t* zeroPoints);
+
+// The per-ISA vector kernels behind the functions above.
+struct QuantizeKernels {
+  // perElement: scale[i] and zeroPoint[i] per element, else scale[0] and zeroPoint[0].
+  void (*quantize)(const float* x, size_t count, const float* scale, const int32_t* zeroPoint,
+                   bool perElement, int32_t qmin, int32_t qmax, uint8_t* y);
+  void (*dequantize)(const void* q, QuantType type, size_t count, const float* scale,
+                     const int32_t* zeroPoint, bool perElement, float* y);
+  // *lo = min(*lo, x[..]), *hi = max(*hi, x[..]); NaN is skipped.
+  void (*minMax)(const float* x, size_t count, float* lo, float* hi);
+  // lo[i] = min(lo[i], x[i]), hi[i] = max(hi[i], x[i]); NaN is skipped.
+  void (*minMaxElementwise)(const float* x, size_t count, float* lo, float* hi);
+};
+
+const QuantizeKernels& quantizeKernelsScalar();
+#if defined(ONNXFORGE_X86)
+const QuantizeKernels& quantizeKernelsAvx2();
+const QuantizeKernels& quantizeKernelsAvx512();
+#endif
+
+// The shared scalar rule (also the vector kernels' tail): NaN gives the zero point.
+inline int32_t quantizeOne(float x, float scale, int32_t zeroPoint, int32_t qmin, int32_t qmax) {
+  float v = x / scale;
+  if (v != v) return zeroPoint;
+  v = std::fmin(std::fmax(v, static_cast<float>(qmin - zeroPoint)), static_cast<float>(qmax - zeroPoint));
+  return static_cast<int32_t>(std::nearbyint(v)) + zeroPoint;
+}
+
+}  // namespace onnxforge::quant

@@ -1,0 +1,360 @@
+#include "int8.h"
+
+#include <cmath>
+#include <memory>
+#include <new>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "args.h"
+#include "int8_gemm.h"
+
+namespace onnxforge::napi {
+namespace {
+
+using int8::PackedActivations;
+using int8::PackedWeights;
+
+// Marks objects made by PackedInt8, so a look-alike object is never unwrapped.
+constexpr napi_type_tag kPackedInt8Tag = {0x6f6e6e78666f7267ULL, 0x7061636b6564693bULL};
+
+// Per-environment state, handed to every binding as its data pointer.
+struct Int8Bindings {
+  Napi::FunctionReference packedInt8;
+};
+
+// Runs fn, turning allocation failure into a RangeError instead of a crash.
+template <typename Fn>
+auto withAllocation(Napi::Env env, const char* what, Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    throwRangeError(env, std::string("out of memory for ") + what);
+  }
+}
+
+class PackedInt8 : public Napi::ObjectWrap<PackedInt8> {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "PackedInt8",
+                       {InstanceAccessor<&PackedInt8::k>("k"), InstanceAccessor<&PackedInt8::n>("n"),
+                        InstanceAccessor<&PackedInt8::bytes>("bytes"),
+                        InstanceAccessor<&PackedInt8::isa>("isa"),
+                        InstanceAccessor<&PackedInt8::device>("device"),
+                        InstanceAccessor<&PackedInt8::hasScales>("hasScales"),
+                        InstanceAccessor<&PackedInt8::disposed>("disposed"),
+                        InstanceMethod<&PackedInt8::dispose>("dispose")});
+  }
+
+  // Wraps weights in a new PackedInt8 object.
+  static Napi::Object create(Int8Bindings& bindings, std::unique_ptr<PackedWeights> weights) {
+    pending() = std::move(weights);
+    Napi::Object object = bindings.packedInt8.New({});
+    pending().reset();
+    return object;
+  }
+
+  explicit PackedInt8(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PackedInt8>(info) {
+    if (!pending()) {
+      throwTypeError(info.Env(), "PackedInt8 cannot be constructed directly; use kernels.packInt8Weights()");
+    }
+    weights_ = std::shared_ptr<PackedWeights>(std::move(pending()));
+    k_ = weights_->k;
+    n_ = weights_->n;
+    bytes_ = weights_->bytes();
+    info.This().As<Napi::Object>().TypeTag(&kPackedInt8Tag);
+    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), static_cast<int64_t>(bytes_));
+  }
+
+  ~PackedInt8() override { release(); }
+
+  // The weights of a live PackedInt8 passed as `name`; TypeError otherwise.
+  static std::shared_ptr<const PackedWeights> weightsArg(Napi::Env env, Napi::Value value, const char* name) {
+    if (!value.IsObject() || !value.As<Napi::Object>().CheckTypeTag(&kPackedInt8Tag)) {
+      throwTypeError(env, std::string(name) + " must be a PackedInt8 (from kernels.packInt8Weights)");
+    }
+    PackedInt8* self = Unwrap(value.As<Napi::Object>());
+    if (!self->weights_) {
+      throwTypeError(env, std::string(name) + " (PackedInt8) has been disposed");
+    }
+    return self->weights_;
+  }
+
+ private:
+  static std::unique_ptr<PackedWeights>& pending() {
+    thread_local std::unique_ptr<PackedWeights> weights;
+    return weights;
+  }
+
+  void release() {
+    if (!weights_) return;
+    // Calls still running keep their own reference; the memory goes with the last one.
+    weights_.reset();
+    Napi::MemoryManagement::AdjustExternalMemory(Env(), -static_cast<int64_t>(bytes_));
+  }
+
+  Napi::Value k(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(k_)); }
+  Napi::Value n(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(n_)); }
+  Napi::Value bytes(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), weights_ ? static_cast<double>(bytes_) : 0.0);
+  }
+  Napi::Value isa(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), isaName(weights_ ? weights_->isa : int8::int8Isa()));
+  }
+  Napi::Value device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), "cpu"); }
+  Napi::Value hasScales(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), weights_ && !weights_->scale.empty());
+  }
+  Napi::Value disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !weights_); }
+  Napi::Value dispose(const Napi::CallbackInfo& info) {
+    release();
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<PackedWeights> weights_;
+  size_t k_ = 0, n_ = 0, bytes_ = 0;
+};
+
+Int8Bindings& bindingsOf(const Napi::CallbackInfo& info) { return *static_cast<Int8Bindings*>(info.Data()); }
+
+// packInt8Weights(b, k, n, opts?)
+Napi::Value packInt8Weights(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireArgCount(info, 3, "packInt8Weights(b, k, n, opts?)");
+  size_t k = dimArg(info, 1, "k");
+  size_t n = dimArg(info, 2, "n");
+  size_t count = checkedProduct(env, {k, n}, "k * n");
+  const int8_t* b = typedDataArg<int8_t>(env, info[0], "b", napi_int8_array, count);
+  Napi::Object opts = optionsArg(env, info[3], "opts");
+  requireKnownOptions(env, opts, "opts", {"scales", "zeroPoints", "device"});
+
+  Napi::Value device = opts.Get("device");
+  if (!device.IsUndefined()) {
+    std::string name = device.IsString() ? device.As<Napi::String>().Utf8Value() : "";
+    if (name == "cuda") {
+      throw Napi::Error::New(env, "opts.device 'cuda': CUDA int8 kernels are not available in this build; "
+                                  "use device 'cpu' or 'auto'");
+    }
+    if (name != "cpu" && name != "auto") throwTypeError(env, "opts.device must be 'cpu', 'cuda' or 'auto'");
+  }
+  int8::WeightOptions options;
+  Napi::Value scales = opts.Get("scales");
+  if (!scales.IsUndefined()) {
+    options.scales = typedDataArg<float>(env, scales, "opts.scales", napi_float32_array, SIZE_MAX, &options.scaleCount);
+    if (options.scaleCount != 1 && options.scaleCount != n) {
+      throwRangeError(env, "opts.scales must have 1 (per tensor) or n = " + std::to_string(n) +
+                               " (per column) values, got " + std::to_string(options.scaleCount));
+    }
+    for (size_t i = 0; i < options.scaleCount; ++i) {
+      if (!std::isfinite(options.scales[i])) throwRangeError(env, "opts.scales must be finite");
+    }
+  }
+  Napi::Value zeroPoints = opts.Get("zeroPoints");
+  if (!zeroPoints.IsUndefined()) {
+    options.zeroPoints = typedDataArg<int8_t>(env, zeroPoints, "opts.zeroPoints", napi_int8_array, SIZE_MAX,
+                                              &options.zeroPointCount);
+    if (options.zeroPointCount != 1 && options.zeroPointCount != n) {
+      throwRangeError(env, "opts.zeroPoints must have 1 (per tensor) or n = " + std::to_string(n) +
+                               " (per column) values, got " + std::to_string(options.zeroPointCount));
+    }
+  }
+  // The packed copy pads k to 64 and n to 64 at most.
+  checkedProduct(env, {k + 64, n + 64, 2}, "packed k * n");
+  auto weights = withAllocation(env, "the packed weights", [&] { return int8::packWeights(b, k, n, options); });
+  return PackedInt8::create(bindingsOf(info), std::move(weights));
+}
+
+// One product, checked and with A packed (or x quantized): ready for a kernel.
+struct PreparedGemm {
+  std::shared_ptr<const PackedWeights> w;
+  PackedActivations a;
+  size_t outputCount = 0;
+  std::vector<float> bias;
+  bool hasBias = false;
+};
+
+// Checks m, k, w and the length of the first argument; returns it.
+Napi::TypedArray checkOperands(const Napi::CallbackInfo& info, const char* signature, const char* name,
+                               std::initializer_list<napi_typedarray_type> kinds, PreparedGemm& out,
+                               size_t* m, size_t* k) {
+  Napi::Env env = info.Env();
+  requireArgCount(info, 4, signature);
+  Napi::TypedArray a = typedArrayArg(env, info[0], name, kinds);
+  *m = dimArg(info, 1, "m");
+  *k = dimArg(info, 2, "k");
+  requireLength(env, a, checkedProduct(env, {*m, *k}, "m * k"), name);
+  out.w = PackedInt8::weightsArg(env, info[3], "w");
+  if (out.w->k != *k) {
+    throwRangeError(env, "k (" + std::to_string(*k) + ") does not match w.k (" + std::to_string(out.w->k) + ")");
+  }
+  out.outputCount = checkedProduct(env, {*m, out.w->n}, "m * n");
+  return a;
+}
+
+const uint8_t* dataOf(const Napi::TypedArray& array) {
+  return static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+}
+
+// matmulInteger(a, m, k, w, aZeroPoint?)
+PreparedGemm prepareMatmul(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PreparedGemm prepared;
+  size_t m, k;
+  Napi::TypedArray a = checkOperands(info, "matmulInteger(a, m, k, w, aZeroPoint?)", "a",
+                                     {napi_uint8_array, napi_int8_array}, prepared, &m, &k);
+  bool isSigned = a.TypedArrayType() == napi_int8_array;
+  int64_t lo = isSigned ? -128 : 0, hi = isSigned ? 127 : 255;
+  // A number, or one value per row (ONNX allows a per-row a_zero_point) of A's type.
+  uint8_t scalarZeroPoint = 0;
+  const void* zeroPoints = nullptr;
+  size_t zeroPointCount = 0;
+  Napi::Value zp = info[4];
+  if (zp.IsNumber()) {
+    scalarZeroPoint = static_cast<uint8_t>(intArg(env, zp, "aZeroPoint", lo, hi));
+    zeroPoints = &scalarZeroPoint;
+    zeroPointCount = 1;
+  } else if (zp.IsTypedArray()) {
+    Napi::TypedArray zpArray = typedArrayArg(env, zp, "aZeroPoint", {a.TypedArrayType()});
+    zeroPointCount = zpArray.ElementLength();
+    if (zeroPointCount != 1 && zeroPointCount != m) {
+      throwRangeError(env, "aZeroPoint must have 1 or m = " + std::to_string(m) + " values, got " +
+                               std::to_string(zeroPointCount));
+    }
+    zeroPoints = dataOf(zpArray);
+  } else if (!zp.IsUndefined()) {
+    throwTypeError(env, std::string("aZeroPoint must be a number or a ") + typedArrayKindName(a.TypedArrayType()));
+  }
+  prepared.a = withAllocation(env, "the packed activations", [&] {
+    return int8::packActivations(dataOf(a), isSigned, m, k, zeroPoints, zeroPointCount, *prepared.w);
+  });
+  return prepared;
+}
+
+// linearInt8(x, m, k, w, bias?)
+PreparedGemm prepareLinear(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PreparedGemm prepared;
+  size_t m, k;
+  Napi::TypedArray x = checkOperands(info, "linearInt8(x, m, k, w, bias?)", "x", {napi_float32_array}, prepared, &m, &k);
+  if (prepared.w->scale.empty()) {
+    throwTypeError(env, "w was packed without scales; linearInt8 needs packInt8Weights(b, k, n, { scales })");
+  }
+  if (!info[4].IsUndefined() && !info[4].IsNull()) {
+    const float* bias = typedDataArg<float>(env, info[4], "bias", napi_float32_array, prepared.w->n);
+    prepared.bias.assign(bias, bias + prepared.w->n);
+    prepared.hasBias = true;
+  }
+  prepared.a = withAllocation(env, "the quantized activations", [&] {
+    return int8::quantizeActivations(reinterpret_cast<const float*>(dataOf(x)), m, k, *prepared.w);
+  });
+  return prepared;
+}
+
+void runPrepared(const PreparedGemm& p, void* output, bool isFloat) {
+  if (isFloat) {
+    int8::gemmFloat(p.a, *p.w, p.hasBias ? p.bias.data() : nullptr, static_cast<float*>(output));
+  } else {
+    int8::gemmInt32(p.a, *p.w, static_cast<int32_t*>(output));
+  }
+}
+
+Napi::Value matmulInteger(const Napi::CallbackInfo& info) {
+  PreparedGemm prepared = prepareMatmul(info);
+  Napi::Int32Array out = Napi::Int32Array::New(info.Env(), prepared.outputCount);
+  runPrepared(prepared, out.Data(), false);
+  return out;
+}
+
+Napi::Value linearInt8(const Napi::CallbackInfo& info) {
+  PreparedGemm prepared = prepareLinear(info);
+  Napi::Float32Array out = Napi::Float32Array::New(info.Env(), prepared.outputCount);
+  runPrepared(prepared, out.Data(), true);
+  return out;
+}
+
+// Runs a prepared product on a libuv worker thread. The operands it reads are its
+// own copies (packed A, bias) and a shared reference to the weights, so neither
+// GC, dispose() nor a detached input buffer can pull memory from under it; the
+// output array is held by a reference until the promise settles.
+class GemmWorker : public Napi::AsyncWorker {
+ public:
+  GemmWorker(Napi::Env env, const char* name, PreparedGemm prepared, Napi::TypedArray output, bool isFloat)
+      : Napi::AsyncWorker(env, name),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        prepared_(std::move(prepared)),
+        output_(Napi::Persistent(output)),
+        outputData_(const_cast<uint8_t*>(dataOf(output))),
+        isFloat_(isFloat) {}
+
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      runPrepared(prepared_, outputData_, isFloat_);
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(output_.Value()); }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  PreparedGemm prepared_;
+  Napi::Reference<Napi::TypedArray> output_;
+  void* outputData_;
+  bool isFloat_;
+};
+
+// Argument errors of the async forms reject the promise instead of throwing.
+template <typename Start>
+Napi::Value asyncCall(const Napi::CallbackInfo& info, Start&& start) {
+  Napi::Env env = info.Env();
+  try {
+    return start();
+  } catch (const Napi::Error& error) {
+    auto deferred = Napi::Promise::Deferred::New(env);
+    deferred.Reject(error.Value());
+    return deferred.Promise();
+  }
+}
+
+Napi::Value matmulIntegerAsync(const Napi::CallbackInfo& info) {
+  return asyncCall(info, [&]() -> Napi::Value {
+    PreparedGemm prepared = prepareMatmul(info);
+    Napi::Int32Array out = Napi::Int32Array::New(info.Env(), prepared.outputCount);
+    auto* worker = new GemmWorker(info.Env(), "onnxforge.matmulIntegerAsync", std::move(prepared), out, false);
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  });
+}
+
+Napi::Value linearInt8Async(const Napi::CallbackInfo& info) {
+  return asyncCall(info, [&]() -> Napi::Value {
+    PreparedGemm prepared = prepareLinear(info);
+    Napi::Float32Array out = Napi::Float32Array::New(info.Env(), prepared.outputCount);
+    auto* worker = new GemmWorker(info.Env(), "onnxforge.linearInt8Async", std::move(prepared), out, true);
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  });
+}
+
+}  // namespace
+
+void registerInt8(Napi::Env env, Napi::Object exports) {
+  auto* bindings = new Int8Bindings();
+  env.AddCleanupHook([bindings] { delete bindings; });
+  Napi::Function packedInt8 = PackedInt8::define(env);
+  bindings->packedInt8 = Napi::Persistent(packedInt8);
+  exports.Set("PackedInt8", packedInt8);
+  exports.Set("packInt8Weights", Napi::Function::New(env, packInt8Weights, "packInt8Weights", bindings));
+  exports.Set("matmulInteger", Napi::Function::New(env, matmulInteger, "matmulInteger"));
+  exports.Set("matmulIntegerAsync", Napi::Function::New(env, matmulIntegerAsync, "matmulIntegerAsync"));
+  exports.Set("linearInt8", Napi::Function::New(env, linearInt8, "linearInt8"));
+  exports.Set("linearInt8Async", Napi::Function::New(env, linearInt8Async, "linearInt8Async"));
+}
+
+}  // namespace onnxforge::napi

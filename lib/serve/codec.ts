@@ -1,0 +1,207 @@
+// KServe v2 inference request/response bodies <-> host tensors, with the binary tensor
+// data extension (a JSON header of Inference-Header-Content-Length bytes, then raw tensors).
+import { elementCount, Feeds, HostTensor, TensorData, TensorType } from '../engine/tensor';
+import { datatypeOf, elementByteSize, isKserveDatatype, tensorTypeOf } from '../runtime/datatypes';
+import { InvalidRequestError, RuntimeError } from '../runtime/errors';
+import { tensorFromValues, valuesOf } from '../runtime/tensor-values';
+
+export const HEADER_LENGTH = 'inference-header-content-length';
+
+export class PayloadTooLargeError extends RuntimeError {
+  constructor(message: string) {
+    super(message, 413);
+  }
+}
+
+export interface DecodedRequest {
+  id?: string;
+  feeds: Feeds;
+  /** Requested output names; undefined means all. */
+  outputs?: string[];
+  /** Output names to send as binary. */
+  binaryOutputs: Set<string>;
+  /** All outputs binary (parameters.binary_data_output). */
+  binaryAll: boolean;
+  priority?: number;
+  timeoutMs?: number;
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function flatten(data: unknown[], expected: number, what: string): unknown[] {
+  if (data.length === 0 || !Array.isArray(data[0])) return data;
+  const flat: unknown[] = [];
+  const walk = (value: unknown[], depth: number) => {
+    if (depth > 32) throw new InvalidRequestError(`${what}: data is nested too deeply`);
+    for (const v of value) {
+      if (Array.isArray(v)) walk(v, depth + 1);
+      else flat.push(v);
+      if (flat.length > expected) throw new InvalidRequestError(`${what}: data has more values than its shape allows (${expected})`);
+    }
+  };
+  walk(data, 0);
+  return flat;
+}
+
+const TYPED_ARRAYS: Partial<Record<TensorType, { new (buffer: ArrayBuffer): Exclude<TensorData, string[]> }>> = {
+  float32: Float32Array, float64: Float64Array, float16: Uint16Array, bfloat16: Uint16Array,
+  int8: Int8Array, uint8: Uint8Array, bool: Uint8Array, int16: Int16Array, uint16: Uint16Array,
+  int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array,
+};
+
+function decodeBinary(type: TensorType, count: number, bytes: Buffer, what: string): TensorData {
+  const size = elementByteSize(type);
+  if (size === undefined) {
+    // BYTES: each element is a 4-byte little-endian length, then that many bytes.
+    const strings: string[] = [];
+    let offset = 0;
+    while (offset < bytes.length) {
+      if (offset + 4 > bytes.length) throw new InvalidRequestError(`${what}: truncated BYTES element`);
+      const length = bytes.readUInt32LE(offset);
+      offset += 4;
+      if (offset + length > bytes.length) throw new InvalidRequestError(`${what}: truncated BYTES element`);
+      strings.push(bytes.toString('utf8', offset, offset + length));
+      offset += length;
+    }
+    if (strings.length !== count) throw new InvalidRequestError(`${what}: binary data holds ${strings.length} elements, its shape needs ${count}`);
+    return strings;
+  }
+  if (bytes.length !== count * size) {
+    throw new InvalidRequestError(`${what}: binary_data_size is ${bytes.length} bytes, its shape and datatype need ${count * size}`);
+  }
+  // A copy into a fresh buffer: aligned for the typed array, and not tied to the request body.
+  const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
+  const Ctor = TYPED_ARRAYS[type]!;
+  const data = new Ctor(copy);
+  if (type === 'bool' && (data as Uint8Array).some((v) => v > 1)) throw new InvalidRequestError(`${what}: BOOL bytes must be 0 or 1`);
+  return data;
+}
+
+function optionalNumber(params: Json | undefined, key: string, integer: boolean): number | undefined {
+  const value = params?.[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || (key === 'timeout_ms' && value < 0)) {
+    throw new InvalidRequestError(`parameters.${key} must be ${integer ? 'an integer' : 'a number'}${key === 'timeout_ms' ? ' >= 0' : ''}`);
+  }
+  return value;
+}
+
+/** Decodes and checks a request body; `binary` is what followed the JSON header, if anything. */
+export function decodeInferRequest(body: unknown, binary: Buffer | undefined, maxElements: number): DecodedRequest {
+  if (!isObject(body)) throw new InvalidRequestError('the request body must be a JSON object with an "inputs" array');
+  const { inputs, outputs, parameters, id } = body;
+  if (!Array.isArray(inputs) || inputs.length === 0) throw new InvalidRequestError('"inputs" must be a non-empty array');
+  if (id !== undefined && typeof id !== 'string') throw new InvalidRequestError('"id" must be a string');
+  if (parameters !== undefined && !isObject(parameters)) throw new InvalidRequestError('"parameters" must be an object');
+  const feeds: Feeds = {};
+  let total = 0;
+  let offset = 0;
+  inputs.forEach((input: unknown, index) => {
+    if (!isObject(input)) throw new InvalidRequestError(`inputs[${index}] must be an object`);
+    const { name, shape, datatype, data } = input;
+    if (typeof name !== 'string' || name === '') throw new InvalidRequestError(`inputs[${index}].name must be a non-empty string`);
+    const what = `input "${name}"`;
+    if (feeds[name]) throw new InvalidRequestError(`${what} is given twice`);
+    if (typeof datatype !== 'string' || !isKserveDatatype(datatype)) throw new InvalidRequestError(`${what}: unknown datatype ${JSON.stringify(datatype)}`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new InvalidRequestError(`${what}: shape must be an array of non-negative integers`);
+    }
+    const count = elementCount(shape as number[]);
+    total += count;
+    if (!Number.isSafeInteger(count) || total > maxElements) {
+      throw new PayloadTooLargeError(`the request holds more than ${maxElements} tensor elements`);
+    }
+    const type = tensorTypeOf(datatype);
+    const params = input.parameters;
+    if (params !== undefined && !isObject(params)) throw new InvalidRequestError(`${what}: parameters must be an object`);
+    const binarySize = params?.binary_data_size;
+    if (binarySize !== undefined) {
+      if (!Number.isSafeInteger(binarySize) || (binarySize as number) < 0) throw new InvalidRequestError(`${what}: binary_data_size must be a non-negative integer`);
+      if (!binary || offset + (binarySize as number) > binary.length) {
+        throw new InvalidRequestError(`${what}: binary_data_size ${binarySize} runs past the end of the binary data`);
+      }
+      const bytes = binary.subarray(offset, offset + (binarySize as number));
+      offset += binarySize as number;
+      feeds[name] = { type, dims: shape as number[], data: decodeBinary(type, count, bytes, what) };
+      return;
+    }
+    if (!Array.isArray(data)) throw new InvalidRequestError(`${what}: "data" must be an array (or use the binary extension)`);
+    const flat = flatten(data, count, what);
+    if (flat.length !== count) throw new InvalidRequestError(`${what} has ${flat.length} values, its shape [${shape.join(', ')}] needs ${count}`);
+    feeds[name] = tensorFromValues(type, shape as number[], flat, what);
+  });
+  if (binary && offset !== binary.length) {
+    throw new InvalidRequestError(`the binary data is ${binary.length} bytes, the inputs' binary_data_size add up to ${offset}`);
+  }
+  let requested: string[] | undefined;
+  const binaryOutputs = new Set<string>();
+  if (outputs !== undefined) {
+    if (!Array.isArray(outputs)) throw new InvalidRequestError('"outputs" must be an array');
+    requested = outputs.map((o: unknown, index) => {
+      if (!isObject(o) || typeof o.name !== 'string') throw new InvalidRequestError(`outputs[${index}].name must be a string`);
+      if (isObject(o.parameters) && o.parameters.binary_data === true) binaryOutputs.add(o.name);
+      return o.name;
+    });
+    if (new Set(requested).size !== requested.length) throw new InvalidRequestError('an output is requested twice');
+  }
+  return {
+    id: id as string | undefined,
+    feeds,
+    outputs: requested,
+    binaryOutputs,
+    binaryAll: parameters?.binary_data_output === true,
+    priority: optionalNumber(parameters as Json | undefined, 'priority', true),
+    timeoutMs: optionalNumber(parameters as Json | undefined, 'timeout_ms', false),
+  };
+}
+
+function rawBytes(tensor: HostTensor): Buffer {
+  const { data } = tensor;
+  if (Array.isArray(data)) {
+    const parts = data.flatMap((s) => {
+      const bytes = Buffer.from(s, 'utf8');
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(bytes.length);
+      return [length, bytes];
+    });
+    return Buffer.concat(parts);
+  }
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+export interface EncodedResponse {
+  body: Buffer | Json;
+  /** Set for a binary response: the JSON header's length. */
+  headerLength?: number;
+}
+
+export function encodeInferResponse(
+  model: string,
+  version: number,
+  request: Pick<DecodedRequest, 'id' | 'outputs' | 'binaryOutputs' | 'binaryAll'>,
+  outputs: Record<string, HostTensor>,
+): EncodedResponse {
+  const names = request.outputs ?? Object.keys(outputs);
+  const binaryParts: Buffer[] = [];
+  const list = names.map((name) => {
+    const tensor = outputs[name];
+    const entry: Json = { name, datatype: datatypeOf(tensor.type), shape: [...tensor.dims] };
+    if (request.binaryAll || request.binaryOutputs.has(name)) {
+      const bytes = rawBytes(tensor);
+      binaryParts.push(bytes);
+      entry.parameters = { binary_data_size: bytes.length };
+    } else {
+      entry.data = valuesOf(tensor);
+    }
+    return entry;
+  });
+  const json: Json = { model_name: model, model_version: String(version), outputs: list };
+  if (request.id !== undefined) json.id = request.id;
+  if (binaryParts.length === 0) return { body: json };
+  const header = Buffer.from(JSON.stringify(json), 'utf8');
+  return { body: Buffer.concat([header, ...binaryParts]), headerLength: header.length };
+}

@@ -1,0 +1,246 @@
+// The model server: KServe v2 (Open Inference Protocol) over HTTP on top of ModelRuntime.
+import * as fs from 'fs';
+import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ValueMetadata } from '../engine/engine';
+import { packageVersion } from '../package-info';
+import { datatypeOf } from '../runtime/datatypes';
+import { ModelNotFoundError, OverloadedError, RuntimeError, ShuttingDownError } from '../runtime/errors';
+import { ModelRuntime } from '../runtime/runtime';
+import { checkAdminAuth, checkInferenceAuth } from './auth';
+import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH } from './codec';
+
+export interface ServerOptions {
+  /** The model repository folder. */
+  repository: string;
+  /** Memory budget of the model cache in bytes (default: half the machine's memory). */
+  memoryBudgetBytes?: number;
+  /** Unload models unused this long (ms); 0 keeps them (default). */
+  idleUnloadMs?: number;
+  /** Needed for /v2/repository/models/{m}/load and /unload; without it model control is off. */
+  adminToken?: string;
+  /** When set, inference and metadata need it too (health and metrics stay open). */
+  token?: string;
+  /** Largest request body in bytes (default 64 MiB). */
+  bodyLimitBytes?: number;
+  /** Most tensor elements in one request (default 16M). */
+  maxElements?: number;
+  /** Most inference requests in flight; more get 503 + Retry-After (default 1024). */
+  maxInflight?: number;
+  /** Told about loads, evictions, failures, unexpected errors. */
+  log?: (line: string) => void;
+}
+
+export interface ListenOptions {
+  port?: number;
+  host?: string;
+}
+
+export interface ModelServer {
+  readonly app: FastifyInstance;
+  readonly runtime: ModelRuntime;
+  /** Starts listening, then loads and warms up the eager models; resolves with the base URL. */
+  listen(options?: ListenOptions): Promise<string>;
+  /** Resolves when the eager models are loaded and warmed up (the server reports ready). */
+  ready(): Promise<void>;
+  /** Stops accepting requests, answers those in flight, unloads every model. */
+  close(): Promise<void>;
+}
+
+interface ParsedBody {
+  json: unknown;
+  binary?: Buffer;
+}
+
+type ModelParams = { model: string; version?: string };
+
+class BadRequestError extends RuntimeError {
+  constructor(message: string) {
+    super(message, 400);
+  }
+}
+
+function parseBody(request: FastifyRequest, body: Buffer): ParsedBody {
+  const header = request.headers[HEADER_LENGTH];
+  if (header !== undefined) {
+    const length = Number(header);
+    if (!Number.isSafeInteger(length) || length < 0 || length > body.length) {
+      throw new BadRequestError(`${HEADER_LENGTH} must be an integer between 0 and the body length (${body.length})`);
+    }
+    return { json: parseJson(body.subarray(0, length)), binary: body.subarray(length) };
+  }
+  return { json: body.length ? parseJson(body) : undefined };
+}
+
+function parseJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new BadRequestError(`malformed JSON: ${(err as Error).message}`);
+  }
+}
+
+function parseVersion(version: string | undefined, model: string): number | undefined {
+  if (version === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,9}$/.test(version)) throw new ModelNotFoundError(`model "${model}" has no version "${version}"`);
+  return Number(version);
+}
+
+function tensorMetadata(list: readonly ValueMetadata[]) {
+  return list.map((m) => ({
+    name: m.name,
+    datatype: datatypeOf(m.type),
+    shape: (m.shape ?? []).map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
+  }));
+}
+
+export function createServer(options: ServerOptions): ModelServer {
+  if (!fs.existsSync(options.repository) || !fs.statSync(options.repository).isDirectory()) {
+    throw new Error(`model repository ${options.repository} is not a directory`);
+  }
+  const log = options.log ?? (() => {});
+  const runtime = new ModelRuntime({
+    repository: options.repository,
+    memoryBudgetBytes: options.memoryBudgetBytes,
+    idleUnloadMs: options.idleUnloadMs,
+    log,
+  });
+  const maxElements = options.maxElements ?? 16 * 1024 * 1024;
+  const maxInflight = options.maxInflight ?? 1024;
+  const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes ?? 64 * 1024 * 1024 });
+  let inflight = 0;
+  let closing = false;
+  let started: Promise<void> | undefined;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    try {
+      done(null, parseBody(request, body as Buffer));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number }, _request, reply) => {
+    const status = err instanceof RuntimeError ? err.status : err.statusCode ?? 500;
+    if (err instanceof RuntimeError && err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
+    if (status === 401) reply.header('www-authenticate', 'Bearer');
+    if (status >= 500 && !(err instanceof RuntimeError)) log(`internal error: ${err.stack ?? err.message}`);
+    void reply.code(status).send({ error: err.message });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ error: `no route ${request.method} ${request.url}` });
+  });
+
+  const inference = (request: FastifyRequest) => checkInferenceAuth(request, options.token, options.adminToken);
+  const admin = (request: FastifyRequest) => checkAdminAuth(request, options.adminToken);
+
+  app.get('/v2/health/live', async () => ({ live: true }));
+  app.get('/v2/health/ready', async (_request, reply) => {
+    const ready = runtime.ready && !closing;
+    return reply.code(ready ? 200 : 503).send({ ready });
+  });
+  app.get('/v2', async (request) => {
+    inference(request);
+    return { name: 'onnxforge', version: packageVersion(), extensions: ['binary_tensor_data', 'model_repository', 'metrics'] };
+  });
+
+  const metadata = async (request: FastifyRequest<{ Params: ModelParams }>) => {
+    inference(request);
+    const { model } = request.params;
+    const meta = await runtime.metadata(model, parseVersion(request.params.version, model));
+    return { name: meta.name, versions: meta.versions, platform: meta.platform, inputs: tensorMetadata(meta.inputs), outputs: tensorMetadata(meta.outputs) };
+  };
+  app.get('/v2/models/:model', metadata);
+  app.get('/v2/models/:model/versions/:version', metadata);
+
+  const modelReady = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    inference(request);
+    const { model } = request.params;
+    const ready = runtime.isModelReady(model, parseVersion(request.params.version, model)) && !closing;
+    return reply.code(ready ? 200 : 400).send({ name: model, ready });
+  };
+  app.get('/v2/models/:model/ready', modelReady);
+  app.get('/v2/models/:model/versions/:version/ready', modelReady);
+
+  const infer = async (request: FastifyRequest<{ Params: ModelParams; Body: ParsedBody | undefined }>, reply: FastifyReply) => {
+    inference(request);
+    if (closing) throw new ShuttingDownError();
+    if (inflight >= maxInflight) throw new OverloadedError(`too many requests in flight (${maxInflight}); retry later`);
+    inflight++;
+    const abort = new AbortController();
+    // The client went away before the answer: drop its request from the queue.
+    const onClose = () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    };
+    reply.raw.once('close', onClose);
+    try {
+      const { model } = request.params;
+      const version = parseVersion(request.params.version, model);
+      const body = request.body;
+      const decoded = decodeInferRequest(body?.json, body?.binary, maxElements);
+      const result = await runtime.infer(model, decoded.feeds, {
+        version,
+        outputs: decoded.outputs,
+        priority: decoded.priority,
+        timeoutMs: decoded.timeoutMs,
+        signal: abort.signal,
+      });
+      const encoded = encodeInferResponse(result.model, result.version, decoded, result.outputs);
+      if (encoded.headerLength !== undefined) {
+        void reply.header(HEADER_LENGTH, String(encoded.headerLength)).type('application/octet-stream');
+      }
+      return reply.send(encoded.body);
+    } finally {
+      inflight--;
+    }
+  };
+  app.post('/v2/models/:model/infer', infer);
+  app.post('/v2/models/:model/versions/:version/infer', infer);
+
+  app.post('/v2/repository/index', async (request: FastifyRequest<{ Body: ParsedBody | undefined }>) => {
+    inference(request);
+    const json = request.body?.json as { ready?: unknown } | undefined;
+    const readyOnly = typeof json === 'object' && json !== null && json.ready === true;
+    return runtime.index().filter((e) => !readyOnly || e.state === 'READY');
+  });
+  app.post('/v2/repository/models/:model/load', async (request: FastifyRequest<{ Params: { model: string } }>) => {
+    admin(request);
+    if (closing) throw new ShuttingDownError();
+    await runtime.load(request.params.model);
+    return {};
+  });
+  app.post('/v2/repository/models/:model/unload', async (request: FastifyRequest<{ Params: { model: string } }>) => {
+    admin(request);
+    await runtime.unload(request.params.model);
+    return {};
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await runtime.metrics.registry.metrics();
+    return reply.type(runtime.metrics.registry.contentType).send(text);
+  });
+
+  const startRuntime = () => {
+    started ??= runtime.start();
+    return started;
+  };
+
+  return {
+    app,
+    runtime,
+    async listen(listen: ListenOptions = {}) {
+      await app.listen({ port: listen.port ?? 8000, host: listen.host ?? '127.0.0.1' });
+      void startRuntime().catch((err: Error) => log(`startup failed: ${err.message}`));
+      const address = app.server.address();
+      if (!address || typeof address === 'string') return String(address);
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return `http://${host}:${address.port}`;
+    },
+    ready: startRuntime,
+    async close() {
+      closing = true;
+      await app.close();
+      await runtime.close();
+    },
+  };
+}

@@ -53,7 +53,10 @@ export function parseNpy(bytes: Uint8Array, source = 'npy'): HostTensor {
   const byteLength = count * itemSize;
   if (dataStart + byteLength > bytes.length) throw new NpyFormatError(source, `truncated data (need ${byteLength} bytes)`);
   // Copy into a fresh, aligned buffer: the data offset in the file need not be aligned.
-  const raw = bytes.slice(dataStart, dataStart + byteLength).buffer;
+  // (Not bytes.slice: on a Node Buffer that is a view into a shared pool.)
+  const copy = new Uint8Array(byteLength);
+  copy.set(bytes.subarray(dataStart, dataStart + byteLength));
+  const raw = copy.buffer;
   return { type, dims, data: typedArrayFor(type, raw) };
 }
 

@@ -1,0 +1,87 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { buildIfModel, buildMlp, saveModel } from '../../lib/onnx';
+import { runCli } from '../helpers/cli';
+import { makeTempDir, removeDir } from '../helpers/temp';
+
+let dir: string;
+let mlp: string;
+beforeAll(() => {
+  dir = makeTempDir();
+  mlp = path.join(dir, 'mlp.onnx');
+  saveModel(buildMlp({ inputSize: 32, hidden: [64], outputSize: 10 }), mlp);
+});
+afterAll(() => removeDir(dir));
+
+function expectOneLineFailure(args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = {}): void {
+  const r = runCli(args, env);
+  expect(r.status).toBe(1);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^onnxforge: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace without --verbose
+}
+
+describe('onnxforge CLI', () => {
+  test('--version and --help for every command', () => {
+    const version = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')).version;
+    expect(runCli(['--version']).stdout.trim()).toBe(version);
+    for (const command of ['inspect', 'compare', 'cpu', 'demo']) {
+      const r = runCli([command, '--help']);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain(`Usage: onnxforge ${command}`);
+    }
+  });
+
+  test('inspect prints a summary and --json data', () => {
+    const human = runCli(['inspect', mlp, '--dim', 'batch=2']);
+    expect(human.status).toBe(0);
+    expect(human.stdout).toMatch(/nodes: 5 — Add 2, MatMul 2, Relu 1/);
+    expect(human.stdout).toMatch(/MACs \(MatMul\/Gemm\/Conv\): 5\.4k over 2 node/);
+    const json = JSON.parse(runCli(['inspect', mlp, '--json']).stdout);
+    expect(json.parameters.count).toBe(32 * 64 + 64 + 64 * 10 + 10);
+    expect(json.opsets).toEqual([{ domain: 'ai.onnx', version: expect.any(Number) }]);
+  });
+
+  test('inspect lists If bodies', () => {
+    const file = path.join(dir, 'if.onnx');
+    saveModel(buildIfModel(), file);
+    const json = JSON.parse(runCli(['inspect', file, '--json']).stdout);
+    expect(json.opCounts.If).toBe(1);
+    expect(json.subgraphs.length).toBeGreaterThanOrEqual(2);
+  });
+
+  test('compare --json on a model and its copy', () => {
+    const copy = path.join(dir, 'mlp-copy.onnx');
+    fs.copyFileSync(mlp, copy);
+    const r = runCli(['compare', mlp, copy, '--dim', 'batch=2', '--samples', '2', '--runs', '2', '--json']);
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.outputs[0]).toMatchObject({ name: 'output', cosine: 1, maxAbsError: 0 });
+    expect(report.a.latency.runs).toBe(2);
+  });
+
+  test('cpu --json reports the ISA level, capped by ONNXFORGE_ISA', () => {
+    const info = JSON.parse(runCli(['cpu', '--json'], { ONNXFORGE_ISA: 'scalar' }).stdout);
+    expect(info.isa).toBe('scalar');
+    expect(info.isaCap).toBe('scalar');
+  });
+
+  test('bad input: one-line reason, exit code 1', () => {
+    const garbage = path.join(dir, 'garbage.onnx');
+    fs.writeFileSync(garbage, Buffer.from('this is not a protobuf model at all \xff\xff\xff'));
+    const empty = path.join(dir, 'empty.onnx');
+    fs.writeFileSync(empty, '');
+    const truncated = path.join(dir, 'truncated.onnx');
+    fs.writeFileSync(truncated, fs.readFileSync(mlp).subarray(0, 200));
+    expectOneLineFailure(['inspect', garbage], /garbage\.onnx/);
+    expectOneLineFailure(['inspect', empty], /empty/);
+    expectOneLineFailure(['inspect', truncated], /truncated\.onnx/);
+    expectOneLineFailure(['inspect', dir], /directory/);
+    expectOneLineFailure(['inspect', path.join(dir, 'missing.onnx')], /missing\.onnx/);
+    expectOneLineFailure(['compare', mlp, garbage], /garbage\.onnx/);
+    expectOneLineFailure(['cpu'], /ONNXFORGE_ISA=avx9 is not a known ISA level/, { ONNXFORGE_ISA: 'avx9' });
+    expectOneLineFailure(['inspect', mlp, '--top', '0'], /positive integer/);
+  });
+});

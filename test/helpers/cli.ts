@@ -1,0 +1,20 @@
+// Runs the compiled CLI (npm test compiles dist/ first) as a user would.
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+
+export const CLI = path.resolve(__dirname, '../../dist/lib/cli/main.js');
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}

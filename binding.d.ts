@@ -38,11 +38,115 @@ export interface CpuInfo {
   threads: number;
 }
 
+/** Int8 weights prepacked for the ISA in use (from `packInt8Weights`). */
+export interface PackedInt8 {
+  readonly k: number;
+  readonly n: number;
+  /** Native bytes held (packed data and per-column sums); 0 once disposed. */
+  readonly bytes: number;
+  /** The ISA whose layout the weights are packed in. */
+  readonly isa: IsaName;
+  readonly device: 'cpu';
+  /** Whether scales were given (linearInt8 needs them). */
+  readonly hasScales: boolean;
+  readonly disposed: boolean;
+  /** Frees the native memory now (calls still running finish first); using it afterwards throws. */
+  dispose(): void;
+}
+
+export interface PackInt8Options {
+  /** One scale (per tensor) or one per column; needed by linearInt8. */
+  scales?: Float32Array;
+  /** One zero point (per tensor) or one per column; default 0. */
+  zeroPoints?: Int8Array;
+  /** 'cpu' (default) or 'auto'; 'cuda' throws until CUDA int8 kernels exist. */
+  device?: 'cpu' | 'cuda' | 'auto';
+}
+
+export type QuantDtype = 'uint8' | 'int8';
+
+export interface AxisOptions {
+  /** Per-axis parameters index this dimension of `shape` (negative counts from the end). */
+  axis?: number;
+  /** The data's dims; required with `axis`. */
+  shape?: number[];
+}
+
+export interface QuantizeOptions extends AxisOptions {
+  /** Positive; one value or one per channel of `axis`. */
+  scale: number | Float32Array;
+  /** Default 0; a typed array's kind decides the dtype. */
+  zeroPoint?: number | Uint8Array | Int8Array;
+  /** Default 'uint8' (ONNX QuantizeLinear's default). */
+  dtype?: QuantDtype;
+}
+
+export interface DequantizeOptions extends AxisOptions {
+  scale: number | Float32Array;
+  /** Of q's type; must be 0 for Int32Array data. */
+  zeroPoint?: number | Uint8Array | Int8Array;
+}
+
+export interface QuantParamsOptions extends AxisOptions {
+  /** Zero point at the middle of the range (int8: 0, range [-127, 127]); default false. */
+  symmetric?: boolean;
+  dtype?: QuantDtype;
+}
+
+export interface QuantParams {
+  scale: Float32Array;
+  zeroPoint: Uint8Array | Int8Array;
+  dtype: QuantDtype;
+}
+
+/** Test and benchmark hooks of the int8 kernels; not a stable API. */
+export interface Int8Internals {
+  /** Puts the kernels' own buffers flush against inaccessible pages ('tail': after, 'head': before). */
+  setGuardMode(mode: 'off' | 'tail' | 'head'): void;
+  /** A zeroed typed array whose bytes end ('tail') or start ('head') at an inaccessible page. */
+  guardedArray(kind: 'int8', length: number, placement: 'tail' | 'head'): Int8Array;
+  guardedArray(kind: 'uint8', length: number, placement: 'tail' | 'head'): Uint8Array;
+  guardedArray(kind: 'int32', length: number, placement: 'tail' | 'head'): Int32Array;
+  guardedArray(kind: 'float32', length: number, placement: 'tail' | 'head'): Float32Array;
+  /** Ops per second (2 per multiply-add) of the active ISA's int8 instruction on one thread. */
+  peakOpsPerSecond(seconds: number): number;
+  /** The ISA the int8 kernels run at. */
+  isa(): IsaName;
+}
+
 export interface NativeBinding {
   cpuInfo(): CpuInfo;
   getNumThreads(): number;
   /** 1..256; the default is the number of physical cores. */
   setNumThreads(n: number): void;
+
+  /** The class of packInt8Weights' handles (for instanceof); not constructible from JS. */
+  PackedInt8: { readonly prototype: PackedInt8 };
+  /** Prepacks B (k x n, row-major int8) for the int8 kernels, with column sums for zero points. */
+  packInt8Weights(b: Int8Array, k: number, n: number, opts?: PackInt8Options): PackedInt8;
+  /**
+   * ONNX MatMulInteger: (A - aZeroPoint)(B - bZeroPoint) as int32 (m x n). A is m x k, uint8 or
+   * int8; aZeroPoint is one value or one per row, of A's type (default 0).
+   */
+  matmulInteger(a: Uint8Array | Int8Array, m: number, k: number, w: PackedInt8,
+    aZeroPoint?: number | Uint8Array | Int8Array): Int32Array;
+  matmulIntegerAsync(a: Uint8Array | Int8Array, m: number, k: number, w: PackedInt8,
+    aZeroPoint?: number | Uint8Array | Int8Array): Promise<Int32Array>;
+  /**
+   * Dynamic-quantized Linear: x (m x k) quantized per row to uint8, int8 product with w,
+   * dequantized with w's scales, plus bias (n values). Returns m x n.
+   */
+  linearInt8(x: Float32Array, m: number, k: number, w: PackedInt8, bias?: Float32Array | null): Float32Array;
+  linearInt8Async(x: Float32Array, m: number, k: number, w: PackedInt8, bias?: Float32Array | null): Promise<Float32Array>;
+  /** ONNX QuantizeLinear (round half to even, saturate), per tensor or per axis. */
+  quantize(x: Float32Array, opts: QuantizeOptions & { dtype: 'int8' }): Int8Array;
+  quantize(x: Float32Array, opts: QuantizeOptions & { zeroPoint: Int8Array }): Int8Array;
+  quantize(x: Float32Array, opts: QuantizeOptions): Uint8Array | Int8Array;
+  /** ONNX DequantizeLinear: (q - zeroPoint) * scale. */
+  dequantize(q: Uint8Array | Int8Array | Int32Array, opts: DequantizeOptions): Float32Array;
+  /** Scale and zero point from the data's range (as onnxruntime's quantization tool computes them). */
+  quantParams(x: Float32Array, opts?: QuantParamsOptions): QuantParams;
+  _int8Internals: Int8Internals;
 }
 
 declare const binding: NativeBinding;

@@ -21,6 +21,8 @@ function place(array) {
 }
 
 async function run(c) {
+  // A plain call of a pure export, e.g. { call: 'quantize', args: [x, opts] }.
+  if (c.call) return { isa: internals.isa(), value: addon[c.call](...c.args.map(place)) };
   const opts = {};
   if (c.scales) opts.scales = place(c.scales);
   if (c.zeroPoints) opts.zeroPoints = place(c.zeroPoints);

@@ -11,6 +11,11 @@ export const ADDON = path.join(ROOT, 'build', 'Release', 'onnxforge.node');
 /** A build whose AMX kernels run on emulated tiles (scripts/build-amx-emulated.sh). */
 export const AMX_EMULATED_ADDON = path.join(ROOT, 'build-amx-emulated', 'Release', 'onnxforge.node');
 
+export interface CallCase {
+  call: 'quantize' | 'dequantize' | 'quantParams';
+  args: unknown[];
+}
+
 export interface ChildCase {
   m: number; k: number; n: number; b: Int8Array;
   scales?: Float32Array; zeroPoints?: Int8Array;
@@ -23,6 +28,7 @@ export interface ChildResult {
   isa: IsaName;
   matmul?: Int32Array; matmulAsync?: Int32Array;
   linear?: Float32Array; linearAsync?: Float32Array;
+  value?: unknown;
 }
 
 export interface IsaRun { label: string; isa: IsaName; addon: string; }
@@ -54,7 +60,7 @@ export function isaRuns(): { runs: IsaRun[]; skipped: string[] } {
   return { runs, skipped };
 }
 
-export function runChild(run: IsaRun, cases: ChildCase[], opts: { threads?: number; guard?: 'tail' | 'head' } = {}): {
+export function runChild(run: IsaRun, cases: (ChildCase | CallCase)[], opts: { threads?: number; guard?: 'tail' | 'head' } = {}): {
   status: number | null; signal: NodeJS.Signals | null; stderr: string; isa?: IsaName; results?: ChildResult[];
 } {
   const child = spawnSync(process.execPath, [path.join(__dirname, 'int8-child.js'), run.addon], {

@@ -114,6 +114,31 @@ export interface Int8Internals {
   isa(): IsaName;
 }
 
+export type PrunePattern = 'unstructured' | '2:4' | '4:8' | 'block';
+
+/**
+ * What pruneMask keeps. W is k x n row-major (y = x * W); ranks are by |w| (blocks: by L2
+ * norm); equal magnitudes keep the lower index first (row-major index; block index for
+ * 'block'), so masks are deterministic.
+ */
+export interface PruneMaskOptions {
+  /**
+   * Fraction in [0, 1] to zero: exactly round(sparsity * k * n) elements ('unstructured') or
+   * round(sparsity * blocks) blocks ('block'). Optional for N:M patterns, where it must equal
+   * 1 - N/M when given.
+   */
+  sparsity?: number;
+  /**
+   * 'unstructured' (default); 'N:M' ('2:4', '4:8'): in every group of M consecutive rows of a
+   * column (along k, the reduction axis, as 2:4 sparse tensor cores expect for x * W) the N
+   * largest stay, a last group shorter than M keeps min(N, its size); 'block': blocks of
+   * `block` ranked by L2 norm.
+   */
+  pattern?: PrunePattern;
+  /** [rows along k, columns along n] of a block; default [4, 1] (4 consecutive k of one column). */
+  block?: [number, number];
+}
+
 export interface NativeBinding {
   cpuInfo(): CpuInfo;
   getNumThreads(): number;
@@ -147,6 +172,9 @@ export interface NativeBinding {
   /** Scale and zero point from the data's range (as onnxruntime's quantization tool computes them). */
   quantParams(x: Float32Array, opts?: QuantParamsOptions): QuantParams;
   _int8Internals: Int8Internals;
+  /** Magnitude pruning mask of W (k x n): 1 keeps an element, 0 prunes it. Throws RangeError on NaN. */
+  pruneMask(w: Float32Array, k: number, n: number, opts: PruneMaskOptions): Uint8Array;
+  pruneMaskAsync(w: Float32Array, k: number, n: number, opts: PruneMaskOptions): Promise<Uint8Array>;
 }
 
 declare const binding: NativeBinding;

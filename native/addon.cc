@@ -4,6 +4,7 @@
 #include "napi/int8.h"
 #include "napi/int8_testing.h"
 #include "napi/quant.h"
+#include "napi/sparse.h"
 #include "napi/system.h"
 
 namespace {
@@ -13,6 +14,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   onnxforge::napi::registerInt8(env, exports);
   onnxforge::napi::registerQuantize(env, exports);
   onnxforge::napi::registerInt8Internals(env, exports);
+  onnxforge::napi::registerSparse(env, exports);
   return exports;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "args.h"
+#include "async.h"
 #include "int8_gemm.h"
 
 namespace onnxforge::napi {
@@ -23,16 +24,6 @@ constexpr napi_type_tag kPackedInt8Tag = {0x6f6e6e78666f7267ULL, 0x7061636b65646
 struct Int8Bindings {
   Napi::FunctionReference packedInt8;
 };
-
-// Runs fn, turning allocation failure into a RangeError instead of a crash.
-template <typename Fn>
-auto withAllocation(Napi::Env env, const char* what, Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const std::bad_alloc&) {
-    throwRangeError(env, std::string("out of memory for ") + what);
-  }
-}
 
 class PackedInt8 : public Napi::ObjectWrap<PackedInt8> {
  public:
@@ -306,19 +297,6 @@ class GemmWorker : public Napi::AsyncWorker {
   void* outputData_;
   bool isFloat_;
 };
-
-// Argument errors of the async forms reject the promise instead of throwing.
-template <typename Start>
-Napi::Value asyncCall(const Napi::CallbackInfo& info, Start&& start) {
-  Napi::Env env = info.Env();
-  try {
-    return start();
-  } catch (const Napi::Error& error) {
-    auto deferred = Napi::Promise::Deferred::New(env);
-    deferred.Reject(error.Value());
-    return deferred.Promise();
-  }
-}
 
 Napi::Value matmulIntegerAsync(const Napi::CallbackInfo& info) {
   return asyncCall(info, [&]() -> Napi::Value {

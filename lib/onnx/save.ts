@@ -23,6 +23,11 @@ export interface ExternalDataOptions {
   location?: string;
   /** Offsets in the single data file are multiples of this (default 4096, for mmap). */
   alignment?: number;
+  /**
+   * Also move large tensors held by node attributes (Constant values) out, not just initializers
+   * (default true; exporters such as paddle2onnx keep all weights in Constant nodes).
+   */
+  attributes?: boolean;
 }
 
 export interface SaveOptions {
@@ -63,8 +68,14 @@ function storedSize(model: Model, t: TensorProto): number {
 
 function plan(model: Model, externalData: SaveOptions['externalData']): { placements: Placement[]; external: ExternalDataOptions | undefined } {
   const tensors = allTensors(model.proto);
-  const initializers = new Set<TensorProto>();
-  if (model.proto.graph) for (const { graph } of allGraphs(model.proto.graph)) for (const t of graph.initializer) initializers.add(t);
+  const movable = new Set<TensorProto>();
+  if (model.proto.graph) {
+    for (const { graph } of allGraphs(model.proto.graph)) {
+      for (const t of graph.initializer) movable.add(t);
+      if (typeof externalData === 'object' && externalData.attributes === false) continue;
+      for (const node of graph.node) for (const a of node.attribute) if (a.t) movable.add(a.t);
+    }
+  }
   const sizes = tensors.map((t) => storedSize(model, t));
   let external: ExternalDataOptions | undefined;
   if (externalData === true) external = {};
@@ -78,7 +89,7 @@ function plan(model: Model, externalData: SaveOptions['externalData']): { placem
     tensor,
     size: sizes[i],
     external: external !== undefined && dtypeInfo(tensor.dataType).name !== 'string'
-      && (isExternal(tensor) || (initializers.has(tensor) && sizes[i] >= threshold)),
+      && (isExternal(tensor) || (movable.has(tensor) && sizes[i] >= threshold)),
   }));
   const inline = placements.reduce((sum, p) => sum + (p.external ? 0 : p.size), 0);
   if (inline > PROTOBUF_LIMIT) {

@@ -40,3 +40,21 @@ export function readBytes(file: string): Uint8Array {
   const buf = fs.readFileSync(file);
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
+
+/** Fast exact comparison of byte arrays or typed arrays (jest's toEqual walks big arrays slowly). */
+export function expectSameData(actual: ArrayBufferView | readonly unknown[], expected: ArrayBufferView | readonly unknown[]): void {
+  if (Array.isArray(actual) || Array.isArray(expected)) {
+    expect(actual).toEqual(expected);
+    return;
+  }
+  const a = actual as ArrayBufferView;
+  const b = expected as ArrayBufferView;
+  const kind = (x: ArrayBufferView): string => Object.prototype.toString.call(x);
+  expect(kind(a)).toBe(kind(b));
+  const bytesA = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  const bytesB = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  if (bytesA.equals(bytesB)) return;
+  let at = 0;
+  while (at < Math.min(bytesA.length, bytesB.length) && bytesA[at] === bytesB[at]) at++;
+  throw new Error(`data differ: ${bytesA.length} vs ${bytesB.length} bytes, first difference at byte ${at}`);
+}

@@ -131,6 +131,25 @@ describe('external data', () => {
     expect(withBase.initializer('fc0.weight')!.data.length).toBe(32 * 64);
   });
 
+  test('offsets beyond 4 GiB work (sparse data file, so nothing big is written)', () => {
+    const offset = 5 * 2 ** 30 + 4096;
+    const values = new Float32Array(32 * 64).map((_, i) => i * 0.5);
+    const dataFile = path.join(tmp.dir, 'big.data');
+    const fd = fs.openSync(dataFile, 'w');
+    fs.writeSync(fd, new Uint8Array(values.buffer), 0, values.byteLength, offset);
+    fs.closeSync(fd);
+    const model = mlp();
+    setLocation(model.graph.initializer[0], 'big.data', offset, values.byteLength);
+    const file = path.join(tmp.dir, 'big.onnx');
+    fs.writeFileSync(file, toBinary(proto.ModelProtoSchema, model.proto));
+    const loaded = loadModel(file);
+    expect(loaded.initializer('fc0.weight')!.data).toEqual(values);
+    const copy = path.join(tmp.dir, 'copy.onnx');
+    saveModel(loadModel(file), copy, { externalData: true });
+    expect(entries(loadModel(copy).graph.initializer[0]).offset).toBe('0');
+    expect(loadModel(copy).initializer('fc0.weight')!.data).toEqual(values);
+  });
+
   describe('unsafe or broken locations are refused', () => {
     function modelWithLocation(location: string, offset = 0, length?: number): string {
       const model = mlp();

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type TensorProto } from './gen/onnx_pb';
 import { AtomicFileGroup, writeFully } from './atomic-file';
-import { dtypeInfo } from './dtype';
+import { DataType, isKnownDataType } from './dtype';
 import { describeError, ModelSaveError, OnnxError } from './errors';
 import { IO_CHUNK, readRange } from './external-data';
 import { PROTOBUF_LIMIT } from './load';
@@ -62,8 +62,13 @@ function storedSize(model: Model, t: TensorProto): number {
     if (!model.externalData) return tensorBytes(t).byteLength; // throws the "no baseDir" error
     return model.externalData.byteLength(t);
   }
-  if (t.rawData.byteLength > 0 || dtypeInfo(t.dataType).name === 'string') return t.rawData.byteLength;
+  // Strings and element types this schema does not know stay inline, exactly as they are.
+  if (t.rawData.byteLength > 0 || !isMovableType(t)) return t.rawData.byteLength;
   return tensorBytes(t).byteLength;
+}
+
+function isMovableType(t: TensorProto): boolean {
+  return isKnownDataType(t.dataType) && t.dataType !== DataType.STRING && t.dataType !== DataType.UNDEFINED;
 }
 
 function plan(model: Model, externalData: SaveOptions['externalData']): { placements: Placement[]; external: ExternalDataOptions | undefined } {
@@ -88,8 +93,7 @@ function plan(model: Model, externalData: SaveOptions['externalData']): { placem
   const placements = tensors.map((tensor, i) => ({
     tensor,
     size: sizes[i],
-    external: external !== undefined && dtypeInfo(tensor.dataType).name !== 'string'
-      && (isExternal(tensor) || (movable.has(tensor) && sizes[i] >= threshold)),
+    external: external !== undefined && (isExternal(tensor) || (movable.has(tensor) && isMovableType(tensor) && sizes[i] >= threshold)),
   }));
   const inline = placements.reduce((sum, p) => sum + (p.external ? 0 : p.size), 0);
   if (inline > PROTOBUF_LIMIT) {

@@ -1,4 +1,3 @@
-/** @jest-environment ./test/onnx/ort-environment.js */
 import * as ort from 'onnxruntime-node';
 import {
   attr, buildConvNet, buildIfModel, buildMlp, buildTransformerBlock, GraphBuilder, AttrType, serializeModel,

@@ -1,4 +1,3 @@
-/** @jest-environment ./test/onnx/ort-environment.js */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { create, toBinary } from '@bufbuild/protobuf';

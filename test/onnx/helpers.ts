@@ -35,7 +35,7 @@ export function floatInput(dims: number[], seed = 1): ort.Tensor {
   return new ort.Tensor('float32', data, dims);
 }
 
-/** A Buffer from fs viewed as a Uint8Array of the test's own realm (jest breaks instanceof otherwise). */
+/** File contents as a plain Uint8Array view (toEqual tells a Buffer from a Uint8Array). */
 export function readBytes(file: string): Uint8Array {
   const buf = fs.readFileSync(file);
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);

@@ -1,4 +1,3 @@
-/** @jest-environment ./test/onnx/ort-environment.js */
 // Models shipped inside installed npm packages, found by findRealModels(). None installed is a failure,
 // not a skip: these are the closest thing to users' models that the suite has.
 import * as path from 'node:path';

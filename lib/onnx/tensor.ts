@@ -59,7 +59,8 @@ export function viewBytesAs(bytes: Uint8Array, ctor: TypedArrayConstructor, leng
   const size = length * ctor.BYTES_PER_ELEMENT;
   if (bytes.byteLength < size) throw new RangeError(`need ${size} bytes, have ${bytes.byteLength}`);
   if (bytes.byteOffset % ctor.BYTES_PER_ELEMENT === 0) return new ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, length);
-  return new ctor(bytes.slice(0, size).buffer, 0, length);
+  // Uint8Array's slice, not Buffer's: Buffer#slice is a view into a shared pool, not a copy.
+  return new ctor(Uint8Array.prototype.slice.call(bytes, 0, size).buffer, 0, length);
 }
 
 /** The bytes behind a typed array, without copying. */

@@ -1,9 +1,9 @@
 // compareModels: runs two models on the same inputs in onnxruntime and reports
 // accuracy per output and size, load time and latency per model. Every pass
 // reports its accuracy and speed through this code.
-import * as fs from 'fs';
 import type { EngineOptions, Session } from '../engine/engine';
 import { OrtEngine } from '../engine/ort-engine';
+import { modelFilesBytes } from '../onnx/model-files';
 import type { Feeds } from '../engine/tensor';
 import { GenerateOptions, generateFeeds, readSamplesDir } from './inputs';
 import { LatencyStats, measureLatency } from './latency';
@@ -42,7 +42,7 @@ export interface CompareReport {
 }
 
 function describe(source: ModelSource): { label: string; bytes: number } {
-  if (typeof source === 'string') return { label: source, bytes: fs.statSync(source).size };
+  if (typeof source === 'string') return { label: source, bytes: modelFilesBytes(source) };
   return { label: '<bytes>', bytes: source.byteLength };
 }
 

@@ -1,7 +1,5 @@
 // inspectModel: what a model holds — format versions, IO, ops (subgraphs included),
 // parameters by dtype, external data, largest tensors and MAC estimates.
-import * as fs from 'fs';
-import * as path from 'path';
 import { dtypeInfo, isKnownDataType, byteLengthOf } from '../onnx/dtype';
 import { parseExternalLocation } from '../onnx/external-location';
 import type { TensorProto } from '../onnx/gen/onnx_pb';
@@ -130,13 +128,4 @@ export function inspectModel(model: Model, options: InspectOptions = {}): Inspec
     macs,
     metadata: Object.fromEntries(model.proto.metadataProps.map((p) => [p.key, p.value])),
   };
-}
-
-/** Bytes on disk: the model file plus the external data files it names. */
-export function modelFilesBytes(file: string, report: InspectReport): number {
-  const dir = path.dirname(file);
-  return report.externalData.reduce((total, e) => {
-    const f = path.join(dir, e.file);
-    return total + (fs.existsSync(f) ? fs.statSync(f).size : 0);
-  }, fs.statSync(file).size);
 }

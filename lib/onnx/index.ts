@@ -22,3 +22,4 @@ export { buildTransformerBlock, type TransformerBlockOptions } from './models/tr
 export { buildConvNet, type ConvNetOptions } from './models/conv-net';
 export { buildIfModel, type IfModelOptions } from './models/if-model';
 export * as proto from './gen/onnx_pb';
+export { modelFiles, modelFilesBytes } from './model-files';

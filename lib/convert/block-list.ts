@@ -1,0 +1,51 @@
+// Which operators a float32 -> float16/bfloat16 conversion leaves in float32, and which inputs and
+// outputs are float32 by the operator's signature whatever the node's precision.
+
+/**
+ * Numerically fragile in 16-bit floats (the float32 list of mixed-precision training, in ONNX terms):
+ * exponentials, logarithms and powers overflow or lose range; long reductions and normalizations
+ * accumulate rounding error or overflow (BatchNormalization's running variance often exceeds 65504; a LayerNorm spelled ReduceMean(Pow(x - mean, 2)) squares
+ * activations past it); Range counts past 2048; RoiAlign needs float32 coordinates; random ops
+ * lose their distribution's tails. Kept in float32 with Casts around them unless `defaultBlockList: false`.
+ */
+export const DEFAULT_BLOCKED_OPS: readonly string[] = [
+  'Exp', 'Log', 'Pow', 'Reciprocal', 'Softplus', 'Sinh', 'Cosh', 'Tan', 'Asin', 'Acos', 'Atan', 'Asinh', 'Acosh', 'Atanh',
+  'Softmax', 'LogSoftmax', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'GroupNormalization', 'RMSNormalization', 'LpNormalization',
+  'ReduceMean', 'ReduceSum', 'ReduceSumSquare', 'ReduceProd', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceL1', 'ReduceL2',
+  'CumSum', 'Range', 'RoiAlign',
+  'RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Bernoulli', 'Multinomial',
+];
+
+/**
+ * Operators whose float inputs must be float32 in every opset a model may import, or whose outputs
+ * are not tensors: always kept, whatever the options say.
+ */
+export const FLOAT32_ONLY_OPS: ReadonlySet<string> = new Set([
+  'QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear', 'QLinearConv', 'QLinearMatMul',
+  'NonMaxSuppression', 'TfIdfVectorizer',
+  'SequenceConstruct', 'SequenceInsert', 'SequenceAt', 'SequenceErase', 'SplitToSequence', 'ConcatFromSequence',
+  'SequenceEmpty', 'SequenceLength', 'SequenceMap', 'Optional', 'OptionalGetElement', 'OptionalHasElement',
+]);
+
+/** Only the default ONNX domain has signatures we know; other domains' ops stay float32. */
+export function isDefaultDomain(domain: string): boolean {
+  return domain === '' || domain === 'ai.onnx';
+}
+
+/** Inputs that are tensor(float) in the operator's signature (Resize/Upsample scales). */
+const FLOAT32_INPUTS: Record<string, readonly number[]> = { Resize: [2], Upsample: [1] };
+/** Outputs typed by an attribute rather than by the inputs (LayerNormalization's mean and inverse std). */
+const FLOAT32_OUTPUTS: Record<string, readonly number[]> = { LayerNormalization: [1, 2] };
+
+export function isFloat32Input(opType: string, index: number): boolean {
+  return FLOAT32_INPUTS[opType]?.includes(index) ?? false;
+}
+
+export function isFloat32Output(opType: string, index: number): boolean {
+  return FLOAT32_OUTPUTS[opType]?.includes(index) ?? false;
+}
+
+/** Inputs whose element type does not matter to the op (it reads only the shape, or casts anyway). */
+export function acceptsAnyFloat(opType: string, index: number): boolean {
+  return opType === 'Shape' || opType === 'Size' || opType === 'Cast' || (opType === 'CastLike' && index === 0);
+}

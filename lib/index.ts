@@ -11,3 +11,4 @@ export { inspectModel, type InspectReport, type InspectOptions } from './inspect
 export { OrtEngine } from './engine/ort-engine';
 export type { Engine, EngineOptions, Session, ValueMetadata } from './engine/engine';
 export type { HostTensor, Feeds, TensorType } from './engine/tensor';
+export { prune, pruneModel, PRUNE_PATTERNS, type PruneResult, type PruneOptions, type PruneRunOptions, type PrunePattern, type PruneReport } from './prune';

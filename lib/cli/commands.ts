@@ -4,10 +4,12 @@ import { registerCompare } from './commands/compare';
 import { registerCpu } from './commands/cpu';
 import { registerDemo } from './commands/demo';
 import { registerInspect } from './commands/inspect';
+import { registerPrune } from './commands/prune';
 
 export function registerCommands(program: Command): void {
   registerCompare(program);
   registerCpu(program);
   registerDemo(program);
   registerInspect(program);
+  registerPrune(program);
 }

@@ -1,0 +1,137 @@
+// onnxforge prune MODEL -o OUT: magnitude (unstructured, N:M) or structured channel pruning, then compare.
+import { Command, Option } from 'commander';
+import { compareModels } from '../../compare/compare';
+import { loadModel } from '../../onnx/load';
+import { saveModel } from '../../onnx/save';
+import { pruneModel } from '../../prune/prune';
+import { PRUNE_PATTERNS, type PrunePattern } from '../../prune/options';
+import type { PruneReport } from '../../prune/report';
+import { UsageError } from '../errors';
+import { collectNumberPairs, nonNegativeInt, positiveInt, requireDistinctOutput } from '../options';
+import { formatBytes, formatCount, printJson, table } from '../output';
+import { createProgress } from '../progress';
+
+function fraction(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new UsageError(`expected a fraction in [0, 1), got "${value}"`);
+  return n;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+const percent = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+function formatLayers(r: PruneReport): string[] {
+  if (r.pattern === 'channel') {
+    if (r.channels.length === 0) return [];
+    return [table(
+      ['layers', 'channels', 'params', 'followed through', 'into'],
+      r.channels.map((g) => [
+        g.layers.join(' + '),
+        `${g.channels.before} -> ${g.channels.after}`,
+        `${formatCount(g.parameters.before)} -> ${formatCount(g.parameters.after)}`,
+        (g.followed.join(', ') || '-') + (g.statisticsChanged ? ' (statistics change)' : ''),
+        g.consumers.join(', ') || '-',
+      ]),
+    ), ''];
+  }
+  if (r.layers.length === 0) return [];
+  return [table(
+    ['layer', 'op', 'weight', 'shape', 'params', 'target', 'sparsity'],
+    r.layers.map((l) => [l.layer, l.op, l.weight, `[${l.shape.join(', ')}]`, formatCount(l.params), percent(l.targetSparsity), percent(l.sparsity)]),
+  ), ''];
+}
+
+function formatCompare(r: PruneReport): string[] {
+  const c = r.compare;
+  if (!c) return [];
+  const fmt = (x: number | null, digits: number) => (x === null ? '-' : x.toFixed(digits));
+  const lines = [
+    `against the original (${c.samples} ${c.inputsGenerated ? 'generated' : 'given'} sample(s)):`,
+    table(
+      ['output', 'cosine', 'max abs err', 'mean abs err', 'top-1 agree'],
+      c.outputs.map((o) => [o.name, fmt(o.cosine, 6), o.maxAbsError.toExponential(3), o.meanAbsError.toExponential(3), fmt(o.top1Agreement, 4)]),
+    ),
+    '',
+    table(
+      ['model', 'file size', 'median ms', 'p90 ms'],
+      ([['original', c.a], ['pruned', c.b]] as const).map(([name, m]) => [name, formatBytes(m.fileBytes), fmt(m.latency?.medianMs ?? null, 3), fmt(m.latency?.p90Ms ?? null, 3)]),
+    ),
+  ];
+  if (c.latencyRatio !== null) lines.push(`speed-up in onnxruntime: ${(1 / c.latencyRatio).toFixed(2)}x`);
+  return [...lines, ''];
+}
+
+export function formatPruneReport(r: PruneReport, output: string): string {
+  const p = r.parameters;
+  const what = r.pattern === 'channel' ? `${r.channels.length} channel group(s)` : `${r.layers.length} weight(s)`;
+  const lines = [
+    `${output}: ${r.pattern} pruning at sparsity ${r.sparsity} (${r.scope} scope), ${what} pruned`,
+    '',
+    ...formatLayers(r),
+    `parameters: ${formatCount(p.before)} -> ${formatCount(p.after)}, non-zero ${formatCount(p.nonzeroBefore)} -> ${formatCount(p.nonzeroAfter)}`,
+    '',
+  ];
+  if (r.skipped.length) {
+    lines.push(`left alone (${r.skipped.length}):`, ...r.skipped.map((s) => `  ${s.layers.join(' + ')}: ${s.reason}`), '');
+  }
+  lines.push(...formatCompare(r));
+  lines.push(...r.notes.map((n) => `note: ${n}`));
+  lines.push(...r.warnings.map((w) => `warning: ${w}`));
+  return lines.join('\n');
+}
+
+export function registerPrune(program: Command): void {
+  program
+    .command('prune')
+    .description('zero the smallest weights (unstructured, 2:4, 4:8) or remove whole channels (a smaller dense model), then compare with the original')
+    .argument('<model>', 'model (.onnx)')
+    .requiredOption('-o, --output <file>', 'where to write the pruned model')
+    .addOption(new Option('--pattern <pattern>', 'what to remove').choices([...PRUNE_PATTERNS]).default('unstructured'))
+    .option('--sparsity <s>', 'fraction of weights (or of each layer\'s channels) to remove; N:M patterns imply 0.5', fraction)
+    .addOption(new Option('--scope <scope>', 'same fraction per layer, or one ranking over all layers').choices(['layer', 'global']).default('layer'))
+    .option('--exclude <pattern>', 'keep layers dense: glob on node or weight name (repeatable)', collect, [])
+    .option('--layer <pattern=s>', 'sparsity for matching layers, 0 keeps them dense (repeatable; last match wins)', collectNumberPairs, {})
+    .option('--min-params <n>', 'skip layers with fewer weights', nonNegativeInt, 4096)
+    .option('--round-to <n>', 'channel pattern: keep a multiple of n channels', positiveInt, 1)
+    .option('--no-compare', 'skip running both models in onnxruntime')
+    .option('--inputs <dir>', 'compare on these samples: one folder per sample, with <input>.npy or input_<i>.pb files')
+    .option('--samples <n>', 'generated samples when --inputs is not given', positiveInt, 4)
+    .option('--seed <n>', 'seed for generated inputs', nonNegativeInt, 0)
+    .option('--dim <name=value>', 'value of a symbolic dim for generated inputs (repeatable)', collectNumberPairs, {})
+    .option('--value <name=value>', 'fill a generated input with a constant (repeatable)', collectNumberPairs, {})
+    .option('--runs <n>', 'timed runs per model for latency (0 skips)', nonNegativeInt, 10)
+    .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
+    .option('--json', 'print the report as JSON')
+    .action(async (file: string, opts) => {
+      requireDistinctOutput(file, opts.output);
+      const { model, report } = pruneModel(loadModel(file), {
+        pattern: opts.pattern as PrunePattern,
+        sparsity: opts.sparsity,
+        scope: opts.scope,
+        exclude: opts.exclude,
+        layers: opts.layer,
+        minParams: opts.minParams,
+        roundTo: opts.roundTo,
+      });
+      saveModel(model, opts.output);
+      if (opts.compare) {
+        const progress = createProgress('compare');
+        report.compare = await compareModels(file, opts.output, {
+          inputsDir: opts.inputs,
+          sampleCount: opts.samples,
+          seed: opts.seed,
+          dims: opts.dim,
+          values: opts.value,
+          latencyRuns: opts.runs,
+          engine: { threads: opts.threads },
+          onProgress: (done, total) => progress.update(done, total),
+        });
+        progress.finish();
+      }
+      if (opts.json) printJson(report);
+      else process.stdout.write(formatPruneReport(report, opts.output) + '\n');
+    });
+}

@@ -139,6 +139,37 @@ export interface PruneMaskOptions {
   block?: [number, number];
 }
 
+/** Pruned weights stored as their nonzeros (from `packSparse`). */
+export interface PackedSparse {
+  readonly k: number;
+  readonly n: number;
+  /** Nonzero weights. */
+  readonly nonzeros: number;
+  /** 1 - nonzeros / (k * n). */
+  readonly sparsity: number;
+  readonly dtype: 'float32' | 'int8';
+  readonly pattern: 'unstructured' | '2:4';
+  /** Native bytes held; 0 once disposed. */
+  readonly bytes: number;
+  /** The ISA the sparse kernels run at (the AMX level runs the AVX-512 kernels: 'avx512vnni'). */
+  readonly isa: IsaName;
+  readonly device: 'cpu';
+  /** Whether scales were given (linearSparseInt8 needs them). */
+  readonly hasScales: boolean;
+  readonly disposed: boolean;
+  /** Frees the native memory now (calls still running finish first); using it afterwards throws. */
+  dispose(): void;
+}
+
+export interface PackSparseOptions {
+  /** 'unstructured' (default) or '2:4', which is checked: at most 2 nonzeros in every 4 consecutive rows (along k) of a column. */
+  pattern?: 'unstructured' | '2:4';
+  /** Int8 weights only: one scale (per tensor) or one per column; needed by linearSparseInt8. Zero points are 0 (pruned weights are exact zeros). */
+  scales?: Float32Array;
+  /** 'cpu' (default) or 'auto'; 'cuda' throws until CUDA sparse kernels exist. */
+  device?: 'cpu' | 'cuda' | 'auto';
+}
+
 export interface NativeBinding {
   cpuInfo(): CpuInfo;
   getNumThreads(): number;
@@ -175,6 +206,19 @@ export interface NativeBinding {
   /** Magnitude pruning mask of W (k x n): 1 keeps an element, 0 prunes it. Throws RangeError on NaN. */
   pruneMask(w: Float32Array, k: number, n: number, opts: PruneMaskOptions): Uint8Array;
   pruneMaskAsync(w: Float32Array, k: number, n: number, opts: PruneMaskOptions): Promise<Uint8Array>;
+  /** The class of packSparse's handles (for instanceof); not constructible from JS. */
+  PackedSparse: { readonly prototype: PackedSparse };
+  /** Packs W (k x n, row-major, y = x * W) keeping only its nonzeros; -0 counts as zero. */
+  packSparse(w: Float32Array | Int8Array, k: number, n: number, opts?: PackSparseOptions): PackedSparse;
+  /** y = x * W + bias for float32 W: x is m x k, bias n values; returns m x n. */
+  matmulSparse(x: Float32Array, m: number, k: number, w: PackedSparse, bias?: Float32Array | null): Float32Array;
+  matmulSparseAsync(x: Float32Array, m: number, k: number, w: PackedSparse, bias?: Float32Array | null): Promise<Float32Array>;
+  /**
+   * Dynamic-quantized Linear for int8 W, as linearInt8: x quantized per row to uint8, exact int32
+   * product, dequantized with w's scales, plus bias. Bit-identical to linearInt8 on the same weights.
+   */
+  linearSparseInt8(x: Float32Array, m: number, k: number, w: PackedSparse, bias?: Float32Array | null): Float32Array;
+  linearSparseInt8Async(x: Float32Array, m: number, k: number, w: PackedSparse, bias?: Float32Array | null): Promise<Float32Array>;
 }
 
 declare const binding: NativeBinding;

@@ -1,5 +1,6 @@
 #include "sparse.h"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -7,10 +8,15 @@
 
 #include "args.h"
 #include "async.h"
+#include "packed_handle.h"
 #include "prune_mask.h"
+#include "sparse_gemm.h"
 
 namespace onnxforge::napi {
 namespace {
+
+using sparse::PackedSparse;
+using sparse::WeightType;
 
 // A checked pruneMask call: its own copy of w (async calls) or a view of it.
 struct PruneCall {
@@ -135,9 +141,217 @@ Napi::Value pruneMaskAsync(const Napi::CallbackInfo& info) {
   });
 }
 
+
+class PackedSparseHandle : public PackedHandle<PackedSparseHandle, PackedSparse> {
+ public:
+  static constexpr napi_type_tag kTag = {0x6f6e6e78666f7267ULL, 0x7370617273653b31ULL};
+  static constexpr const char* kClassName = "PackedSparse";
+  static constexpr const char* kFactory = "packSparse";
+
+  static Napi::Function define(Napi::Env env) {
+    std::vector<Property> properties = commonProperties();
+    for (auto [name, getter] : {std::pair<const char*, Getter>{"k", &PackedSparseHandle::k},
+                                {"n", &PackedSparseHandle::n},
+                                {"nonzeros", &PackedSparseHandle::nonzeros},
+                                {"sparsity", &PackedSparseHandle::sparsity},
+                                {"dtype", &PackedSparseHandle::dtype},
+                                {"pattern", &PackedSparseHandle::pattern},
+                                {"isa", &PackedSparseHandle::isa},
+                                {"hasScales", &PackedSparseHandle::hasScales}}) {
+      properties.push_back(InstanceAccessor(name, getter, nullptr));
+    }
+    return DefineClass(env, kClassName, properties);
+  }
+
+  explicit PackedSparseHandle(const Napi::CallbackInfo& info) : PackedHandle(info) {
+    // Kept after dispose(), like a disposed PackedInt8's shape.
+    k_ = weights()->k;
+    n_ = weights()->n;
+    nonzeros_ = weights()->nonzeros;
+    sparsity_ = weights()->sparsity();
+    type_ = weights()->type;
+    pattern_ = weights()->pattern;
+    hasScales_ = !weights()->scale.empty();
+  }
+
+ private:
+  Napi::Value k(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(k_)); }
+  Napi::Value n(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(n_)); }
+  Napi::Value nonzeros(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(nonzeros_));
+  }
+  Napi::Value sparsity(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), sparsity_); }
+  Napi::Value dtype(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), type_ == WeightType::Float32 ? "float32" : "int8");
+  }
+  Napi::Value pattern(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), pattern_ == sparse::SparsePattern::TwoFour ? "2:4" : "unstructured");
+  }
+  Napi::Value isa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), isaName(sparse::sparseIsa())); }
+  Napi::Value hasScales(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), hasScales_); }
+
+  size_t k_ = 0, n_ = 0, nonzeros_ = 0;
+  double sparsity_ = 0;
+  WeightType type_ = WeightType::Float32;
+  sparse::SparsePattern pattern_ = sparse::SparsePattern::Unstructured;
+  bool hasScales_ = false;
+};
+
+// Per-environment state, handed to packSparse as its data pointer.
+struct SparseBindings {
+  Napi::FunctionReference packedSparse;
+};
+
+// packSparse(w, k, n, { pattern?, scales?, device? })
+Napi::Value packSparse(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  requireArgCount(info, 3, "packSparse(w, k, n, opts?)");
+  size_t k = dimArg(info, 1, "k");
+  size_t n = dimArg(info, 2, "n");
+  size_t count = checkedProduct(env, {k, n}, "k * n");
+  Napi::TypedArray w = typedArrayArg(env, info[0], "w", {napi_float32_array, napi_int8_array});
+  requireLength(env, w, count, "w");
+  WeightType type = w.TypedArrayType() == napi_float32_array ? WeightType::Float32 : WeightType::Int8;
+  const void* data = static_cast<const uint8_t*>(w.ArrayBuffer().Data()) + w.ByteOffset();
+  Napi::Object opts = optionsArg(env, info[3], "opts");
+  requireKnownOptions(env, opts, "opts", {"pattern", "scales", "device"});
+  requireCpuDevice(env, opts, "sparse");
+
+  sparse::SparsePattern pattern = sparse::SparsePattern::Unstructured;
+  Napi::Value patternValue = opts.Get("pattern");
+  if (!patternValue.IsUndefined()) {
+    std::string name = patternValue.IsString() ? patternValue.As<Napi::String>().Utf8Value() : "";
+    if (name == "2:4") {
+      pattern = sparse::SparsePattern::TwoFour;
+    } else if (name != "unstructured") {
+      throwTypeError(env, "opts.pattern must be 'unstructured' or '2:4'");
+    }
+  }
+  if (pattern == sparse::SparsePattern::TwoFour) {
+    size_t row = 0, column = 0;
+    if (sparse::findTwoFourViolation(data, type, k, n, &row, &column)) {
+      throwRangeError(env, "w is not 2:4 sparse: rows " + std::to_string(row) + ".." +
+                               std::to_string(std::min(k, row + 4) - 1) + " of column " + std::to_string(column) +
+                               " hold more than 2 nonzeros (prune it with kernels.pruneMask(w, k, n, { pattern: '2:4' }))");
+    }
+  }
+
+  const float* scales = nullptr;
+  size_t scaleCount = 0;
+  Napi::Value scalesValue = opts.Get("scales");
+  if (!scalesValue.IsUndefined()) {
+    if (type != WeightType::Int8) throwTypeError(env, "opts.scales is only for int8 weights");
+    scales = typedDataArg<float>(env, scalesValue, "opts.scales", napi_float32_array, SIZE_MAX, &scaleCount);
+    if (scaleCount != 1 && scaleCount != n) {
+      throwRangeError(env, "opts.scales must have 1 (per tensor) or n = " + std::to_string(n) +
+                               " (per column) values, got " + std::to_string(scaleCount));
+    }
+    for (size_t i = 0; i < scaleCount; ++i) {
+      if (!std::isfinite(scales[i])) throwRangeError(env, "opts.scales must be finite");
+    }
+  }
+  auto packed = withAllocation(env, "the packed weights", [&] {
+    return type == WeightType::Float32
+               ? sparse::packFloat(static_cast<const float*>(data), k, n, pattern)
+               : sparse::packInt8(static_cast<const int8_t*>(data), k, n, pattern, scales, scaleCount);
+  });
+  auto* bindings = static_cast<SparseBindings*>(info.Data());
+  return PackedSparseHandle::create(bindings->packedSparse, std::move(packed));
+}
+
+// One checked product: its own copies of x and bias (so async calls hold no JS memory)
+// or views of them, and a share of the weights.
+struct SparseCall {
+  std::shared_ptr<const PackedSparse> w;
+  const float* x = nullptr;
+  const float* bias = nullptr;
+  std::shared_ptr<std::vector<float>> xCopy, biasCopy;
+  size_t m = 0;
+  bool int8 = false;
+};
+
+// matmulSparse(x, m, k, w, bias?) and linearSparseInt8(x, m, k, w, bias?)
+SparseCall prepareSparse(const Napi::CallbackInfo& info, bool int8, bool copyInputs) {
+  Napi::Env env = info.Env();
+  const char* signature = int8 ? "linearSparseInt8(x, m, k, w, bias?)" : "matmulSparse(x, m, k, w, bias?)";
+  requireArgCount(info, 4, signature);
+  SparseCall call;
+  call.int8 = int8;
+  call.m = dimArg(info, 1, "m");
+  size_t k = dimArg(info, 2, "k");
+  const float* x = typedDataArg<float>(env, info[0], "x", napi_float32_array, checkedProduct(env, {call.m, k}, "m * k"));
+  call.w = PackedSparseHandle::weightsArg(env, info[3], "w");
+  if (call.w->k != k) {
+    throwRangeError(env, "k (" + std::to_string(k) + ") does not match w.k (" + std::to_string(call.w->k) + ")");
+  }
+  if (int8 && call.w->type != WeightType::Int8) {
+    throwTypeError(env, "w holds float32 weights; linearSparseInt8 needs packSparse of an Int8Array (use matmulSparse)");
+  }
+  if (!int8 && call.w->type != WeightType::Float32) {
+    throwTypeError(env, "w holds int8 weights; matmulSparse needs packSparse of a Float32Array (use linearSparseInt8)");
+  }
+  if (int8 && call.w->scale.empty()) {
+    throwTypeError(env, "w was packed without scales; linearSparseInt8 needs packSparse(w, k, n, { scales })");
+  }
+  checkedProduct(env, {call.m, call.w->n}, "m * n");
+  if (!info[4].IsUndefined() && !info[4].IsNull()) {
+    call.bias = typedDataArg<float>(env, info[4], "bias", napi_float32_array, call.w->n);
+  }
+  if (copyInputs) {
+    withAllocation(env, "copies of the inputs", [&] {
+      call.xCopy = std::make_shared<std::vector<float>>(x, x + call.m * k);
+      if (call.bias) call.biasCopy = std::make_shared<std::vector<float>>(call.bias, call.bias + call.w->n);
+    });
+    x = call.xCopy->data();
+    if (call.biasCopy) call.bias = call.biasCopy->data();
+  }
+  call.x = x;
+  return call;
+}
+
+void runSparse(const SparseCall& call, float* y) {
+  if (call.int8) {
+    sparse::linearInt8(call.x, call.m, *call.w, call.bias, y);
+  } else {
+    sparse::matmulFloat(call.x, call.m, *call.w, call.bias, y);
+  }
+}
+
+Napi::Value sparseSync(const Napi::CallbackInfo& info, bool int8) {
+  SparseCall call = prepareSparse(info, int8, false);
+  Napi::Float32Array y = Napi::Float32Array::New(info.Env(), call.m * call.w->n);
+  withAllocation(info.Env(), "the product's buffers", [&] { runSparse(call, y.Data()); });
+  return y;
+}
+
+Napi::Value sparseAsync(const Napi::CallbackInfo& info, bool int8) {
+  return asyncCall(info, [&]() -> Napi::Value {
+    SparseCall call = prepareSparse(info, int8, true);
+    Napi::Float32Array y = Napi::Float32Array::New(info.Env(), call.m * call.w->n);
+    float* out = y.Data();
+    return OutputWorker::start(info.Env(), int8 ? "onnxforge.linearSparseInt8Async" : "onnxforge.matmulSparseAsync", y,
+                               [call, out] { runSparse(call, out); });
+  });
+}
+
+Napi::Value matmulSparse(const Napi::CallbackInfo& info) { return sparseSync(info, false); }
+Napi::Value matmulSparseAsync(const Napi::CallbackInfo& info) { return sparseAsync(info, false); }
+Napi::Value linearSparseInt8(const Napi::CallbackInfo& info) { return sparseSync(info, true); }
+Napi::Value linearSparseInt8Async(const Napi::CallbackInfo& info) { return sparseAsync(info, true); }
+
 }  // namespace
 
 void registerSparse(Napi::Env env, Napi::Object exports) {
+  auto* bindings = new SparseBindings();
+  env.AddCleanupHook([bindings] { delete bindings; });
+  Napi::Function packedSparse = PackedSparseHandle::define(env);
+  bindings->packedSparse = Napi::Persistent(packedSparse);
+  exports.Set("PackedSparse", packedSparse);
+  exports.Set("packSparse", Napi::Function::New(env, packSparse, "packSparse", bindings));
+  exports.Set("matmulSparse", Napi::Function::New(env, matmulSparse, "matmulSparse"));
+  exports.Set("matmulSparseAsync", Napi::Function::New(env, matmulSparseAsync, "matmulSparseAsync"));
+  exports.Set("linearSparseInt8", Napi::Function::New(env, linearSparseInt8, "linearSparseInt8"));
+  exports.Set("linearSparseInt8Async", Napi::Function::New(env, linearSparseInt8Async, "linearSparseInt8Async"));
   exports.Set("pruneMask", Napi::Function::New(env, pruneMask, "pruneMask"));
   exports.Set("pruneMaskAsync", Napi::Function::New(env, pruneMaskAsync, "pruneMaskAsync"));
 }

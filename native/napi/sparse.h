@@ -1,4 +1,5 @@
-// Bindings for pruning and the sparse kernels: pruneMask and its async form.
+// Bindings for pruning and the sparse kernels: pruneMask, packSparse (PackedSparse
+// handles), matmulSparse, linearSparseInt8 and their async forms.
 #pragma once
 #include <napi.h>
 

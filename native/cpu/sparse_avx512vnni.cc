@@ -1,0 +1,162 @@
+// AVX-512 sparse kernels (also used at the AMX level). Float: FMA on 8, 16 or 32
+// rows of x per weight (ymm/zmm), gathers for a single row. Int8: vpdpbusd on one
+// 4-row weight group per instruction and lane, exact in int32.
+// GCC 12's AVX-512 headers initialize "undefined" vectors from themselves, which
+// -Wuninitialized reports at every use of an intrinsic that has one.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "sparse_tile.h"
+
+namespace onnxforge::sparse {
+namespace {
+
+struct Float16Ops {
+  using Vec = __m512;
+  static constexpr size_t kWidth = 16;
+  static Vec zero() { return _mm512_setzero_ps(); }
+  static Vec load(const float* p) { return _mm512_loadu_ps(p); }
+  static Vec broadcast(float v) { return _mm512_set1_ps(v); }
+  static Vec fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+  static Vec add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
+  static void store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
+};
+
+struct Float8Ops {
+  using Vec = __m256;
+  static constexpr size_t kWidth = 8;
+  static Vec zero() { return _mm256_setzero_ps(); }
+  static Vec load(const float* p) { return _mm256_loadu_ps(p); }
+  static Vec broadcast(float v) { return _mm256_set1_ps(v); }
+  static Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+  static Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
+  static void store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
+};
+
+int32_t load4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+struct Int8x16Ops {
+  using Vec = __m512i;
+  using Group = __m512i;
+  static constexpr size_t kWidth = 16;
+  static Vec zero() { return _mm512_setzero_si512(); }
+  static Vec load(const uint8_t* p) { return _mm512_loadu_si512(p); }
+  static Group group(const int8_t* p) { return _mm512_set1_epi32(load4(p)); }
+  static Vec dot(Vec acc, Vec x, Group w) { return _mm512_dpbusd_epi32(acc, x, w); }
+  static Vec add(Vec a, Vec b) { return _mm512_add_epi32(a, b); }
+  static void store(int32_t* p, Vec v) { _mm512_storeu_si512(p, v); }
+};
+
+struct Int8x8Ops {
+  using Vec = __m256i;
+  using Group = __m256i;
+  static constexpr size_t kWidth = 8;
+  static Vec zero() { return _mm256_setzero_si256(); }
+  static Vec load(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  static Group group(const int8_t* p) { return _mm256_set1_epi32(load4(p)); }
+  static Vec dot(Vec acc, Vec x, Group w) { return _mm256_dpbusd_epi32(acc, x, w); }
+  static Vec add(Vec a, Vec b) { return _mm256_add_epi32(a, b); }
+  static void store(int32_t* p, Vec v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
+};
+
+size_t lanesFor(size_t m) { return m <= 8 ? 8 : m <= 16 ? 16 : 32; }
+
+void floatColumns(const FloatTile& t, size_t c0, size_t c1) {
+  switch (t.lanes) {
+    case 8: return tile::floatColumnsAnyIndex<Float8Ops, 1, 8>(t, c0, c1);
+    case 16: return tile::floatColumnsAnyIndex<Float16Ops, 1, 4>(t, c0, c1);
+    default: return tile::floatColumnsAnyIndex<Float16Ops, 2, 2>(t, c0, c1);
+  }
+}
+
+void int8Columns(const Int8Tile& t, size_t c0, size_t c1) {
+  switch (t.lanes) {
+    case 8: return tile::int8ColumnsAnyIndex<Int8x8Ops, 1, 4>(t, c0, c1);
+    case 16: return tile::int8ColumnsAnyIndex<Int8x16Ops, 1, 4>(t, c0, c1);
+    default: return tile::int8ColumnsAnyIndex<Int8x16Ops, 2, 2>(t, c0, c1);
+  }
+}
+
+// 16 entries' indices as int32 lanes; `count` < 16 loads only that many.
+__m512i loadIndices(const uint16_t* p, __mmask16 mask) {
+  return _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, p));
+}
+__m512i loadIndices(const uint32_t* p, __mmask16 mask) { return _mm512_maskz_loadu_epi32(mask, p); }
+
+template <typename Index>
+void floatRowT(const FloatTile& t, size_t c0, size_t c1) {
+  const PackedSparse& w = *t.w;
+  const Index* rows = w.index.as<Index>();
+  const float* values = w.values.as<float>();
+  float* y = t.y + t.rowBegin * w.n;
+  for (size_t j = c0; j < c1; ++j) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    size_t p = w.columnStart[j];
+    const size_t end = w.columnStart[j + 1];
+    for (; p + 32 <= end; p += 32) {
+      __m512 x0 = _mm512_i32gather_ps(loadIndices(rows + p, 0xFFFF), t.x, 4);
+      __m512 x1 = _mm512_i32gather_ps(loadIndices(rows + p + 16, 0xFFFF), t.x, 4);
+      s0 = _mm512_fmadd_ps(_mm512_loadu_ps(values + p), x0, s0);
+      s1 = _mm512_fmadd_ps(_mm512_loadu_ps(values + p + 16), x1, s1);
+    }
+    for (; p < end; p += 16) {
+      __mmask16 mask = end - p >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (end - p)) - 1);
+      __m512 x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, loadIndices(rows + p, mask), t.x, 4);
+      s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, values + p), x, s0);
+    }
+    y[j] = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1)) + (t.bias ? t.bias[j] : 0.0f);
+  }
+}
+
+void floatRow(const FloatTile& t, size_t c0, size_t c1) {
+  t.w->wideIndex ? floatRowT<uint32_t>(t, c0, c1) : floatRowT<uint16_t>(t, c0, c1);
+}
+
+template <typename Index>
+void int8RowT(const Int8Tile& t, size_t c0, size_t c1) {
+  const PackedSparse& w = *t.w;
+  const Index* groups = w.index.as<Index>();
+  const int8_t* values = w.values.as<int8_t>();
+  float* y = t.y + t.rowBegin * w.n;
+  for (size_t j = c0; j < c1; ++j) {
+    __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+    size_t p = w.columnStart[j];
+    const size_t end = w.columnStart[j + 1];
+    for (; p + 32 <= end; p += 32) {
+      __m512i x0 = _mm512_i32gather_epi32(loadIndices(groups + p, 0xFFFF), t.x, 4);
+      __m512i x1 = _mm512_i32gather_epi32(loadIndices(groups + p + 16, 0xFFFF), t.x, 4);
+      s0 = _mm512_dpbusd_epi32(s0, x0, _mm512_loadu_si512(values + 4 * p));
+      s1 = _mm512_dpbusd_epi32(s1, x1, _mm512_loadu_si512(values + 4 * p + 64));
+    }
+    for (; p < end; p += 16) {
+      __mmask16 mask = end - p >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (end - p)) - 1);
+      __m512i x = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask, loadIndices(groups + p, mask), t.x, 4);
+      s0 = _mm512_dpbusd_epi32(s0, x, _mm512_maskz_loadu_epi32(mask, values + 4 * p));
+    }
+    uint32_t acc = static_cast<uint32_t>(_mm512_reduce_add_epi32(_mm512_add_epi32(s0, s1)));
+    y[j] = tile::dequantize(acc, t.rowZeroPoint[0], w.columnSum[j], t.rowScale[0], w.scale[j],
+                            t.bias ? t.bias[j] : 0.0f);
+  }
+}
+
+void int8Row(const Int8Tile& t, size_t c0, size_t c1) {
+  t.w->wideIndex ? int8RowT<uint32_t>(t, c0, c1) : int8RowT<uint16_t>(t, c0, c1);
+}
+
+}  // namespace
+
+const SparseKernels& avx512SparseKernels() {
+  static const SparseKernels table = {IsaLevel::Avx512Vnni, lanesFor, floatColumns, floatRow,
+                                      lanesFor, int8Columns, int8Row};
+  return table;
+}
+
+}  // namespace onnxforge::sparse

@@ -1,0 +1,286 @@
+// Packing of sparse weights and dispatch of the sparse kernels: the transposed
+// activation tiles and the split of a product over the thread pool. The
+// arithmetic lives in the ISA files (sparse_scalar.cc, sparse_avx2.cc, ...).
+#include "sparse_gemm.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "int8_rows.h"
+#include "sparse_isa.h"
+#include "thread_pool.h"
+
+namespace onnxforge::sparse {
+namespace {
+
+constexpr size_t kNarrowIndexLimit = size_t{1} << 16;
+constexpr size_t kGroup = 4;  // rows per int8 entry (the VNNI dot product's depth)
+
+const SparseKernels& kernelsFor(IsaLevel level) {
+#if defined(ONNXFORGE_X86)
+  switch (level) {
+    case IsaLevel::Amx:
+    case IsaLevel::Avx512Vnni: return avx512SparseKernels();
+    case IsaLevel::Avx2: return avx2SparseKernels();
+    case IsaLevel::Scalar: break;
+  }
+#else
+  (void)level;
+#endif
+  return scalarSparseKernels();
+}
+
+const SparseKernels& activeKernels() {
+  static const SparseKernels& table = kernelsFor(activeIsa());
+  return table;
+}
+
+void allocateEntries(PackedSparse& w, size_t valueBytes) {
+  size_t entries = w.entries();
+  w.index = int8::ByteBuffer(std::max<size_t>(entries, 1) * (w.wideIndex ? 4 : 2));
+  w.values = int8::ByteBuffer(std::max<size_t>(entries, 1) * valueBytes);
+}
+
+void setIndex(PackedSparse& w, size_t entry, size_t value) {
+  if (w.wideIndex) {
+    w.index.as<uint32_t>()[entry] = static_cast<uint32_t>(value);
+  } else {
+    w.index.as<uint16_t>()[entry] = static_cast<uint16_t>(value);
+  }
+}
+
+// Turns per-column counts (in columnStart[1..n]) into offsets.
+void prefixSum(std::vector<size_t>& columnStart) {
+  for (size_t j = 1; j < columnStart.size(); ++j) columnStart[j] += columnStart[j - 1];
+}
+
+// Work items: tiles of x's rows times runs of kColumnsPerCall columns, few enough per
+// chunk that the pool balances uneven columns.
+template <typename Body>
+void forEachTile(size_t rowTiles, size_t n, double work, Body&& body) {
+  size_t columnRuns = (n + kColumnsPerCall - 1) / kColumnsPerCall;
+  size_t items = rowTiles * columnRuns;
+  auto run = [&](size_t begin, size_t end) {
+    for (size_t item = begin; item < end; ++item) {
+      size_t c0 = (item % columnRuns) * kColumnsPerCall;
+      body(item / columnRuns, c0, std::min(n, c0 + kColumnsPerCall));
+    }
+  };
+  // Below this many multiply-adds waking the pool costs more than it saves.
+  constexpr double kSerialWork = 1 << 16;
+  int threads = getNumThreads();
+  if (work < kSerialWork || threads == 1 || items == 1) {
+    run(0, items);
+  } else {
+    parallelFor(items, std::max<size_t>(1, items / (static_cast<size_t>(threads) * 16)), run);
+  }
+}
+
+}  // namespace
+
+double PackedSparse::sparsity() const {
+  double total = static_cast<double>(k) * static_cast<double>(n);
+  return total == 0 ? 0.0 : 1.0 - static_cast<double>(nonzeros) / total;
+}
+
+size_t PackedSparse::bytes() const {
+  return index.size() + values.size() + columnStart.size() * sizeof(size_t) +
+         columnSum.size() * sizeof(int32_t) + scale.size() * sizeof(float);
+}
+
+IsaLevel sparseIsa() { return activeKernels().isa; }
+
+bool findTwoFourViolation(const void* w, WeightType type, size_t k, size_t n, size_t* row, size_t* column) {
+  std::vector<uint8_t> count(n);
+  for (size_t g0 = 0; g0 < k; g0 += kGroup) {
+    std::fill(count.begin(), count.end(), 0);
+    for (size_t kk = g0; kk < std::min(k, g0 + kGroup); ++kk) {
+      for (size_t j = 0; j < n; ++j) {
+        bool nonzero = type == WeightType::Float32 ? static_cast<const float*>(w)[kk * n + j] != 0.0f
+                                                   : static_cast<const int8_t*>(w)[kk * n + j] != 0;
+        count[j] += nonzero;
+      }
+    }
+    for (size_t j = 0; j < n; ++j) {
+      if (count[j] > 2) {
+        *row = g0;
+        *column = j;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+std::unique_ptr<PackedSparse> packFloat(const float* w, size_t k, size_t n, SparsePattern pattern) {
+  auto packed = std::make_unique<PackedSparse>();
+  PackedSparse& p = *packed;
+  p.type = WeightType::Float32;
+  p.pattern = pattern;
+  p.k = k;
+  p.n = n;
+  p.wideIndex = k > kNarrowIndexLimit;
+  p.columnStart.assign(n + 1, 0);
+  for (size_t kk = 0; kk < k; ++kk) {
+    const float* row = w + kk * n;
+    for (size_t j = 0; j < n; ++j) p.columnStart[j + 1] += row[j] != 0.0f;
+  }
+  prefixSum(p.columnStart);
+  p.nonzeros = p.entries();
+  allocateEntries(p, sizeof(float));
+  // Rows in increasing order within each column: the kernels walk x's rows forward.
+  std::vector<size_t> next(p.columnStart.begin(), p.columnStart.end() - 1);
+  float* values = p.values.as<float>();
+  for (size_t kk = 0; kk < k; ++kk) {
+    const float* row = w + kk * n;
+    for (size_t j = 0; j < n; ++j) {
+      if (row[j] == 0.0f) continue;
+      setIndex(p, next[j], kk);
+      values[next[j]++] = row[j];
+    }
+  }
+  return packed;
+}
+
+std::unique_ptr<PackedSparse> packInt8(const int8_t* w, size_t k, size_t n, SparsePattern pattern,
+                                       const float* scales, size_t scaleCount) {
+  auto packed = std::make_unique<PackedSparse>();
+  PackedSparse& p = *packed;
+  p.type = WeightType::Int8;
+  p.pattern = pattern;
+  p.k = k;
+  p.n = n;
+  size_t groups = (k + kGroup - 1) / kGroup;
+  p.wideIndex = groups > kNarrowIndexLimit;
+  p.columnStart.assign(n + 1, 0);
+  std::vector<uint8_t> groupNonzero(n);
+  for (size_t g0 = 0; g0 < k; g0 += kGroup) {
+    std::fill(groupNonzero.begin(), groupNonzero.end(), 0);
+    for (size_t kk = g0; kk < std::min(k, g0 + kGroup); ++kk) {
+      const int8_t* row = w + kk * n;
+      for (size_t j = 0; j < n; ++j) {
+        groupNonzero[j] |= row[j] != 0;
+        p.nonzeros += row[j] != 0;
+      }
+    }
+    for (size_t j = 0; j < n; ++j) p.columnStart[j + 1] += groupNonzero[j];
+  }
+  prefixSum(p.columnStart);
+  allocateEntries(p, kGroup);
+  std::vector<size_t> next(p.columnStart.begin(), p.columnStart.end() - 1);
+  int8_t* values = p.values.as<int8_t>();
+  for (size_t g0 = 0; g0 < k; g0 += kGroup) {
+    for (size_t j = 0; j < n; ++j) {
+      int8_t group[kGroup] = {};
+      bool any = false;
+      for (size_t q = 0; q < kGroup && g0 + q < k; ++q) {
+        group[q] = w[(g0 + q) * n + j];
+        any = any || group[q] != 0;
+      }
+      if (!any) continue;
+      setIndex(p, next[j], g0 / kGroup);
+      std::memcpy(values + kGroup * next[j]++, group, kGroup);
+    }
+  }
+  // Wraps like the kernels' int32 arithmetic.
+  std::vector<int64_t> sums(n, 0);
+  for (size_t kk = 0; kk < k; ++kk) {
+    for (size_t j = 0; j < n; ++j) sums[j] += w[kk * n + j];
+  }
+  p.columnSum.resize(n);
+  for (size_t j = 0; j < n; ++j) p.columnSum[j] = static_cast<int32_t>(static_cast<uint32_t>(sums[j]));
+  if (scaleCount) {
+    p.perColumnScale = scaleCount > 1;
+    p.scale.resize(n);
+    for (size_t j = 0; j < n; ++j) p.scale[j] = scales[scaleCount == 1 ? 0 : j];
+  }
+  return packed;
+}
+
+void matmulFloat(const float* x, size_t m, const PackedSparse& w, const float* bias, float* y) {
+  const SparseKernels& isa = activeKernels();
+  const size_t k = w.k, n = w.n;
+  if (m == 0 || n == 0) return;
+  double work = static_cast<double>(m) * static_cast<double>(w.entries() + n);
+  FloatTile base;
+  base.w = &w;
+  base.y = y;
+  base.bias = bias;
+  if (m == 1) {
+    base.x = x;
+    base.rows = 1;
+    forEachTile(1, n, work, [&](size_t, size_t c0, size_t c1) { isa.floatRow(base, c0, c1); });
+    return;
+  }
+  const size_t lanes = isa.floatLanes(m);
+  const size_t rowTiles = (m + lanes - 1) / lanes;
+  // Each tile of x's rows transposed, so a weight's row index addresses `lanes` rows at once.
+  int8::ByteBuffer xT(std::max<size_t>(rowTiles * k * lanes, 1) * sizeof(float));
+  float* xTiles = xT.as<float>();
+  for (size_t t = 0; t < rowTiles; ++t) {
+    float* dst = xTiles + t * k * lanes;
+    for (size_t i = 0; i < lanes; ++i) {
+      size_t r = t * lanes + i;
+      if (r >= m) {
+        for (size_t kk = 0; kk < k; ++kk) dst[kk * lanes + i] = 0.0f;
+        continue;
+      }
+      const float* src = x + r * k;
+      for (size_t kk = 0; kk < k; ++kk) dst[kk * lanes + i] = src[kk];
+    }
+  }
+  forEachTile(rowTiles, n, work, [&](size_t t, size_t c0, size_t c1) {
+    FloatTile tile = base;
+    tile.xT = xTiles + t * k * lanes;
+    tile.lanes = lanes;
+    tile.rowBegin = t * lanes;
+    tile.rows = std::min(lanes, m - tile.rowBegin);
+    isa.floatColumns(tile, c0, c1);
+  });
+}
+
+void linearInt8(const float* x, size_t m, const PackedSparse& w, const float* bias, float* y) {
+  const SparseKernels& isa = activeKernels();
+  const size_t k = w.k, n = w.n;
+  if (m == 0 || n == 0) return;
+  const size_t groups = (k + kGroup - 1) / kGroup;
+  int8::QuantizedRows q = int8::quantizeRowsDynamic(x, m, k);
+  double work = static_cast<double>(m) * static_cast<double>(w.entries() * kGroup + n);
+  Int8Tile base;
+  base.w = &w;
+  base.y = y;
+  base.bias = bias;
+  if (m == 1) {
+    // The row padded to whole groups, read by 4-byte group.
+    int8::ByteBuffer row(std::max<size_t>(groups, 1) * kGroup, true);
+    std::memcpy(row.data(), q.values.data(), k);
+    base.x = row.data();
+    base.rows = 1;
+    base.rowZeroPoint = q.zeroPoint.data();
+    base.rowScale = q.scale.data();
+    forEachTile(1, n, work, [&](size_t, size_t c0, size_t c1) { isa.int8Row(base, c0, c1); });
+    return;
+  }
+  const size_t lanes = isa.int8Lanes(m);
+  const size_t rowTiles = (m + lanes - 1) / lanes;
+  // xT[t][g][i][q] = xq[t * lanes + i][4g + q]: one load gives each lane its group.
+  const size_t tileBytes = groups * lanes * kGroup;
+  int8::ByteBuffer xT(std::max<size_t>(rowTiles * tileBytes, 1), true);
+  for (size_t r = 0; r < m; ++r) {
+    uint8_t* dst = xT.data() + (r / lanes) * tileBytes + (r % lanes) * kGroup;
+    const uint8_t* src = q.values.data() + r * k;
+    for (size_t kk = 0; kk < k; ++kk) dst[(kk / kGroup) * lanes * kGroup + kk % kGroup] = src[kk];
+  }
+  forEachTile(rowTiles, n, work, [&](size_t t, size_t c0, size_t c1) {
+    Int8Tile tile = base;
+    tile.xT = xT.data() + t * tileBytes;
+    tile.lanes = lanes;
+    tile.rowBegin = t * lanes;
+    tile.rows = std::min(lanes, m - tile.rowBegin);
+    tile.rowZeroPoint = q.zeroPoint.data() + tile.rowBegin;
+    tile.rowScale = q.scale.data() + tile.rowBegin;
+    isa.int8Columns(tile, c0, c1);
+  });
+}
+
+}  // namespace onnxforge::sparse

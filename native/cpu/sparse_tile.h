@@ -1,0 +1,142 @@
+// The sparse column kernels, written once over a small vector interface (Ops) that
+// each ISA file implements and instantiates, so every path runs the same loop.
+// Included only by the native/cpu/sparse_*.cc files.
+#pragma once
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "sparse_isa.h"
+
+namespace onnxforge::sparse::tile {
+
+// y[rowBegin + i][j] = acc[(j - c0) * lanes + i] + bias[j].
+inline void storeFloat(const FloatTile& t, const float* acc, size_t lanes, size_t c0, size_t c1) {
+  const size_t n = t.w->n;
+  for (size_t i = 0; i < t.rows; ++i) {
+    float* y = t.y + (t.rowBegin + i) * n;
+    for (size_t j = c0; j < c1; ++j) y[j] = acc[(j - c0) * lanes + i] + (t.bias ? t.bias[j] : 0.0f);
+  }
+}
+
+// The dense int8 kernels' epilogue, so results match linearInt8 bit for bit: the
+// int32 product corrected for x's zero point (wrapping), converted, scaled, plus bias.
+inline float dequantize(uint32_t acc, int32_t rowZeroPoint, int32_t columnSum, float rowScale, float scale,
+                        float bias) {
+  uint32_t v = acc - static_cast<uint32_t>(rowZeroPoint) * static_cast<uint32_t>(columnSum);
+  return std::fma(static_cast<float>(static_cast<int32_t>(v)), rowScale * scale, bias);
+}
+
+inline void storeInt8(const Int8Tile& t, const int32_t* acc, size_t lanes, size_t c0, size_t c1) {
+  const PackedSparse& w = *t.w;
+  for (size_t i = 0; i < t.rows; ++i) {
+    float* y = t.y + (t.rowBegin + i) * w.n;
+    for (size_t j = c0; j < c1; ++j) {
+      y[j] = dequantize(static_cast<uint32_t>(acc[(j - c0) * lanes + i]), t.rowZeroPoint[i], w.columnSum[j],
+                        t.rowScale[i], w.scale[j], t.bias ? t.bias[j] : 0.0f);
+    }
+  }
+}
+
+// Ops: Vec, kWidth (lanes per Vec), zero(), load(const float*), broadcast(float),
+// fma(a, b, c) = a * b + c, add(a, b), store(float*, Vec).
+// V vectors cover the tile's lanes; U partial sums per column hide the FMA latency.
+template <typename Ops, int V, int U, typename Index>
+void floatColumns(const FloatTile& t, size_t c0, size_t c1) {
+  using Vec = typename Ops::Vec;
+  constexpr size_t kLanes = V * Ops::kWidth;
+  const PackedSparse& w = *t.w;
+  const Index* rows = w.index.as<Index>();
+  const float* values = w.values.as<float>();
+  alignas(64) float acc[kColumnsPerCall * kLanes];
+  for (size_t j = c0; j < c1; ++j) {
+    Vec sum[U][V];
+    for (int u = 0; u < U; ++u) {
+      for (int v = 0; v < V; ++v) sum[u][v] = Ops::zero();
+    }
+    size_t p = w.columnStart[j];
+    const size_t end = w.columnStart[j + 1];
+    for (; p + U <= end; p += U) {
+#pragma GCC unroll 8
+      for (int u = 0; u < U; ++u) {
+        const Vec wv = Ops::broadcast(values[p + u]);
+        const float* x = t.xT + static_cast<size_t>(rows[p + u]) * kLanes;
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) sum[u][v] = Ops::fma(wv, Ops::load(x + v * Ops::kWidth), sum[u][v]);
+      }
+    }
+    for (; p < end; ++p) {
+      const Vec wv = Ops::broadcast(values[p]);
+      const float* x = t.xT + static_cast<size_t>(rows[p]) * kLanes;
+      for (int v = 0; v < V; ++v) sum[0][v] = Ops::fma(wv, Ops::load(x + v * Ops::kWidth), sum[0][v]);
+    }
+    for (int u = 1; u < U; ++u) {
+      for (int v = 0; v < V; ++v) sum[0][v] = Ops::add(sum[0][v], sum[u][v]);
+    }
+    for (int v = 0; v < V; ++v) Ops::store(acc + (j - c0) * kLanes + v * Ops::kWidth, sum[0][v]);
+  }
+  storeFloat(t, acc, kLanes, c0, c1);
+}
+
+// Ops8: Vec (int32 sums of kWidth lanes), Group (one weight group as the dot needs it),
+// zero(), load(const uint8_t*) (kWidth lanes x 4 bytes), group(const int8_t*) (4 values),
+// dot(acc, x, g) (+= per lane the 4 products u8 x s8), add, store(int32_t*, Vec).
+template <typename Ops, int V, int U, typename Index>
+void int8Columns(const Int8Tile& t, size_t c0, size_t c1) {
+  using Vec = typename Ops::Vec;
+  using Group = typename Ops::Group;
+  constexpr size_t kLanes = V * Ops::kWidth;
+  const PackedSparse& w = *t.w;
+  const Index* groups = w.index.as<Index>();
+  const int8_t* values = w.values.as<int8_t>();
+  alignas(64) int32_t acc[kColumnsPerCall * kLanes];
+  for (size_t j = c0; j < c1; ++j) {
+    Vec sum[U][V];
+    for (int u = 0; u < U; ++u) {
+      for (int v = 0; v < V; ++v) sum[u][v] = Ops::zero();
+    }
+    size_t p = w.columnStart[j];
+    const size_t end = w.columnStart[j + 1];
+    for (; p + U <= end; p += U) {
+#pragma GCC unroll 8
+      for (int u = 0; u < U; ++u) {
+        const Group g = Ops::group(values + 4 * (p + u));
+        const uint8_t* x = t.xT + static_cast<size_t>(groups[p + u]) * kLanes * 4;
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) sum[u][v] = Ops::dot(sum[u][v], Ops::load(x + v * Ops::kWidth * 4), g);
+      }
+    }
+    for (; p < end; ++p) {
+      const Group g = Ops::group(values + 4 * p);
+      const uint8_t* x = t.xT + static_cast<size_t>(groups[p]) * kLanes * 4;
+      for (int v = 0; v < V; ++v) sum[0][v] = Ops::dot(sum[0][v], Ops::load(x + v * Ops::kWidth * 4), g);
+    }
+    for (int u = 1; u < U; ++u) {
+      for (int v = 0; v < V; ++v) sum[0][v] = Ops::add(sum[0][v], sum[u][v]);
+    }
+    for (int v = 0; v < V; ++v) Ops::store(acc + (j - c0) * kLanes + v * Ops::kWidth, sum[0][v]);
+  }
+  storeInt8(t, acc, kLanes, c0, c1);
+}
+
+// The kernels for the packed index width.
+template <typename Ops, int V, int U>
+void floatColumnsAnyIndex(const FloatTile& t, size_t c0, size_t c1) {
+  if (t.w->wideIndex) {
+    floatColumns<Ops, V, U, uint32_t>(t, c0, c1);
+  } else {
+    floatColumns<Ops, V, U, uint16_t>(t, c0, c1);
+  }
+}
+
+template <typename Ops, int V, int U>
+void int8ColumnsAnyIndex(const Int8Tile& t, size_t c0, size_t c1) {
+  if (t.w->wideIndex) {
+    int8Columns<Ops, V, U, uint32_t>(t, c0, c1);
+  } else {
+    int8Columns<Ops, V, U, uint16_t>(t, c0, c1);
+  }
+}
+
+}  // namespace onnxforge::sparse::tile

@@ -1,0 +1,60 @@
+// Sparse matrix multiplication for pruned weights: y = x * W with W (k x n) stored as
+// its nonzeros only, per column, so the work and the bytes read scale with the nonzeros.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "cpu_features.h"
+#include "int8_buffer.h"
+
+namespace onnxforge::sparse {
+
+enum class WeightType { Float32, Int8 };
+// As packed: 'unstructured', or '2:4' (checked at pack time: at most 2 nonzeros in
+// every group of 4 consecutive rows of a column).
+enum class SparsePattern { Unstructured, TwoFour };
+
+// Compressed sparse columns. Float32: one entry per nonzero weight (its row and value).
+// Int8: one entry per group of 4 consecutive rows (k = 4g .. 4g + 3) of a column that
+// holds a nonzero: the group index and its 4 int8 values (zeros included), the unit
+// the VNNI instruction multiplies. Rows past k in the last group are zero.
+struct PackedSparse {
+  WeightType type = WeightType::Float32;
+  SparsePattern pattern = SparsePattern::Unstructured;
+  size_t k = 0, n = 0;
+  size_t nonzeros = 0;                // nonzero weights
+  bool wideIndex = false;             // uint32 indices (k needs them), else uint16
+  std::vector<size_t> columnStart;    // n + 1 offsets into the entries
+  int8::ByteBuffer index;             // uint16 or uint32 per entry: row, or group for int8
+  int8::ByteBuffer values;            // float per entry, or 4 int8 per entry
+  std::vector<int32_t> columnSum;     // int8: sum over k of the column (for x's zero point)
+  std::vector<float> scale;           // int8: per column (a per-tensor scale is repeated)
+  bool perColumnScale = false;
+
+  size_t entries() const { return columnStart.empty() ? 0 : columnStart.back(); }
+  double sparsity() const;
+  size_t bytes() const;
+};
+
+// The first group of 4 rows, in column-major order, with more than 2 nonzeros;
+// false when W is 2:4 sparse.
+bool findTwoFourViolation(const void* w, WeightType type, size_t k, size_t n, size_t* row, size_t* column);
+
+std::unique_ptr<PackedSparse> packFloat(const float* w, size_t k, size_t n, SparsePattern pattern);
+// scales: nullptr, or scaleCount = 1 (per tensor) or n (per column) values.
+std::unique_ptr<PackedSparse> packInt8(const int8_t* w, size_t k, size_t n, SparsePattern pattern,
+                                       const float* scales, size_t scaleCount);
+
+// y (m x n) = x (m x k) * W + bias (n values, or nullptr).
+void matmulFloat(const float* x, size_t m, const PackedSparse& w, const float* bias, float* y);
+// Dynamic-quantized Linear, as int8::gemmFloat computes it for dense weights: x quantized
+// per row to uint8, the exact int32 product with W, dequantized with w.scale, plus bias.
+// w must have scales.
+void linearInt8(const float* x, size_t m, const PackedSparse& w, const float* bias, float* y);
+
+// The ISA level the sparse kernels run at (the active level; AMX uses the AVX-512 kernels).
+IsaLevel sparseIsa();
+
+}  // namespace onnxforge::sparse

@@ -8,6 +8,7 @@ import { elementCount, isExternal, tensorDims } from '../onnx/tensor';
 import type { Dim } from '../onnx/value-info';
 import { MAC_OPS, nodeMacs } from './macs';
 import { knownShapes } from './shapes';
+import { layerSparsity, type LayerSparsity } from './sparsity';
 
 export interface InspectOptions {
   /** Values for symbolic input dims in MAC estimates (default 1). */
@@ -33,6 +34,8 @@ export interface InspectReport {
   externalData: { file: string; tensors: number; bytes: number }[];
   largestTensors: { name: string; dtype: string; dims: number[]; bytes: number }[];
   macs: { total: number; counted: number; unknown: number; byOp: Record<string, number> };
+  /** Zeros in each MatMul/Gemm/Conv float weight (after pruning), with any N:M pattern they form. */
+  sparsity: LayerSparsity[];
   metadata: Record<string, string>;
 }
 
@@ -126,6 +129,7 @@ export function inspectModel(model: Model, options: InspectOptions = {}): Inspec
     externalData: [...external].map(([file, e]) => ({ file, ...e })),
     largestTensors: largest,
     macs,
+    sparsity: layerSparsity(model),
     metadata: Object.fromEntries(model.proto.metadataProps.map((p) => [p.key, p.value])),
   };
 }

@@ -35,6 +35,11 @@ function formatReport(r: InspectReport): string {
   }
   const unknown = r.macs.unknown ? `; ${r.macs.unknown} node(s) with unknown shapes not counted` : '';
   lines.push('', `MACs (MatMul/Gemm/Conv): ${formatCount(r.macs.total)} over ${r.macs.counted} node(s)${unknown}`);
+  const sparse = r.sparsity.filter((l) => l.zeros > 0);
+  if (sparse.length) {
+    lines.push('', table(['sparse layers', 'op', 'weight', 'params', 'sparsity', 'pattern'],
+      sparse.map((l) => [l.layer, l.op, l.weight, formatCount(l.params), `${(100 * l.sparsity).toFixed(1)}%`, l.pattern ?? '-'])));
+  }
   return lines.join('\n');
 }
 

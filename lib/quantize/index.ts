@@ -1,0 +1,9 @@
+// Public API of the quantization pass.
+export { quantize, type QuantizeResult } from './quantize';
+export type { QuantizeOptions, QuantizeMode, QuantFormat, CalibrationMethod, CalibrationData } from './options';
+export type { QuantizeReport, CalibrationSummary } from './report';
+export type { NodeOutcome } from './selection';
+export type { OpsetUpgrade } from './opset-upgrade';
+export { readCalibrationDir } from './calibration/samples';
+export { parseNpz } from './calibration/npz';
+export { quantizeBlockwise, dequantizeBlockwise, type BlockwiseOptions, type BlockwiseWeights } from './blockwise';

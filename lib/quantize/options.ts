@@ -1,0 +1,164 @@
+// What `quantize` accepts, and the defaults each mode fills in.
+import type { Feeds } from '../engine/tensor';
+import type { EngineOptions } from '../engine/engine';
+import type { QuantType } from './quant-math';
+
+export type QuantizeMode = 'dynamic' | 'static' | 'weight-only';
+export type QuantFormat = 'qoperator' | 'qdq';
+export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy';
+
+/** Calibration samples: a folder (see readCalibrationDir) or feeds, sync or async. */
+export type CalibrationData = string | Iterable<Feeds> | AsyncIterable<Feeds>;
+
+export interface QuantizeOptions {
+  mode: QuantizeMode;
+  /**
+   * dynamic: 'qoperator' (default: DynamicQuantizeLinear + MatMulInteger/ConvInteger + rescale, which
+   * onnxruntime fuses into MatMulIntegerToFloat) or 'qdq'. static: always 'qdq'.
+   */
+  format?: QuantFormat;
+  /** One scale per output channel of each weight instead of one per tensor (default: false; weight-only int8: true). */
+  perChannel?: boolean;
+  /** Weight integer type for dynamic and static modes (default 'int8'). */
+  weightType?: QuantType;
+  /** Activation type for static mode (default 'uint8'; dynamic mode always uses uint8). */
+  activationType?: QuantType;
+  /** Weights centred on zero (default true). */
+  symmetricWeights?: boolean;
+  /** Static activations centred on zero (default false). */
+  symmetricActivations?: boolean;
+  /** 7-bit weights for CPUs without VNNI whose u8s8 instructions can saturate (default false). */
+  reduceRange?: boolean;
+
+  /** static: the samples ranges come from; generated random inputs (with a warning) when absent. */
+  calibration?: CalibrationData;
+  /** static: how a range is chosen from what calibration saw (default 'minmax'). */
+  method?: CalibrationMethod;
+  /** static, method 'percentile': the percentile of |x| kept (default 99.999). */
+  percentile?: number;
+  /** static: histogram bins for percentile/entropy (default 2048). */
+  bins?: number;
+  /** static: samples run through onnxruntime per call during calibration (default 8). */
+  calibrationBatch?: number;
+  /** static: generated samples when no calibration data is given (default 16). */
+  randomSamples?: number;
+
+  /** weight-only: 4 (com.microsoft MatMulNBits) or 8 (DequantizeLinear + MatMul). Default 4. */
+  bits?: 4 | 8;
+  /** weight-only 4-bit: block size along K, 16..256, power of two (default 32). */
+  blockSize?: number;
+  /** weight-only 4-bit: symmetric blocks (default true) or blocks with their own zero point. */
+  symmetric?: boolean;
+  /** weight-only 4-bit: MatMulNBits accuracy_level; 4 lets onnxruntime multiply in int8 (default 4). */
+  accuracyLevel?: number;
+
+  /** Op types to quantize (default per mode; add 'Gather' for embeddings). */
+  opTypes?: string[];
+  /** Quantize only these nodes (by name, or by first output name). */
+  nodes?: string[];
+  /** Never quantize these nodes (by name, or by first output name). */
+  exclude?: string[];
+  /** Keep the first quantizable node (in dependency order) in float. */
+  keepFirst?: boolean;
+  /** Keep the last quantizable node in float. */
+  keepLast?: boolean;
+
+  /** Compare the result against the original in onnxruntime (default true). */
+  verify?: boolean;
+  /** Samples for verification when there is no calibration data (default 4). */
+  verifySamples?: number;
+  /** Timed runs per model in verification (default 10; 0 skips latency). */
+  latencyRuns?: number;
+  /** Values for symbolic dims of generated inputs, e.g. { batch: 4 }. */
+  dims?: Record<string, number>;
+  /** Inputs generated as one constant, e.g. { sr: 16000 }. */
+  values?: Record<string, number>;
+  seed?: number;
+  engine?: EngineOptions;
+  /** Progress of long steps (calibration, verification). */
+  onProgress?: (step: string, done: number, total: number) => void;
+}
+
+export const DEFAULT_OP_TYPES: Record<QuantizeMode, string[]> = {
+  dynamic: ['MatMul', 'Gemm', 'Conv'],
+  static: ['MatMul', 'Gemm', 'Conv'],
+  'weight-only': ['MatMul', 'Gemm', 'Conv'],
+};
+
+/** Op types each mode knows how to rewrite (a request for others is refused up front). */
+export const SUPPORTED_OP_TYPES: Record<QuantizeMode, string[]> = {
+  dynamic: ['MatMul', 'Gemm', 'Conv', 'Gather'],
+  static: ['MatMul', 'Gemm', 'Conv'],
+  'weight-only': ['MatMul', 'Gemm', 'Conv', 'Gather'],
+};
+
+export interface ResolvedOptions extends QuantizeOptions {
+  format: QuantFormat;
+  perChannel: boolean;
+  weightType: QuantType;
+  activationType: QuantType;
+  symmetricWeights: boolean;
+  symmetricActivations: boolean;
+  reduceRange: boolean;
+  method: CalibrationMethod;
+  percentile: number;
+  bins: number;
+  calibrationBatch: number;
+  randomSamples: number;
+  bits: 4 | 8;
+  blockSize: number;
+  symmetric: boolean;
+  accuracyLevel: number;
+  opTypes: string[];
+}
+
+function check(condition: boolean, message: string): void {
+  if (!condition) throw new RangeError(message);
+}
+
+export function resolveOptions(options: QuantizeOptions): ResolvedOptions {
+  const { mode } = options;
+  check(['dynamic', 'static', 'weight-only'].includes(mode), `mode must be dynamic, static or weight-only, got "${mode}"`);
+  const format = options.format ?? (mode === 'static' ? 'qdq' : 'qoperator');
+  check(['qoperator', 'qdq'].includes(format), `format must be qoperator or qdq, got "${format}"`);
+  check(mode !== 'static' || format === 'qdq', 'static quantization writes the QDQ format; --format qoperator applies to dynamic mode');
+  const bits = options.bits ?? 4;
+  check(bits === 4 || bits === 8, `bits must be 4 or 8, got ${bits}`);
+  const blockSize = options.blockSize ?? 32;
+  check(Number.isInteger(blockSize) && blockSize >= 16 && blockSize <= 256 && (blockSize & (blockSize - 1)) === 0,
+    `block size must be a power of two from 16 to 256, got ${blockSize}`);
+  const percentile = options.percentile ?? 99.999;
+  check(percentile > 0 && percentile <= 100, `percentile must be in (0, 100], got ${percentile}`);
+  const bins = options.bins ?? 2048;
+  check(Number.isInteger(bins) && bins >= 128, `bins must be an integer >= 128, got ${bins}`);
+  const method = options.method ?? 'minmax';
+  check(['minmax', 'percentile', 'entropy'].includes(method), `method must be minmax, percentile or entropy, got "${method}"`);
+  const accuracyLevel = options.accuracyLevel ?? 4;
+  check([0, 1, 2, 3, 4].includes(accuracyLevel), `accuracy level must be 0..4, got ${accuracyLevel}`);
+  const weightType = options.weightType ?? 'int8';
+  const activationType = options.activationType ?? 'uint8';
+  for (const t of [weightType, activationType]) check(t === 'int8' || t === 'uint8', `quantized types are int8 or uint8, got "${t}"`);
+  const opTypes = options.opTypes ?? DEFAULT_OP_TYPES[mode];
+  const unsupported = opTypes.filter((op) => !SUPPORTED_OP_TYPES[mode].includes(op));
+  check(unsupported.length === 0, `${mode} mode cannot quantize ${unsupported.join(', ')} (supported: ${SUPPORTED_OP_TYPES[mode].join(', ')})`);
+  return {
+    ...options,
+    format,
+    perChannel: options.perChannel ?? (mode === 'weight-only' && bits === 8),
+    weightType,
+    activationType,
+    symmetricWeights: options.symmetricWeights ?? true,
+    symmetricActivations: options.symmetricActivations ?? false,
+    reduceRange: options.reduceRange ?? false,
+    method,
+    percentile,
+    bins,
+    calibrationBatch: options.calibrationBatch ?? 8,
+    randomSamples: options.randomSamples ?? 16,
+    bits,
+    blockSize,
+    symmetric: options.symmetric ?? true,
+    accuracyLevel,
+    opTypes,
+  };
+}

@@ -1,0 +1,126 @@
+// quantize(model, options): the quantization pass. Reads a Model, returns a new Model and a report;
+// the input is never modified.
+import { compareModels, type CompareReport } from '../compare/compare';
+import type { Feeds } from '../engine/tensor';
+import type { Model } from '../onnx/model';
+import { serializeModel } from '../onnx/save';
+import { validateModel } from '../onnx/validate';
+import { calibrate, collectSamples, inputMetadata, type CalibrationResult } from './calibrate';
+import { dynamicQOperatorRewriters } from './dynamic-qoperator';
+import { dynamicQdqRewriters, weightOnlyInt8Rewriters } from './dequantize-rewriters';
+import { GraphScope } from './graph-scope';
+import { weightOnlyInt4Rewriters } from './matmul-nbits';
+import { minimumIrVersion, requiredOpset } from './opset-requirements';
+import { upgradeOpset } from './opset-upgrade';
+import { resolveOptions, type QuantizeOptions, type ResolvedOptions } from './options';
+import type { QuantizeReport } from './report';
+import { RewriteContext } from './rewrite-context';
+import type { NodeRewriter } from './rewriter';
+import { outcome, selectNodes, type NodeOutcome } from './selection';
+import { staticRewriters, staticTensorsToCalibrate } from './static-qdq';
+
+export interface QuantizeResult {
+  model: Model;
+  report: QuantizeReport;
+}
+
+function rewritersFor(o: ResolvedOptions): Record<string, NodeRewriter> {
+  if (o.mode === 'dynamic') return o.format === 'qdq' ? dynamicQdqRewriters : dynamicQOperatorRewriters;
+  if (o.mode === 'static') return staticRewriters;
+  return o.bits === 4 ? weightOnlyInt4Rewriters : weightOnlyInt8Rewriters;
+}
+
+function formatOf(o: ResolvedOptions): QuantizeReport['format'] {
+  if (o.mode === 'weight-only') return o.bits === 4 ? 'int4' : 'int8';
+  return o.format;
+}
+
+function serializedSize(model: Model): number {
+  return serializeModel(model).byteLength;
+}
+
+const VERIFY_SAMPLE_LIMIT = 32;
+
+async function verify(source: Model, result: Model, o: ResolvedOptions, samples: Feeds[] | undefined): Promise<CompareReport> {
+  return compareModels(serializeModel(source), serializeModel(result), {
+    samples: samples?.slice(0, VERIFY_SAMPLE_LIMIT),
+    sampleCount: o.verifySamples ?? 4,
+    latencyRuns: o.latencyRuns ?? 10,
+    seed: o.seed,
+    dims: o.dims,
+    values: o.values,
+    engine: o.engine,
+    onProgress: (done, total) => o.onProgress?.('verify', done, total),
+  });
+}
+
+/** Quantizes a copy of `source` as `options` say; see QuantizeOptions for the modes and their defaults. */
+export async function quantize(source: Model, options: QuantizeOptions): Promise<QuantizeResult> {
+  const o = resolveOptions(options);
+  const model = source.clone();
+  const scope = new GraphScope(model);
+  const ctx = new RewriteContext(model, scope, o);
+  const rewriters = rewritersFor(o);
+  const warnings: string[] = [];
+
+  const { candidates, skipped } = selectNodes(model, o, (ref) => rewriters[ref.node.opType].check(ctx, ref));
+
+  let calibration: CalibrationResult | undefined;
+  if (o.mode === 'static' && candidates.length > 0) {
+    calibration = await calibrate(model, staticTensorsToCalibrate(ctx, candidates), o);
+    if (calibration.generated) {
+      warnings.push('static ranges come from generated random inputs, not real data: accuracy on real inputs may be much worse; pass calibration samples');
+    }
+    ctx.ranges = calibration.ranges;
+    ctx.missingRanges = calibration.missing;
+    ctx.calibrated = true;
+  }
+
+  const before = model.opsetVersion('') ?? 1;
+  const need = requiredOpset(o);
+  const upgrade = candidates.length > 0 && need.version > before
+    ? upgradeOpset(model, scope, need.version)
+    : { from: before, to: before, converted: {} };
+  const irNeeded = minimumIrVersion(upgrade.to);
+  if (model.irVersion < irNeeded) model.proto.irVersion = BigInt(irNeeded);
+
+  const quantized: NodeOutcome[] = [];
+  for (const ref of candidates) {
+    const reason = rewriters[ref.node.opType].check(ctx, ref);
+    if (reason) skipped.push(outcome(ref, reason));
+    else quantized.push(outcome(ref, rewriters[ref.node.opType].rewrite(ctx, ref)));
+  }
+  scope.finish();
+
+  const domainsAdded: string[] = [];
+  for (const domain of ctx.domains) {
+    if (model.opsetVersion(domain) === undefined) {
+      model.setOpset(domain, 1);
+      domainsAdded.push(domain);
+    }
+  }
+  validateModel(model);
+
+  const beforeBytes = serializedSize(source);
+  const afterBytes = serializedSize(model);
+  let verification: CompareReport | null = null;
+  if (o.verify !== false) {
+    const samples = calibration?.samples ?? (o.calibration !== undefined ? (await collectSamples(o, inputMetadata(source))).samples : undefined);
+    verification = await verify(source, model, o, samples);
+  }
+  return {
+    model,
+    report: {
+      mode: o.mode,
+      format: formatOf(o),
+      quantized,
+      skipped,
+      opset: { ...upgrade, raised: upgrade.to > upgrade.from, reason: upgrade.to > upgrade.from ? need.reason : null },
+      domainsAdded,
+      size: { beforeBytes, afterBytes, ratio: afterBytes / beforeBytes },
+      calibration: calibration ? calibration.summary : null,
+      verification,
+      warnings,
+    },
+  };
+}

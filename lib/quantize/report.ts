@@ -1,0 +1,32 @@
+// What a quantize run reports: per node what was done or why not, opset changes, sizes, and the
+// accuracy and speed of the result against the original (compareModels).
+import type { CompareReport } from '../compare/compare';
+import type { CalibrationMethod, QuantFormat, QuantizeMode } from './options';
+import type { OpsetUpgrade } from './opset-upgrade';
+import type { NodeOutcome } from './selection';
+
+export interface CalibrationSummary {
+  method: CalibrationMethod;
+  samples: number;
+  /** True when no data was given and the ranges come from generated random inputs. */
+  generated: boolean;
+  /** Activation tensors whose ranges were measured. */
+  tensors: number;
+}
+
+export interface QuantizeReport {
+  mode: QuantizeMode;
+  /** dynamic/static: qoperator or qdq; weight-only: 'int4' (MatMulNBits) or 'int8' (DequantizeLinear). */
+  format: QuantFormat | 'int4' | 'int8';
+  quantized: NodeOutcome[];
+  skipped: NodeOutcome[];
+  /** The default-domain opset before and after; `converted` lists the nodes rewritten to raise it. */
+  opset: OpsetUpgrade & { raised: boolean; reason: string | null };
+  /** Operator-set domains the result newly imports (e.g. com.microsoft). */
+  domainsAdded: string[];
+  size: { beforeBytes: number; afterBytes: number; ratio: number };
+  calibration: CalibrationSummary | null;
+  /** Figures against the original in onnxruntime; null with verify: false. */
+  verification: CompareReport | null;
+  warnings: string[];
+}

@@ -1,5 +1,7 @@
 // Which operators a float32 -> float16/bfloat16 conversion leaves in float32, and which inputs and
 // outputs are float32 by the operator's signature whatever the node's precision.
+import type { LowFloat } from './narrow-floats';
+import { FLOAT_SUPPORT, type FloatSupportEntry } from './onnx-float-support';
 
 /**
  * Numerically fragile in 16-bit floats (the float32 list of mixed-precision training, in ONNX terms):
@@ -16,13 +18,8 @@ export const DEFAULT_BLOCKED_OPS: readonly string[] = [
   'RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Bernoulli', 'Multinomial',
 ];
 
-/**
- * Operators whose float inputs must be float32 in every opset a model may import, or whose outputs
- * are not tensors: always kept, whatever the options say.
- */
-export const FLOAT32_ONLY_OPS: ReadonlySet<string> = new Set([
-  'QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear', 'QLinearConv', 'QLinearMatMul',
-  'NonMaxSuppression', 'TfIdfVectorizer',
+/** Operators on sequences and optionals, whose element types this pass does not track: always kept. */
+export const NON_TENSOR_OPS: ReadonlySet<string> = new Set([
   'SequenceConstruct', 'SequenceInsert', 'SequenceAt', 'SequenceErase', 'SplitToSequence', 'ConcatFromSequence',
   'SequenceEmpty', 'SequenceLength', 'SequenceMap', 'Optional', 'OptionalGetElement', 'OptionalHasElement',
 ]);
@@ -32,13 +29,23 @@ export function isDefaultDomain(domain: string): boolean {
   return domain === '' || domain === 'ai.onnx';
 }
 
-/** Inputs that are tensor(float) in the operator's signature (Resize/Upsample scales). */
-const FLOAT32_INPUTS: Record<string, readonly number[]> = { Resize: [2], Upsample: [1] };
 /** Outputs typed by an attribute rather than by the inputs (LayerNormalization's mean and inverse std). */
 const FLOAT32_OUTPUTS: Record<string, readonly number[]> = { LayerNormalization: [1, 2] };
 
-export function isFloat32Input(opType: string, index: number): boolean {
-  return FLOAT32_INPUTS[opType]?.includes(index) ?? false;
+/** What the ONNX schema of `opType` at this opset says about 16-bit floats (undefined: not a float op we know). */
+export function schemaFloatSupport(opType: string, opset: number): { admits: (dtype: LowFloat) => boolean; float32Inputs: readonly number[] } | undefined {
+  const versions = FLOAT_SUPPORT[opType];
+  if (!versions) return undefined;
+  let entry: FloatSupportEntry | undefined;
+  for (const v of versions) if (v[0] <= opset) entry = v;
+  if (!entry) return undefined;
+  const [, flags, float32Inputs = []] = entry;
+  return { admits: (dtype) => (flags & (dtype === 'float16' ? 1 : 2)) !== 0, float32Inputs };
+}
+
+/** The first opset at which `opType`'s data type constraint admits `dtype`. */
+export function firstOpsetAdmitting(opType: string, dtype: LowFloat): number | undefined {
+  return FLOAT_SUPPORT[opType]?.find(([, flags]) => (flags & (dtype === 'float16' ? 1 : 2)) !== 0)?.[0];
 }
 
 export function isFloat32Output(opType: string, index: number): boolean {

@@ -6,6 +6,7 @@ import { attr, makeAttribute } from '../onnx/attributes';
 import { DataType, dtypeInfo } from '../onnx/dtype';
 import type { Model } from '../onnx/model';
 import { makeTensor, tensorDims } from '../onnx/tensor';
+import { firstOpsetAdmitting, schemaFloatSupport } from './block-list';
 import { removeRedundantCasts } from './cast-cleanup';
 import { retargetDtypeAttribute } from './dtype-attributes';
 import { inferElemTypes } from './elem-types';
@@ -177,7 +178,11 @@ export function convertFloat(source: Model, options: ConvertFloatOptions = {}): 
   if (dtype === 'float32') {
     upcastToFloat32(model, report);
   } else {
-    const plan = planPrecision(model, inferElemTypes(model), options);
+    const opset = model.opsetVersion('') ?? 1;
+    if (schemaFloatSupport('Cast', opset)?.admits(dtype) === false) {
+      throw new RangeError(`convertFloat: ${dtype} needs opset ${firstOpsetAdmitting('Cast', dtype)} or later (Cast has no ${dtype} before it); this model imports opset ${opset}`);
+    }
+    const plan = planPrecision(model, inferElemTypes(model), dtype, options);
     report.keptNodes(plan);
     const narrowing = new FloatNarrowing(model, dtype, plan, report);
     narrowing.run();

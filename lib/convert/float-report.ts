@@ -50,7 +50,8 @@ export class FloatReportBuilder {
 
   keptNodes(plan: PrecisionPlan): void {
     for (const [node, kept] of plan.kept) {
-      if (!kept || ![...node.input, ...node.output].some((name) => plan.values.has(name))) continue;
+      // Constants are stored as their readers need, so they are not "kept" in any useful sense.
+      if (!kept || node.opType === 'Constant' || ![...node.input, ...node.output].some((name) => plan.values.has(name))) continue;
       this.report.nodesKept++;
       this.report.keptOps[node.opType] = (this.report.keptOps[node.opType] ?? 0) + 1;
     }

@@ -7,9 +7,10 @@ import { DataType } from '../onnx/dtype';
 import type { Model } from '../onnx/model';
 import { subgraphsOf } from '../onnx/proto-walk';
 import {
-  acceptsAnyFloat, DEFAULT_BLOCKED_OPS, FLOAT32_ONLY_OPS, isDefaultDomain, isFloat32Input, isFloat32Output,
+  acceptsAnyFloat, DEFAULT_BLOCKED_OPS, isDefaultDomain, isFloat32Output, NON_TENSOR_OPS, schemaFloatSupport,
 } from './block-list';
 import type { ElemTypes } from './elem-types';
+import type { LowFloat } from './narrow-floats';
 
 export type Precision = 'low' | 'high';
 
@@ -47,15 +48,21 @@ export interface PrecisionPlan {
   values: Map<string, FloatValue>;
 }
 
-function blockPredicate(options: PrecisionOptions): (node: NodeProto) => boolean {
+/**
+ * A node stays float32 when the block list or the options name it, when it is outside the default ONNX
+ * domain or works on sequences, or when its schema at the model's opset has no `dtype` version.
+ */
+function blockPredicate(options: PrecisionOptions, dtype: LowFloat, opset: number): (node: NodeProto) => boolean {
   const ops = new Set([...(options.defaultBlockList === false ? [] : DEFAULT_BLOCKED_OPS), ...(options.blockOps ?? [])]);
   const names = new Set(options.blockNodes ?? []);
-  return (node) => !isDefaultDomain(node.domain) || FLOAT32_ONLY_OPS.has(node.opType) || ops.has(node.opType)
-    || (node.name !== '' && names.has(node.name));
+  return (node) => !isDefaultDomain(node.domain) || NON_TENSOR_OPS.has(node.opType) || ops.has(node.opType)
+    || (node.name !== '' && names.has(node.name))
+    || schemaFloatSupport(node.opType, opset)?.admits(dtype) === false;
 }
 
-export function planPrecision(model: Model, types: ElemTypes, options: PrecisionOptions): PrecisionPlan {
-  const isBlocked = blockPredicate(options);
+export function planPrecision(model: Model, types: ElemTypes, dtype: LowFloat, options: PrecisionOptions): PrecisionPlan {
+  const opset = model.opsetVersion('') ?? 1;
+  const isBlocked = blockPredicate(options, dtype, opset);
   const isFloat32 = (name: string) => name !== '' && types.get(name) === DataType.FLOAT;
   const kept = new Map<NodeProto, boolean>();
   const values = new Map<string, FloatValue>();
@@ -82,8 +89,9 @@ export function planPrecision(model: Model, types: ElemTypes, options: Precision
       const keep = inheritedKeep || isBlocked(node);
       kept.set(node, keep);
       const precision: Precision = keep ? 'high' : 'low';
+      const float32Inputs = isDefaultDomain(node.domain) ? schemaFloatSupport(node.opType, opset)?.float32Inputs ?? [] : [];
       node.input.forEach((name, index) => {
-        const wanted = acceptsAnyFloat(node.opType, index) ? 'any' : isFloat32Input(node.opType, index) ? 'high' : precision;
+        const wanted = acceptsAnyFloat(node.opType, index) ? 'any' : float32Inputs.includes(index) ? 'high' : precision;
         read(name, { graph, node, index, precision: wanted });
       });
       node.output.forEach((name, index) => {

@@ -1,0 +1,28 @@
+// convertFloat on real models shipped in npm packages: silero VAD (If subgraphs, LSTM) and the
+// PaddleOCR detector, recognizer and classifier. float16 must stay within cosine 0.999 of float32.
+import { loadModel, serializeModel, validateModel } from '../../lib/onnx';
+import { convertFloat } from '../../lib/convert';
+import { compareInMemory, minCosine, REAL, realSamples, redundantCasts } from './helpers';
+
+describe.each(Object.keys(REAL) as (keyof typeof REAL)[])('%s', (name) => {
+  test('float16 with keep-io-types: half the size, cosine >= 0.999, no redundant Casts', async () => {
+    const source = loadModel(REAL[name]);
+    const { model, report } = convertFloat(source, { keepIoTypes: true });
+    validateModel(model);
+    const ratio = serializeModel(model).byteLength / serializeModel(source).byteLength;
+    expect(ratio).toBeLessThan(0.6);
+    expect(report.tensorsConverted).toBeGreaterThan(0);
+    expect(redundantCasts(model)).toEqual([]);
+    const compare = await compareInMemory(source, model, realSamples(name));
+    expect(minCosine(compare)).toBeGreaterThanOrEqual(0.999);
+  });
+});
+
+test('silero VAD: every If body is converted and its outputs are float16', () => {
+  const { model } = convertFloat(loadModel(REAL.vad));
+  const bodies = model.graphs().slice(1);
+  expect(bodies.length).toBeGreaterThan(10);
+  const types = bodies.flatMap((g) => g.graph.output.map((o) => o.type?.value.value?.elemType));
+  expect(new Set(types)).toEqual(new Set([10]));
+  expect(model.inputs.map((i) => i.dtype)).toEqual(['float16', 'int64', 'float16', 'float16']);
+});

@@ -12,3 +12,4 @@ export { OrtEngine } from './engine/ort-engine';
 export type { Engine, EngineOptions, Session, ValueMetadata } from './engine/engine';
 export type { HostTensor, Feeds, TensorType } from './engine/tensor';
 export { prune, pruneModel, PRUNE_PATTERNS, type PruneResult, type PruneOptions, type PruneRunOptions, type PrunePattern, type PruneReport } from './prune';
+export { quantize, readCalibrationDir, parseNpz, type QuantizeResult, type QuantizeOptions, type QuantizeReport, type QuantizeMode, type QuantFormat, type CalibrationMethod, type CalibrationData } from './quantize';

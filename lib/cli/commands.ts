@@ -5,6 +5,7 @@ import { registerCpu } from './commands/cpu';
 import { registerDemo } from './commands/demo';
 import { registerInspect } from './commands/inspect';
 import { registerPrune } from './commands/prune';
+import { registerQuantize } from './commands/quantize';
 
 export function registerCommands(program: Command): void {
   registerCompare(program);
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerDemo(program);
   registerInspect(program);
   registerPrune(program);
+  registerQuantize(program);
 }

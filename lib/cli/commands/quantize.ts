@@ -1,0 +1,169 @@
+// onnxforge quantize MODEL -o OUT --mode dynamic|static|weight-only: parses options, runs the pass,
+// prints its report and writes the result.
+import { Command, Option } from 'commander';
+import { loadModel } from '../../onnx/load';
+import { saveModel } from '../../onnx/save';
+import { quantize } from '../../quantize/quantize';
+import type { QuantizeOptions } from '../../quantize/options';
+import type { QuantizeReport } from '../../quantize/report';
+import { UsageError } from '../errors';
+import { collectNumberPairs, nonNegativeInt, positiveInt, requireDistinctOutput } from '../options';
+import { formatBytes, printJson, table } from '../output';
+import { createProgress, type Progress } from '../progress';
+
+const list = (value: string): string[] => value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`expected a positive number, got "${value}"`);
+  return n;
+}
+
+function countByOp(nodes: { opType: string }[]): string {
+  const counts = new Map<string, number>();
+  for (const n of nodes) counts.set(n.opType, (counts.get(n.opType) ?? 0) + 1);
+  return [...counts].map(([op, n]) => `${op} ${n}`).join(', ');
+}
+
+function formatReport(r: QuantizeReport, output: string): string {
+  const fmt = (x: number | null | undefined, digits: number) => (x === null || x === undefined ? '-' : x.toFixed(digits));
+  const lines = [
+    `${r.mode} quantization (${r.format}): ${r.quantized.length} node(s) quantized${r.quantized.length ? ` (${countByOp(r.quantized)})` : ''}, ${r.skipped.length} skipped`,
+  ];
+  if (r.skipped.length) {
+    lines.push('', table(['skipped node', 'op', 'graph', 'reason'], r.skipped.map((s) => [s.node, s.opType, s.graph, s.detail])));
+  }
+  lines.push('');
+  if (r.opset.raised) {
+    const converted = Object.entries(r.opset.converted).map(([op, n]) => `${op} ${n}`).join(', ');
+    lines.push(`opset raised ${r.opset.from} -> ${r.opset.to}: ${r.opset.reason}${converted ? `; rewrote ${converted}` : ''}`);
+  } else {
+    lines.push(`opset ${r.opset.to} kept`);
+  }
+  if (r.domainsAdded.length) lines.push(`imports added: ${r.domainsAdded.join(', ')}`);
+  lines.push(`size: ${formatBytes(r.size.beforeBytes)} -> ${formatBytes(r.size.afterBytes)} (${r.size.ratio.toFixed(3)}x)`);
+  if (r.calibration) {
+    const c = r.calibration;
+    lines.push(`calibration: ${c.method}, ${c.samples} sample(s)${c.generated ? ' of generated random data' : ''}, ${c.tensors} range(s)`);
+  }
+  const v = r.verification;
+  if (v) {
+    lines.push('', `against the original (${v.samples} sample(s), ${v.inputsGenerated ? 'generated inputs' : 'given inputs'}):`);
+    lines.push(table(['output', 'cosine', 'max abs err', 'top-1 agree'],
+      v.outputs.map((o) => [o.name, fmt(o.cosine, 6), o.maxAbsError.toExponential(3), fmt(o.top1Agreement, 4)])));
+    if (v.latencyRatio !== null) {
+      lines.push(`latency: ${fmt(v.a.latency?.medianMs, 3)} ms -> ${fmt(v.b.latency?.medianMs, 3)} ms median (${(1 / v.latencyRatio).toFixed(2)}x speed)`);
+    }
+  }
+  lines.push('', `wrote ${output}`);
+  return lines.join('\n');
+}
+
+/** One bar per step ("calibrate", "verify"), drawn only on a terminal. */
+function stepProgress(): { update: (step: string, done: number, total: number) => void; finish: () => void } {
+  let current: { step: string; bar: Progress } | undefined;
+  return {
+    update(step, done, total) {
+      if (current?.step !== step) {
+        current?.bar.finish();
+        current = { step, bar: createProgress(step) };
+      }
+      current.bar.update(done, total);
+    },
+    finish: () => current?.bar.finish(),
+  };
+}
+
+export function registerQuantize(program: Command): void {
+  program
+    .command('quantize')
+    .description('quantize a model to int8/int4: dynamic, static (calibrated QDQ) or weight-only; reports what changed and how the result compares')
+    .argument('<model>', 'model to quantize (.onnx)')
+    .requiredOption('-o, --output <file>', 'where to write the quantized model')
+    .addOption(new Option('--mode <mode>', 'dynamic: int8 weights, activations quantized at run time; static: int8 activations with calibrated ranges (QDQ); weight-only: int4/int8 weights, float activations')
+      .choices(['dynamic', 'static', 'weight-only']).makeOptionMandatory())
+    .addOption(new Option('--format <format>', 'dynamic mode: qoperator (default) writes DynamicQuantizeLinear + MatMulInteger/ConvInteger, which onnxruntime fuses into MatMulIntegerToFloat, the fastest dynamic int8 path on x86 CPUs; qdq writes DequantizeLinear nodes around float ops, portable to other runtimes but slower in onnxruntime')
+      .choices(['qoperator', 'qdq']))
+    .option('--per-channel', 'one weight scale per output channel (more accurate; default for --bits 8)')
+    .option('--per-tensor', 'one weight scale per tensor (overrides the --bits 8 default)')
+    .addOption(new Option('--weight-type <type>', 'dynamic/static weight type').choices(['int8', 'uint8']))
+    .addOption(new Option('--activation-type <type>', 'static activation type').choices(['uint8', 'int8']))
+    .option('--symmetric-activations', 'static: activation ranges centred on zero')
+    .option('--asymmetric-weights', 'dynamic/static: weights with their own zero point (default symmetric)')
+    .option('--reduce-range', '7-bit weights, for CPUs without VNNI where u8s8 products can saturate')
+    .option('--calibration <dir>', 'samples: one folder per sample with <input>.npy / <input>.npz / input_<i>.pb, or one .npz per sample (static: ranges; other modes: verification inputs)')
+    .addOption(new Option('--method <method>', 'static: how ranges are chosen').choices(['minmax', 'percentile', 'entropy']).default('minmax'))
+    .option('--percentile <p>', 'static --method percentile: percentile of |x| kept', positiveNumber, 99.999)
+    .option('--bins <n>', 'static: histogram bins for percentile/entropy', positiveInt, 2048)
+    .option('--calibration-batch <n>', 'static: samples per onnxruntime run during calibration', positiveInt, 8)
+    .option('--calibration-samples <n>', 'static without --calibration: generated random samples (a warning is printed)', positiveInt, 16)
+    .addOption(new Option('--bits <n>', 'weight-only: 4 (com.microsoft MatMulNBits) or 8 (DequantizeLinear + op)').choices(['4', '8']).default('4'))
+    .addOption(new Option('--block-size <n>', 'weight-only 4-bit: block size along K').choices(['16', '32', '64', '128', '256']).default('32'))
+    .option('--zero-points', 'weight-only 4-bit: asymmetric blocks with their own zero point')
+    .addOption(new Option('--accuracy-level <n>', 'weight-only 4-bit: MatMulNBits accuracy_level (4 = int8 compute, fastest on CPU; 0 = float)').choices(['0', '1', '2', '3', '4']).default('4'))
+    .option('--op-types <ops>', 'op types to quantize, comma separated (default MatMul,Gemm,Conv; add Gather for embeddings)', list)
+    .option('--nodes <names>', 'quantize only these nodes (names or first output names, comma separated)', list)
+    .option('--exclude <names>', 'never quantize these nodes (comma separated)', list)
+    .option('--keep-first', 'keep the first quantizable node in float')
+    .option('--keep-last', 'keep the last quantizable node in float')
+    .option('--no-verify', 'skip running the result against the original in onnxruntime')
+    .option('--samples <n>', 'generated verification samples when there is no calibration data', positiveInt, 4)
+    .option('--runs <n>', 'timed runs per model for the latency figure (0 skips)', nonNegativeInt, 10)
+    .option('--dim <name=value>', 'value of a symbolic input dim for generated inputs (repeatable)', collectNumberPairs, {})
+    .option('--value <name=value>', 'fill a generated input with a constant, e.g. sr=16000 (repeatable)', collectNumberPairs, {})
+    .option('--seed <n>', 'seed for generated inputs', nonNegativeInt, 0)
+    .option('--threads <n>', 'onnxruntime intra-op threads for calibration and verification', positiveInt)
+    .option('--external-data', 'write weights to an external data file next to the model')
+    .option('--json', 'print the report as JSON')
+    .action(async (file: string, opts) => {
+      requireDistinctOutput(file, opts.output);
+      if (opts.perChannel && opts.perTensor) throw new UsageError('--per-channel and --per-tensor contradict each other');
+      if (opts.mode === 'static' && opts.format === 'qoperator') throw new UsageError('static quantization writes QDQ; --format applies to dynamic mode');
+      const model = loadModel(file);
+      const progress = stepProgress();
+      const options: QuantizeOptions = {
+        mode: opts.mode,
+        format: opts.format,
+        perChannel: opts.perChannel ? true : opts.perTensor ? false : undefined,
+        weightType: opts.weightType,
+        activationType: opts.activationType,
+        symmetricActivations: opts.symmetricActivations === true,
+        symmetricWeights: opts.asymmetricWeights !== true,
+        reduceRange: opts.reduceRange === true,
+        calibration: opts.calibration,
+        method: opts.method,
+        percentile: opts.percentile,
+        bins: opts.bins,
+        calibrationBatch: opts.calibrationBatch,
+        randomSamples: opts.calibrationSamples,
+        bits: Number(opts.bits) as 4 | 8,
+        blockSize: Number(opts.blockSize),
+        symmetric: opts.zeroPoints !== true,
+        accuracyLevel: Number(opts.accuracyLevel),
+        opTypes: opts.opTypes,
+        nodes: opts.nodes,
+        exclude: opts.exclude,
+        keepFirst: opts.keepFirst === true,
+        keepLast: opts.keepLast === true,
+        verify: opts.verify,
+        verifySamples: opts.samples,
+        latencyRuns: opts.runs,
+        dims: opts.dim,
+        values: opts.value,
+        seed: opts.seed,
+        engine: { threads: opts.threads },
+        onProgress: progress.update,
+      };
+      let result;
+      try {
+        result = await quantize(model, options);
+      } finally {
+        progress.finish();
+      }
+      const { report } = result;
+      for (const warning of report.warnings) process.stderr.write(`onnxforge: warning: ${warning}\n`);
+      saveModel(result.model, opts.output, { externalData: opts.externalData ? true : undefined });
+      if (opts.json) printJson({ ...report, output: opts.output });
+      else process.stdout.write(formatReport(report, opts.output) + '\n');
+    });
+}

@@ -75,13 +75,15 @@ function updateStatedShapes(model: Model, space: ChannelSpace, kept: number): vo
 }
 
 function applyGroup(model: Model, constants: ConstantIndex, space: ChannelSpace, keep: number[]): { before: number; after: number } {
-  const done = new Map<NodeProto, Set<number>>();
+  // A layer whose output and input are in the same group (coupled by a residual add) loses rows and columns.
+  const done = new Map<NodeProto, Set<string>>();
   let before = 0;
   let after = 0;
   for (const edit of space.slices) {
-    const seen = done.get(edit.ref.node) ?? new Set<number>();
-    if (seen.has(edit.input)) continue;
-    seen.add(edit.input);
+    const seen = done.get(edit.ref.node) ?? new Set<string>();
+    const key = `${edit.input}:${edit.axis}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
     done.set(edit.ref.node, seen);
     const ref = constants.lookup(edit.ref.node.input[edit.input], edit.ref.graph);
     if (!ref) throw new Error(`input ${edit.input} of node "${edit.ref.node.name}" is no longer a constant`);

@@ -69,3 +69,23 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / (1 + Math.abs(expected[i])));
   expect(worst).toBeLessThan(tolerance);
 }
+
+/** A copy of `model` where `name`'s entries at `indices` of `axis` are zero. */
+export function withZeroed(model: Model, name: string, axis: number, indices: readonly number[]): Model {
+  const copy = model.clone({ copyTensorData: true });
+  const t = copy.initializer(name);
+  if (!t) throw new Error(`no initializer ${name}`);
+  const data = Float32Array.from(t.data as Float32Array);
+  const inner = t.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const size = t.dims[axis];
+  const drop = new Set(indices);
+  for (let i = 0; i < data.length; i++) if (drop.has(Math.floor(i / inner) % size)) data[i] = 0;
+  copy.setInitializer(name, data, t.dims);
+  return copy;
+}
+
+/** Indices in 0..count-1 that are not in `kept`. */
+export function removed(count: number, kept: readonly number[]): number[] {
+  const keep = new Set(kept);
+  return Array.from({ length: count }, (_, i) => i).filter((i) => !keep.has(i));
+}

@@ -3,3 +3,8 @@ export { convertFloat, type ConvertFloatOptions, type ConvertFloatResult, type F
 export type { FloatConversionReport } from './float-report';
 export { DEFAULT_BLOCKED_OPS } from './block-list';
 export { inferElemTypes, type ElemTypes } from './elem-types';
+export {
+  applyWeights, exportWeights, readWeightMap,
+  type ApplyWeightsOptions, type ApplyWeightsReport, type ExportWeightsOptions, type ExportWeightsReport, type WeightMap,
+} from './weights';
+export { SafetensorsFile, SafetensorsError, writeSafetensors, type SafetensorsEntry, type TensorToWrite } from './safetensors';

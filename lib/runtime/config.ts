@@ -21,7 +21,7 @@ const versionPolicySchema = z.union([
   z.strictObject({ latest: positiveInt }),
   z.strictObject({ all: z.literal(true) }),
   z.strictObject({ specific: z.array(positiveInt).min(1) }),
-]);
+], { message: 'expected {"latest": N}, {"all": true} or {"specific": [N, ...]}' });
 
 const configSchema = z
   .strictObject({

@@ -1,4 +1,5 @@
 // The main-thread handle of one worker-thread instance: start, run, dispose.
+import * as fs from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import type { ValueMetadata } from '../engine/engine';
@@ -16,25 +17,46 @@ interface Pending {
   reject(err: Error): void;
 }
 
+let workerSources: Record<string, string> | undefined;
+
+/** The worker and the lib files it requires, transpiled once per process (TypeScript sources only). */
+function transpiledWorkerSources(entry: string): Record<string, string> {
+  if (workerSources) return workerSources;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ts = require('typescript') as typeof import('typescript');
+  const sources: Record<string, string> = {};
+  const pending = [entry];
+  while (pending.length) {
+    const file = pending.pop()!;
+    if (sources[file]) continue;
+    const { outputText } = ts.transpileModule(fs.readFileSync(file, 'utf8'), {
+      fileName: file,
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+    });
+    sources[file] = outputText;
+    for (const match of outputText.matchAll(/require\("(\.{1,2}\/[^"]+)"\)/g)) {
+      const target = path.resolve(path.dirname(file), match[1]);
+      const candidate = [`${target}.ts`, path.join(target, 'index.ts')].find((f) => fs.existsSync(f));
+      if (candidate) pending.push(candidate);
+    }
+  }
+  return (workerSources = sources);
+}
+
 /**
  * Spawns the worker script. Compiled code runs dist/…/worker.js directly; when running
- * from TypeScript sources (jest) the worker gets a transpile-on-require hook first.
+ * from TypeScript sources (jest) the worker gets the transpiled sources and a require hook.
  */
 function spawnWorker(init: WorkerInit): Worker {
   const extension = path.extname(__filename);
   const entry = path.join(__dirname, `worker${extension}`);
   if (extension !== '.ts') return new Worker(entry, { workerData: init });
   const bootstrap = `
-    const fs = require('fs');
-    const ts = require(${JSON.stringify(require.resolve('typescript'))});
-    require.extensions['.ts'] = (module, filename) => {
-      const source = fs.readFileSync(filename, 'utf8');
-      const output = ts.transpileModule(source, { fileName: filename, compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } });
-      module._compile(output.outputText, filename);
-    };
+    const { workerData } = require('worker_threads');
+    require.extensions['.ts'] = (module, filename) => module._compile(workerData.sources[filename], filename);
     require(${JSON.stringify(entry)});
   `;
-  return new Worker(bootstrap, { eval: true, workerData: init });
+  return new Worker(bootstrap, { eval: true, workerData: { ...init, sources: transpiledWorkerSources(entry) } });
 }
 
 export class WorkerInstance {

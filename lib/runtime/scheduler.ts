@@ -238,27 +238,25 @@ export class Scheduler {
     const feeds = merged ? concatFeeds(batch.map((e) => e.feeds)) : batch[0].feeds;
     const rows = batch.reduce((sum, e) => sum + e.rows, 0);
     this.running++;
-    let run: Promise<InstanceResult>;
+    const finish = (outcome: InstanceResult | Error) => {
+      this.running--;
+      // The instance is free: give it the next batch before answering this one.
+      this.pump();
+      try {
+        if (outcome instanceof Error) throw outcome;
+        this.observer.onExecution?.(rows, batch.length, outcome.computeMs);
+        const parts = splitOutputs(outcome.outputs, batch.map((e) => e.rows));
+        batch.forEach((entry, i) => this.settle(entry, parts[i]));
+      } catch (err) {
+        batch.forEach((entry) => this.settle(entry, err as Error));
+      }
+      this.notifyIfIdle();
+    };
     try {
-      run = executor.run(feeds, batch[0].outputs, merged);
+      executor.run(feeds, batch[0].outputs, merged).then(finish, finish);
     } catch (err) {
-      run = Promise.reject(err);
+      finish(err as Error);
     }
-    run
-      .then(
-        (result) => {
-          this.observer.onExecution?.(rows, batch.length, result.computeMs);
-          const parts = splitOutputs(result.outputs, batch.map((e) => e.rows));
-          batch.forEach((entry, i) => this.settle(entry, parts[i]));
-        },
-        (err: Error) => batch.forEach((entry) => this.settle(entry, err)),
-      )
-      .catch((err: Error) => batch.forEach((entry) => this.settle(entry, err)))
-      .finally(() => {
-        this.running--;
-        this.pump();
-        this.notifyIfIdle();
-      });
   }
 
   private notifyIfIdle(): void {

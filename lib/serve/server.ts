@@ -109,6 +109,15 @@ export function createServer(options: ServerOptions): ModelServer {
   const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes ?? 64 * 1024 * 1024 });
   let inflight = 0;
   let closing = false;
+  let activeRequests = 0;
+  let onIdle: (() => void) | undefined;
+  app.server.on('request', (_req, res) => {
+    activeRequests++;
+    res.once('close', () => {
+      activeRequests--;
+      if (activeRequests === 0) onIdle?.();
+    });
+  });
   let started: Promise<void> | undefined;
 
   app.removeAllContentTypeParsers();
@@ -126,6 +135,11 @@ export function createServer(options: ServerOptions): ModelServer {
     if (status === 401) reply.header('www-authenticate', 'Bearer');
     if (status >= 500 && !(err instanceof RuntimeError)) log(`internal error: ${err.stack ?? err.message}`);
     void reply.code(status).send({ error: err.message });
+  });
+  // During shutdown, answered connections close instead of idling until the keep-alive timeout.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
   });
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({ error: `no route ${request.method} ${request.url}` });
@@ -239,7 +253,12 @@ export function createServer(options: ServerOptions): ModelServer {
     ready: startRuntime,
     async close() {
       closing = true;
-      await app.close();
+      const closed = app.close();
+      // Keep-alive connections left open would hold close() until their timeout; once every
+      // request is answered none of them carries work, so end them all.
+      if (activeRequests > 0) await new Promise<void>((resolve) => (onIdle = resolve));
+      app.server.closeAllConnections();
+      await closed;
       await runtime.close();
     },
   };

@@ -44,15 +44,19 @@ export function smallTransformer(): Model {
 }
 
 /**
- * input [batch, size] -> output [batch, size] through `repeats` MatMul+Relu with one shared
- * weight: small on disk, slow enough to keep a queue filled in tests.
+ * input [batch, 8] -> output [batch, 8] through `repeats` width x width MatMul+Relu with one
+ * shared weight: small on disk, slow enough (tens of ms at 64 rows) to keep a queue filled in tests.
  */
-export function slowModel(repeats = 40, size = 256): Model {
+export function slowModel(repeats = 50, width = 1024): Model {
   const g = new GraphBuilder('slow');
-  let x = g.input('input', 'float32', ['batch', size]);
-  const w = g.initializer('w', randomNormal(size * size, 1, 1 / Math.sqrt(size)), [size, size]);
-  for (let i = 0; i < repeats; i++) x = g.node('Relu', [g.node('MatMul', [x, w])], i + 1 === repeats ? ['output'] : 1);
-  g.output('output', 'float32', ['batch', size]);
+  const x = g.input('input', 'float32', ['batch', 8]);
+  const up = g.initializer('up', randomNormal(8 * width, 1, 1 / Math.sqrt(8)), [8, width]);
+  const w = g.initializer('w', randomNormal(width * width, 2, 1 / Math.sqrt(width)), [width, width]);
+  const down = g.initializer('down', randomNormal(width * 8, 3, 1 / Math.sqrt(width)), [width, 8]);
+  let h = g.node('MatMul', [x, up]);
+  for (let i = 0; i < repeats; i++) h = g.node('Relu', [g.node('MatMul', [h, w])]);
+  g.node('MatMul', [h, down], ['output']);
+  g.output('output', 'float32', ['batch', 8]);
   return g.build();
 }
 

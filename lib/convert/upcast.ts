@@ -17,7 +17,7 @@ function widen(model: Model, tensor: TensorProto, report: FloatReportBuilder): T
   const values = tensor.dataType === DataType.FLOAT16 ? float16ToFloat32(bits) : bfloat16ToFloat32(bits);
   report.tensor(values.length, 0, 0, bits.byteLength, values.byteLength);
   const wide = makeTensor(tensor.name, values, tensorDims(tensor));
-  wide.docString = tensor.docString;
+  if (tensor.docString) wide.docString = tensor.docString;
   return wide;
 }
 

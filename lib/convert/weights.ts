@@ -126,7 +126,7 @@ export function applyWeights(source: Model, weights: string | SafetensorsFile, o
     const info = dtypeInfo(entry.dtype);
     const count = info.bits < 8 ? bytes.byteLength : entry.shape.reduce((a, b) => a * b, 1) * info.lanes;
     const replacement = makeTensor(tensor.name, viewBytesAs(bytes, info.array!, count), entry.shape, entry.dtype);
-    replacement.docString = tensor.docString;
+    if (tensor.docString) replacement.docString = tensor.docString;
     replace(replacement);
     bytesReplaced += bytes.byteLength;
   }

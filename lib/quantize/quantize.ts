@@ -107,6 +107,7 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
   if (o.verify !== false) {
     const samples = calibration?.samples ?? (o.calibration !== undefined ? (await collectSamples(o, inputMetadata(source))).samples : undefined);
     verification = await verify(source, model, o, samples);
+    if (calibration?.generated) verification.inputsGenerated = true;
   }
   return {
     model,

@@ -1,0 +1,20 @@
+// npm run bench [-- SUITE... [--flag=value...]]: runs the named suites (all when none is named). Each suite
+// times onnxforge against onnxruntime-node in the same run and writes JSON and a markdown table.
+import { runPruneBench } from './prune';
+
+const suites: Record<string, (args: string[]) => Promise<void>> = {
+  prune: runPruneBench,
+};
+
+async function main(argv: string[]): Promise<void> {
+  const flags = argv.filter((a) => a.startsWith('--'));
+  const named = argv.filter((a) => !a.startsWith('--'));
+  const unknown = named.filter((n) => !(n in suites));
+  if (unknown.length) throw new Error(`unknown suite(s) ${unknown.join(', ')}; available: ${Object.keys(suites).join(', ')}`);
+  for (const name of named.length ? named : Object.keys(suites)) await suites[name](flags);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -6,6 +6,7 @@ import { registerDemo } from './commands/demo';
 import { registerInspect } from './commands/inspect';
 import { registerPrune } from './commands/prune';
 import { registerQuantize } from './commands/quantize';
+import { registerServe } from './commands/serve';
 
 export function registerCommands(program: Command): void {
   registerCompare(program);
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerInspect(program);
   registerPrune(program);
   registerQuantize(program);
+  registerServe(program);
 }

@@ -1,0 +1,94 @@
+// onnxforge serve [REPO]: the KServe v2 model server over a model repository.
+import * as fs from 'fs';
+import { Command } from 'commander';
+import { EXAMPLE_MODEL, writeExampleRepository } from '../../serve/example';
+import { createServer } from '../../serve/server';
+import { UsageError } from '../errors';
+import { nonNegativeInt, positiveInt } from '../options';
+import { formatBytes, printJson, table } from '../output';
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
+
+/** "512MiB", "2GB", "1000000" -> bytes. */
+export function parseByteSize(value: string): number {
+  const match = /^([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)$/.exec(value.trim());
+  const unit = match ? UNITS[match[2].toLowerCase()] : undefined;
+  if (!match || unit === undefined) throw new UsageError(`expected a size like 512MiB or 2GB, got "${value}"`);
+  return Math.floor(Number(match[1]) * unit);
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 65535) throw new UsageError(`expected a port number (0-65535), got "${value}"`);
+  return n;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('serve a model repository over HTTP (KServe v2): <repo>/<model>/config.json + <repo>/<model>/<version>/model.onnx; without REPO, a built-in example model')
+    .argument('[repo]', 'model repository folder')
+    .option('--port <n>', 'port to listen on (0 picks a free one)', port, 8000)
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--admin-token <token>', 'token for model control (load/unload); default $ONNXFORGE_ADMIN_TOKEN; without one model control is off')
+    .option('--token <token>', 'token inference and metadata requests must send; default $ONNXFORGE_TOKEN')
+    .option('--memory-budget <size>', 'memory budget for loaded models, e.g. 2GiB (default: half the machine memory)', parseByteSize)
+    .option('--idle-unload <ms>', 'unload models unused this long (0 keeps them)', nonNegativeInt, 0)
+    .option('--max-body <size>', 'largest request body', parseByteSize, 64 * 1024 * 1024)
+    .option('--max-elements <n>', 'most tensor elements in one request', positiveInt, 16 * 1024 * 1024)
+    .option('--max-inflight <n>', 'most inference requests in flight', positiveInt, 1024)
+    .option('--json', 'print the ready message as JSON')
+    .action(async (repo: string | undefined, opts) => {
+      if (repo !== undefined && (!fs.existsSync(repo) || !fs.statSync(repo).isDirectory())) {
+        throw new UsageError(`model repository ${repo} is not a directory`);
+      }
+      const repository = repo ?? writeExampleRepository();
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const server = createServer({
+        repository,
+        adminToken: opts.adminToken ?? process.env.ONNXFORGE_ADMIN_TOKEN,
+        token: opts.token ?? process.env.ONNXFORGE_TOKEN,
+        memoryBudgetBytes: opts.memoryBudget,
+        idleUnloadMs: opts.idleUnload,
+        bodyLimitBytes: opts.maxBody,
+        maxElements: opts.maxElements,
+        maxInflight: opts.maxInflight,
+        log,
+      });
+      let stopping: Promise<void> | undefined;
+      const stop = () => {
+        if (!stopping) log('shutting down: answering requests in flight');
+        stopping ??= server.close().finally(() => {
+          if (!repo) fs.rmSync(repository, { recursive: true, force: true });
+        });
+        return stopping;
+      };
+      const stopped = new Promise<void>((resolve) => {
+        const onSignal = () => void stop().then(resolve);
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+      });
+      const url = await server.listen({ port: opts.port, host: opts.host });
+      log(`listening on ${url}${repo ? ` for ${repository}` : ` with the built-in example model (${repository})`}; loading models`);
+      await server.ready();
+      const index = server.runtime.index();
+      if (opts.json) {
+        printJson({ url, repository, memoryBudgetBytes: server.runtime.memoryBudgetBytes, models: index });
+      } else {
+        const lines = [
+          `ready: ${url} (memory budget ${formatBytes(server.runtime.memoryBudgetBytes)})`,
+          table(['model', 'version', 'state', 'note'], index.map((e) => [e.name, e.version ?? '-', e.state, e.reason ?? ''])),
+        ];
+        if (!repo) {
+          lines.push(
+            '',
+            'try:',
+            `  curl -s ${url}/v2/models/${EXAMPLE_MODEL}/infer -H 'content-type: application/json' \\`,
+            `    -d '{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[0.1,0.2,0.3,0.4]}]}'`,
+          );
+        }
+        process.stdout.write(lines.join('\n') + '\n');
+      }
+      await stopped;
+    });
+}

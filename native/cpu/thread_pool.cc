@@ -29,7 +29,9 @@ class ThreadPool {
     std::lock_guard<std::mutex> lock(regionMutex_);
     stopWorkers();
     stop_ = false;
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { workerLoop(); });
+    // New workers must not mistake the last finished job for a new one.
+    size_t current = generation_;
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, current] { workerLoop(current); });
     threads_.store(threads);
   }
 
@@ -71,8 +73,7 @@ class ThreadPool {
     insideParallelRegion = false;
   }
 
-  void workerLoop() {
-    size_t seen = 0;
+  void workerLoop(size_t seen) {
     for (;;) {
       {
         std::unique_lock<std::mutex> lock(mutex_);

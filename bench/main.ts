@@ -1,9 +1,13 @@
 // npm run bench [-- SUITE... [--flag=value...]]: runs the named suites (all when none is named). Each suite
 // times onnxforge against onnxruntime-node in the same run and writes JSON and a markdown table.
 import { runPruneBench } from './prune';
+import { runSparseBench } from './sparse';
+import { runServeBench } from './serve';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   prune: runPruneBench,
+  sparse: runSparseBench,
+  serve: runServeBench,
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -1,0 +1,263 @@
+// npm run bench -- serve: throughput and latency of the model server (KServe v2 over HTTP, binary tensors)
+// with dynamic batching and with one request per run, against a bare onnxruntime-node loop in-process,
+// at concurrency 1, 16 and 64, on a small MLP and a transformer block.
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as os from 'os';
+import * as path from 'path';
+import { performance } from 'perf_hooks';
+import { percentile } from '../lib/compare/latency';
+import type { Session } from '../lib/engine/engine';
+import { OrtEngine } from '../lib/engine/ort-engine';
+import type { Feeds } from '../lib/engine/tensor';
+import { buildMlp } from '../lib/onnx/models/mlp';
+import { buildTransformerBlock } from '../lib/onnx/models/transformer-block';
+import type { Model } from '../lib/onnx/model';
+import { randomUniform } from '../lib/onnx/random';
+import { saveModel } from '../lib/onnx/save';
+
+const CONCURRENCY = [1, 16, 64];
+const MAX_BATCH = 64;
+const THREADS = 1;
+
+interface BenchModel {
+  name: string;
+  description: string;
+  model: Model;
+  /** One request's input shape (batch 1). */
+  shape: number[];
+}
+
+interface Point {
+  model: string;
+  mode: 'onnxruntime' | 'server-batching' | 'server-single';
+  concurrency: number;
+  requests: number;
+  errors: number;
+  throughput: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Rows per execution in the server (inferences / executions); 1 for onnxruntime. */
+  meanBatch: number;
+}
+
+function benchModels(): BenchModel[] {
+  return [
+    {
+      name: 'mlp',
+      description: 'MLP 256-512-512-64',
+      model: buildMlp({ inputSize: 256, hidden: [512, 512], outputSize: 64 }),
+      shape: [1, 256],
+    },
+    {
+      name: 'transformer',
+      description: 'transformer block, seq 32, hidden 128, 4 heads, ffn 512',
+      model: buildTransformerBlock({ seq: 32, hidden: 128, heads: 4, ffn: 512, batch: 'batch' }),
+      shape: [1, 32, 128],
+    },
+  ];
+}
+
+function writeRepository(models: BenchModel[]): string {
+  const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxforge-bench-serve-'));
+  for (const m of models) {
+    const variants: Record<string, object> = {
+      [`${m.name}_batching`]: {
+        max_batch_size: MAX_BATCH,
+        dynamic_batching: { max_queue_delay_ms: 0 },
+        threads: THREADS,
+        warmup: { samples: 2, batch_sizes: [1, 16, MAX_BATCH] },
+      },
+      [`${m.name}_single`]: { max_batch_size: 0, threads: THREADS, warmup: { samples: 2 } },
+    };
+    for (const [name, config] of Object.entries(variants)) {
+      fs.mkdirSync(path.join(repo, name, '1'), { recursive: true });
+      saveModel(m.model, path.join(repo, name, '1', 'model.onnx'));
+      fs.writeFileSync(path.join(repo, name, 'config.json'), JSON.stringify(config));
+    }
+  }
+  return repo;
+}
+
+/** Starts `onnxforge serve` in its own process so the load generator does not share its event loop. */
+async function startServer(repo: string): Promise<{ child: ChildProcess; url: string }> {
+  const cli = path.join(__dirname, '../lib/cli/main.js');
+  const child = spawn(process.execPath, [cli, 'serve', repo, '--port', '0', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      try {
+        resolve({ child, url: (JSON.parse(out) as { url: string }).url });
+      } catch {
+        // The JSON is not complete yet.
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited (code ${code}): ${err.trim()}`)));
+  });
+}
+
+function binaryRequest(shape: number[], data: Float32Array): { body: Buffer; headerLength: number } {
+  const header = Buffer.from(JSON.stringify({
+    inputs: [{ name: 'input', shape, datatype: 'FP32', parameters: { binary_data_size: data.byteLength } }],
+    parameters: { binary_data_output: true },
+  }));
+  return { body: Buffer.concat([header, Buffer.from(data.buffer, data.byteOffset, data.byteLength)]), headerLength: header.length };
+}
+
+function httpPost(agent: http.Agent, url: URL, body: Buffer, headers: Record<string, string>): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { agent, hostname: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...headers, 'content-length': String(body.length) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function load(concurrency: number, durationMs: number, send: () => Promise<boolean>): Promise<{ latencies: number[]; errors: number; elapsedMs: number }> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const start = performance.now();
+  const end = start + durationMs;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        const ok = await send().catch(() => false);
+        if (ok) latencies.push(performance.now() - t0);
+        else errors++;
+      }
+    }),
+  );
+  return { latencies, errors, elapsedMs: performance.now() - start };
+}
+
+function point(model: string, mode: Point['mode'], concurrency: number, result: Awaited<ReturnType<typeof load>>, meanBatch: number): Point {
+  const sorted = [...result.latencies].sort((a, b) => a - b);
+  return {
+    model,
+    mode,
+    concurrency,
+    requests: sorted.length,
+    errors: result.errors,
+    throughput: (sorted.length / result.elapsedMs) * 1000,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    meanBatch,
+  };
+}
+
+async function serverCounters(agent: http.Agent, url: string, model: string): Promise<{ inferences: number; executions: number }> {
+  const text = await new Promise<string>((resolve, reject) => {
+    http.get(`${url}/metrics`, { agent }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  const value = (name: string) => {
+    const match = new RegExp(`^${name}\\{model="${model}",version="1"\\} (\\S+)$`, 'm').exec(text);
+    return match ? Number(match[1]) : 0;
+  };
+  return { inferences: value('onnxforge_inferences_total'), executions: value('onnxforge_executions_total') };
+}
+
+function markdown(points: Point[], summary: Summary[], machine: string, durationMs: number): string {
+  const lines = [
+    `# serve: KServe v2 server vs bare onnxruntime-node (${machine})`,
+    '',
+    `Each point: ${durationMs} ms of closed-loop load after a warm-up; requests carry one row (batch 1) as binary tensors over HTTP/1.1 keep-alive.`,
+    `Server: \`onnxforge serve\` in its own process, 1 instance per model, ${THREADS} onnxruntime thread; onnxruntime: InferenceSession.run in a loop in the bench process, ${THREADS} thread.`,
+    '',
+    '| model | mode | concurrency | req/s | p50 ms | p99 ms | rows/run | errors |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...points.map((p) => `| ${p.model} | ${p.mode} | ${p.concurrency} | ${p.throughput.toFixed(0)} | ${p.p50Ms.toFixed(3)} | ${p.p99Ms.toFixed(3)} | ${p.meanBatch.toFixed(1)} | ${p.errors} |`),
+    '',
+    '| model | batching gain at 64 (target >= 3x) | server overhead at 1, p50 (target <= 0.3 ms) | errors |',
+    '| --- | ---: | ---: | ---: |',
+    ...summary.map((s) => `| ${s.model} | ${s.batchingGainAt64.toFixed(2)}x | +${s.overheadAt1Ms.toFixed(3)} ms (no batching), +${s.overheadAt1BatchingMs.toFixed(3)} ms (batching) | ${s.errors} |`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+interface Summary {
+  model: string;
+  batchingGainAt64: number;
+  overheadAt1Ms: number;
+  overheadAt1BatchingMs: number;
+  errors: number;
+}
+
+export async function runServeBench(args: string[]): Promise<void> {
+  const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const outDir = path.resolve(flag('out') ?? path.join(__dirname, '../../bench/results'));
+  const durationMs = Number(flag('duration') ?? 2000);
+  const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, Node ${process.version}`;
+  const models = benchModels();
+  const repo = writeRepository(models);
+  process.stderr.write(`serve: starting the server on ${repo}\n`);
+  const { child, url } = await startServer(repo);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(...CONCURRENCY) });
+  const points: Point[] = [];
+  try {
+    for (const m of models) {
+      const data = randomUniform(m.shape.reduce((a, b) => a * b, 1), 7, -1, 1);
+      const feeds: Feeds = { input: { type: 'float32', dims: m.shape, data } };
+      const file = path.join(repo, `${m.name}_single`, '1', 'model.onnx');
+      const session: Session = await new OrtEngine().load(file, { threads: THREADS });
+      const request = binaryRequest(m.shape, data);
+      const headers = { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(request.headerLength) };
+      try {
+        for (const concurrency of CONCURRENCY) {
+          process.stderr.write(`serve: ${m.name}, concurrency ${concurrency}\n`);
+          const bare = () => session.run(feeds).then(() => true);
+          await load(concurrency, durationMs / 4, bare);
+          points.push(point(m.name, 'onnxruntime', concurrency, await load(concurrency, durationMs, bare), 1));
+          for (const mode of ['server-batching', 'server-single'] as const) {
+            const model = `${m.name}_${mode === 'server-batching' ? 'batching' : 'single'}`;
+            const target = new URL(`${url}/v2/models/${model}/infer`);
+            const send = () => httpPost(agent, target, request.body, headers).then((r) => r.status === 200);
+            await load(concurrency, durationMs / 4, send);
+            const before = await serverCounters(agent, url, model);
+            const result = await load(concurrency, durationMs, send);
+            const after = await serverCounters(agent, url, model);
+            const runs = after.executions - before.executions;
+            points.push(point(m.name, mode, concurrency, result, runs > 0 ? (after.inferences - before.inferences) / runs : 0));
+          }
+        }
+      } finally {
+        await session.dispose();
+      }
+    }
+  } finally {
+    agent.destroy();
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    fs.rmSync(repo, { recursive: true, force: true });
+  }
+  const find = (model: string, mode: Point['mode'], c: number) => points.find((p) => p.model === model && p.mode === mode && p.concurrency === c)!;
+  const summary: Summary[] = models.map((m) => ({
+    model: m.name,
+    batchingGainAt64: find(m.name, 'server-batching', 64).throughput / find(m.name, 'server-single', 64).throughput,
+    overheadAt1Ms: find(m.name, 'server-single', 1).p50Ms - find(m.name, 'onnxruntime', 1).p50Ms,
+    overheadAt1BatchingMs: find(m.name, 'server-batching', 1).p50Ms - find(m.name, 'onnxruntime', 1).p50Ms,
+    errors: points.filter((p) => p.model === m.name).reduce((sum, p) => sum + p.errors, 0),
+  }));
+  fs.mkdirSync(outDir, { recursive: true });
+  const result = { suite: 'serve', machine, threads: THREADS, durationMs, points, summary };
+  fs.writeFileSync(path.join(outDir, 'serve.json'), JSON.stringify(result, null, 2) + '\n');
+  const table = markdown(points, summary, machine, durationMs);
+  fs.writeFileSync(path.join(outDir, 'serve.md'), table);
+  process.stdout.write(table);
+}

@@ -35,6 +35,16 @@ describe('channel pruning', () => {
     expect(dims(mlp, 'fc0.weight')).toEqual([4, 6]);
   });
 
+  test('stated shapes of the pruned activations follow the new channel count', async () => {
+    const mlp = buildMlp({ inputSize: 4, hidden: [6], outputSize: 3, batch: 'batch' });
+    const relu = mlp.graph.node.find((n) => n.opType === 'Relu')!.output[0];
+    mlp.setValueInfo(relu, 'float32', ['batch', 6]);
+    const { model } = pruneModel(mlp, { pattern: 'channel', sparsity: 0.5, minParams: 0 });
+    expect(model.valueInfo(relu)?.dims).toEqual(['batch', 3]);
+    expect(mlp.valueInfo(relu)?.dims).toEqual(['batch', 6]);
+    expect((await runModel(model, { input: floatInput([2, 4], 1) })).output.dims).toEqual([2, 3]);
+  });
+
   test('transformer block: only the MLP can be followed; the result equals the original with the dropped units zeroed', async () => {
     const [seq, hidden, heads, ffn] = [8, 32, 4, 64];
     const block = buildTransformerBlock({ seq, hidden, heads, ffn });

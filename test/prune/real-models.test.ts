@@ -33,5 +33,11 @@ describe('pruning real models', () => {
     expect(report.channels.length).toBeGreaterThan(0);
     expect(report.skipped.some((s) => /read inside a subgraph/.test(s.reason))).toBe(true);
     expect(report.compare!.outputs.map((o) => o.name)).toEqual(['output', 'hn', 'cn']);
+
+    const sparse = await prune(loadModel(SILERO), {
+      pattern: 'unstructured', sparsity: 0.5, minParams: 0, compare: { ...quick, dims: { batch: 1, sequence: 512 }, values: { sr: 16000 } },
+    });
+    expect(sparse.report.layers.length).toBeGreaterThan(10);
+    expect(sparse.report.parameters.nonzeroAfter).toBeLessThan(sparse.report.parameters.nonzeroBefore);
   });
 });

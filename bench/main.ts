@@ -2,12 +2,10 @@
 // times onnxforge against onnxruntime-node in the same run and writes JSON and a markdown table.
 import { runPruneBench } from './prune';
 import { runSparseBench } from './sparse';
-import { runSparseBench } from './sparse';
 import { runServeBench } from './serve';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   prune: runPruneBench,
-  sparse: runSparseBench,
   sparse: runSparseBench,
   serve: runServeBench,
 };

@@ -50,7 +50,7 @@ TileConfig fullTiles() {
 // follow the Intel SDM pseudocode on a per-thread register file.
 struct EmulatedTiles {
   TileConfig config;
-  uint8_t data[8][kTileRows][kTileBytes];
+  uint8_t data[8][kTileRows][kTileBytes] = {};
 };
 thread_local EmulatedTiles emulated;
 
@@ -80,8 +80,8 @@ void emulatedDot(int c, int a, int b) {
     }
   }
 }
-#define LOAD_CONFIG(config) (emulated.config = *(config))
-#define RELEASE_TILES() std::memset(&emulated, 0, sizeof(emulated))
+#define LOAD_CONFIG(tileConfig) (emulated.config = *(tileConfig))
+#define RELEASE_TILES() (emulated = EmulatedTiles{})
 #define LOAD_TILE(t, base, stride) emulatedLoad(t, base, stride)
 #define STORE_TILE(t, base, stride) emulatedStore(t, base, stride)
 #define ZERO_TILE(t) std::memset(emulated.data[t], 0, sizeof(emulated.data[t]))
@@ -89,7 +89,7 @@ void emulatedDot(int c, int a, int b) {
 #else
 // The tile intrinsics are macros that paste the tile number into the
 // instruction, so these take literal tile numbers.
-#define LOAD_CONFIG(config) _tile_loadconfig(config)
+#define LOAD_CONFIG(tileConfig) _tile_loadconfig(tileConfig)
 #define RELEASE_TILES() _tile_release()
 #define LOAD_TILE(t, base, stride) _tile_loadd(t, base, stride)
 #define STORE_TILE(t, base, stride) _tile_stored(t, base, stride)

@@ -28,6 +28,11 @@ const IsaKernels& kernelsFor(IsaLevel level) {
 }
 
 const IsaKernels& activeKernels() {
+#if defined(ONNXFORGE_AMX_EMULATE) && defined(ONNXFORGE_X86)
+  // Test builds (scripts/build-amx-emulated.sh) run the AMX kernels on emulated
+  // tiles when ONNXFORGE_ISA=amx asks for them on a CPU without AMX.
+  if (cpuFeatures().isaCap == "amx" && activeIsa() == IsaLevel::Avx512Vnni) return amxKernels();
+#endif
   static const IsaKernels& table = kernelsFor(activeIsa());
   return table;
 }

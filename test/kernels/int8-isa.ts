@@ -9,7 +9,7 @@ import { kernels } from '../../lib/kernels';
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const ADDON = path.join(ROOT, 'build', 'Release', 'onnxforge.node');
 /** A build whose AMX kernels run on emulated tiles (scripts/build-amx-emulated.sh). */
-export const AMX_EMULATED_ADDON = path.join(ROOT, 'build-amx-emulated', 'Release', 'onnxforge.node');
+export const AMX_EMULATED_ADDON = path.join(ROOT, 'build', 'amx-emulated', 'Release', 'onnxforge.node');
 
 export interface CallCase {
   call: 'quantize' | 'dequantize' | 'quantParams';

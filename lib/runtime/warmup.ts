@@ -1,7 +1,7 @@
 // Warm-up feeds: configured values, or deterministic generated inputs at each warm-up batch size.
 import type { ValueMetadata } from '../engine/engine';
 import type { Feeds, TensorType } from '../engine/tensor';
-import { generateFeeds } from '../compare/inputs';
+import { generateFeeds, InputError } from '../compare/inputs';
 import { ConfigError, ModelConfig } from './config';
 import { tensorFromValues } from './tensor-values';
 
@@ -22,7 +22,13 @@ export function warmupFeeds(inputs: readonly ValueMetadata[], config: ModelConfi
     // The batch dim is dim 0 of every input when the model batches.
     const shaped = maxBatchSize > 0 ? inputs.map((i) => ({ ...i, shape: i.shape ? [batch, ...i.shape.slice(1)] : i.shape })) : inputs;
     for (let sample = 0; sample < warmup.samples; sample++) {
-      list.push(generateFeeds(shaped, sample, { dims: warmup.dims, values: warmup.values }));
+      try {
+        list.push(generateFeeds(shaped, sample, { dims: warmup.dims, values: warmup.values }));
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        const types = [...new Set(inputs.map((i) => i.type))].join(', ');
+        throw new ConfigError(`model ${modelName}: cannot generate warm-up inputs (types ${types}); give warmup.inputs in config.json, or set warmup.samples to 0`);
+      }
     }
   }
   return list;

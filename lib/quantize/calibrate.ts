@@ -83,14 +83,16 @@ export async function calibrate(model: Model, targets: CalibrationTarget[], o: R
       if (!s) stats.set(name, (s = new TensorStats(o.bins, keepHistogram)));
       return s;
     };
-    const outputNames = [...new Set(exposed.outputs.values())];
+    const outputNames = [...new Set([...exposed.outputs.values()].flat())];
     const batches = makeBatches(samples, session.inputs, o.calibrationBatch);
     for (let b = 0; b < batches.length; b++) {
       const feeds = batches[b];
       const results = outputNames.length > 0 ? await session.run(feeds, outputNames) : {};
-      for (const [name, output] of exposed.outputs) {
-        const tensor = results[output];
-        if (tensor && tensor.data instanceof Float32Array) statsFor(name).add(tensor.data);
+      for (const [name, outputs] of exposed.outputs) {
+        for (const output of outputs) {
+          const tensor = results[output];
+          if (tensor && tensor.data instanceof Float32Array) statsFor(name).add(tensor.data);
+        }
       }
       for (const t of targets) {
         const fed = feeds[t.name];

@@ -10,8 +10,8 @@ import { definedNames } from '../../onnx/topo';
 import { makeValueInfo } from '../../onnx/value-info';
 
 export interface ExposeResult {
-  /** Value name -> main-graph output that carries it. */
-  outputs: Map<string, string>;
+  /** Value name -> main-graph outputs that together carry every value it takes. */
+  outputs: Map<string, string[]>;
   /** Values that cannot be exposed, with the reason. */
   unreachable: Map<string, string>;
 }
@@ -19,7 +19,7 @@ export interface ExposeResult {
 class Exposer {
   private readonly refs = new Map<GraphProto, GraphRef>();
   private readonly names = new Set<string>();
-  readonly outputs = new Map<string, string>();
+  readonly outputs = new Map<string, string[]>();
   readonly unreachable = new Map<string, string>();
 
   constructor(private readonly model: Model) {
@@ -37,6 +37,13 @@ class Exposer {
     return name;
   }
 
+  /** An Identity copy of `name` in `graph`, so a body never lists one value as two outputs. */
+  private copyOf(name: string, graph: GraphProto): string {
+    const copy = this.fresh(`${name}_exposed`);
+    graph.node.push(makeNode('Identity', [name], [copy], {}, { name: this.fresh(`${copy}_Identity`) }));
+    return copy;
+  }
+
   /** The graph among `graph` and its parents that defines `name` (innermost first). */
   definingGraph(name: string, graph: GraphProto): GraphProto | undefined {
     const ref = this.refs.get(graph);
@@ -45,26 +52,32 @@ class Exposer {
     return undefined;
   }
 
-  /** Exposes `name`, defined in `graph`, as a main-graph output; returns that output's name. */
-  expose(name: string, graph: GraphProto): string | undefined {
+  /** Exposes `name`, defined in `graph`, as main-graph outputs; returns their names (none: unreachable). */
+  expose(name: string, graph: GraphProto): string[] {
     const ref = this.refs.get(graph) as GraphRef;
     if (!ref.owner) {
       if (!this.model.graph.output.some((o) => o.name === name)) this.model.graph.output.push(makeValueInfo(name, 'float32'));
-      return name;
-    }
-    if (graph.input.some((v) => v.name === name)) {
-      this.unreachable.set(name, `it is an input of the ${ref.owner.opType} body`);
-      return undefined;
+      return [name];
     }
     const owner = ref.owner;
     const parent = ref.parents[ref.parents.length - 1];
+    const position = graph.input.findIndex((v) => v.name === name);
+    if (position >= 0) {
+      // A Loop-carried value starts as the Loop's input and then takes each iteration's body output.
+      if (owner.opType !== 'Loop' || position < 2 || !owner.input[position]) {
+        this.unreachable.set(name, `it is an input of the ${owner.opType} body`);
+        return [];
+      }
+      return [...this.expose(owner.input[position], this.definingGraph(owner.input[position], parent) ?? parent),
+        ...this.expose(graph.output[position - 1].name, graph)];
+    }
     const carried = this.fresh(`${name}_calibration`);
     if (owner.opType === 'If') {
       for (const attribute of owner.attribute) {
         const branch = attribute.g;
         if (!branch) continue;
         if (branch === graph) {
-          branch.output.push(makeValueInfo(name, 'float32'));
+          branch.output.push(makeValueInfo(this.copyOf(name, graph), 'float32'));
         } else {
           // The other branch yields an empty float tensor: same type, nothing to measure.
           const empty = this.fresh(`${name}_not_taken`);
@@ -75,11 +88,11 @@ class Exposer {
       owner.output.push(carried);
     } else if (owner.opType === 'Loop') {
       // A new scan output: body outputs are (cond, carried..., scans...), so appending keeps the order.
-      graph.output.push(makeValueInfo(name, 'float32'));
+      graph.output.push(makeValueInfo(this.copyOf(name, graph), 'float32'));
       owner.output.push(carried);
     } else {
       this.unreachable.set(name, `values inside ${owner.opType} bodies are not calibrated`);
-      return undefined;
+      return [];
     }
     return this.expose(carried, parent);
   }
@@ -95,8 +108,8 @@ export function exposeValues(model: Model, values: { name: string; graph: GraphP
       exposer.unreachable.set(name, 'no node or input defines it');
       continue;
     }
-    const output = exposer.expose(name, defining);
-    if (output) exposer.outputs.set(name, output);
+    const outputs = exposer.expose(name, defining);
+    if (outputs.length > 0) exposer.outputs.set(name, outputs);
   }
   model.invalidate();
   return { outputs: exposer.outputs, unreachable: exposer.unreachable };

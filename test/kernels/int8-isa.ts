@@ -60,17 +60,23 @@ export function isaRuns(): { runs: IsaRun[]; skipped: string[] } {
   return { runs, skipped };
 }
 
-export function runChild(run: IsaRun, cases: (ChildCase | CallCase)[], opts: { threads?: number; guard?: 'tail' | 'head' } = {}): {
-  status: number | null; signal: NodeJS.Signals | null; stderr: string; isa?: IsaName; results?: ChildResult[];
+/**
+ * Runs `cases` in a child process at the ISA of `run`: int8-child.js by default, or `script`, a child
+ * of the same protocol (v8-serialized { cases, threads, guard } in, { isa, results } out).
+ */
+export function runChild<Result = ChildResult>(run: IsaRun, cases: readonly object[],
+  opts: { threads?: number; guard?: 'tail' | 'head'; script?: string } = {}): {
+  status: number | null; signal: NodeJS.Signals | null; stderr: string; isa?: IsaName; results?: Result[];
 } {
-  const child = spawnSync(process.execPath, [path.join(__dirname, 'int8-child.js'), run.addon], {
-    input: v8.serialize({ cases, ...opts }),
+  const { script, ...input } = opts;
+  const child = spawnSync(process.execPath, [script ?? path.join(__dirname, 'int8-child.js'), run.addon], {
+    input: v8.serialize({ cases, ...input }),
     env: { ...process.env, ONNXFORGE_ISA: run.isa },
     maxBuffer: 1 << 30,
     timeout: 120_000,
   });
   const out = { status: child.status, signal: child.signal, stderr: child.stderr.toString() };
   if (child.status !== 0) return out;
-  const parsed = v8.deserialize(child.stdout) as { isa: IsaName; results: ChildResult[] };
+  const parsed = v8.deserialize(child.stdout) as { isa: IsaName; results: Result[] };
   return { ...out, ...parsed };
 }

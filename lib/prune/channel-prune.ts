@@ -9,7 +9,7 @@ import type { ChannelSpace } from './channel-spaces';
 import { writeConstantInput, type ConstantIndex } from './constants';
 import type { LayerSelector, ResolvedOptions } from './options';
 import { layerNames } from './layers';
-import type { ChannelGroupReport, SkippedLayer } from './report';
+import type { ChannelGroupReport, SkipKind, SkippedLayer } from './report';
 import { channelNorms, sliceAxis } from './tensor-ops';
 
 interface Candidate {
@@ -105,23 +105,23 @@ export function pruneChannels(model: Model, constants: ConstantIndex, options: R
   const candidates: Candidate[] = [];
   for (const space of analyzeChannels(model, constants)) {
     const names = space.sources.map((s) => s.layer.name);
-    const skip = (reason: string): void => void skipped.push({ layers: names, reason });
+    const skip = (kind: SkipKind, reason: string): void => void skipped.push({ layers: names, kind, reason });
     if (space.failures.length) {
       const more = space.failures.length > 1 ? ` (and ${space.failures.length - 1} more)` : '';
-      skip(`channels cannot be followed: ${space.failures[0]}${more}`);
+      skip('unfollowable', `channels cannot be followed: ${space.failures[0]}${more}`);
       continue;
     }
     if (space.sources.some((s) => selector.excluded(layerNames(s.layer)))) {
-      skip(space.sources.length > 1 ? 'excluded (or coupled with an excluded layer)' : 'excluded');
+      skip('excluded', space.sources.length > 1 ? 'excluded (or coupled with an excluded layer)' : 'excluded');
       continue;
     }
     const perLayer = space.sources.map((s) => selector.sparsityOf(layerNames(s.layer)));
     const sparsity = Math.min(...perLayer.map((p) => p.sparsity));
     const params = space.sources.reduce((sum, s) => sum + elementCount(s.layer.weight.dims), 0);
-    if (sparsity === 0) skip('sparsity 0');
-    else if (params < options.minParams) skip(`too small (${params} weights < ${options.minParams})`);
+    if (sparsity === 0) skip('dense', 'sparsity 0');
+    else if (params < options.minParams) skip('too-small', `too small (${params} weights < ${options.minParams})`);
     else if (keptChannels(space.channels, sparsity, options.roundTo) === space.channels && options.scope !== 'global') {
-      skip(`${space.channels} channels: none to remove at sparsity ${sparsity}`);
+      skip('dense', `${space.channels} channels: none to remove at sparsity ${sparsity}`);
     } else {
       candidates.push({ space, names, sparsity, override: perLayer.some((p) => p.override), scores: importance(space, constants) });
     }
@@ -130,7 +130,7 @@ export function pruneChannels(model: Model, constants: ConstantIndex, options: R
   const groups: ChannelGroupReport[] = [];
   candidates.forEach((c, i) => {
     if (counts[i] === c.space.channels) {
-      skipped.push({ layers: c.names, reason: 'the global ranking keeps all its channels' });
+      skipped.push({ layers: c.names, kind: 'dense', reason: 'the global ranking keeps all its channels' });
       return;
     }
     const keep = strongest(c.scores, counts[i]);

@@ -1,4 +1,4 @@
 // Public API of the pruning pass.
 export { prune, pruneModel, type PruneResult } from './prune';
 export { PRUNE_PATTERNS, type PruneOptions, type PruneRunOptions, type PrunePattern } from './options';
-export type { PruneReport, MagnitudeLayerReport, ChannelGroupReport, SkippedLayer, ParameterTotals } from './report';
+export type { PruneReport, MagnitudeLayerReport, ChannelGroupReport, SkippedLayer, SkipKind, ParameterTotals } from './report';

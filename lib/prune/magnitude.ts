@@ -9,7 +9,7 @@ import { elementCount } from '../onnx/tensor';
 import { isFloatType, replaceConstant, type ConstantIndex } from './constants';
 import { layerNames, weightedLayers, type WeightedLayer } from './layers';
 import type { LayerSelector, ResolvedOptions } from './options';
-import type { MagnitudeLayerReport, SkippedLayer } from './report';
+import type { MagnitudeLayerReport, SkipKind, SkippedLayer } from './report';
 import { transpose2d } from './tensor-ops';
 import { countAtMost, kthSmallestMagnitude } from './select';
 
@@ -82,16 +82,16 @@ export function pruneMagnitude(model: Model, constants: ConstantIndex, options: 
     const layer = sharing[0];
     const names = sharing.flatMap(layerNames);
     const label = [...new Set(sharing.map((l) => l.name))];
-    const skip = (reason: string): void => void skipped.push({ layers: label, reason });
+    const skip = (kind: SkipKind, reason: string): void => void skipped.push({ layers: label, kind, reason });
     const params = elementCount(layer.weight.dims);
-    if (!isFloatType(layer.weight.dtype)) { skip(`weights are ${layer.weight.dtype}`); continue; }
-    if (selector.excluded(names)) { skip('excluded'); continue; }
+    if (!isFloatType(layer.weight.dtype)) { skip('unsupported', `weights are ${layer.weight.dtype}`); continue; }
+    if (selector.excluded(names)) { skip('excluded', 'excluded'); continue; }
     const { sparsity, override } = selector.sparsityOf(names);
-    if (sparsity === 0) { skip('sparsity 0'); continue; }
-    if (params < options.minParams) { skip(`too small (${params} weights < ${options.minParams})`); continue; }
-    if (options.nm && layer.k % options.nm.m !== 0) { skip(`reduction size ${layer.k} is not a multiple of ${options.nm.m}`); continue; }
+    if (sparsity === 0) { skip('dense', 'sparsity 0'); continue; }
+    if (params < options.minParams) { skip('too-small', `too small (${params} weights < ${options.minParams})`); continue; }
+    if (options.nm && layer.k % options.nm.m !== 0) { skip('unsupported', `reduction size ${layer.k} is not a multiple of ${options.nm.m}`); continue; }
     const matrices = matrixView(layer, constants);
-    if (matrices.some(Number.isNaN)) { skip('weights contain NaN'); continue; }
+    if (matrices.some(Number.isNaN)) { skip('unsupported', 'weights contain NaN'); continue; }
     targets.push({ layer, names: label, matrices, sparsity, override });
   }
   if (options.scope === 'global') globalSparsities(targets, options.sparsity);

@@ -32,9 +32,13 @@ export interface ChannelGroupReport {
   statisticsChanged: boolean;
 }
 
+/** Why a layer was left alone: too few weights, excluded, kept dense, channels it cannot follow, or a weight it cannot prune. */
+export type SkipKind = 'too-small' | 'excluded' | 'dense' | 'unfollowable' | 'unsupported';
+
 export interface SkippedLayer {
   /** The layer, or the coupled layers of a channel group. */
   layers: string[];
+  kind: SkipKind;
   reason: string;
 }
 

@@ -96,7 +96,7 @@ describe('channels that cannot be followed are left alone and reported', () => {
     const { model, report } = pruneModel(original, { pattern: 'channel', sparsity: 0.5, minParams: 0 });
     expect(report.channels).toEqual([]);
     expect(report.skipped).toHaveLength(1);
-    expect(report.skipped[0].reason).toMatch(reason);
+    expect(report.skipped[0]).toMatchObject({ kind: 'unfollowable', reason: expect.stringMatching(reason) });
     expect(dims(model, 'w1')).toEqual([K, C]);
   });
 
@@ -126,6 +126,6 @@ describe('how many channels are kept', () => {
     expect(global.channels.every((g) => g.channels.after >= 1)).toBe(true);
     const excluded = pruneModel(mlp, { pattern: 'channel', sparsity: 0.5, minParams: 0, exclude: [fc1] }).report;
     expect(excluded.channels.map((g) => g.channels)).toEqual([{ before: 10, after: 5 }]);
-    expect(excluded.skipped).toContainEqual({ layers: [fc1], reason: 'excluded' });
+    expect(excluded.skipped).toContainEqual({ layers: [fc1], kind: 'excluded', reason: 'excluded' });
   });
 });

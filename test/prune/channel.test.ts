@@ -30,7 +30,7 @@ describe('channel pruning', () => {
       layers: [nodeOf(mlp, 'fc0.weight')], channels: { before: 6, after: 3 }, parameters: { before: 24 + 6 + 18, after: 12 + 3 + 9 },
       consumers: [nodeOf(mlp, 'fc1.weight')], followed: ['Add', 'Relu'], statisticsChanged: false,
     }]);
-    expect(report.skipped).toEqual([{ layers: [nodeOf(mlp, 'fc1.weight')], reason: 'channels cannot be followed: "output" is a graph output' }]);
+    expect(report.skipped).toEqual([{ layers: [nodeOf(mlp, 'fc1.weight')], kind: 'unfollowable', reason: 'channels cannot be followed: "output" is a graph output' }]);
     expect(report.parameters).toMatchObject({ before: 24 + 6 + 18 + 3, after: 12 + 3 + 9 + 3 });
     expect(dims(mlp, 'fc0.weight')).toEqual([4, 6]);
   });

@@ -71,7 +71,7 @@ describe('magnitude pruning', () => {
       expect(groupCounts(72, 16, m, (r, c) => conv1[c * 72 + r]).every((count) => count === n)).toBe(true);
       const fc = weight(model, 'fc.weight'); // Gemm transB: [8 classes, 16]
       expect(groupCounts(16, 8, m, (r, c) => fc[c * 16 + r]).every((count) => count === n)).toBe(true);
-      expect(report.skipped).toEqual(m === 8 ? [{ layers: [conv.consumers('conv0.weight')[0].node.name], reason: 'reduction size 36 is not a multiple of 8' }] : []);
+      expect(report.skipped).toEqual(m === 8 ? [{ layers: [conv.consumers('conv0.weight')[0].node.name], kind: 'unsupported', reason: 'reduction size 36 is not a multiple of 8' }] : []);
       expect((await runModel(model, { input: floatInput([1, 4, 8, 8], 2) })).output.dims).toEqual([1, 8]);
     }
   });
@@ -96,13 +96,13 @@ describe('magnitude pruning', () => {
     expect(report.layers).toEqual([]);
     const nodeOf = (w: string): string => mlp.consumers(w)[0].node.name;
     expect(report.skipped).toEqual([
-      { layers: [nodeOf('fc0.weight')], reason: 'too small (2048 weights < 4096)' },
-      { layers: [nodeOf('fc1.weight')], reason: 'excluded' },
+      { layers: [nodeOf('fc0.weight')], kind: 'too-small', reason: 'too small (2048 weights < 4096)' },
+      { layers: [nodeOf('fc1.weight')], kind: 'excluded', reason: 'excluded' },
     ]);
     expect(report.warnings).toContain('no layer was pruned; see the skipped list');
     expect(zeros(weight(model, 'fc0.weight'))).toBe(0);
     const dense = pruneModel(mlp, { pattern: 'unstructured', sparsity: 0.5, minParams: 0, layers: { [nodeOf('fc0.weight')]: 0 } }).report;
-    expect(dense.skipped).toEqual([{ layers: [nodeOf('fc0.weight')], reason: 'sparsity 0' }]);
+    expect(dense.skipped).toEqual([{ layers: [nodeOf('fc0.weight')], kind: 'dense', reason: 'sparsity 0' }]);
   });
 
   test('tied weights are pruned once for all readers; Constant-node and float16 weights are pruned in their own form', async () => {

@@ -25,17 +25,12 @@ const percent = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 function formatLayers(r: PruneReport): string[] {
   if (r.pattern === 'channel') {
-    if (r.channels.length === 0) return [];
-    return [table(
-      ['layers', 'channels', 'params', 'followed through', 'into'],
-      r.channels.map((g) => [
-        g.layers.join(' + '),
-        `${g.channels.before} -> ${g.channels.after}`,
-        `${formatCount(g.parameters.before)} -> ${formatCount(g.parameters.after)}`,
-        (g.followed.join(', ') || '-') + (g.statisticsChanged ? ' (statistics change)' : ''),
-        g.consumers.join(', ') || '-',
-      ]),
-    ), ''];
+    return r.channels.flatMap((g) => [
+      `${g.layers.join(' + ')}: ${g.channels.before} -> ${g.channels.after} channels, `
+        + `${formatCount(g.parameters.before)} -> ${formatCount(g.parameters.after)} params`,
+      `  through ${g.followed.join(', ') || 'nothing'}${g.statisticsChanged ? ' (statistics change)' : ''}; into ${g.consumers.join(', ') || '-'}`,
+      '',
+    ]);
   }
   if (r.layers.length === 0) return [];
   return [table(
@@ -75,7 +70,12 @@ export function formatPruneReport(r: PruneReport, output: string): string {
     '',
   ];
   if (r.skipped.length) {
-    lines.push(`left alone (${r.skipped.length}):`, ...r.skipped.map((s) => `  ${s.layers.join(' + ')}: ${s.reason}`), '');
+    // Small layers are many in conv nets; one line names them all.
+    const small = r.skipped.filter((s) => s.kind === 'too-small');
+    const others = r.skipped.filter((s) => s.kind !== 'too-small');
+    lines.push(`left alone (${r.skipped.length}):`, ...others.map((s) => `  ${s.layers.join(' + ')}: ${s.reason}`));
+    if (small.length) lines.push(`  too small (see --min-params): ${small.map((s) => s.layers.join(' + ')).join(', ')}`);
+    lines.push('');
   }
   lines.push(...formatCompare(r));
   lines.push(...r.notes.map((n) => `note: ${n}`));

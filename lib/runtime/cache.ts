@@ -68,10 +68,6 @@ export class ModelCache<T extends CacheEntry> {
     return this.entries.delete(entry);
   }
 
-  has(entry: T): boolean {
-    return this.entries.has(entry);
-  }
-
   /** Idle entries unused for their idle timeout; removed from the books, the caller unloads them. */
   takeIdle(now: number, idleMs: (entry: T) => number): T[] {
     const idle = [...this.entries].filter((e) => {

@@ -37,7 +37,7 @@ export class ModelUnavailableError extends RuntimeError {
 }
 
 /** The model failed to load (bad file, bad config, engine error). */
-export class ModelLoadError extends RuntimeError {
+export class ModelLoadFailedError extends RuntimeError {
   constructor(message: string) {
     super(message, 400);
   }

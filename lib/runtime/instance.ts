@@ -4,7 +4,7 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 import type { ValueMetadata } from '../engine/engine';
 import type { Feeds, HostTensor } from '../engine/tensor';
-import { ExecutionError, ModelLoadError } from './errors';
+import { ExecutionError, ModelLoadFailedError } from './errors';
 import { FromWorker, ToWorker, transferList, WorkerInit } from './protocol';
 
 export interface InstanceResult {
@@ -83,13 +83,13 @@ export class WorkerInstance {
   static start(init: WorkerInit): Promise<WorkerInstance> {
     return new Promise((resolve, reject) => {
       const worker = spawnWorker(init);
-      const onError = (err: Error) => finish(() => reject(new ModelLoadError(`${init.file}: ${err.message}`)));
-      const onExit = (code: number) => finish(() => reject(new ModelLoadError(`${init.file}: instance worker exited during load (code ${code})`)));
+      const onError = (err: Error) => finish(() => reject(new ModelLoadFailedError(`${init.file}: ${err.message}`)));
+      const onExit = (code: number) => finish(() => reject(new ModelLoadFailedError(`${init.file}: instance worker exited during load (code ${code})`)));
       const onMessage = (message: FromWorker) => {
         if (message.type === 'ready') {
           finish(() => resolve(new WorkerInstance(worker, message.inputs, message.outputs, message.device, message.note)));
         } else if (message.type === 'load-error') {
-          finish(() => reject(new ModelLoadError(`${init.file}: ${message.message}`)));
+          finish(() => reject(new ModelLoadFailedError(`${init.file}: ${message.message}`)));
           void worker.terminate();
         }
       };

@@ -4,7 +4,7 @@ import { performance } from 'perf_hooks';
 import type { ValueMetadata } from '../engine/engine';
 import type { Feeds, HostTensor } from '../engine/tensor';
 import { ConfigError, ModelConfig } from './config';
-import { ModelLoadError } from './errors';
+import { ModelLoadFailedError } from './errors';
 import { WorkerInstance } from './instance';
 import type { RuntimeMetrics } from './metrics';
 import { Scheduler, SubmitOptions } from './scheduler';
@@ -91,8 +91,8 @@ export class LoadedModel {
       return model;
     } catch (err) {
       await Promise.all(instances.map((i) => i.dispose()));
-      if (err instanceof ModelLoadError) throw err;
-      throw new ModelLoadError(err instanceof ConfigError ? err.message : `model ${name} version ${spec.version}: ${(err as Error).message}`);
+      if (err instanceof ModelLoadFailedError) throw err;
+      throw new ModelLoadFailedError(err instanceof ConfigError ? err.message : `model ${name} version ${spec.version}: ${(err as Error).message}`);
     }
   }
 

@@ -7,9 +7,8 @@ import { performance } from 'perf_hooks';
 import type { ValueMetadata } from '../engine/engine';
 import type { Feeds, HostTensor } from '../engine/tensor';
 import { ModelCache } from './cache';
-import { ModelConfig } from './config';
 import {
-  ModelLoadError,
+  ModelLoadFailedError,
   ModelNotFoundError,
   ModelUnavailableError,
   RuntimeError,
@@ -200,7 +199,7 @@ export class ModelRuntime {
         return model;
       })
       .catch((err: Error) => {
-        if (err instanceof ModelLoadError) slot.failure = err.message;
+        if (err instanceof ModelLoadFailedError) slot.failure = err.message;
         throw err;
       })
       .finally(() => {
@@ -287,7 +286,7 @@ export class ModelRuntime {
     if (previous?.transition) throw new ModelUnavailableError(`model "${name}" is already ${previous.transition.toLowerCase()}`);
     const repo = readRepositoryModel(this.repository, name);
     const keeps = previous && !previous.unloaded && [...previous.slots.values()].some((s) => s.loaded) ? '; the loaded version keeps serving' : '';
-    if (repo.error) throw new ModelLoadError(`failed to load model "${name}": ${repo.error}${keeps}`);
+    if (repo.error) throw new ModelLoadFailedError(`failed to load model "${name}": ${repo.error}${keeps}`);
     const fresh: ModelEntry = { repo, slots: slotsFor(repo), unloaded: false };
     if (previous) previous.transition = 'LOADING';
     else this.models.set(name, { ...fresh, transition: 'LOADING' });
@@ -302,7 +301,7 @@ export class ModelRuntime {
       for (const model of loaded) this.retire(model);
       if (previous) previous.transition = undefined;
       else this.models.set(name, { ...fresh, unloaded: true, transition: undefined });
-      throw new ModelLoadError(`failed to load model "${name}": ${(err as Error).message}${keeps}`);
+      throw new ModelLoadFailedError(`failed to load model "${name}": ${(err as Error).message}${keeps}`);
     }
     if (this.closing) {
       for (const model of loaded) this.retire(model);
@@ -387,11 +386,6 @@ export class ModelRuntime {
     const entry = this.models.get(name);
     if (!entry || entry.slots.size === 0) return undefined;
     return entry.slots.get(version ?? Math.max(...entry.slots.keys()))?.loaded;
-  }
-
-  /** The config of a model as read from disk; undefined for unknown or broken models. */
-  modelConfig(name: string): ModelConfig | undefined {
-    return this.models.get(name)?.repo.config;
   }
 
   /** Stops taking requests, lets queued and running ones finish, and ends every instance. */

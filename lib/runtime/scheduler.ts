@@ -71,11 +71,6 @@ export class Scheduler {
     return this.queue.length;
   }
 
-  /** Batches executing now. */
-  get executing(): number {
-    return this.running;
-  }
-
   get idle(): boolean {
     return this.queue.length === 0 && this.running === 0;
   }

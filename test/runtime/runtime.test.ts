@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildMlp, GraphBuilder } from '../../lib/onnx';
-import { ModelLoadError, ModelNotFoundError, ModelUnavailableError, ShuttingDownError, InvalidRequestError } from '../../lib/runtime/errors';
+import { ModelLoadFailedError, ModelNotFoundError, ModelUnavailableError, ShuttingDownError, InvalidRequestError } from '../../lib/runtime/errors';
 import { ModelRuntime } from '../../lib/runtime/runtime';
 import { rowsInput, smallMlp, writeRepository } from './fixtures';
 
@@ -65,7 +65,7 @@ describe('ModelRuntime', () => {
 
   test('a batching model needs a variable first dim', async () => {
     const err = await runtime.infer('fixed', input(1)).catch((e: Error) => e);
-    expect(err).toBeInstanceOf(ModelLoadError);
+    expect(err).toBeInstanceOf(ModelLoadFailedError);
     expect((err as Error).message).toMatch(/max_batch_size > 0 needs a variable first dim on every input, input has shape \[1, 8\]/);
     // The failure sticks until an explicit load.
     await expect(runtime.infer('fixed', input(1))).rejects.toThrow(ModelUnavailableError);
@@ -80,7 +80,7 @@ describe('ModelRuntime', () => {
 
   test('a file that is not a model fails to load with the engine message', async () => {
     const err = await runtime.infer('garbage', input(1)).catch((e: Error) => e);
-    expect(err).toBeInstanceOf(ModelLoadError);
+    expect(err).toBeInstanceOf(ModelLoadFailedError);
     expect((err as Error).message).toContain(path.join('garbage', '1', 'model.onnx'));
   });
 

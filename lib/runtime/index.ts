@@ -1,0 +1,9 @@
+// The deployment runtime: a model repository served in-process, without HTTP.
+export { ModelRuntime, type RuntimeOptions, type InferOptions, type InferResult, type IndexEntry, type ModelMetadata, type ModelState } from './runtime';
+export { parseModelConfig, ConfigError, type ModelConfig, type TensorSpec, type VersionPolicy } from './config';
+export { scanRepository, readRepositoryModel, MODEL_FILE, type RepositoryModel } from './repository';
+export {
+  RuntimeError, InvalidRequestError, ModelNotFoundError, ModelUnavailableError, ModelLoadFailedError,
+  OverloadedError, CapacityError, RequestTimeoutError, RequestCancelledError, ShuttingDownError, ExecutionError,
+} from './errors';
+export type { LoadedModel } from './loaded-model';

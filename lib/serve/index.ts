@@ -1,0 +1,3 @@
+// The KServe v2 model server.
+export { createServer, type ServerOptions, type ListenOptions, type ModelServer } from './server';
+export { writeExampleRepository, EXAMPLE_MODEL } from './example';

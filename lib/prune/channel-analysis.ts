@@ -8,7 +8,7 @@ import { describeValueInfo, type Dim } from '../onnx/value-info';
 import { SpaceSet, type ChannelSpace } from './channel-spaces';
 import { followNode, type ChannelValue } from './channel-rules';
 import { isFloatType, type ConstantIndex } from './constants';
-import { asWeightedLayer } from './layers';
+import { asWeightedLayer, type WeightedLayer } from './layers';
 
 function shapesOrEmpty(model: Model): ShapeTable {
   try {
@@ -18,8 +18,16 @@ function shapesOrEmpty(model: Model): ShapeTable {
   }
 }
 
-export function analyzeChannels(model: Model, constants: ConstantIndex): ChannelSpace[] {
+export interface ChannelAnalysis {
+  /** Channel groups started by at least one layer. */
+  spaces: ChannelSpace[];
+  /** Weighted layers whose output channels cannot be pruned at all, and why. */
+  unsupported: { layer: WeightedLayer; reason: string }[];
+}
+
+export function analyzeChannels(model: Model, constants: ConstantIndex): ChannelAnalysis {
   const spaces = new SpaceSet();
+  const unsupported: ChannelAnalysis['unsupported'] = [];
   // Only ranks are taken from propagated shapes: their sizes assume 1 for symbolic dims.
   const shapes = shapesOrEmpty(model);
   for (const { graph, path, parents } of model.graphs()) {
@@ -41,18 +49,20 @@ export function analyzeChannels(model: Model, constants: ConstantIndex): Channel
       space.values.push({ name, axis: value.axis });
     };
 
-    const startSpace = (ref: NodeRef): void => {
-      const out = ref.node.output[0] ?? '';
-      const layer = asWeightedLayer(ref, constants);
-      if (!layer || out === '' || values.has(out) || layer.batch !== 1 || !isFloatType(layer.weight.dtype)) return;
+    /** Start a channel group at a layer's output; the reason when its channels cannot be pruned. */
+    const startSpace = (ref: NodeRef, layer: WeightedLayer): string | undefined => {
+      const out = ref.node.output[0];
+      if (layer.batch !== 1) return `its weight [${layer.weight.dims.join(', ')}] is a batch of matrices`;
+      if (!isFloatType(layer.weight.dtype)) return `weights are ${layer.weight.dtype}`;
       const bias = ref.node.input[2] ?? '';
       const biasRef = bias === '' ? undefined : constants.lookup(bias, graph);
-      if (bias !== '' && !biasRef) return;
+      if (bias !== '' && !biasRef) return 'its bias is computed at run time';
       let axis: number;
       let value: Omit<ChannelValue, 'space'>;
       let biasAxis: number | undefined;
       if (layer.op === 'Conv') {
-        if (((getAttribute(ref.node, 'group') as number | undefined) ?? 1) !== 1) return;
+        const group = (getAttribute(ref.node, 'group') as number | undefined) ?? 1;
+        if (group !== 1) return `grouped convolution (group ${group}) not fed by prunable channels`;
         axis = 0;
         biasAxis = biasRef ? 0 : undefined;
         const rank = layer.weight.dims.length;
@@ -61,7 +71,7 @@ export function analyzeChannels(model: Model, constants: ConstantIndex): Channel
         axis = layer.layout === 'nk' ? 0 : 1;
         if (biasRef) {
           const last = biasRef.dims[biasRef.dims.length - 1];
-          if (biasRef.dims.length > 0 && last !== 1 && last !== layer.n) return;
+          if (biasRef.dims.length > 0 && last !== 1 && last !== layer.n) return `its bias [${biasRef.dims.join(', ')}] does not match its ${layer.n} outputs`;
           biasAxis = biasRef.dims.length > 0 && last === layer.n ? biasRef.dims.length - 1 : undefined;
         }
         const inputRank = rankOf(ref.node.input[0]);
@@ -73,6 +83,7 @@ export function analyzeChannels(model: Model, constants: ConstantIndex): Channel
       space.slices.push({ ref, input: 1, axis });
       if (biasAxis !== undefined) space.slices.push({ ref, input: 2, axis: biasAxis });
       setValue(out, { ...value, space: id });
+      return undefined;
     };
 
     const { order, cycle } = sortNodes(graph);
@@ -90,8 +101,13 @@ export function analyzeChannels(model: Model, constants: ConstantIndex): Channel
         });
         if (failure) for (const v of inputs) if (v) spaces.get(v.space).failures.push(failure);
       }
-      startSpace(ref);
+      const layer = asWeightedLayer(ref, constants);
+      // A depthwise Conv inside a group already carries that group's channels.
+      if (layer && ref.node.output[0] && !values.has(ref.node.output[0])) {
+        const reason = startSpace(ref, layer);
+        if (reason) unsupported.push({ layer, reason });
+      }
     }
   }
-  return spaces.roots().filter((s) => s.sources.length > 0);
+  return { spaces: spaces.roots().filter((s) => s.sources.length > 0), unsupported };
 }

@@ -103,19 +103,27 @@ function applyGroup(model: Model, constants: ConstantIndex, space: ChannelSpace,
 export function pruneChannels(model: Model, constants: ConstantIndex, options: ResolvedOptions, selector: LayerSelector): { channels: ChannelGroupReport[]; skipped: SkippedLayer[] } {
   const skipped: SkippedLayer[] = [];
   const candidates: Candidate[] = [];
-  for (const space of analyzeChannels(model, constants)) {
+  const analysis = analyzeChannels(model, constants);
+  for (const { layer, reason } of analysis.unsupported) {
+    const excluded = selector.excluded(layerNames(layer));
+    selector.sparsityOf(layerNames(layer));
+    skipped.push({ layers: [layer.name], kind: excluded ? 'excluded' : 'unsupported', reason: excluded ? 'excluded' : reason });
+  }
+  for (const space of analysis.spaces) {
     const names = space.sources.map((s) => s.layer.name);
     const skip = (kind: SkipKind, reason: string): void => void skipped.push({ layers: names, kind, reason });
+    // Every source is matched (even in groups left alone) so that unused patterns are real typos.
+    const excluded = space.sources.map((s) => selector.excluded(layerNames(s.layer))).some(Boolean);
+    const perLayer = space.sources.map((s) => selector.sparsityOf(layerNames(s.layer)));
+    if (excluded) {
+      skip('excluded', space.sources.length > 1 ? 'excluded (or coupled with an excluded layer)' : 'excluded');
+      continue;
+    }
     if (space.failures.length) {
       const more = space.failures.length > 1 ? ` (and ${space.failures.length - 1} more)` : '';
       skip('unfollowable', `channels cannot be followed: ${space.failures[0]}${more}`);
       continue;
     }
-    if (space.sources.some((s) => selector.excluded(layerNames(s.layer)))) {
-      skip('excluded', space.sources.length > 1 ? 'excluded (or coupled with an excluded layer)' : 'excluded');
-      continue;
-    }
-    const perLayer = space.sources.map((s) => selector.sparsityOf(layerNames(s.layer)));
     const sparsity = Math.min(...perLayer.map((p) => p.sparsity));
     const params = space.sources.reduce((sum, s) => sum + elementCount(s.layer.weight.dims), 0);
     if (sparsity === 0) skip('dense', 'sparsity 0');

@@ -84,9 +84,10 @@ export function pruneMagnitude(model: Model, constants: ConstantIndex, options: 
     const label = [...new Set(sharing.map((l) => l.name))];
     const skip = (kind: SkipKind, reason: string): void => void skipped.push({ layers: label, kind, reason });
     const params = elementCount(layer.weight.dims);
-    if (!isFloatType(layer.weight.dtype)) { skip('unsupported', `weights are ${layer.weight.dtype}`); continue; }
-    if (selector.excluded(names)) { skip('excluded', 'excluded'); continue; }
+    const excluded = selector.excluded(names);
     const { sparsity, override } = selector.sparsityOf(names);
+    if (excluded) { skip('excluded', 'excluded'); continue; }
+    if (!isFloatType(layer.weight.dtype)) { skip('unsupported', `weights are ${layer.weight.dtype}`); continue; }
     if (sparsity === 0) { skip('dense', 'sparsity 0'); continue; }
     if (params < options.minParams) { skip('too-small', `too small (${params} weights < ${options.minParams})`); continue; }
     if (options.nm && layer.k % options.nm.m !== 0) { skip('unsupported', `reduction size ${layer.k} is not a multiple of ${options.nm.m}`); continue; }

@@ -100,6 +100,20 @@ describe('channels that cannot be followed are left alone and reported', () => {
     expect(dims(model, 'w1')).toEqual([K, C]);
   });
 
+  test('layers whose outputs cannot lose channels at all are listed with the reason', () => {
+    const g = new GraphBuilder();
+    const x = g.input('x', 'float32', [1, 4, 6, 6]);
+    g.node('Conv', [x, g.initializer('grouped', randomNormal(8 * 2 * 9, 1), [8, 2, 3, 3])], ['y'], { group: 2 });
+    g.node('MatMul', [g.input('a', 'float32', [3, 2, 5]), g.initializer('batched', randomNormal(3 * 5 * 4, 2), [3, 5, 4])], ['z']);
+    g.output('y', 'float32', [1, 8, 4, 4]);
+    g.output('z', 'float32', [3, 2, 4]);
+    const { report } = pruneModel(g.build(), { pattern: 'channel', sparsity: 0.5, minParams: 0 });
+    expect(report.skipped.map((s) => [s.kind, s.reason])).toEqual([
+      ['unsupported', 'grouped convolution (group 2) not fed by prunable channels'],
+      ['unsupported', 'its weight [3, 5, 4] is a batch of matrices'],
+    ]);
+  });
+
   test('an add with an input that broadcasts over the channels is followed', () => {
     const original = branchModel((g, h) => {
       g.node('MatMul', [g.node('Add', [h, g.input('shift', 'float32', [2, 1])]), g.initializer('w2', randomNormal(C * O, 2), [C, O])], ['y']);

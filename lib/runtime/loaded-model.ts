@@ -44,6 +44,7 @@ export class LoadedModel {
   /** Executions run for warm-up, per instance summed. */
   warmupRuns = 0;
   private readonly scheduler: Scheduler;
+  private readonly requestSeconds: ReturnType<RuntimeMetrics['requestSeconds']['labels']>;
   private retired: Promise<void> | undefined;
 
   private constructor(
@@ -51,9 +52,10 @@ export class LoadedModel {
     private readonly instances: WorkerInstance[],
     readonly inputs: readonly ValueMetadata[],
     readonly outputs: readonly ValueMetadata[],
-    private readonly metrics: RuntimeMetrics,
+    metrics: RuntimeMetrics,
   ) {
     this.bytes = estimateBytes(spec);
+    this.requestSeconds = metrics.requestSeconds.labels(spec.name, String(spec.version));
     const { config } = spec;
     this.scheduler = new Scheduler(
       instances,
@@ -146,7 +148,7 @@ export class LoadedModel {
       return await this.scheduler.submit(feeds, rows, options);
     } finally {
       this.lastUsed = Date.now();
-      this.metrics.requestSeconds.labels(this.spec.name, String(this.spec.version)).observe((performance.now() - start) / 1000);
+      this.requestSeconds.observe((performance.now() - start) / 1000);
     }
   }
 

@@ -30,13 +30,21 @@ export interface SchedulerObserver {
   onQueueDepth?(depth: number): void;
 }
 
+/** The part of AbortSignal the scheduler uses; an AbortSignal fits. */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 export interface SubmitOptions {
   outputs?: string[];
   /** Larger runs first; default the model's default_priority. */
   priority?: number;
   /** Overrides the model's queue timeout; 0 disables it. */
   timeoutMs?: number;
-  signal?: AbortSignal;
+  /** Cancels the request: a queued one leaves the queue, a running one is answered at once. */
+  signal?: CancelSignal;
 }
 
 interface Entry {

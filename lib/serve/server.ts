@@ -6,6 +6,7 @@ import { packageVersion } from '../package-info';
 import { datatypeOf } from '../runtime/datatypes';
 import { ModelNotFoundError, OverloadedError, RuntimeError, ShuttingDownError } from '../runtime/errors';
 import { ModelRuntime } from '../runtime/runtime';
+import type { CancelSignal } from '../runtime/scheduler';
 import { checkAdminAuth, checkInferenceAuth } from './auth';
 import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH } from './codec';
 
@@ -56,6 +57,25 @@ type ModelParams = { model: string; version?: string };
 class BadRequestError extends RuntimeError {
   constructor(message: string) {
     super(message, 400);
+  }
+}
+
+/** A cancel signal per request, lighter than an AbortController on the hot path. */
+class ClientGone implements CancelSignal {
+  aborted = false;
+  private listener: (() => void) | undefined;
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.listener = listener;
+  }
+
+  removeEventListener(): void {
+    this.listener = undefined;
+  }
+
+  abort(): void {
+    this.aborted = true;
+    this.listener?.();
   }
 }
 
@@ -181,12 +201,11 @@ export function createServer(options: ServerOptions): ModelServer {
     if (closing) throw new ShuttingDownError();
     if (inflight >= maxInflight) throw new OverloadedError(`too many requests in flight (${maxInflight}); retry later`);
     inflight++;
-    const abort = new AbortController();
     // The client went away before the answer: drop its request from the queue.
-    const onClose = () => {
-      if (!reply.raw.writableFinished) abort.abort();
-    };
-    reply.raw.once('close', onClose);
+    const clientGone = new ClientGone();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) clientGone.abort();
+    });
     try {
       const { model } = request.params;
       const version = parseVersion(request.params.version, model);
@@ -197,7 +216,7 @@ export function createServer(options: ServerOptions): ModelServer {
         outputs: decoded.outputs,
         priority: decoded.priority,
         timeoutMs: decoded.timeoutMs,
-        signal: abort.signal,
+        signal: clientGone,
       });
       const encoded = encodeInferResponse(result.model, result.version, decoded, result.outputs);
       if (encoded.headerLength !== undefined) {

@@ -1,18 +1,24 @@
 // Every command, one file each under commands/.
 import { Command } from 'commander';
 import { registerCompare } from './commands/compare';
+import { registerConvert } from './commands/convert';
 import { registerCpu } from './commands/cpu';
 import { registerDemo } from './commands/demo';
+import { registerExportWeights } from './commands/export-weights';
 import { registerInspect } from './commands/inspect';
+import { registerOptimize } from './commands/optimize';
 import { registerPrune } from './commands/prune';
 import { registerQuantize } from './commands/quantize';
 import { registerServe } from './commands/serve';
 
 export function registerCommands(program: Command): void {
   registerCompare(program);
+  registerConvert(program);
   registerCpu(program);
   registerDemo(program);
+  registerExportWeights(program);
   registerInspect(program);
+  registerOptimize(program);
   registerPrune(program);
   registerQuantize(program);
   registerServe(program);

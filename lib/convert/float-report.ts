@@ -25,6 +25,8 @@ export interface FloatConversionReport {
   nodesKept: number;
   /** Those nodes by op type. */
   keptOps: Record<string, number>;
+  /** Of those, nodes kept only because every neighbour is float32 (converting them would only add Casts). */
+  nodesKeptBetweenKept: number;
 }
 
 export class FloatReportBuilder {
@@ -34,7 +36,7 @@ export class FloatReportBuilder {
     this.report = {
       dtype, tensorsConverted: 0, valuesConverted: 0, valuesClamped: 0, valuesUnderflowed: 0,
       tensorBytesBefore: 0, tensorBytesAfter: 0, castsInserted: 0, castsRemoved: 0, castsBefore, castsAfter: castsBefore,
-      nodesKept: 0, keptOps: {},
+      nodesKept: 0, keptOps: {}, nodesKeptBetweenKept: 0,
     };
   }
 
@@ -53,6 +55,7 @@ export class FloatReportBuilder {
       // Constants are stored as their readers need, so they are not "kept" in any useful sense.
       if (!kept || node.opType === 'Constant' || ![...node.input, ...node.output].some((name) => plan.values.has(name))) continue;
       this.report.nodesKept++;
+      if (plan.castAvoiders.has(node)) this.report.nodesKeptBetweenKept++;
       this.report.keptOps[node.opType] = (this.report.keptOps[node.opType] ?? 0) + 1;
     }
   }

@@ -37,6 +37,8 @@ export interface FloatValue {
   /** The node that produces it; undefined for graph inputs and initializers. */
   producer?: NodeProto;
   kind: 'input' | 'initializer' | 'constant' | 'node';
+  /** Rank of an initializer or Constant. */
+  rank?: number;
   home: Precision;
   readers: Reader[];
 }
@@ -46,6 +48,8 @@ export interface PrecisionPlan {
   kept: Map<NodeProto, boolean>;
   /** float32 values by name. */
   values: Map<string, FloatValue>;
+  /** Nodes kept in float32 only because converting them would add Casts and nothing else. */
+  castAvoiders: Set<NodeProto>;
 }
 
 /**
@@ -83,7 +87,7 @@ export function planPrecision(model: Model, types: ElemTypes, dtype: LowFloat, o
     for (const input of graph.input) {
       if (!initializers.has(input.name)) define(input.name, { graph, kind: 'input', home: boundary });
     }
-    for (const t of graph.initializer) define(t.name, { graph, kind: 'initializer', home: 'low' });
+    for (const t of graph.initializer) define(t.name, { graph, kind: 'initializer', home: 'low', rank: t.dims.length });
     graph.output.forEach((output, index) => read(output.name, { graph, index, precision: boundary }));
     for (const node of graph.node) {
       const keep = inheritedKeep || isBlocked(node);
@@ -96,7 +100,8 @@ export function planPrecision(model: Model, types: ElemTypes, dtype: LowFloat, o
       });
       node.output.forEach((name, index) => {
         const home = isFloat32Output(node.opType, index) ? 'high' : precision;
-        define(name, { graph, producer: node, kind: node.opType === 'Constant' && !keep ? 'constant' : 'node', home });
+        const constant = node.opType === 'Constant' && !keep;
+        define(name, { graph, producer: node, kind: constant ? 'constant' : 'node', home, rank: constant ? constantRank(node) : undefined });
       });
       for (const sub of subgraphsOf(node)) visit(sub.graph, precision, keep);
     }
@@ -104,10 +109,74 @@ export function planPrecision(model: Model, types: ElemTypes, dtype: LowFloat, o
   visit(model.graph, undefined, false);
 
   for (const { name, reader } of pendingReaders) values.get(name)?.readers.push(reader);
-  // Weights and constants are stored as their readers want them; float32 when any reader needs float32.
+  settleStoredValues(values);
+  const castAvoiders = keepNodesBetweenKeptOps(model, kept, values);
+  return { kept, values, castAvoiders };
+}
+
+function constantRank(node: NodeProto): number | undefined {
+  const a = node.attribute.find((x) => x.name === 'value' || x.name === 'value_float' || x.name === 'value_floats');
+  if (a?.name === 'value_float') return 0;
+  if (a?.name === 'value_floats') return 1;
+  return a?.t?.dims.length;
+}
+
+const isStored = (value: FloatValue) => value.kind === 'initializer' || value.kind === 'constant';
+
+/** Weights and constants are stored as their readers want them; float32 when any reader needs float32. */
+function settleStoredValues(values: Map<string, FloatValue>): void {
   for (const value of values.values()) {
-    if (value.kind !== 'initializer' && value.kind !== 'constant') continue;
-    value.home = value.readers.some((r) => r.precision === 'high') ? 'high' : 'low';
+    if (isStored(value)) value.home = value.readers.some((r) => r.precision === 'high') ? 'high' : 'low';
   }
-  return { kept, values };
+}
+
+/**
+ * A group of converted nodes that sits between kept ones (Add and Relu of a residual block between kept
+ * Convs) gains nothing from 16 bits and costs a Cast at every edge: keep the group in float32 too, to a
+ * fixpoint. Groups that read more than bias-sized constants stay converted (their weights shrink), and so
+ * do groups at the graph's inputs and outputs.
+ */
+function keepNodesBetweenKeptOps(model: Model, kept: Map<NodeProto, boolean>, values: Map<string, FloatValue>): Set<NodeProto> {
+  const flipped = new Set<NodeProto>();
+  // Scalars and vectors (biases, scales) may stay float32 with their group; matrices and kernels may not.
+  const small = (v: FloatValue) => isStored(v) && (v.rank ?? Infinity) <= 1;
+  const fromKeptNode = (v: FloatValue) => v.kind === 'node' && v.producer !== undefined && kept.get(v.producer) === true && v.home === 'high';
+  for (let changed = true; changed;) {
+    changed = false;
+    const candidates = model.nodes().map((r) => r.node)
+      .filter((n) => kept.get(n) === false && n.opType !== 'Constant' && subgraphsOf(n).length === 0);
+    const group = new Map<NodeProto, NodeProto>(candidates.map((n) => [n, n]));
+    const root = (n: NodeProto): NodeProto => {
+      let r = n;
+      while (group.get(r) !== r) r = group.get(r)!;
+      return r;
+    };
+    for (const v of values.values()) {
+      if (!v.producer || !group.has(v.producer)) continue;
+      for (const r of v.readers) if (r.node && r.precision === 'low' && group.has(r.node)) group.set(root(r.node), root(v.producer));
+    }
+    const members = new Map<NodeProto, NodeProto[]>();
+    for (const n of candidates) members.set(root(n), [...(members.get(root(n)) ?? []), n]);
+    for (const nodes of members.values()) {
+      const inGroup = new Set(nodes);
+      const lowReads = nodes.flatMap((node) => node.input.map((name, index) => ({ node, index, value: values.get(name) })))
+        .filter((x): x is { node: NodeProto; index: number; value: FloatValue } => x.value !== undefined)
+        .filter(({ node, index, value }) => value.readers.some((r) => r.node === node && r.index === index && r.precision === 'low'));
+      const outside = lowReads.filter(({ value }) => !(value.producer && inGroup.has(value.producer)) && !small(value));
+      if (lowReads.length === 0 || !outside.every(({ value }) => fromKeptNode(value))) continue;
+      const outputs = nodes.flatMap((n) => n.output.map((name) => values.get(name))).filter((v): v is FloatValue => v !== undefined);
+      const leavesToKept = outputs.every((v) => v.readers.every((r) => r.precision === 'any'
+        || (r.node !== undefined && (inGroup.has(r.node) || r.precision === 'high'))));
+      if (!leavesToKept) continue;
+      for (const { node, index, value } of lowReads) for (const r of value.readers) if (r.node === node && r.index === index) r.precision = 'high';
+      for (const v of outputs) v.home = 'high';
+      for (const n of nodes) {
+        kept.set(n, true);
+        flipped.add(n);
+      }
+      changed = true;
+    }
+    settleStoredValues(values);
+  }
+  return flipped;
 }

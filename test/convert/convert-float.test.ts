@@ -111,6 +111,22 @@ describe('float16', () => {
     expect(redundantCasts(model)).toEqual([]);
   });
 
+  test('converted nodes stranded between kept ops stay float32 rather than adding Casts', () => {
+    const g = new GraphBuilder();
+    const x = g.input('x', 'float32', [2, 4]);
+    const w1 = g.initializer('w1', new Float32Array(16).fill(0.5), [4, 4]);
+    const bias = g.initializer('bias', new Float32Array(4).fill(1), [4]);
+    const w2 = g.initializer('w2', new Float32Array(16).fill(0.25), [4, 4]);
+    const hidden = g.node('Relu', [g.node('Add', [g.node('MatMul', [x, w1]), bias])]);
+    g.output(g.node('Sigmoid', [g.node('MatMul', [hidden, w2])], ['y']), 'float32', [2, 4]);
+    const { model, report } = convertFloat(g.build(), { keepIoTypes: true, blockOps: ['MatMul'] });
+    expect(report.keptOps).toEqual({ MatMul: 2, Add: 1, Relu: 1 });
+    expect(report.nodesKeptBetweenKept).toBe(2);
+    expect(model.initializerProto('bias')?.dataType).toBe(DataType.FLOAT);
+    // Only the Sigmoid after the last kept MatMul runs in float16: one Cast in, one out.
+    expect(castNodes(model).map((r) => getTo(r.node))).toEqual([DataType.FLOAT16, DataType.FLOAT]);
+  });
+
   test('values beyond float16 are clamped and counted; tiny ones underflow and are counted', async () => {
     const g = new GraphBuilder();
     const x = g.input('x', 'float32', [5]);

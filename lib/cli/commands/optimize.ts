@@ -1,0 +1,66 @@
+// onnxforge optimize MODEL -o OUT --level basic|extended|all: onnxruntime's graph optimizer, saved.
+import { Command, Option } from 'commander';
+import { compareModels } from '../../compare/compare';
+import { OPTIMIZATION_LEVELS, optimizeModel } from '../../convert/optimize';
+import { UsageError } from '../errors';
+import { collectNumberPairs, nonNegativeInt, positiveInt, requireDistinctOutput } from '../options';
+import { formatBytes, printJson } from '../output';
+import { createProgress } from '../progress';
+import { formatCompare } from './convert';
+
+function opChanges(before: Record<string, number>, after: Record<string, number>): string {
+  const ops = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+  return ops
+    .filter((op) => (before[op] ?? 0) !== (after[op] ?? 0))
+    .map((op) => `${op} ${before[op] ?? 0}->${after[op] ?? 0}`)
+    .join(', ');
+}
+
+export function registerOptimize(program: Command): void {
+  program
+    .command('optimize')
+    .description('run onnxruntime\'s graph optimizer (constant folding, redundant node elimination, fusions) and save the optimized model; '
+      + 'extended and all may use onnxruntime-only ops (com.microsoft), and all adds layouts for this machine\'s CPU, so its output should run where it was made')
+    .argument('<model>', 'model (.onnx)')
+    .requiredOption('-o, --output <file>', 'where to write the optimized model')
+    .addOption(new Option('--level <level>', 'onnxruntime graph optimization level').choices([...OPTIMIZATION_LEVELS]).default('extended'))
+    .option('--external-data', 'store initializers in "<output>.data" (needed above 2 GiB)')
+    .option('--external-threshold <bytes>', 'initializers of at least this many bytes go to external data (default 1024)', nonNegativeInt)
+    .option('--compare', 'run the result and the original on the same inputs and report accuracy and latency')
+    .option('--inputs <dir>', 'with --compare: one folder per sample, with <input>.npy or input_<i>.pb per model input')
+    .option('--samples <n>', 'with --compare: generated samples when --inputs is not given', positiveInt, 4)
+    .option('--dim <name=value>', 'with --compare: value of a symbolic dim for generated inputs (repeatable)', collectNumberPairs, {})
+    .option('--value <name=value>', 'with --compare: fill a generated input with a constant (repeatable)', collectNumberPairs, {})
+    .option('--runs <n>', 'with --compare: timed runs per model for latency (0 skips)', nonNegativeInt, 10)
+    .option('--json', 'print the report as JSON')
+    .action(async (input: string, opts) => {
+      requireDistinctOutput(input, opts.output);
+      if (opts.externalThreshold !== undefined && !opts.externalData) throw new UsageError('--external-threshold needs --external-data');
+      const report = await optimizeModel(input, opts.output, {
+        level: opts.level,
+        externalData: opts.externalData ? { threshold: opts.externalThreshold } : false,
+      });
+      const progress = createProgress('compare');
+      const compare = opts.compare
+        ? await compareModels(input, report.output, {
+          inputsDir: opts.inputs, sampleCount: opts.samples, dims: opts.dim, values: opts.value, latencyRuns: opts.runs,
+          onProgress: (done, total) => progress.update(done, total),
+        })
+        : undefined;
+      progress.finish();
+      if (opts.json) {
+        printJson(compare ? { ...report, compare } : report);
+        return;
+      }
+      const lines = [
+        `${input} -> ${report.output} (onnxruntime level ${report.level})`,
+        `size: ${formatBytes(report.bytesBefore)} -> ${formatBytes(report.bytesAfter)} (${(report.bytesAfter / report.bytesBefore).toFixed(3)}x)`,
+        `nodes: ${report.nodesBefore} -> ${report.nodesAfter}${report.nodesBefore !== report.nodesAfter ? ` (${opChanges(report.opsBefore, report.opsAfter)})` : ''}`,
+      ];
+      if (compare) {
+        lines.push(`compare with the original (${compare.samples} sample(s)):`, ...formatCompare(compare));
+        if (compare.latencyRatio !== null) lines.push(`  latency: ${compare.a.latency?.medianMs.toFixed(3)} ms -> ${compare.b.latency?.medianMs.toFixed(3)} ms median (${compare.latencyRatio.toFixed(3)}x)`);
+      }
+      process.stdout.write(lines.join('\n') + '\n');
+    });
+}

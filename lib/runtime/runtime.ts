@@ -158,6 +158,8 @@ export class ModelRuntime {
       } else {
         this.metrics.cacheMisses.inc({ model: name });
         model = await this.ensureLoaded(entry, slot);
+        // Another load may have evicted it before this request got to it (it was idle).
+        for (let retry = 0; !model.healthy && retry < 3 && !this.closing; retry++) model = await this.ensureLoaded(entry, slot);
       }
       const outputs = await model.infer(feeds, options);
       this.metrics.requests.inc({ ...labels, outcome: 'success' });

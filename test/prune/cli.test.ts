@@ -54,6 +54,17 @@ describe('onnxforge prune', () => {
     expect(fs.statSync(out).size).toBeLessThan(fs.statSync(block).size);
   });
 
+  test('a model with external data is pruned and compared from its files', () => {
+    const source = path.join(dir, 'external', 'block.onnx');
+    fs.mkdirSync(path.dirname(source));
+    saveModel(buildTransformerBlock({ seq: 8, hidden: 32, heads: 4, ffn: 128 }), source, { externalData: { threshold: 256 } });
+    const out = path.join(dir, 'external-pruned.onnx');
+    const r = runCli(['prune', source, '-o', out, '--pattern', 'channel', '--sparsity', '0.5', '--min-params', '0', '--runs', '1', '--samples', '1', '--json']);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).compare.outputs[0].cosine).toBeGreaterThan(0);
+    expect(loadModel(out).initializer('ffn.down.weight')!.dims).toEqual([64, 32]);
+  });
+
   test('--no-compare skips onnxruntime; unmatched patterns are warned about', () => {
     const r = runCli(['prune', mlp, '-o', path.join(dir, 'mlp-u.onnx'), '--sparsity', '0.9', '--min-params', '0', '--exclude', 'nothing*', '--no-compare', '--json']);
     expect(r.status).toBe(0);

@@ -112,6 +112,22 @@ describe('channel pruning', () => {
     expectClose((await runModel(model, feeds)).y.data as Float32Array, (await runModel(reference, feeds)).y.data as Float32Array);
   });
 
+  test('Gemm with transB feeding a Gemm without: rows of the first B and its bias, rows of the second B', async () => {
+    const g = new GraphBuilder();
+    const x = g.input('x', 'float32', [3, 6]);
+    const h = g.node('Relu', [g.node('Gemm', [x, g.initializer('b_t', randomNormal(10 * 6, 1), [10, 6]), g.initializer('c1', randomNormal(10, 2), [10])], 1, { transB: 1 })]);
+    g.node('Gemm', [h, g.initializer('b_n', randomNormal(10 * 4, 3), [10, 4]), g.initializer('c2', randomNormal(4, 4), [4])], ['y']);
+    g.output('y', 'float32', [3, 4]);
+    const original = g.build();
+    const { model } = pruneModel(original, { pattern: 'channel', sparsity: 0.3, minParams: 0 });
+    expect([dims(model, 'b_t'), dims(model, 'c1'), dims(model, 'b_n')]).toEqual([[7, 6], [7], [7, 4]]);
+    const w = weight(original, 'b_t');
+    const keep = topIndices(Array.from({ length: 10 }, (_, r) => Math.hypot(...w.subarray(r * 6, r * 6 + 6))), 7);
+    const reference = withZeroed(original, 'b_n', 0, removed(10, keep));
+    const feeds = { x: floatInput([3, 6], 5) };
+    expectClose((await runModel(model, feeds)).y.data as Float32Array, (await runModel(reference, feeds)).y.data as Float32Array);
+  });
+
   test('a residual add between two layers couples them: both lose the same channels', async () => {
     const g = new GraphBuilder();
     const x = g.input('x', 'float32', [2, 5]);

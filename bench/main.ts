@@ -1,10 +1,12 @@
 // npm run bench [-- SUITE... [--flag=value...]]: runs the named suites (all when none is named). Each suite
 // times onnxforge against onnxruntime-node in the same run and writes JSON and a markdown table.
+import { runInt8Bench } from './int8';
 import { runPruneBench } from './prune';
 import { runSparseBench } from './sparse';
 import { runServeBench } from './serve';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
+  int8: runInt8Bench,
   prune: runPruneBench,
   sparse: runSparseBench,
   serve: runServeBench,

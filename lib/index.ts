@@ -13,3 +13,11 @@ export type { Engine, EngineOptions, Session, ValueMetadata } from './engine/eng
 export type { HostTensor, Feeds, TensorType } from './engine/tensor';
 export { prune, pruneModel, PRUNE_PATTERNS, type PruneResult, type PruneOptions, type PruneRunOptions, type PrunePattern, type PruneReport } from './prune';
 export { quantize, readCalibrationDir, parseNpz, type QuantizeResult, type QuantizeOptions, type QuantizeReport, type QuantizeMode, type QuantFormat, type CalibrationMethod, type CalibrationData } from './quantize';
+export {
+  convertFloat, convertFile, optimizeModel, applyWeights, exportWeights, readWeightMap, withFloat32Io,
+  SafetensorsFile, SafetensorsError, writeSafetensors, DEFAULT_BLOCKED_OPS, OPTIMIZATION_LEVELS,
+  type ConvertFloatOptions, type ConvertFloatResult, type FloatConversionReport, type FloatTarget,
+  type ConvertFileOptions, type ConvertFileReport, type OptimizationLevel, type OptimizeOptions, type OptimizeReport,
+  type ApplyWeightsOptions, type ApplyWeightsReport, type ExportWeightsOptions, type ExportWeightsReport, type WeightMap,
+  type SafetensorsEntry, type TensorToWrite,
+} from './convert';

@@ -8,3 +8,6 @@ export {
   type ApplyWeightsOptions, type ApplyWeightsReport, type ExportWeightsOptions, type ExportWeightsReport, type WeightMap,
 } from './weights';
 export { SafetensorsFile, SafetensorsError, writeSafetensors, type SafetensorsEntry, type TensorToWrite } from './safetensors';
+export { convertFile, type ConvertFileOptions, type ConvertFileReport } from './convert-file';
+export { optimizeModel, OPTIMIZATION_LEVELS, type OptimizationLevel, type OptimizeOptions, type OptimizeReport } from './optimize';
+export { withFloat32Io } from './float32-io';

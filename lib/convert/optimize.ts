@@ -1,12 +1,16 @@
 // optimizeModel: onnxruntime's own graph optimizer (constant folding, redundant node removal, fusions),
 // saved through the session option optimizedModelFilePath. The fusions are onnxruntime's, not ours.
+// onnxruntime's log level is lowered to errors for these sessions: its warnings (the result of level
+// "all" is tied to this CPU) are stated in the command's help instead.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadModel } from '../onnx/load';
+import { saveModel } from '../onnx/save';
 import type { Model } from '../onnx/model';
 import { modelFileBytes } from './model-files';
+import { uniquifyInitializerNames } from './unique-initializers';
 
 export type OptimizationLevel = 'basic' | 'extended' | 'all';
 export const OPTIMIZATION_LEVELS: readonly OptimizationLevel[] = ['basic', 'extended', 'all'];
@@ -25,6 +29,8 @@ export interface OptimizeReport {
   nodesAfter: number;
   opsBefore: Record<string, number>;
   opsAfter: Record<string, number>;
+  /** Initializers onnxruntime wrote twice in a graph (dropped) or under a name another graph used (renamed). */
+  renamedInitializers: number;
   /** Model file plus external data files. */
   bytesBefore: number;
   bytesAfter: number;
@@ -43,7 +49,8 @@ function opCounts(model: Model): Record<string, number> {
 
 /**
  * Run onnxruntime's optimizer at `level` on the model file `input` and save the result at `output`.
- * The result is written in a temporary folder next to `output` and moved into place when complete.
+ * onnxruntime writes into a temporary folder; the result is checked, its repeated initializer names
+ * made unique, and saved atomically (with external data when asked), then loaded once more by onnxruntime.
  */
 export async function optimizeModel(input: string, output: string, options: OptimizeOptions): Promise<OptimizeReport> {
   if (!OPTIMIZATION_LEVELS.includes(options.level)) throw new RangeError(`optimization level must be one of ${OPTIMIZATION_LEVELS.join(', ')}, got "${options.level}"`);
@@ -54,13 +61,15 @@ export async function optimizeModel(input: string, output: string, options: Opti
   fs.mkdirSync(staging);
   try {
     const external = options.externalData;
+    const threshold = typeof external === 'object' && external.threshold !== undefined ? external.threshold : 1024;
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: options.level,
       executionProviders: ['cpu'],
       optimizedModelFilePath: path.join(staging, name),
+      logSeverityLevel: 3,
     };
     if (external) {
-      const threshold = typeof external === 'object' && external.threshold !== undefined ? external.threshold : 1024;
+      // Needed for models beyond 2 GiB, which onnxruntime cannot write inline.
       sessionOptions.extra = {
         session: {
           optimized_model_external_initializers_file_name: `${name}.data`,
@@ -70,22 +79,26 @@ export async function optimizeModel(input: string, output: string, options: Opti
     }
     const session = await ort.InferenceSession.create(path.resolve(input), sessionOptions);
     await session.release();
-    const written = fs.readdirSync(staging);
-    for (const file of written) fs.renameSync(path.join(staging, file), path.join(path.dirname(target), file));
-    const after = loadModel(target);
+    const optimized = loadModel(path.join(staging, name), { validate: false });
+    const renamedInitializers = uniquifyInitializerNames(optimized);
+    const saved = saveModel(optimized, target, { externalData: external ? { threshold } : false });
+    const check = await ort.InferenceSession.create(saved.path, { executionProviders: ['cpu'], logSeverityLevel: 3 });
+    await check.release();
+    const after = loadModel(saved.path);
     const opsBefore = opCounts(before);
     const opsAfter = opCounts(after);
     const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
     return {
       level: options.level,
-      output: target,
+      output: saved.path,
       nodesBefore: sum(opsBefore),
       nodesAfter: sum(opsAfter),
       opsBefore,
       opsAfter,
+      renamedInitializers,
       bytesBefore: modelFileBytes(before),
       bytesAfter: modelFileBytes(after),
-      files: written.map((file) => path.join(path.dirname(target), file)),
+      files: [saved.path, ...saved.dataFiles],
     };
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });

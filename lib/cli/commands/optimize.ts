@@ -57,6 +57,7 @@ export function registerOptimize(program: Command): void {
         `size: ${formatBytes(report.bytesBefore)} -> ${formatBytes(report.bytesAfter)} (${(report.bytesAfter / report.bytesBefore).toFixed(3)}x)`,
         `nodes: ${report.nodesBefore} -> ${report.nodesAfter}${report.nodesBefore !== report.nodesAfter ? ` (${opChanges(report.opsBefore, report.opsAfter)})` : ''}`,
       ];
+      if (report.renamedInitializers > 0) lines.push(`repaired ${report.renamedInitializers} initializer name(s) that onnxruntime wrote more than once`);
       if (compare) {
         lines.push(`compare with the original (${compare.samples} sample(s)):`, ...formatCompare(compare));
         if (compare.latencyRatio !== null) lines.push(`  latency: ${compare.a.latency?.medianMs.toFixed(3)} ms -> ${compare.b.latency?.medianMs.toFixed(3)} ms median (${compare.latencyRatio.toFixed(3)}x)`);

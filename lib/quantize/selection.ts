@@ -74,13 +74,47 @@ export function selectNodes(model: Model, options: SelectionOptions,
       else candidates.push(ref);
     }
   }
-  if (options.keepFirst && candidates.length > 0) {
-    skipped.push(outcome(candidates[0], 'kept in float (first layer)'));
-    candidates = candidates.slice(1);
-  }
-  if (options.keepLast && candidates.length > 0) {
-    skipped.push(outcome(candidates[candidates.length - 1], 'kept in float (last layer)'));
-    candidates = candidates.slice(0, -1);
+  if (options.keepFirst || options.keepLast) {
+    const { first, last } = layerEnds(model, candidates);
+    const keep = (ref: NodeRef): string | undefined =>
+      options.keepFirst && first.has(ref.node) ? 'kept in float (first layer)'
+        : options.keepLast && last.has(ref.node) ? 'kept in float (last layer)' : undefined;
+    const kept = candidates.filter((ref) => keep(ref));
+    for (const ref of kept) skipped.push(outcome(ref, keep(ref) as string));
+    candidates = candidates.filter((ref) => !keep(ref));
   }
   return { candidates, skipped };
+}
+
+/** Every node `node` depends on: producers of its inputs, transitively, into and out of bodies. */
+function ancestors(model: Model, node: NodeProto): Set<NodeProto> {
+  const seen = new Set<NodeProto>();
+  const pending = [...node.input];
+  while (pending.length > 0) {
+    const name = pending.pop() as string;
+    if (!name) continue;
+    const producer = model.producer(name)?.node;
+    if (!producer || seen.has(producer)) continue;
+    seen.add(producer);
+    pending.push(...producer.input);
+    // Outputs of an If/Loop come from its bodies' outputs.
+    for (const a of producer.attribute) for (const g of a.g ? [a.g] : a.graphs) pending.push(...g.output.map((o) => o.name));
+  }
+  return seen;
+}
+
+/**
+ * The first layer: candidates no other candidate feeds (q, k and v projections together; each If
+ * branch's first conv). The last layer: candidates that feed no other candidate.
+ */
+function layerEnds(model: Model, candidates: NodeRef[]): { first: Set<NodeProto>; last: Set<NodeProto> } {
+  const nodes = new Set(candidates.map((c) => c.node));
+  const first = new Set<NodeProto>();
+  const feeding = new Set<NodeProto>();
+  for (const c of candidates) {
+    const upstream = [...ancestors(model, c.node)].filter((n) => nodes.has(n) && n !== c.node);
+    if (upstream.length === 0) first.add(c.node);
+    for (const n of upstream) feeding.add(n);
+  }
+  return { first, last: new Set(candidates.map((c) => c.node).filter((n) => !feeding.has(n))) };
 }

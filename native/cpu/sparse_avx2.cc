@@ -142,11 +142,68 @@ void int8Row(const Int8Tile& t, size_t c0, size_t c1) {
   t.w->wideIndex ? int8RowT<uint32_t>(t, c0, c1) : int8RowT<uint16_t>(t, c0, c1);
 }
 
+// 2:4 as in sparse_avx512vnni.cc: vpermilps picks each column's kept rows out of the
+// group's 4 x values; a 16-column panel is two ymm halves.
+constexpr size_t kPanel = PackedSparse::kPanel;
+constexpr size_t kTwoFourRows = 2;
+
+template <int MR>
+void twoFourBlock(const TwoFourTile& t, size_t r0, size_t panel) {
+  const PackedSparse& w = *t.w;
+  const size_t groups = w.groups();
+  const uint8_t* base = w.twoFour.data() + panel * groups * PackedSparse::kTwoFourGroupBytes;
+  const float* x = t.x + r0 * t.xStride;
+  __m256 acc[MR][2];
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  for (size_t g = 0; g < groups; ++g) {
+    const uint8_t* block = base + g * PackedSparse::kTwoFourGroupBytes;
+    const auto* values = reinterpret_cast<const float*>(block);
+    __m256 first[2], second[2];
+    __m256i firstRow[2], secondRow[2];
+    for (int h = 0; h < 2; ++h) {
+      first[h] = _mm256_loadu_ps(values + 8 * h);
+      second[h] = _mm256_loadu_ps(values + kPanel + 8 * h);
+      int64_t rows;
+      std::memcpy(&rows, block + 2 * kPanel * sizeof(float) + 8 * h, sizeof(rows));
+      firstRow[h] = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(rows));
+      secondRow[h] = _mm256_srli_epi32(firstRow[h], 2);  // vpermilps reads bits 0-1 of each lane
+    }
+    for (int i = 0; i < MR; ++i) {
+      const __m256 xg = _mm256_broadcast_ps(reinterpret_cast<const __m128*>(x + i * t.xStride + 4 * g));
+      for (int h = 0; h < 2; ++h) {
+        acc[i][h] = _mm256_fmadd_ps(first[h], _mm256_permutevar_ps(xg, firstRow[h]), acc[i][h]);
+        acc[i][h] = _mm256_fmadd_ps(second[h], _mm256_permutevar_ps(xg, secondRow[h]), acc[i][h]);
+      }
+    }
+  }
+  const size_t col = panel * kPanel;
+  const size_t width = std::min(kPanel, w.n - col);
+  for (int i = 0; i < MR; ++i) {
+    alignas(32) float out[kPanel];
+    _mm256_store_ps(out, acc[i][0]);
+    _mm256_store_ps(out + 8, acc[i][1]);
+    float* y = t.y + (r0 + i) * w.n + col;
+    for (size_t c = 0; c < width; ++c) y[c] = out[c] + (t.bias ? t.bias[col + c] : 0.0f);
+  }
+}
+
+void twoFour(const TwoFourTile& t, size_t r0, size_t r1, size_t p0, size_t p1) {
+  for (size_t r = r0; r < r1; r += kTwoFourRows) {
+    for (size_t p = p0; p < p1; ++p) {
+      if (r1 - r >= 2) {
+        twoFourBlock<2>(t, r, p);
+      } else {
+        twoFourBlock<1>(t, r, p);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 const SparseKernels& avx2SparseKernels() {
   static const SparseKernels table = {IsaLevel::Avx2, lanesFor, floatColumns, floatRow,
-                                      lanesFor, int8Columns, int8Row};
+                                      lanesFor, int8Columns, int8Row, twoFour};
   return table;
 }
 

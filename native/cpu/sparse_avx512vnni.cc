@@ -151,11 +151,80 @@ void int8Row(const Int8Tile& t, size_t c0, size_t c1) {
   t.w->wideIndex ? int8RowT<uint32_t>(t, c0, c1) : int8RowT<uint16_t>(t, c0, c1);
 }
 
+__mmask16 tailMask(size_t count) { return count >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << count) - 1); }
+
+// 2:4: each group's 4 values of an x row are broadcast to every 128-bit lane, and
+// vpermilps picks, per column, the rows the column kept (the index bits), so every
+// FMA does useful work and nothing is gathered.
+constexpr size_t kPanel = PackedSparse::kPanel;
+constexpr size_t kTwoFourRows = 6;
+
+template <int MR, int NV>
+void twoFourBlock(const TwoFourTile& t, size_t r0, size_t panel0) {
+  const PackedSparse& w = *t.w;
+  const size_t groups = w.groups();
+  const uint8_t* panel[NV];
+  for (int v = 0; v < NV; ++v) panel[v] = w.twoFour.data() + (panel0 + v) * groups * PackedSparse::kTwoFourGroupBytes;
+  const float* x = t.x + r0 * t.xStride;
+  __m512 acc[MR][NV];
+  for (int i = 0; i < MR; ++i) {
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+  }
+  for (size_t g = 0; g < groups; ++g) {
+    __m512 first[NV], second[NV];
+    __m512i firstRow[NV], secondRow[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const uint8_t* block = panel[v] + g * PackedSparse::kTwoFourGroupBytes;
+      first[v] = _mm512_loadu_ps(block);
+      second[v] = _mm512_loadu_ps(block + 64);
+      firstRow[v] = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 128)));
+      secondRow[v] = _mm512_srli_epi32(firstRow[v], 2);  // vpermilps reads bits 0-1 of each lane
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const __m512 xg = _mm512_broadcast_f32x4(_mm_loadu_ps(x + i * t.xStride + 4 * g));
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        acc[i][v] = _mm512_fmadd_ps(first[v], _mm512_permutevar_ps(xg, firstRow[v]), acc[i][v]);
+        acc[i][v] = _mm512_fmadd_ps(second[v], _mm512_permutevar_ps(xg, secondRow[v]), acc[i][v]);
+      }
+    }
+  }
+  for (int v = 0; v < NV; ++v) {
+    const size_t col = (panel0 + v) * kPanel;
+    const size_t width = std::min(kPanel, w.n - col);
+    const __mmask16 mask = tailMask(width);
+    const __m512 bias = t.bias ? _mm512_maskz_loadu_ps(mask, t.bias + col) : _mm512_setzero_ps();
+    for (int i = 0; i < MR; ++i) {
+      _mm512_mask_storeu_ps(t.y + (r0 + i) * w.n + col, mask, _mm512_add_ps(acc[i][v], bias));
+    }
+  }
+}
+
+using TwoFourFn = void (*)(const TwoFourTile&, size_t, size_t);
+template <int NV>
+constexpr TwoFourFn twoFourBlocks[kTwoFourRows] = {twoFourBlock<1, NV>, twoFourBlock<2, NV>, twoFourBlock<3, NV>,
+                                                   twoFourBlock<4, NV>, twoFourBlock<5, NV>, twoFourBlock<6, NV>};
+
+void twoFour(const TwoFourTile& t, size_t r0, size_t r1, size_t p0, size_t p1) {
+  for (size_t r = r0; r < r1; r += kTwoFourRows) {
+    const size_t rows = std::min(kTwoFourRows, r1 - r);
+    size_t p = p0;
+    // One row streams the weights: more columns at once keep more FMAs in flight.
+    if (rows == 1) {
+      for (; p + 4 <= p1; p += 4) twoFourBlock<1, 4>(t, r, p);
+    }
+    for (; p + 2 <= p1; p += 2) twoFourBlocks<2>[rows - 1](t, r, p);
+    if (p < p1) twoFourBlocks<1>[rows - 1](t, r, p);
+  }
+}
+
 }  // namespace
 
 const SparseKernels& avx512SparseKernels() {
   static const SparseKernels table = {IsaLevel::Avx512Vnni, lanesFor, floatColumns, floatRow,
-                                      lanesFor, int8Columns, int8Row};
+                                      lanesFor, int8Columns, int8Row, twoFour};
   return table;
 }
 

@@ -84,7 +84,7 @@ double PackedSparse::sparsity() const {
 }
 
 size_t PackedSparse::bytes() const {
-  return index.size() + values.size() + columnStart.size() * sizeof(size_t) +
+  return index.size() + values.size() + twoFour.size() + columnStart.size() * sizeof(size_t) +
          columnSum.size() * sizeof(int32_t) + scale.size() * sizeof(float);
 }
 
@@ -112,6 +112,36 @@ bool findTwoFourViolation(const void* w, WeightType type, size_t k, size_t n, si
   return false;
 }
 
+namespace {
+
+// The float32 2:4 layout (see sparse_gemm.h); w is known to be 2:4 sparse.
+void packTwoFour(const float* w, PackedSparse& p) {
+  constexpr size_t kPanel = PackedSparse::kPanel;
+  const size_t k = p.k, n = p.n, groups = p.groups();
+  p.twoFour = int8::ByteBuffer(p.panels() * groups * PackedSparse::kTwoFourGroupBytes, true);
+  for (size_t panel = 0; panel < p.panels(); ++panel) {
+    for (size_t g = 0; g < groups; ++g) {
+      uint8_t* block = p.twoFour.data() + (panel * groups + g) * PackedSparse::kTwoFourGroupBytes;
+      auto* first = reinterpret_cast<float*>(block);
+      float* second = first + kPanel;
+      uint8_t* rows = block + 2 * kPanel * sizeof(float);
+      for (size_t c = 0; c < kPanel && panel * kPanel + c < n; ++c) {
+        size_t j = panel * kPanel + c, slot = 0;
+        for (size_t q = 0; q < 4 && 4 * g + q < k; ++q) {
+          float v = w[(4 * g + q) * n + j];
+          if (v == 0.0f) continue;
+          (slot == 0 ? first : second)[c] = v;
+          rows[c] |= static_cast<uint8_t>(q << (2 * slot));
+          ++slot;
+          ++p.nonzeros;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<PackedSparse> packFloat(const float* w, size_t k, size_t n, SparsePattern pattern) {
   auto packed = std::make_unique<PackedSparse>();
   PackedSparse& p = *packed;
@@ -119,6 +149,10 @@ std::unique_ptr<PackedSparse> packFloat(const float* w, size_t k, size_t n, Spar
   p.pattern = pattern;
   p.k = k;
   p.n = n;
+  if (pattern == SparsePattern::TwoFour && k > 0 && n > 0) {
+    packTwoFour(w, p);
+    return packed;
+  }
   p.wideIndex = k > kNarrowIndexLimit;
   p.columnStart.assign(n + 1, 0);
   for (size_t kk = 0; kk < k; ++kk) {
@@ -197,10 +231,51 @@ std::unique_ptr<PackedSparse> packInt8(const int8_t* w, size_t k, size_t n, Spar
   return packed;
 }
 
+namespace {
+
+void matmulTwoFour(const SparseKernels& isa, const float* x, size_t m, const PackedSparse& w, const float* bias,
+                   float* y) {
+  TwoFourTile tile;
+  tile.w = &w;
+  tile.y = y;
+  tile.bias = bias;
+  tile.x = x;
+  tile.xStride = w.k;
+  // The kernels read x a group of 4 at a time: rows padded to whole groups when k is not.
+  int8::ByteBuffer padded;
+  if (w.k % 4 != 0) {
+    tile.xStride = w.groups() * 4;
+    padded = int8::ByteBuffer(m * tile.xStride * sizeof(float), true);
+    for (size_t i = 0; i < m; ++i) std::memcpy(padded.as<float>() + i * tile.xStride, x + i * w.k, w.k * sizeof(float));
+    tile.x = padded.as<float>();
+  }
+  // Items: 48 rows (a multiple of every kernel's row block) x 4 panels (64 columns).
+  constexpr size_t kRows = 48, kPanels = 4;
+  const size_t rowBlocks = (m + kRows - 1) / kRows, panelRuns = (w.panels() + kPanels - 1) / kPanels;
+  auto body = [&](size_t begin, size_t end) {
+    for (size_t item = begin; item < end; ++item) {
+      size_t r0 = (item / panelRuns) * kRows, p0 = (item % panelRuns) * kPanels;
+      isa.twoFour(tile, r0, std::min(m, r0 + kRows), p0, std::min(w.panels(), p0 + kPanels));
+    }
+  };
+  double work = static_cast<double>(m) * static_cast<double>(w.k) * static_cast<double>(w.n) / 2;
+  if (work < (1 << 16) || getNumThreads() == 1) {
+    body(0, rowBlocks * panelRuns);
+  } else {
+    parallelFor(rowBlocks * panelRuns, 1, body);
+  }
+}
+
+}  // namespace
+
 void matmulFloat(const float* x, size_t m, const PackedSparse& w, const float* bias, float* y) {
   const SparseKernels& isa = activeKernels();
   const size_t k = w.k, n = w.n;
   if (m == 0 || n == 0) return;
+  if (w.hasTwoFourLayout()) {
+    matmulTwoFour(isa, x, m, w, bias, y);
+    return;
+  }
   double work = static_cast<double>(m) * static_cast<double>(w.entries() + n);
   FloatTile base;
   base.w = &w;

@@ -75,6 +75,30 @@ void int8Row(const Int8Tile& t, size_t c0, size_t c1) {
   t.w->wideIndex ? int8RowT<uint32_t>(t, c0, c1) : int8RowT<uint16_t>(t, c0, c1);
 }
 
+void twoFour(const TwoFourTile& t, size_t r0, size_t r1, size_t p0, size_t p1) {
+  constexpr size_t kPanel = PackedSparse::kPanel;
+  const PackedSparse& w = *t.w;
+  const size_t groups = w.groups();
+  for (size_t panel = p0; panel < p1; ++panel) {
+    const uint8_t* base = w.twoFour.data() + panel * groups * PackedSparse::kTwoFourGroupBytes;
+    const size_t width = std::min(kPanel, w.n - panel * kPanel);
+    for (size_t i = r0; i < r1; ++i) {
+      const float* x = t.x + i * t.xStride;
+      float acc[kPanel] = {};
+      for (size_t g = 0; g < groups; ++g) {
+        const uint8_t* block = base + g * PackedSparse::kTwoFourGroupBytes;
+        const auto* first = reinterpret_cast<const float*>(block);
+        const float* second = first + kPanel;
+        const uint8_t* rows = block + 2 * kPanel * sizeof(float);
+        const float* xg = x + 4 * g;
+        for (size_t c = 0; c < kPanel; ++c) acc[c] += first[c] * xg[rows[c] & 3] + second[c] * xg[(rows[c] >> 2) & 3];
+      }
+      float* y = t.y + i * w.n + panel * kPanel;
+      for (size_t c = 0; c < width; ++c) y[c] = acc[c] + (t.bias ? t.bias[panel * kPanel + c] : 0.0f);
+    }
+  }
+}
+
 }  // namespace
 
 const SparseKernels& scalarSparseKernels() {
@@ -84,7 +108,8 @@ const SparseKernels& scalarSparseKernels() {
                                       floatRow,
                                       lanesFor,
                                       tile::int8ColumnsAnyIndex<Int8Ops, kLanes, 1>,
-                                      int8Row};
+                                      int8Row,
+                                      twoFour};
   return table;
 }
 

@@ -20,7 +20,16 @@ enum class SparsePattern { Unstructured, TwoFour };
 // Int8: one entry per group of 4 consecutive rows (k = 4g .. 4g + 3) of a column that
 // holds a nonzero: the group index and its 4 int8 values (zeros included), the unit
 // the VNNI instruction multiplies. Rows past k in the last group are zero.
+//
+// Float32 2:4 weights have a layout of their own instead (`twoFour`), the one their
+// kernels read without gathers: per panel of 16 columns, per group g of 4 rows, 16
+// first values, 16 second values (zeros where a group holds fewer than 2 nonzeros)
+// and 16 index bytes, bits 0-1 the row of the first value within the group, bits 2-3
+// the row of the second. Columns past n are zero.
 struct PackedSparse {
+  static constexpr size_t kPanel = 16;
+  static constexpr size_t kTwoFourGroupBytes = kPanel * (2 * sizeof(float) + 1);
+
   WeightType type = WeightType::Float32;
   SparsePattern pattern = SparsePattern::Unstructured;
   size_t k = 0, n = 0;
@@ -32,7 +41,11 @@ struct PackedSparse {
   std::vector<int32_t> columnSum;     // int8: sum over k of the column (for x's zero point)
   std::vector<float> scale;           // int8: per column (a per-tensor scale is repeated)
   bool perColumnScale = false;
+  int8::ByteBuffer twoFour;           // float32 2:4 only (then there are no entries)
 
+  bool hasTwoFourLayout() const { return twoFour.size() > 0; }
+  size_t groups() const { return (k + 3) / 4; }
+  size_t panels() const { return (n + kPanel - 1) / kPanel; }
   size_t entries() const { return columnStart.empty() ? 0 : columnStart.back(); }
   double sparsity() const;
   size_t bytes() const;

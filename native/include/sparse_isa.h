@@ -36,6 +36,15 @@ struct Int8Tile {
   const float* bias = nullptr;
 };
 
+// Float32 2:4 weights (their own layout) times rows of x.
+struct TwoFourTile {
+  const PackedSparse* w = nullptr;
+  const float* x = nullptr;  // m rows of xStride floats, zero past k (whole groups of 4)
+  size_t xStride = 0;
+  float* y = nullptr;  // m x n
+  const float* bias = nullptr;
+};
+
 struct SparseKernels {
   IsaLevel isa;
   // Lanes of the multi-row tile for m rows (at least 2); the last tile may be partial.
@@ -46,6 +55,8 @@ struct SparseKernels {
   size_t (*int8Lanes)(size_t m);
   void (*int8Columns)(const Int8Tile& tile, size_t c0, size_t c1);
   void (*int8Row)(const Int8Tile& tile, size_t c0, size_t c1);
+  // Rows [r0, r1) of x times the 16-column panels [p0, p1) of 2:4 weights.
+  void (*twoFour)(const TwoFourTile& tile, size_t r0, size_t r1, size_t p0, size_t p1);
 };
 
 constexpr size_t kColumnsPerCall = 16;

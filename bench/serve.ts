@@ -40,6 +40,24 @@ interface Point {
   p99Ms: number;
   /** Rows per execution in the server (inferences / executions); 1 for onnxruntime. */
   meanBatch: number;
+  /** CPU time per request of the process doing the work (server process, or the bench process for onnxruntime). */
+  cpuMsPerRequest: number;
+}
+
+interface Mode {
+  name: Point['mode'];
+  send: () => Promise<boolean>;
+  /** CPU milliseconds used so far by the process that does this mode's work. */
+  cpuMs: () => number;
+  /** The server model behind this mode. */
+  serverModel?: string;
+}
+
+interface Tally {
+  latencies: number[];
+  errors: number;
+  elapsedMs: number;
+  cpuMs: number;
 }
 
 function benchModels(): BenchModel[] {
@@ -124,6 +142,15 @@ function httpPost(agent: http.Agent, url: URL, body: Buffer, headers: Record<str
   });
 }
 
+const reported = new Set<string>();
+
+/** Each distinct failure once on stderr, so a run with errors says why. */
+function reportError(message: string): void {
+  if (reported.has(message)) return;
+  reported.add(message);
+  process.stderr.write(`serve: request failed: ${message}\n`);
+}
+
 async function load(concurrency: number, durationMs: number, send: () => Promise<boolean>): Promise<{ latencies: number[]; errors: number; elapsedMs: number }> {
   const latencies: number[] = [];
   let errors = 0;
@@ -133,7 +160,10 @@ async function load(concurrency: number, durationMs: number, send: () => Promise
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < end) {
         const t0 = performance.now();
-        const ok = await send().catch(() => false);
+        const ok = await send().catch((err: Error) => {
+          reportError(err.message);
+          return false;
+        });
         if (ok) latencies.push(performance.now() - t0);
         else errors++;
       }
@@ -142,19 +172,59 @@ async function load(concurrency: number, durationMs: number, send: () => Promise
   return { latencies, errors, elapsedMs: performance.now() - start };
 }
 
-function point(model: string, mode: Point['mode'], concurrency: number, result: Awaited<ReturnType<typeof load>>, meanBatch: number): Point {
-  const sorted = [...result.latencies].sort((a, b) => a - b);
+function point(model: string, mode: Point['mode'], concurrency: number, tally: Tally, meanBatch: number): Point {
+  const sorted = [...tally.latencies].sort((a, b) => a - b);
   return {
     model,
     mode,
     concurrency,
     requests: sorted.length,
-    errors: result.errors,
-    throughput: (sorted.length / result.elapsedMs) * 1000,
+    errors: tally.errors,
+    throughput: (sorted.length / tally.elapsedMs) * 1000,
     p50Ms: percentile(sorted, 50),
     p99Ms: percentile(sorted, 99),
     meanBatch,
+    cpuMsPerRequest: tally.cpuMs / Math.max(1, sorted.length),
   };
+}
+
+/** CPU time of another process (Linux /proc; NaN elsewhere). */
+function processCpuMs(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime and stime are fields 14 and 15 of the whole line, in clock ticks (100 per second on Linux).
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+function ownCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
+/**
+ * Interleaves the modes in short slices, rotating their order each round, so that the load
+ * other programs put on the machine falls on every mode alike.
+ */
+async function measureModes(modes: Mode[], concurrency: number, durationMs: number, rounds: number): Promise<Map<Mode, Tally>> {
+  const tallies = new Map(modes.map((m) => [m, { latencies: [], errors: 0, elapsedMs: 0, cpuMs: 0 } as Tally]));
+  for (const mode of modes) await load(concurrency, Math.max(200, durationMs / 8), mode.send);
+  const slice = durationMs / rounds;
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < modes.length; i++) {
+      const mode = modes[(i + round) % modes.length];
+      const tally = tallies.get(mode)!;
+      const cpu0 = mode.cpuMs();
+      const result = await load(concurrency, slice, mode.send);
+      tally.cpuMs += mode.cpuMs() - cpu0;
+      tally.latencies.push(...result.latencies);
+      tally.errors += result.errors;
+      tally.elapsedMs += result.elapsedMs;
+    }
+  }
+  return tallies;
 }
 
 async function serverCounters(agent: http.Agent, url: string, model: string): Promise<{ inferences: number; executions: number }> {
@@ -172,20 +242,22 @@ async function serverCounters(agent: http.Agent, url: string, model: string): Pr
   return { inferences: value('onnxforge_inferences_total'), executions: value('onnxforge_executions_total') };
 }
 
-function markdown(points: Point[], summary: Summary[], machine: string, durationMs: number): string {
+function markdown(points: Point[], summary: Summary[], machine: string, durationMs: number, rounds: number): string {
   const lines = [
     `# serve: KServe v2 server vs bare onnxruntime-node (${machine})`,
     '',
-    `Each point: ${durationMs} ms of closed-loop load after a warm-up; requests carry one row (batch 1) as binary tensors over HTTP/1.1 keep-alive.`,
+    `Each point: ${durationMs} ms of closed-loop load after a warm-up, in ${rounds} slices interleaved with the other modes; requests carry one row (batch 1) as binary tensors over HTTP/1.1 keep-alive.`,
     `Server: \`onnxforge serve\` in its own process, 1 instance per model, ${THREADS} onnxruntime thread; onnxruntime: InferenceSession.run in a loop in the bench process, ${THREADS} thread.`,
     '',
-    '| model | mode | concurrency | req/s | p50 ms | p99 ms | rows/run | errors |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...points.map((p) => `| ${p.model} | ${p.mode} | ${p.concurrency} | ${p.throughput.toFixed(0)} | ${p.p50Ms.toFixed(3)} | ${p.p99Ms.toFixed(3)} | ${p.meanBatch.toFixed(1)} | ${p.errors} |`),
+    '| model | mode | concurrency | req/s | p50 ms | p99 ms | rows/run | CPU ms/req | errors |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...points.map((p) => `| ${p.model} | ${p.mode} | ${p.concurrency} | ${p.throughput.toFixed(0)} | ${p.p50Ms.toFixed(3)} | ${p.p99Ms.toFixed(3)} | ${p.meanBatch.toFixed(1)} | ${p.cpuMsPerRequest.toFixed(3)} | ${p.errors} |`),
     '',
-    '| model | batching gain at 64 (target >= 3x) | server overhead at 1, p50 (target <= 0.3 ms) | errors |',
-    '| --- | ---: | ---: | ---: |',
-    ...summary.map((s) => `| ${s.model} | ${s.batchingGainAt64.toFixed(2)}x | +${s.overheadAt1Ms.toFixed(3)} ms (no batching), +${s.overheadAt1BatchingMs.toFixed(3)} ms (batching) | ${s.errors} |`),
+    'CPU ms/req: CPU time of the process doing the work (all its threads) per answered request: the server process, or the bench process for onnxruntime.',
+    '',
+    '| model | batching gain at 64 (target >= 3x) | server overhead at 1, p50 latency (target <= 0.3 ms) | server overhead at 1, CPU | errors |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...summary.map((s) => `| ${s.model} | ${s.batchingGainAt64.toFixed(2)}x | +${s.overheadAt1Ms.toFixed(3)} ms (no batching), +${s.overheadAt1BatchingMs.toFixed(3)} ms (batching) | +${s.cpuOverheadAt1Ms.toFixed(3)} ms | ${s.errors} |`),
     '',
   ];
   return lines.join('\n');
@@ -196,6 +268,8 @@ interface Summary {
   batchingGainAt64: number;
   overheadAt1Ms: number;
   overheadAt1BatchingMs: number;
+  /** Server process CPU per request minus onnxruntime's, at concurrency 1 without batching. */
+  cpuOverheadAt1Ms: number;
   errors: number;
 }
 
@@ -203,6 +277,7 @@ export async function runServeBench(args: string[]): Promise<void> {
   const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const outDir = path.resolve(flag('out') ?? path.join(__dirname, '../../bench/results'));
   const durationMs = Number(flag('duration') ?? 2000);
+  const rounds = Number(flag('rounds') ?? 8);
   const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, Node ${process.version}`;
   const models = benchModels();
   const repo = writeRepository(models);
@@ -219,21 +294,34 @@ export async function runServeBench(args: string[]): Promise<void> {
       const request = binaryRequest(m.shape, data);
       const headers = { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(request.headerLength) };
       try {
+        const modes: Mode[] = [
+          { name: 'onnxruntime', send: () => session.run(feeds).then(() => true), cpuMs: ownCpuMs },
+          ...(['batching', 'single'] as const).map((kind): Mode => {
+            const target = new URL(`${url}/v2/models/${m.name}_${kind}/infer`);
+            return {
+              name: `server-${kind}`,
+              send: () =>
+                httpPost(agent, target, request.body, headers).then((r) => {
+                  if (r.status !== 200) reportError(`HTTP ${r.status}: ${r.body.toString().slice(0, 200)}`);
+                  return r.status === 200;
+                }),
+              cpuMs: () => processCpuMs(child.pid!),
+              serverModel: `${m.name}_${kind}`,
+            };
+          }),
+        ];
         for (const concurrency of CONCURRENCY) {
           process.stderr.write(`serve: ${m.name}, concurrency ${concurrency}\n`);
-          const bare = () => session.run(feeds).then(() => true);
-          await load(concurrency, durationMs / 4, bare);
-          points.push(point(m.name, 'onnxruntime', concurrency, await load(concurrency, durationMs, bare), 1));
-          for (const mode of ['server-batching', 'server-single'] as const) {
-            const model = `${m.name}_${mode === 'server-batching' ? 'batching' : 'single'}`;
-            const target = new URL(`${url}/v2/models/${model}/infer`);
-            const send = () => httpPost(agent, target, request.body, headers).then((r) => r.status === 200);
-            await load(concurrency, durationMs / 4, send);
-            const before = await serverCounters(agent, url, model);
-            const result = await load(concurrency, durationMs, send);
-            const after = await serverCounters(agent, url, model);
-            const runs = after.executions - before.executions;
-            points.push(point(m.name, mode, concurrency, result, runs > 0 ? (after.inferences - before.inferences) / runs : 0));
+          const before = await Promise.all(modes.map((mode) => (mode.serverModel ? serverCounters(agent, url, mode.serverModel) : undefined)));
+          const tallies = await measureModes(modes, concurrency, durationMs, rounds);
+          for (const [i, mode] of modes.entries()) {
+            let meanBatch = 1;
+            if (mode.serverModel) {
+              const after = await serverCounters(agent, url, mode.serverModel);
+              const runs = after.executions - before[i]!.executions;
+              meanBatch = runs > 0 ? (after.inferences - before[i]!.inferences) / runs : 0;
+            }
+            points.push(point(m.name, mode.name, concurrency, tallies.get(mode)!, meanBatch));
           }
         }
       } finally {
@@ -252,12 +340,13 @@ export async function runServeBench(args: string[]): Promise<void> {
     batchingGainAt64: find(m.name, 'server-batching', 64).throughput / find(m.name, 'server-single', 64).throughput,
     overheadAt1Ms: find(m.name, 'server-single', 1).p50Ms - find(m.name, 'onnxruntime', 1).p50Ms,
     overheadAt1BatchingMs: find(m.name, 'server-batching', 1).p50Ms - find(m.name, 'onnxruntime', 1).p50Ms,
+    cpuOverheadAt1Ms: find(m.name, 'server-single', 1).cpuMsPerRequest - find(m.name, 'onnxruntime', 1).cpuMsPerRequest,
     errors: points.filter((p) => p.model === m.name).reduce((sum, p) => sum + p.errors, 0),
   }));
   fs.mkdirSync(outDir, { recursive: true });
-  const result = { suite: 'serve', machine, threads: THREADS, durationMs, points, summary };
+  const result = { suite: 'serve', machine, threads: THREADS, durationMs, rounds, points, summary };
   fs.writeFileSync(path.join(outDir, 'serve.json'), JSON.stringify(result, null, 2) + '\n');
-  const table = markdown(points, summary, machine, durationMs);
+  const table = markdown(points, summary, machine, durationMs, rounds);
   fs.writeFileSync(path.join(outDir, 'serve.md'), table);
   process.stdout.write(table);
 }

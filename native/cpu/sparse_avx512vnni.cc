@@ -159,18 +159,28 @@ __mmask16 tailMask(size_t count) { return count >= 16 ? __mmask16(0xFFFF) : __mm
 constexpr size_t kPanel = PackedSparse::kPanel;
 constexpr size_t kTwoFourRows = 6;
 
+// Groups [g0, g1) of rows [r0, r0 + MR) x panels [panel0, panel0 + NV): sums start at
+// zero for the first groups, else from y; the last groups add the bias.
 template <int MR, int NV>
-void twoFourBlock(const TwoFourTile& t, size_t r0, size_t panel0) {
+void twoFourBlock(const TwoFourTile& t, size_t r0, size_t panel0, size_t g0, size_t g1) {
   const PackedSparse& w = *t.w;
   const size_t groups = w.groups();
   const uint8_t* panel[NV];
   for (int v = 0; v < NV; ++v) panel[v] = w.twoFour.data() + (panel0 + v) * groups * PackedSparse::kTwoFourGroupBytes;
   const float* x = t.x + r0 * t.xStride;
+  __mmask16 mask[NV];
+  size_t col[NV];
+  for (int v = 0; v < NV; ++v) {
+    col[v] = (panel0 + v) * kPanel;
+    mask[v] = tailMask(w.n - col[v]);
+  }
   __m512 acc[MR][NV];
   for (int i = 0; i < MR; ++i) {
-    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+    for (int v = 0; v < NV; ++v) {
+      acc[i][v] = g0 == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask[v], t.y + (r0 + i) * w.n + col[v]);
+    }
   }
-  for (size_t g = 0; g < groups; ++g) {
+  for (size_t g = g0; g < g1; ++g) {
     __m512 first[NV], second[NV];
     __m512i firstRow[NV], secondRow[NV];
 #pragma GCC unroll 4
@@ -192,31 +202,40 @@ void twoFourBlock(const TwoFourTile& t, size_t r0, size_t panel0) {
     }
   }
   for (int v = 0; v < NV; ++v) {
-    const size_t col = (panel0 + v) * kPanel;
-    const size_t width = std::min(kPanel, w.n - col);
-    const __mmask16 mask = tailMask(width);
-    const __m512 bias = t.bias ? _mm512_maskz_loadu_ps(mask, t.bias + col) : _mm512_setzero_ps();
+    const __m512 bias = t.bias && g1 == groups ? _mm512_maskz_loadu_ps(mask[v], t.bias + col[v]) : _mm512_setzero_ps();
     for (int i = 0; i < MR; ++i) {
-      _mm512_mask_storeu_ps(t.y + (r0 + i) * w.n + col, mask, _mm512_add_ps(acc[i][v], bias));
+      _mm512_mask_storeu_ps(t.y + (r0 + i) * w.n + col[v], mask[v], _mm512_add_ps(acc[i][v], bias));
     }
   }
 }
 
-using TwoFourFn = void (*)(const TwoFourTile&, size_t, size_t);
+using TwoFourFn = void (*)(const TwoFourTile&, size_t, size_t, size_t, size_t);
 template <int NV>
 constexpr TwoFourFn twoFourBlocks[kTwoFourRows] = {twoFourBlock<1, NV>, twoFourBlock<2, NV>, twoFourBlock<3, NV>,
                                                    twoFourBlock<4, NV>, twoFourBlock<5, NV>, twoFourBlock<6, NV>};
 
+// Groups per pass: one pass's weights for two panels (64 x 288 bytes) stay in L1
+// while every row block of the tile reads them.
+constexpr size_t kTwoFourGroupsPerPass = 64;
+
 void twoFour(const TwoFourTile& t, size_t r0, size_t r1, size_t p0, size_t p1) {
-  for (size_t r = r0; r < r1; r += kTwoFourRows) {
-    const size_t rows = std::min(kTwoFourRows, r1 - r);
-    size_t p = p0;
+  const size_t groups = t.w->groups();
+  if (r1 - r0 == 1) {
     // One row streams the weights: more columns at once keep more FMAs in flight.
-    if (rows == 1) {
-      for (; p + 4 <= p1; p += 4) twoFourBlock<1, 4>(t, r, p);
+    size_t p = p0;
+    for (; p + 4 <= p1; p += 4) twoFourBlock<1, 4>(t, r0, p, 0, groups);
+    for (; p < p1; ++p) twoFourBlock<1, 1>(t, r0, p, 0, groups);
+    return;
+  }
+  for (size_t p = p0; p < p1; p += 2) {
+    const bool pair = p + 2 <= p1;
+    for (size_t g0 = 0; g0 < groups; g0 += kTwoFourGroupsPerPass) {
+      const size_t g1 = std::min(groups, g0 + kTwoFourGroupsPerPass);
+      for (size_t r = r0; r < r1; r += kTwoFourRows) {
+        const size_t rows = std::min(kTwoFourRows, r1 - r);
+        (pair ? twoFourBlocks<2> : twoFourBlocks<1>)[rows - 1](t, r, p, g0, g1);
+      }
     }
-    for (; p + 2 <= p1; p += 2) twoFourBlocks<2>[rows - 1](t, r, p);
-    if (p < p1) twoFourBlocks<1>[rows - 1](t, r, p);
   }
 }
 

@@ -120,10 +120,10 @@ export interface ModelConfig {
   versionPolicy: VersionPolicy;
 }
 
-export class ConfigError extends Error {
+export class ModelConfigError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'ConfigError';
+    this.name = 'ModelConfigError';
   }
 }
 
@@ -139,7 +139,7 @@ function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
 /** Validates parsed JSON; `source` names the file in error messages. */
 export function parseModelConfig(json: unknown, source: string): ModelConfig {
   const result = configSchema.safeParse(json ?? {});
-  if (!result.success) throw new ConfigError(`${source}: ${formatIssues(result.error.issues)}`);
+  if (!result.success) throw new ModelConfigError(`${source}: ${formatIssues(result.error.issues)}`);
   const c = result.data;
   return {
     name: c.name,
@@ -176,7 +176,7 @@ export function parseModelConfigText(text: string | undefined, source: string): 
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`${source}: not valid JSON (${(err as Error).message})`);
+    throw new ModelConfigError(`${source}: not valid JSON (${(err as Error).message})`);
   }
   return parseModelConfig(json, source);
 }

@@ -3,7 +3,7 @@ import * as os from 'os';
 import { performance } from 'perf_hooks';
 import type { ValueMetadata } from '../engine/engine';
 import type { Feeds, HostTensor } from '../engine/tensor';
-import { ConfigError, ModelConfig } from './config';
+import { ModelConfigError, ModelConfig } from './config';
 import { ModelLoadFailedError } from './errors';
 import { WorkerInstance } from './instance';
 import type { RuntimeMetrics } from './metrics';
@@ -33,7 +33,7 @@ function checkBatchDims(list: readonly ValueMetadata[], kind: string, name: stri
   for (const meta of list) {
     const first = meta.shape?.[0];
     if (meta.shape && (meta.shape.length === 0 || (typeof first === 'number' && first >= 0))) {
-      throw new ConfigError(`model ${name}: max_batch_size > 0 needs a variable first dim on every ${kind}, ${meta.name} has shape [${meta.shape.join(', ')}]`);
+      throw new ModelConfigError(`model ${name}: max_batch_size > 0 needs a variable first dim on every ${kind}, ${meta.name} has shape [${meta.shape.join(', ')}]`);
     }
   }
 }
@@ -94,7 +94,7 @@ export class LoadedModel {
     } catch (err) {
       await Promise.all(instances.map((i) => i.dispose()));
       if (err instanceof ModelLoadFailedError) throw err;
-      throw new ModelLoadFailedError(err instanceof ConfigError ? err.message : `model ${name} version ${spec.version}: ${(err as Error).message}`);
+      throw new ModelLoadFailedError(err instanceof ModelConfigError ? err.message : `model ${name} version ${spec.version}: ${(err as Error).message}`);
     }
   }
 

@@ -3,7 +3,7 @@
 //   <repo>/<model>/<version>/model.onnx   version = positive integer folder name
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConfigError, ModelConfig, parseModelConfigText } from './config';
+import { ModelConfigError, ModelConfig, parseModelConfigText } from './config';
 import { ModelNotFoundError } from './errors';
 
 export const MODEL_FILE = 'model.onnx';
@@ -49,7 +49,7 @@ function applyPolicy(config: ModelConfig, available: ModelVersionFiles[], name: 
   if ('latest' in policy) return available.slice(-policy.latest);
   if ('all' in policy) return available;
   const missing = policy.specific.filter((v) => !available.some((a) => a.version === v));
-  if (missing.length) throw new ConfigError(`model ${name}: version_policy names version(s) ${missing.join(', ')} that have no ${MODEL_FILE}`);
+  if (missing.length) throw new ModelConfigError(`model ${name}: version_policy names version(s) ${missing.join(', ')} that have no ${MODEL_FILE}`);
   return available.filter((a) => policy.specific.includes(a.version));
 }
 
@@ -65,14 +65,14 @@ export function readRepositoryModel(root: string, name: string): RepositoryModel
     const text = fs.existsSync(configFile) ? fs.readFileSync(configFile, 'utf8') : undefined;
     const config = parseModelConfigText(text, `${name}/config.json`);
     if (config.name !== undefined && config.name !== name) {
-      throw new ConfigError(`${name}/config.json: name "${config.name}" differs from the folder name "${name}"`);
+      throw new ModelConfigError(`${name}/config.json: name "${config.name}" differs from the folder name "${name}"`);
     }
     const available = availableVersions(dir);
-    if (available.length === 0) throw new ConfigError(`model ${name}: no version folder holds a ${MODEL_FILE} (expected ${name}/1/${MODEL_FILE})`);
+    if (available.length === 0) throw new ModelConfigError(`model ${name}: no version folder holds a ${MODEL_FILE} (expected ${name}/1/${MODEL_FILE})`);
     model.versions = applyPolicy(config, available, name);
     model.config = config;
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
+    if (!(err instanceof ModelConfigError)) throw err;
     model.error = err.message;
   }
   return model;

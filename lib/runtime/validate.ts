@@ -3,7 +3,7 @@
 import type { ValueMetadata } from '../engine/engine';
 import { elementCount, Feeds } from '../engine/tensor';
 import type { TensorSpec } from './config';
-import { ConfigError } from './config';
+import { ModelConfigError } from './config';
 import { datatypeOf, tensorTypeOf } from './datatypes';
 import { InvalidRequestError } from './errors';
 
@@ -18,20 +18,20 @@ export function formatShape(shape: ValueMetadata['shape']): string {
 export function applyTensorSpecs(model: readonly ValueMetadata[], specs: readonly TensorSpec[] | undefined, kind: string, modelName: string): ValueMetadata[] {
   if (!specs) return [...model];
   const unknown = specs.find((s) => !model.some((m) => m.name === s.name));
-  if (unknown) throw new ConfigError(`model ${modelName}: config.json names ${kind} ${unknown.name}, which the model does not have`);
+  if (unknown) throw new ModelConfigError(`model ${modelName}: config.json names ${kind} ${unknown.name}, which the model does not have`);
   return model.map((meta) => {
     const spec = specs.find((s) => s.name === meta.name);
     if (!spec) return meta;
     if (tensorTypeOf(spec.datatype) !== meta.type) {
-      throw new ConfigError(`model ${modelName}: config.json ${kind} ${spec.name} is ${spec.datatype}, the model says ${datatypeOf(meta.type)}`);
+      throw new ModelConfigError(`model ${modelName}: config.json ${kind} ${spec.name} is ${spec.datatype}, the model says ${datatypeOf(meta.type)}`);
     }
     if (meta.shape && meta.shape.length !== spec.dims.length) {
-      throw new ConfigError(`model ${modelName}: config.json ${kind} ${spec.name} has ${spec.dims.length} dims, the model has ${meta.shape.length}`);
+      throw new ModelConfigError(`model ${modelName}: config.json ${kind} ${spec.name} has ${spec.dims.length} dims, the model has ${meta.shape.length}`);
     }
     const shape = spec.dims.map((d, i) => {
       const own = meta.shape?.[i];
       if (typeof own === 'number' && own >= 0 && d >= 0 && own !== d) {
-        throw new ConfigError(`model ${modelName}: config.json ${kind} ${spec.name} dim ${i} is ${d}, the model fixes it at ${own}`);
+        throw new ModelConfigError(`model ${modelName}: config.json ${kind} ${spec.name} dim ${i} is ${d}, the model fixes it at ${own}`);
       }
       return d >= 0 ? d : (own ?? null);
     });

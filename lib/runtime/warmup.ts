@@ -2,7 +2,7 @@
 import type { ValueMetadata } from '../engine/engine';
 import type { Feeds, TensorType } from '../engine/tensor';
 import { generateFeeds, InputError } from '../compare/inputs';
-import { ConfigError, ModelConfig } from './config';
+import { ModelConfigError, ModelConfig } from './config';
 import { tensorFromValues } from './tensor-values';
 
 export function warmupFeeds(inputs: readonly ValueMetadata[], config: ModelConfig, modelName: string): Feeds[] {
@@ -12,7 +12,7 @@ export function warmupFeeds(inputs: readonly ValueMetadata[], config: ModelConfi
     const feeds: Feeds = {};
     for (const input of inputs) {
       const given = warmup.inputs[input.name];
-      if (!given) throw new ConfigError(`model ${modelName}: config.json warmup.inputs lacks input ${input.name}`);
+      if (!given) throw new ModelConfigError(`model ${modelName}: config.json warmup.inputs lacks input ${input.name}`);
       feeds[input.name] = tensorFromValues(input.type as TensorType, given.dims, given.data, `warm-up input ${input.name}`);
     }
     return Array.from({ length: warmup.samples }, () => feeds);
@@ -27,7 +27,7 @@ export function warmupFeeds(inputs: readonly ValueMetadata[], config: ModelConfi
       } catch (err) {
         if (!(err instanceof InputError)) throw err;
         const types = [...new Set(inputs.map((i) => i.type))].join(', ');
-        throw new ConfigError(`model ${modelName}: cannot generate warm-up inputs (types ${types}); give warmup.inputs in config.json, or set warmup.samples to 0`);
+        throw new ModelConfigError(`model ${modelName}: cannot generate warm-up inputs (types ${types}); give warmup.inputs in config.json, or set warmup.samples to 0`);
       }
     }
   }

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConfigError, parseModelConfig, parseModelConfigText } from '../../lib/runtime/config';
+import { ModelConfigError, parseModelConfig, parseModelConfigText } from '../../lib/runtime/config';
 import { ModelNotFoundError } from '../../lib/runtime/errors';
 import { readRepositoryModel, scanRepository } from '../../lib/runtime/repository';
 import { smallMlp, tempDir, writeRepository } from './fixtures';
@@ -58,7 +58,7 @@ describe('model config', () => {
     [{ unknown_field: 1 }, 'unknown_field'],
     [{ version_policy: { newest: 1 } }, 'version_policy: expected {"latest": N}'],
   ])('rejects %j with a message naming the field', (json, message) => {
-    expect(() => parseModelConfig(json, 'm/config.json')).toThrow(ConfigError);
+    expect(() => parseModelConfig(json, 'm/config.json')).toThrow(ModelConfigError);
     expect(() => parseModelConfig(json, 'm/config.json')).toThrow(message);
   });
 

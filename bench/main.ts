@@ -2,12 +2,14 @@
 // times onnxforge against onnxruntime-node in the same run and writes JSON and a markdown table.
 import { runInt8Bench } from './int8';
 import { runPruneBench } from './prune';
+import { runQuantizeBench } from './quantize';
 import { runSparseBench } from './sparse';
 import { runServeBench } from './serve';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   int8: runInt8Bench,
   prune: runPruneBench,
+  quantize: runQuantizeBench,
   sparse: runSparseBench,
   serve: runServeBench,
 };

@@ -61,12 +61,13 @@ function comparable(model: Model, float: FloatConversionReport | undefined): { s
 export async function convertFile(input: string, output: string, options: ConvertFileOptions = {}): Promise<ConvertFileReport> {
   let model = loadModel(input);
   const bytesBefore = modelFileBytes(model);
+  const inputLayout = usesExternalData(model) ? 'external' : undefined;
   let weights: ApplyWeightsReport | undefined;
   let float: FloatConversionReport | undefined;
   if (options.weights) ({ model, report: weights } = applyWeights(model, options.weights.file, { map: options.weights.map }));
   if (options.float) ({ model, report: float } = convertFloat(model, options.float));
 
-  const layout = options.layout ?? (usesExternalData(model) ? 'external' : undefined);
+  const layout = options.layout ?? inputLayout;
   const saved = saveModel(model, output, { externalData: layout === 'inline' ? false : layout === 'external' ? (options.external ?? {}) : undefined });
   const result = loadModel(saved.path);
   const bytesAfter = modelFileBytes(result);

@@ -49,6 +49,20 @@ void setIndex(PackedSparse& w, size_t entry, size_t value) {
   }
 }
 
+// A per-thread buffer reused across calls (no page faults per call), or a fresh one
+// in the guard modes, where each buffer must end (start) at its guard page.
+int8::ByteBuffer& scratch(size_t bytes) {
+  thread_local int8::ByteBuffer cached;
+  thread_local int8::ByteBuffer fresh;
+  bytes = std::max<size_t>(bytes, 1);
+  if (int8::guardMode() != int8::GuardMode::Off) {
+    fresh = int8::ByteBuffer(bytes);
+    return fresh;
+  }
+  if (cached.size() < bytes) cached = int8::ByteBuffer(bytes);
+  return cached;
+}
+
 // Turns per-column counts (in columnStart[1..n]) into offsets.
 void prefixSum(std::vector<size_t>& columnStart) {
   for (size_t j = 1; j < columnStart.size(); ++j) columnStart[j] += columnStart[j - 1];
@@ -290,18 +304,17 @@ void matmulFloat(const float* x, size_t m, const PackedSparse& w, const float* b
   const size_t lanes = isa.floatLanes(m);
   const size_t rowTiles = (m + lanes - 1) / lanes;
   // Each tile of x's rows transposed, so a weight's row index addresses `lanes` rows at once.
-  int8::ByteBuffer xT(std::max<size_t>(rowTiles * k * lanes, 1) * sizeof(float));
-  float* xTiles = xT.as<float>();
+  float* xTiles = scratch(rowTiles * k * lanes * sizeof(float)).as<float>();
+  constexpr size_t kTransposeRows = 64;  // the destination block stays in L1
   for (size_t t = 0; t < rowTiles; ++t) {
     float* dst = xTiles + t * k * lanes;
-    for (size_t i = 0; i < lanes; ++i) {
-      size_t r = t * lanes + i;
-      if (r >= m) {
-        for (size_t kk = 0; kk < k; ++kk) dst[kk * lanes + i] = 0.0f;
-        continue;
+    for (size_t k0 = 0; k0 < k; k0 += kTransposeRows) {
+      const size_t k1 = std::min(k, k0 + kTransposeRows);
+      for (size_t i = 0; i < lanes; ++i) {
+        const size_t r = t * lanes + i;
+        const float* src = x + r * k;
+        for (size_t kk = k0; kk < k1; ++kk) dst[kk * lanes + i] = r < m ? src[kk] : 0.0f;
       }
-      const float* src = x + r * k;
-      for (size_t kk = 0; kk < k; ++kk) dst[kk * lanes + i] = src[kk];
     }
   }
   forEachTile(rowTiles, n, work, [&](size_t t, size_t c0, size_t c1) {
@@ -340,7 +353,8 @@ void linearInt8(const float* x, size_t m, const PackedSparse& w, const float* bi
   const size_t rowTiles = (m + lanes - 1) / lanes;
   // xT[t][g][i][q] = xq[t * lanes + i][4g + q]: one load gives each lane its group.
   const size_t tileBytes = groups * lanes * kGroup;
-  int8::ByteBuffer xT(std::max<size_t>(rowTiles * tileBytes, 1), true);
+  int8::ByteBuffer& xT = scratch(rowTiles * tileBytes);
+  std::memset(xT.data(), 0, rowTiles * tileBytes);
   for (size_t r = 0; r < m; ++r) {
     uint8_t* dst = xT.data() + (r / lanes) * tileBytes + (r % lanes) * kGroup;
     const uint8_t* src = q.values.data() + r * k;

@@ -15,6 +15,7 @@ import { buildMlp } from '../lib/onnx/models/mlp';
 import { buildTransformerBlock } from '../lib/onnx/models/transformer-block';
 import type { Model } from '../lib/onnx/model';
 import { randomUniform } from '../lib/onnx/random';
+import { ModelRuntime } from '../lib/runtime/runtime';
 import { saveModel } from '../lib/onnx/save';
 
 const CONCURRENCY = [1, 16, 64];
@@ -31,7 +32,7 @@ interface BenchModel {
 
 interface Point {
   model: string;
-  mode: 'onnxruntime' | 'server-batching' | 'server-single';
+  mode: 'onnxruntime' | 'runtime-batching' | 'runtime-single' | 'server-batching' | 'server-single' | 'http-floor';
   concurrency: number;
   requests: number;
   errors: number;
@@ -51,6 +52,8 @@ interface Mode {
   cpuMs: () => number;
   /** The server model behind this mode. */
   serverModel?: string;
+  /** Measured at concurrency 1 only. */
+  onlyAt1?: boolean;
 }
 
 interface Tally {
@@ -149,6 +152,15 @@ function reportError(message: string): void {
   if (reported.has(message)) return;
   reported.add(message);
   process.stderr.write(`serve: request failed: ${message}\n`);
+}
+
+function httpGet(agent: http.Agent, url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    }).on('error', reject);
+  });
 }
 
 async function load(concurrency: number, durationMs: number, send: () => Promise<boolean>): Promise<{ latencies: number[]; errors: number; elapsedMs: number }> {
@@ -255,9 +267,13 @@ function markdown(points: Point[], summary: Summary[], machine: string, duration
     '',
     'CPU ms/req: CPU time of the process doing the work (all its threads) per answered request: the server process, or the bench process for onnxruntime.',
     '',
-    '| model | batching gain at 64 (target >= 3x) | server overhead at 1, p50 latency (target <= 0.3 ms) | server overhead at 1, CPU | errors |',
-    '| --- | ---: | ---: | ---: | ---: |',
-    ...summary.map((s) => `| ${s.model} | ${s.batchingGainAt64.toFixed(2)}x | +${s.overheadAt1Ms.toFixed(3)} ms (no batching), +${s.overheadAt1BatchingMs.toFixed(3)} ms (batching) | +${s.cpuOverheadAt1Ms.toFixed(3)} ms | ${s.errors} |`),
+    'http-floor: GET /v2/health/live on the same server, the cost of one HTTP round trip here. runtime-*: ModelRuntime in the bench process (worker thread + scheduler, no HTTP).',
+    '',
+    '| model | batching gain at 64, server (target >= 3x) | in-process runtime | server overhead at 1, p50 (target <= 0.3 ms) | of which HTTP round trip | runtime overhead at 1, p50 | server CPU overhead at 1 | errors |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...summary.map((s) => `| ${s.model} | ${s.batchingGainAt64.toFixed(2)}x | ${s.runtimeBatchingGainAt64.toFixed(2)}x `
+      + `| +${s.overheadAt1Ms.toFixed(3)} ms (+${s.overheadAt1BatchingMs.toFixed(3)} ms batching) | ${s.httpFloorAt1Ms.toFixed(3)} ms `
+      + `| +${s.runtimeOverheadAt1Ms.toFixed(3)} ms | +${s.cpuOverheadAt1Ms.toFixed(3)} ms | ${s.errors} |`),
     '',
   ];
   return lines.join('\n');
@@ -266,6 +282,12 @@ function markdown(points: Point[], summary: Summary[], machine: string, duration
 interface Summary {
   model: string;
   batchingGainAt64: number;
+  /** The same, in-process through ModelRuntime (no HTTP). */
+  runtimeBatchingGainAt64: number;
+  /** ModelRuntime (worker thread, scheduler) p50 minus bare onnxruntime p50, at concurrency 1. */
+  runtimeOverheadAt1Ms: number;
+  /** p50 of GET /v2/health/live: what one HTTP round trip costs on this machine. */
+  httpFloorAt1Ms: number;
   overheadAt1Ms: number;
   overheadAt1BatchingMs: number;
   /** Server process CPU per request minus onnxruntime's, at concurrency 1 without batching. */
@@ -283,6 +305,8 @@ export async function runServeBench(args: string[]): Promise<void> {
   const repo = writeRepository(models);
   process.stderr.write(`serve: starting the server on ${repo}\n`);
   const { child, url } = await startServer(repo);
+  const runtime = new ModelRuntime({ repository: repo });
+  await runtime.start();
   const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(...CONCURRENCY) });
   const points: Point[] = [];
   try {
@@ -296,6 +320,11 @@ export async function runServeBench(args: string[]): Promise<void> {
       try {
         const modes: Mode[] = [
           { name: 'onnxruntime', send: () => session.run(feeds).then(() => true), cpuMs: ownCpuMs },
+          ...(['batching', 'single'] as const).map((kind): Mode => ({
+            name: `runtime-${kind}`,
+            send: () => runtime.infer(`${m.name}_${kind}`, feeds).then(() => true),
+            cpuMs: ownCpuMs,
+          })),
           ...(['batching', 'single'] as const).map((kind): Mode => {
             const target = new URL(`${url}/v2/models/${m.name}_${kind}/infer`);
             return {
@@ -309,12 +338,14 @@ export async function runServeBench(args: string[]): Promise<void> {
               serverModel: `${m.name}_${kind}`,
             };
           }),
+          { name: 'http-floor', send: () => httpGet(agent, `${url}/v2/health/live`).then((status) => status === 200), cpuMs: () => processCpuMs(child.pid!), onlyAt1: true },
         ];
         for (const concurrency of CONCURRENCY) {
           process.stderr.write(`serve: ${m.name}, concurrency ${concurrency}\n`);
-          const before = await Promise.all(modes.map((mode) => (mode.serverModel ? serverCounters(agent, url, mode.serverModel) : undefined)));
-          const tallies = await measureModes(modes, concurrency, durationMs, rounds);
-          for (const [i, mode] of modes.entries()) {
+          const active = modes.filter((mode) => concurrency === 1 || !mode.onlyAt1);
+          const before = await Promise.all(active.map((mode) => (mode.serverModel ? serverCounters(agent, url, mode.serverModel) : undefined)));
+          const tallies = await measureModes(active, concurrency, durationMs, rounds);
+          for (const [i, mode] of active.entries()) {
             let meanBatch = 1;
             if (mode.serverModel) {
               const after = await serverCounters(agent, url, mode.serverModel);
@@ -330,6 +361,7 @@ export async function runServeBench(args: string[]): Promise<void> {
     }
   } finally {
     agent.destroy();
+    await runtime.close();
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
     fs.rmSync(repo, { recursive: true, force: true });
@@ -338,6 +370,9 @@ export async function runServeBench(args: string[]): Promise<void> {
   const summary: Summary[] = models.map((m) => ({
     model: m.name,
     batchingGainAt64: find(m.name, 'server-batching', 64).throughput / find(m.name, 'server-single', 64).throughput,
+    runtimeBatchingGainAt64: find(m.name, 'runtime-batching', 64).throughput / find(m.name, 'runtime-single', 64).throughput,
+    runtimeOverheadAt1Ms: find(m.name, 'runtime-single', 1).p50Ms - find(m.name, 'onnxruntime', 1).p50Ms,
+    httpFloorAt1Ms: find(m.name, 'http-floor', 1).p50Ms,
     overheadAt1Ms: find(m.name, 'server-single', 1).p50Ms - find(m.name, 'onnxruntime', 1).p50Ms,
     overheadAt1BatchingMs: find(m.name, 'server-batching', 1).p50Ms - find(m.name, 'onnxruntime', 1).p50Ms,
     cpuOverheadAt1Ms: find(m.name, 'server-single', 1).cpuMsPerRequest - find(m.name, 'onnxruntime', 1).cpuMsPerRequest,

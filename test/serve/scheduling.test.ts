@@ -5,7 +5,7 @@ import { createServer, ModelServer } from '../../lib/serve/server';
 import { rowsInput, slowModel, smallMlp, writeRepository } from '../runtime/fixtures';
 import { fp32Input, metricValue, post, request, sleep } from './http';
 
-const SLOW_ROWS = 64;
+const SLOW_ROWS = 32;
 const slowBody = (extra: Record<string, unknown> = {}) => ({ inputs: [fp32Input(SLOW_ROWS, 8, rowsInput(SLOW_ROWS, 8))], ...extra });
 
 async function startServer(models: Parameters<typeof writeRepository>[0], options: { maxInflight?: number } = {}): Promise<{ server: ModelServer; url: string }> {
@@ -13,6 +13,14 @@ async function startServer(models: Parameters<typeof writeRepository>[0], option
   const url = await server.listen({ port: 0 });
   await server.ready();
   return { server, url };
+}
+
+async function waitForQueueDepth(url: string, model: string, depth: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (metricValue((await request(`${url}/metrics`)).text, 'onnxforge_queue_depth', { model }) < depth) {
+    if (Date.now() > deadline) throw new Error(`queue of ${model} never reached ${depth}`);
+    await sleep(2);
+  }
 }
 
 describe('scheduling through the server', () => {
@@ -23,7 +31,7 @@ describe('scheduling through the server', () => {
   beforeAll(async () => {
     ({ server, url } = await startServer({
       batched: { config: { max_batch_size: 16, dynamic_batching: { max_queue_delay_ms: 50 } }, versions: { 1: mlp } },
-      slow: { config: { queue: { max_size: 1 }, warmup: { samples: 0 } }, versions: { 1: slowModel(120) } },
+      slow: { config: { queue: { max_size: 1 }, warmup: { samples: 0 } }, versions: { 1: slowModel(60) } },
     }));
   });
 
@@ -80,7 +88,7 @@ describe('scheduling through the server', () => {
     const controller = new AbortController();
     const abandoned = post(`${url}/v2/models/slow/infer`, slowBody(), {}, controller.signal).catch((err: Error) => err);
     // Abort once it waits in the queue behind the running one.
-    while (metricValue(await metrics(), 'onnxforge_queue_depth', { model: 'slow' }) < 1) await sleep(2);
+    await waitForQueueDepth(url, 'slow', 1);
     controller.abort();
     expect(await abandoned).toBeInstanceOf(Error);
     expect((await running).status).toBe(200);
@@ -110,7 +118,7 @@ describe('server limits and shutdown', () => {
     const { server, url } = await startServer({ slow: { config: { warmup: { samples: 0 } }, versions: { 1: slowModel() } } });
     const pending = [0, 1, 2, 3].map(() => post(`${url}/v2/models/slow/infer`, slowBody()));
     // Close once all four arrived: one running, three queued.
-    while (metricValue((await request(`${url}/metrics`)).text, 'onnxforge_queue_depth', { model: 'slow' }) < 3) await sleep(2);
+    await waitForQueueDepth(url, 'slow', 3);
     const closed = server.close();
     const replies = await Promise.all(pending);
     expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200]);

@@ -55,13 +55,13 @@ class FloatNarrowing {
     this.retypeValueInfos();
   }
 
-  private castName(value: string, precision: Precision): string {
+  private castKey(value: string, precision: Precision): string {
     return `${value}\0${precision}`;
   }
 
   /** Output of a Cast of `value` to `precision`, made once in the graph that defines the value. */
   private cast(value: FloatValue, name: string, precision: Precision): string {
-    const key = this.castName(name, precision);
+    const key = this.castKey(name, precision);
     const existing = this.castOf.get(key);
     if (existing) return existing;
     const output = this.model.uniqueName(`${name}_${precision === 'low' ? SUFFIX[this.dtype] : 'fp32'}`);
@@ -95,7 +95,7 @@ class FloatNarrowing {
     const node = makeCast(this.model, renamed, value.name, wanted === 'low' ? this.target : DataType.FLOAT);
     insertAfterProducer(value.graph, node);
     this.inserted.add(node);
-    this.castOf.set(this.castName(renamed, wanted), value.name);
+    this.castOf.set(this.castKey(renamed, wanted), value.name);
     value.name = renamed;
   }
 

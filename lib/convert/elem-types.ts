@@ -1,13 +1,13 @@
 // Element types of every tensor value in a model (inputs, initializers, node outputs, in subgraphs too),
 // from declared value infos where present and from each operator's typing rule where not. Passes that
 // change precision need to know which values are float32 before they touch anything.
-import type { GraphProto, NodeProto, ValueInfoProto } from '../onnx/gen/onnx_pb';
+import type { GraphProto, NodeProto, TensorProto, ValueInfoProto } from '../onnx/gen/onnx_pb';
 import { DataType } from '../onnx/dtype';
 import { getAttribute } from '../onnx/attributes';
 import type { Model } from '../onnx/model';
 import { subgraphsOf } from '../onnx/proto-walk';
 import { sortNodes } from '../onnx/topo';
-import type { TensorProto } from '../onnx/gen/onnx_pb';
+import { isDefaultDomain } from './block-list';
 
 /** Value name -> ONNX element type (TensorProto.DataType). Values of unknown or non-tensor type are absent. */
 export type ElemTypes = Map<string, number>;
@@ -87,10 +87,6 @@ function declaredType(vi: ValueInfoProto): number | undefined {
   const type = vi.type?.value;
   if (type?.case === 'tensorType' && type.value.elemType !== 0) return type.value.elemType;
   return undefined;
-}
-
-function isDefaultDomain(domain: string): boolean {
-  return domain === '' || domain === 'ai.onnx';
 }
 
 /** Infer element types of every value in the model. Declared types (value_info, inputs, outputs) win. */

@@ -269,7 +269,7 @@ function markdown(points: Point[], summary: Summary[], machine: string, duration
     '',
     'http-floor: GET /v2/health/live on the same server, the cost of one HTTP round trip here. runtime-*: ModelRuntime in the bench process (worker thread + scheduler, no HTTP).',
     '',
-    '| model | batching gain at 64, server (target >= 3x) | in-process runtime | server overhead at 1, p50 (target <= 0.3 ms) | of which HTTP round trip | runtime overhead at 1, p50 | server CPU overhead at 1 | errors |',
+    '| model | batching gain at 64, server (target >= 3x) | in-process runtime | server overhead at 1, p50 (target <= 0.3 ms) | HTTP round trip (GET health) p50 | runtime overhead at 1, p50 | server CPU overhead at 1 | errors |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...summary.map((s) => `| ${s.model} | ${s.batchingGainAt64.toFixed(2)}x | ${s.runtimeBatchingGainAt64.toFixed(2)}x `
       + `| +${s.overheadAt1Ms.toFixed(3)} ms (+${s.overheadAt1BatchingMs.toFixed(3)} ms batching) | ${s.httpFloorAt1Ms.toFixed(3)} ms `

@@ -36,7 +36,8 @@ export interface FloatValue {
   graph: GraphProto;
   /** The node that produces it; undefined for graph inputs and initializers. */
   producer?: NodeProto;
-  kind: 'input' | 'initializer' | 'constant' | 'node';
+  /** 'cast': made by a Cast to float32, which can make whichever precision its readers need. */
+  kind: 'input' | 'initializer' | 'constant' | 'cast' | 'node';
   /** Rank of an initializer or Constant. */
   rank?: number;
   home: Precision;
@@ -101,7 +102,8 @@ export function planPrecision(model: Model, types: ElemTypes, dtype: LowFloat, o
       node.output.forEach((name, index) => {
         const home = isFloat32Output(node.opType, index) ? 'high' : precision;
         const constant = node.opType === 'Constant' && !keep;
-        define(name, { graph, producer: node, kind: constant ? 'constant' : 'node', home, rank: constant ? constantRank(node) : undefined });
+        const kind = constant ? 'constant' : node.opType === 'Cast' && !keep ? 'cast' : 'node';
+        define(name, { graph, producer: node, kind, home, rank: constant ? constantRank(node) : undefined });
       });
       for (const sub of subgraphsOf(node)) visit(sub.graph, precision, keep);
     }
@@ -123,10 +125,13 @@ function constantRank(node: NodeProto): number | undefined {
 
 const isStored = (value: FloatValue) => value.kind === 'initializer' || value.kind === 'constant';
 
-/** Weights and constants are stored as their readers want them; float32 when any reader needs float32. */
+/**
+ * Weights, constants and Casts to float32 are made as their readers want them; float32 when any reader
+ * needs float32 (so a converted model converts again to itself).
+ */
 function settleStoredValues(values: Map<string, FloatValue>): void {
   for (const value of values.values()) {
-    if (isStored(value)) value.home = value.readers.some((r) => r.precision === 'high') ? 'high' : 'low';
+    if (isStored(value) || value.kind === 'cast') value.home = value.readers.some((r) => r.precision === 'high') ? 'high' : 'low';
   }
 }
 

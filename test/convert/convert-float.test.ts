@@ -66,6 +66,15 @@ describe('float16', () => {
     expect(Buffer.from(serializeModel(source)).equals(Buffer.from(before))).toBe(true);
   });
 
+  test('converting a converted model again changes nothing', () => {
+    for (const keepIoTypes of [true, false]) {
+      const once = convertFloat(block(), { keepIoTypes }).model;
+      const twice = convertFloat(once, { keepIoTypes });
+      expect(twice.report).toMatchObject({ tensorsConverted: 0, castsInserted: 0, castsRemoved: 0 });
+      expect(Buffer.from(serializeModel(twice.model)).equals(Buffer.from(serializeModel(once)))).toBe(true);
+    }
+  });
+
   test('fragile ops stay float32 behind Casts; the rest runs in float16', async () => {
     const source = block();
     const { model, report } = convertFloat(source, { keepIoTypes: true });

@@ -21,3 +21,10 @@ export {
   type ApplyWeightsOptions, type ApplyWeightsReport, type ExportWeightsOptions, type ExportWeightsReport, type WeightMap,
   type SafetensorsEntry, type TensorToWrite,
 } from './convert';
+export { createServer, writeExampleRepository, type ServerOptions, type ListenOptions, type ModelServer } from './serve';
+export {
+  ModelRuntime, parseModelConfig, ModelConfigError, RuntimeError, InvalidRequestError, ModelNotFoundError,
+  ModelUnavailableError, ModelLoadFailedError, OverloadedError, CapacityError, RequestTimeoutError,
+  RequestCancelledError, ShuttingDownError, ExecutionError,
+  type RuntimeOptions, type InferOptions, type InferResult, type IndexEntry, type ModelMetadata, type ModelConfig,
+} from './runtime';

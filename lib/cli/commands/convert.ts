@@ -53,7 +53,9 @@ export function registerConvert(program: Command): void {
     .description('convert float precision (float16/bfloat16, or back to float32), replace weights from safetensors, and move tensors to or from external data')
     .argument('<model>', 'model (.onnx)')
     .requiredOption('-o, --output <file>', 'where to write the converted model')
-    .addOption(new Option('--dtype <type>', 'float precision to convert to; bfloat16 models do not run on onnxruntime\'s CPU provider (no bfloat16 MatMul/Add/Relu kernels): check them with --compare, or convert back with --dtype float32')
+    .addOption(new Option('--dtype <type>', 'float precision to convert to. Ops whose ONNX schema at the model\'s opset lacks the type stay float32 '
+      + '(bfloat16 needs opset 13; Conv and LSTM take it from opset 22). bfloat16 models do not run on onnxruntime\'s CPU provider '
+      + '(no bfloat16 MatMul/Add/Relu kernels): check them with --compare, or convert back with --dtype float32')
       .choices(['float16', 'bfloat16', 'float32']))
     .option('--keep-io-types', 'keep float32 graph inputs and outputs, with Casts at the edges')
     .option('--block-ops <ops>', `op types to keep in float32, comma-separated, repeatable (in addition to the default list: ${DEFAULT_BLOCKED_OPS.join(', ')})`, collectList, [])

@@ -83,9 +83,10 @@ const gemm: NodeRewriter = {
       if (beta !== 1) {
         const constant = ctx.scope.floatConstant(c, ref.graph);
         bias = constant
-          ? ctx.scope.addInitializer(ref.graph, `${c}_scaled`, constant.values.map((v) => v * beta), constant.dims)
+          ? ctx.scope.addInitializer(constant.ref.graph, `${c}_scaled`, constant.values.map((v) => v * beta), constant.dims)
           : ctx.scope.fresh(`${c}_scaled`);
-        if (!constant) nodes.push(ctx.node('Mul', [c, ctx.scope.addInitializer(ref.graph, `${base}_beta`, Float32Array.of(beta), [])], [bias], base));
+        if (constant) ctx.scope.markReplaced(constant.ref);
+        else nodes.push(ctx.node('Mul', [c, ctx.scope.addInitializer(ref.graph, `${base}_beta`, Float32Array.of(beta), [])], [bias], base));
       }
       nodes.push(ctx.node('Add', [product, bias], [output], base));
     }

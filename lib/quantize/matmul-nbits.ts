@@ -25,7 +25,7 @@ function nbitsRewriter(): NodeRewriter {
       if (typeof parts === 'string') throw new Error(parts);
       const { weight: w, alpha, beta, c } = parts;
       const o = ctx.options;
-      const blocks = quantizeBlockwise(w.values, w.k, w.n, { bits: 4, blockSize: o.blockSize, symmetric: o.symmetric });
+      const blocks = quantizeBlockwise(w.values, w.k, w.n, { bits: 4, blockSize: o.blockSize, symmetric: o.symmetric, clipSearch: o.clipSearch });
       if (alpha !== 1) for (let i = 0; i < blocks.scales.length; i++) blocks.scales[i] = Math.fround(blocks.scales[i] * alpha);
       const graph = w.ref.graph;
       const base = w.ref.name;
@@ -43,8 +43,12 @@ function nbitsRewriter(): NodeRewriter {
       if (c) {
         const bias = ctx.scope.floatConstant(c, ref.graph);
         if (bias && bias.values.length === w.n && bias.dims.length <= 2 && bias.dims[bias.dims.length - 1] === w.n) {
-          inputs.push('', ctx.scope.addInitializer(bias.ref.graph, `${bias.ref.name}_bias`, bias.values.map((v) => v * beta), [w.n]));
-          ctx.scope.markReplaced(bias.ref);
+          if (beta === 1 && bias.dims.length === 1) {
+            inputs.push('', c);
+          } else {
+            inputs.push('', ctx.scope.addInitializer(bias.ref.graph, `${bias.ref.name}_bias`, bias.values.map((v) => v * beta), [w.n]));
+            ctx.scope.markReplaced(bias.ref);
+          }
         } else {
           product = ctx.scope.fresh(`${nodeBase}_product`);
           let scaled = c;
@@ -58,7 +62,7 @@ function nbitsRewriter(): NodeRewriter {
       while (inputs[inputs.length - 1] === '') inputs.pop();
       const attrs = { K: w.k, N: w.n, bits: 4, block_size: o.blockSize, accuracy_level: o.accuracyLevel };
       replaceInGraph(ref.graph, ref.node, [ctx.node('MatMulNBits', inputs, [product], nodeBase, attrs, MS_DOMAIN), ...extra]);
-      return `MatMulNBits, 4-bit ${o.symmetric ? 'symmetric' : 'asymmetric'} blocks of ${o.blockSize}, weight [${w.k}, ${w.n}]`;
+      return `MatMulNBits, 4-bit ${o.symmetric ? 'symmetric' : 'asymmetric'} blocks of ${o.blockSize}${o.clipSearch ? ' (clip search)' : ''}, weight [${w.k}, ${w.n}]`;
     },
   };
 }

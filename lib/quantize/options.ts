@@ -54,6 +54,8 @@ export interface QuantizeOptions {
   symmetric?: boolean;
   /** weight-only 4-bit: MatMulNBits accuracy_level; 4 lets onnxruntime multiply in int8 (default 4). */
   accuracyLevel?: number;
+  /** weight-only 4-bit: per block, search the clipping range with the least squared error (default true). */
+  clipSearch?: boolean;
 
   /** Op types to quantize (default per mode; add 'Gather' for embeddings). */
   opTypes?: string[];
@@ -112,6 +114,7 @@ export interface ResolvedOptions extends QuantizeOptions {
   blockSize: number;
   symmetric: boolean;
   accuracyLevel: number;
+  clipSearch: boolean;
   opTypes: string[];
 }
 
@@ -162,6 +165,7 @@ export function resolveOptions(options: QuantizeOptions): ResolvedOptions {
     blockSize,
     symmetric: options.symmetric ?? true,
     accuracyLevel,
+    clipSearch: options.clipSearch ?? true,
     opTypes,
   };
 }

@@ -34,12 +34,13 @@ function weightProblem(ctx: RewriteContext, ref: NodeRef): string | undefined {
 }
 
 export function staticTensorsToCalibrate(ctx: RewriteContext, candidates: NodeRef[]): CalibrationTarget[] {
-  const targets: CalibrationTarget[] = [];
+  const targets = new Map<string, CalibrationTarget>();
+  const add = (name: string, graphPath: string) => targets.set(`${graphPath}\n${name}`, { name, graphPath });
   for (const ref of candidates) {
-    for (const i of activationInputs(ctx, ref)) targets.push({ name: ref.node.input[i], graphPath: ref.graphPath });
-    targets.push({ name: ref.node.output[0], graphPath: ref.graphPath });
+    for (const i of activationInputs(ctx, ref)) add(ref.node.input[i], ref.graphPath);
+    add(ref.node.output[0], ref.graphPath);
   }
-  return targets;
+  return [...targets.values()];
 }
 
 function activationParams(ctx: RewriteContext, name: string): ScaleZeroPoint {

@@ -1,7 +1,7 @@
 // Block-wise 4-bit weights: layout and rounding, and onnxruntime's MatMulNBits multiplying by exactly
 // the weights dequantizeBlockwise describes.
 import * as ort from 'onnxruntime-node';
-import { GraphBuilder } from '../../lib/onnx';
+import { GraphBuilder, randomNormal } from '../../lib/onnx';
 import { dequantizeBlockwise, quantizeBlockwise } from '../../lib/quantize/blockwise';
 import { floats, runModel } from './helpers';
 
@@ -22,11 +22,12 @@ describe('quantizeBlockwise', () => {
     const k = 40;
     const n = 3;
     const w = floats(k * n, 5).map((v) => v + 0.3);
-    const q = quantizeBlockwise(w, k, n, { bits: 4, blockSize: 32, symmetric: false });
+    const options = { bits: 4, blockSize: 32, symmetric: false, clipSearch: false };
+    const q = quantizeBlockwise(w, k, n, options);
     expect(q.blocks).toBe(2);
     expect(q.packed).toHaveLength(n * 2 * 16);
     expect(q.zeroPoints).toHaveLength(n * 1);
-    const back = dequantizeBlockwise(q, { bits: 4, blockSize: 32, symmetric: false });
+    const back = dequantizeBlockwise(q, options);
     for (let r = 0; r < k; r++) {
       for (let c = 0; c < n; c++) {
         const scale = q.scales[c * 2 + (r >= 32 ? 1 : 0)];
@@ -37,6 +38,19 @@ describe('quantizeBlockwise', () => {
     const zp1 = (q.zeroPoints as Uint8Array)[0] >> 4;
     const blockStart = 16;
     for (let e = 8; e < 32; e++) expect((q.packed[blockStart + (e >> 1)] >> ((e & 1) * 4)) & 0x0f).toBe(zp1);
+  });
+
+  it.each([true, false])('clip search lowers the squared error of normal weights by 5%% or more (symmetric %p)', (symmetric) => {
+    const k = 256;
+    const n = 16;
+    // Block extremes of normal weights are rare: clipping them slightly buys resolution for the rest.
+    const w = randomNormal(k * n, 21);
+    const error = (clipSearch: boolean) => {
+      const options = { bits: 4, blockSize: 32, symmetric, clipSearch };
+      const back = dequantizeBlockwise(quantizeBlockwise(w, k, n, options), options);
+      return back.reduce((sum, v, i) => sum + (v - w[i]) ** 2, 0);
+    };
+    expect(error(true)).toBeLessThan(error(false) * 0.95);
   });
 
   it('refuses block sizes that are not powers of two from 16 and odd widths', () => {

@@ -100,6 +100,7 @@ export function registerQuantize(program: Command): void {
     .addOption(new Option('--bits <n>', 'weight-only: 4 (com.microsoft MatMulNBits) or 8 (DequantizeLinear + op)').choices(['4', '8']).default('4'))
     .addOption(new Option('--block-size <n>', 'weight-only 4-bit: block size along K').choices(['16', '32', '64', '128', '256']).default('32'))
     .option('--zero-points', 'weight-only 4-bit: asymmetric blocks with their own zero point')
+    .option('--no-clip-search', 'weight-only 4-bit: plain min/max blocks instead of the least-squared-error clipping search')
     .addOption(new Option('--accuracy-level <n>', 'weight-only 4-bit: MatMulNBits accuracy_level (4 = int8 compute, fastest on CPU; 0 = float)').choices(['0', '1', '2', '3', '4']).default('4'))
     .option('--op-types <ops>', 'op types to quantize, comma separated (default MatMul,Gemm,Conv; add Gather for embeddings)', list)
     .option('--nodes <names>', 'quantize only these nodes (names or first output names, comma separated)', list)
@@ -140,6 +141,7 @@ export function registerQuantize(program: Command): void {
         blockSize: Number(opts.blockSize),
         symmetric: opts.zeroPoints !== true,
         accuracyLevel: Number(opts.accuracyLevel),
+        clipSearch: opts.clipSearch,
         opTypes: opts.opTypes,
         nodes: opts.nodes,
         exclude: opts.exclude,

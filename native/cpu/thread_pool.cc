@@ -28,9 +28,9 @@ class ThreadPool {
   void resize(int threads) {
     std::lock_guard<std::mutex> lock(regionMutex_);
     stopWorkers();
-    stop_ = false;
+    stop_.store(false);
     // New workers must not mistake the last finished job for a new one.
-    size_t current = generation_;
+    size_t current = generation_.load();
     for (int i = 1; i < threads; ++i) workers_.emplace_back([this, current] { workerLoop(current); });
     threads_.store(threads);
   }
@@ -51,13 +51,15 @@ class ThreadPool {
       grain_ = grain;
       chunks_ = chunks;
       nextChunk_.store(0);
-      pending_ = workers_.size();
-      ++generation_;
+      pending_.store(workers_.size());
+      generation_.store(generation_.load() + 1);
     }
     wake_.notify_all();
     work();
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return pending_ == 0; });
+    if (!spinUntil([this] { return pending_.load() == 0; })) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, [this] { return pending_.load() == 0; });
+    }
     body_ = nullptr;
   }
 
@@ -73,24 +75,40 @@ class ThreadPool {
     insideParallelRegion = false;
   }
 
+  // Kernels often come back to back (a layer after a layer): a short spin before
+  // sleeping saves the wake-up latency of a futex round trip.
+  template <typename Ready>
+  static bool spinUntil(Ready ready) {
+    for (int i = 0; i < kSpinIterations; ++i) {
+      if (ready()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    return ready();
+  }
+
   void workerLoop(size_t seen) {
     for (;;) {
-      {
+      if (!spinUntil([&] { return stop_.load() || generation_.load() != seen; })) {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-        if (stop_) return;
-        seen = generation_;
+        wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
       }
+      if (stop_.load()) return;
+      seen = generation_.load();
       work();
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0) done_.notify_one();
+      if (pending_.fetch_sub(1) == 1) {
+        // Under the mutex, so the caller cannot check and then sleep past this notify.
+        std::lock_guard<std::mutex> lock(mutex_);
+        done_.notify_one();
+      }
     }
   }
 
   void stopWorkers() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
+      stop_.store(true);
     }
     wake_.notify_all();
     for (auto& t : workers_) t.join();
@@ -102,10 +120,12 @@ class ThreadPool {
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
   const std::function<void(size_t, size_t)>* body_ = nullptr;
-  size_t count_ = 0, grain_ = 1, chunks_ = 0, pending_ = 0, generation_ = 0;
+  static constexpr int kSpinIterations = 4000;  // roughly 20-50 microseconds of pause
+  size_t count_ = 0, grain_ = 1, chunks_ = 0;
+  std::atomic<size_t> pending_{0}, generation_{0};
   std::atomic<size_t> nextChunk_{0};
   std::atomic<int> threads_{1};
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};
 };
 
 ThreadPool& pool() {

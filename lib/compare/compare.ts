@@ -5,6 +5,7 @@ import type { EngineOptions, Session } from '../engine/engine';
 import { OrtEngine } from '../engine/ort-engine';
 import { modelFilesBytes } from '../onnx/model-files';
 import type { Feeds } from '../engine/tensor';
+import { adaptFeeds } from './adapt-feeds';
 import { GenerateOptions, generateFeeds, readSamplesDir } from './inputs';
 import { LatencyStats, measureLatency } from './latency';
 import { compareOutput, mergeMetrics, OutputMetrics } from './metrics';
@@ -77,7 +78,7 @@ export async function compareModels(a: ModelSource, b: ModelSource, options: Com
     if (shared.length === 0) throw new Error('the models share no output names to compare');
     const perOutput = new Map<string, OutputMetrics[]>();
     for (let s = 0; s < samples.length; s++) {
-      const [ra, rb] = [await sa.run(samples[s], shared), await sb.run(samples[s], shared)];
+      const [ra, rb] = [await sa.run(samples[s], shared), await sb.run(adaptFeeds(samples[s], sb.inputs), shared)];
       for (const name of shared) {
         const list = perOutput.get(name) ?? [];
         list.push(compareOutput(name, ra[name], rb[name]));
@@ -87,7 +88,7 @@ export async function compareModels(a: ModelSource, b: ModelSource, options: Com
     }
     const runs = options.latencyRuns ?? 10;
     const latencyA = runs > 0 ? await measureLatency(sa, samples[0], { runs }) : null;
-    const latencyB = runs > 0 ? await measureLatency(sb, samples[0], { runs }) : null;
+    const latencyB = runs > 0 ? await measureLatency(sb, adaptFeeds(samples[0], sb.inputs), { runs }) : null;
     const da = describe(a);
     const db = describe(b);
     return {

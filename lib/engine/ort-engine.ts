@@ -48,6 +48,8 @@ export function ortSessionOptions(options: EngineOptions = {}): ort.InferenceSes
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
     executionProviders: [...(options.executionProviders ?? ['cpu'])],
+    // Errors only: onnxruntime's warnings (e.g. about implicit subgraph inputs) are noise to our users.
+    logSeverityLevel: 3,
   };
   if (options.threads !== undefined) {
     sessionOptions.intraOpNumThreads = options.threads;

@@ -4,6 +4,7 @@ import { compareModels } from '../../lib/compare/compare';
 import { encodeNpy } from '../../lib/compare/npy';
 import { cosineSimilarity, top1Agreement } from '../../lib/compare/metrics';
 import { buildMlp, makeTensor, saveModel, serializeModel } from '../../lib/onnx';
+import { convertFloat } from '../../lib/convert';
 import { toBinary } from '@bufbuild/protobuf';
 import { TensorProtoSchema } from '../../lib/onnx/gen/onnx_pb';
 import { makeTempDir, removeDir } from '../helpers/temp';
@@ -53,6 +54,14 @@ describe('compareModels', () => {
     expect(report.inputsGenerated).toBe(false);
     expect(report.outputs[0].cosine).toBe(1);
     expect(report.a.fileBytes).toBe(fs.statSync(file).size);
+  });
+
+  test('a float16 model takes the float32 original\'s inputs, converted', async () => {
+    const { model: half } = convertFloat(a(), { dtype: 'float16' });
+    expect(half.inputs[0].dtype).toBe('float16');
+    const report = await compareModels(serializeModel(a()), serializeModel(half), { dims: { batch: 2 }, latencyRuns: 1 });
+    expect(report.outputs[0].cosine).toBeGreaterThan(0.999);
+    expect(report.outputs[0].maxAbsError).toBeGreaterThan(0);
   });
 
   test('a sample folder missing an input file is a clear error', async () => {

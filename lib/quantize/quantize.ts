@@ -35,14 +35,10 @@ function formatOf(o: ResolvedOptions): QuantizeReport['format'] {
   return o.format;
 }
 
-function serializedSize(model: Model): number {
-  return serializeModel(model).byteLength;
-}
-
 const VERIFY_SAMPLE_LIMIT = 32;
 
-async function verify(source: Model, result: Model, o: ResolvedOptions, samples: Feeds[] | undefined): Promise<CompareReport> {
-  return compareModels(serializeModel(source), serializeModel(result), {
+async function verify(source: Uint8Array, result: Uint8Array, o: ResolvedOptions, samples: Feeds[] | undefined): Promise<CompareReport> {
+  return compareModels(source, result, {
     samples: samples?.slice(0, VERIFY_SAMPLE_LIMIT),
     sampleCount: o.verifySamples ?? 4,
     latencyRuns: o.latencyRuns ?? 10,
@@ -101,12 +97,13 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
   }
   validateModel(model);
 
-  const beforeBytes = serializedSize(source);
-  const afterBytes = serializedSize(model);
+  const sourceBytes = serializeModel(source);
+  const resultBytes = serializeModel(model);
+  const [beforeBytes, afterBytes] = [sourceBytes.byteLength, resultBytes.byteLength];
   let verification: CompareReport | null = null;
   if (o.verify !== false) {
     const samples = calibration?.samples ?? (o.calibration !== undefined ? (await collectSamples(o, inputMetadata(source))).samples : undefined);
-    verification = await verify(source, model, o, samples);
+    verification = await verify(sourceBytes, resultBytes, o, samples);
     if (calibration?.generated) verification.inputsGenerated = true;
   }
   return {

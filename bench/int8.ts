@@ -132,7 +132,7 @@ function maxRelDiff(got: Float32Array, want: Float32Array): number {
 const ms = (t: Timing) => (t.medianMs < 1 ? t.medianMs.toFixed(3) : t.medianMs.toFixed(2));
 const x = (ratio: number) => `${ratio.toFixed(2)}x`;
 
-function markdown(cases: Case[], machine: string, peakGops: number, ortOverheadMs: number): string {
+function markdown(cases: Case[], machine: string, peakGops: number, ortOverheadMs: number, load: string): string {
   const row = (c: Case, r: Measured) =>
     `| ${c.m} x ${c.k} x ${c.n} | ${c.threads} | ${ms(r.ours)} | ${ms(r.ort)} | **${x(r.ratio)}** | ${x(r.bestRatio)} | `
     + `${r.gops.toFixed(1)} | ${r.ortGops.toFixed(1)} | ${(100 * r.peakFraction).toFixed(0)}% |`;
@@ -149,7 +149,8 @@ function markdown(cases: Case[], machine: string, peakGops: number, ortOverheadM
     '',
     'Medians of runs in alternating blocks (see timeInterleaved), same process, same data, same thread count. x ORT = onnxruntime time / ours',
     `(above 1 = we are faster). GOP/s counts 2 ops per multiply-add; "of peak" is against the measured peak of the ISA's`,
-    `int8 instruction, ${peakGops.toFixed(0)} GOP/s per thread, times the thread count.`,
+    `int8 instruction, ${peakGops.toFixed(0)} GOP/s per thread, times the thread count. Load average during the run: ${load}`,
+    '(other work on a shared machine disturbs the medians; the fastest runs of each engine are disturbed least).',
     '',
     '## matmulInteger vs MatMulInteger (uint8 A with zero point 128, int8 B)',
     '',
@@ -175,7 +176,8 @@ export async function runInt8Bench(args: string[]): Promise<void> {
   const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const outDir = path.resolve(flag('out') ?? path.join(__dirname, '../../bench/results'));
   const quick = args.includes('--quick');
-  const maxRuns = Number(flag('runs') ?? 50);
+  const maxRuns = Number(flag('runs') ?? 60);
+  const loadBefore = os.loadavg()[0];
   const info = kernels.cpuInfo();
   const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, ${info.isa}`;
   const before = kernels.getNumThreads();
@@ -212,7 +214,7 @@ export async function runInt8Bench(args: string[]): Promise<void> {
         const ortLinear = (await linSession.run(linFeeds)).y.data as Float32Array;
         const diff = maxRelDiff(kernels.linearInt8(xs, m, k, w, bias), ortLinear);
         // Fewer runs where one run is long: the suite stays within a few minutes.
-        const budget = ops > 4e9 ? 1500 : 800;
+        const budget = ops > 4e9 ? 3000 : 1500;
         const [oursMm, ortMm, oursLin, ortLin] = await timeInterleaved([
           () => kernels.matmulInteger(a, m, k, w, A_ZERO_POINT),
           () => mmSession.run(mmFeeds),
@@ -237,11 +239,12 @@ export async function runInt8Bench(args: string[]): Promise<void> {
     kernels.setNumThreads(before);
   }
   fs.mkdirSync(outDir, { recursive: true });
+  const load = `${loadBefore.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end on ${os.cpus().length} logical cores`;
   const result = {
-    suite: 'int8', machine, cpu: info, peakGopsPerThread: peakOps / 1e9, ortOverheadMs: ortOverhead.medianMs, cases,
+    suite: 'int8', machine, cpu: info, load, peakGopsPerThread: peakOps / 1e9, ortOverheadMs: ortOverhead.medianMs, cases,
   };
   fs.writeFileSync(path.join(outDir, 'int8.json'), JSON.stringify(result, null, 2) + '\n');
-  const table = markdown(cases, machine, peakOps / 1e9, ortOverhead.medianMs);
+  const table = markdown(cases, machine, peakOps / 1e9, ortOverhead.medianMs, load);
   fs.writeFileSync(path.join(outDir, 'int8.md'), table);
   process.stdout.write(table);
 }

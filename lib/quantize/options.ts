@@ -63,6 +63,8 @@ export interface QuantizeOptions {
   nodes?: string[];
   /** Never quantize these nodes (by name, or by first output name). */
   exclude?: string[];
+  /** Fold BatchNormalization into the Conv before it, first (default true when Conv is quantized). */
+  foldBatchNorm?: boolean;
   /** Keep the first layer in float: the quantizable nodes no other quantizable node feeds. */
   keepFirst?: boolean;
   /** Keep the last layer in float: the quantizable nodes that feed no other quantizable node. */

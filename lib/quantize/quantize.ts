@@ -8,6 +8,7 @@ import { validateModel } from '../onnx/validate';
 import { calibrate, collectSamples, inputMetadata, type CalibrationResult } from './calibrate';
 import { dynamicQOperatorRewriters } from './dynamic-qoperator';
 import { dynamicQdqRewriters, weightOnlyInt8Rewriters } from './dequantize-rewriters';
+import { foldBatchNorms } from './fold-batchnorm';
 import { GraphScope } from './graph-scope';
 import { weightOnlyInt4Rewriters } from './matmul-nbits';
 import { minimumIrVersion, requiredOpset } from './opset-requirements';
@@ -58,6 +59,7 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
   const ctx = new RewriteContext(model, scope, o);
   const rewriters = rewritersFor(o);
   const warnings: string[] = [];
+  const batchNormsFolded = o.foldBatchNorm !== false && o.opTypes.includes('Conv') ? foldBatchNorms(model, scope) : 0;
 
   const { candidates, skipped } = selectNodes(model, o, (ref) => rewriters[ref.node.opType].check(ctx, ref));
 
@@ -114,6 +116,7 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
       quantized,
       skipped,
       opset: { ...upgrade, raised: upgrade.to > upgrade.from, reason: upgrade.to > upgrade.from ? need.reason : null },
+      batchNormsFolded,
       domainsAdded,
       size: { beforeBytes, afterBytes, ratio: afterBytes / beforeBytes },
       calibration: calibration ? calibration.summary : null,

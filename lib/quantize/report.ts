@@ -22,6 +22,8 @@ export interface QuantizeReport {
   skipped: NodeOutcome[];
   /** The default-domain opset before and after; `converted` lists the nodes rewritten to raise it. */
   opset: OpsetUpgrade & { raised: boolean; reason: string | null };
+  /** BatchNormalization nodes folded into the Conv in front of them before quantizing. */
+  batchNormsFolded: number;
   /** Operator-set domains the result newly imports (e.g. com.microsoft). */
   domainsAdded: string[];
   size: { beforeBytes: number; afterBytes: number; ratio: number };

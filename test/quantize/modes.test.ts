@@ -180,3 +180,39 @@ describe('embeddings', () => {
     expect(worstCosine(report)).toBeGreaterThan(0.999);
   });
 });
+
+describe('batch norm folding', () => {
+  /** Conv (no bias) -> BatchNormalization -> Relu -> Conv (bias) -> BatchNormalization, with a BN on the input too. */
+  function convBnModel(): Model {
+    const g = new GraphBuilder();
+    g.input('x', 'float32', [1, 3, 8, 8]);
+    const bn = (input: string, c: number, seed: number) => g.node('BatchNormalization', [input,
+      g.initializer(`bn${seed}.scale`, floats(c, seed).map((v) => 1 + 0.5 * v), [c]),
+      g.initializer(`bn${seed}.bias`, floats(c, seed + 1), [c]),
+      g.initializer(`bn${seed}.mean`, floats(c, seed + 2).map((v) => 0.2 * v), [c]),
+      g.initializer(`bn${seed}.var`, floats(c, seed + 3).map((v) => 1 + 0.5 * v), [c])], 1, { epsilon: attr.float(1e-3) });
+    const input = bn('x', 3, 10);
+    const w1 = g.initializer('w1', floats(4 * 3 * 9, 1), [4, 3, 3, 3]);
+    const h = g.node('Relu', [bn(g.node('Conv', [input, w1], 1, { pads: [1, 1, 1, 1] }), 4, 20)]);
+    const w2 = g.initializer('w2', floats(5 * 4 * 9, 2), [5, 4, 3, 3]);
+    const b2 = g.initializer('b2', floats(5, 3), [5]);
+    g.output(bn(g.node('Conv', [h, w2, b2]), 5, 30), 'float32');
+    return g.build();
+  }
+
+  it('folds each Conv -> BatchNormalization pair and keeps the others', async () => {
+    const { model, report } = await quantize(convBnModel(), { mode: 'weight-only', bits: 8, ...quick });
+    expect(report.batchNormsFolded).toBe(2);
+    expect(opCounts(model).BatchNormalization).toBe(1); // the one on the graph input has no Conv before it
+    expect(report.quantized).toHaveLength(2);
+    expect(worstCosine(report)).toBeGreaterThan(0.9999);
+  });
+
+  it('leaves batch norms alone when asked or when Conv is not quantized', async () => {
+    const kept = await quantize(convBnModel(), { mode: 'weight-only', bits: 8, foldBatchNorm: false, verify: false });
+    expect(kept.report.batchNormsFolded).toBe(0);
+    expect(opCounts(kept.model).BatchNormalization).toBe(3);
+    const matmulOnly = await quantize(convBnModel(), { mode: 'dynamic', opTypes: ['MatMul'], verify: false });
+    expect(matmulOnly.report.batchNormsFolded).toBe(0);
+  });
+});

@@ -40,6 +40,7 @@ function formatReport(r: QuantizeReport, output: string): string {
   } else {
     lines.push(`opset ${r.opset.to} kept`);
   }
+  if (r.batchNormsFolded) lines.push(`folded ${r.batchNormsFolded} BatchNormalization node(s) into the Conv before them`);
   if (r.domainsAdded.length) lines.push(`imports added: ${r.domainsAdded.join(', ')}`);
   lines.push(`size: ${formatBytes(r.size.beforeBytes)} -> ${formatBytes(r.size.afterBytes)} (${r.size.ratio.toFixed(3)}x)`);
   if (r.calibration) {
@@ -105,6 +106,7 @@ export function registerQuantize(program: Command): void {
     .option('--op-types <ops>', 'op types to quantize, comma separated (default MatMul,Gemm,Conv; add Gather for embeddings)', list)
     .option('--nodes <names>', 'quantize only these nodes (names or first output names, comma separated)', list)
     .option('--exclude <names>', 'never quantize these nodes (comma separated)', list)
+    .option('--no-fold-batchnorm', 'keep BatchNormalization nodes instead of folding them into the Conv before them')
     .option('--keep-first', 'keep the first layer in float (quantizable nodes no other quantizable node feeds)')
     .option('--keep-last', 'keep the last layer in float (quantizable nodes that feed no other)')
     .option('--no-verify', 'skip running the result against the original in onnxruntime')
@@ -145,6 +147,7 @@ export function registerQuantize(program: Command): void {
         opTypes: opts.opTypes,
         nodes: opts.nodes,
         exclude: opts.exclude,
+        foldBatchNorm: opts.foldBatchnorm,
         keepFirst: opts.keepFirst === true,
         keepLast: opts.keepLast === true,
         verify: opts.verify,

@@ -42,11 +42,12 @@ export interface CpuInfo {
 export interface PackedInt8 {
   readonly k: number;
   readonly n: number;
-  /** Native bytes held (packed data and per-column sums); 0 once disposed. */
+  /** Native bytes held (packed data and per-column sums; GPU memory for device 'cuda'); 0 once disposed. */
   readonly bytes: number;
   /** The ISA whose layout the weights are packed in. */
   readonly isa: IsaName;
-  readonly device: 'cpu';
+  /** Where the weights live and the products run. */
+  readonly device: 'cpu' | 'cuda';
   /** Whether scales were given (linearInt8 needs them). */
   readonly hasScales: boolean;
   readonly disposed: boolean;
@@ -59,7 +60,10 @@ export interface PackInt8Options {
   scales?: Float32Array;
   /** One zero point (per tensor) or one per column; default 0. */
   zeroPoints?: Int8Array;
-  /** 'cpu' (default) or 'auto'; 'cuda' throws until CUDA int8 kernels exist. */
+  /**
+   * 'cpu' (default); 'cuda': upload the weights to the GPU once, and run matmulInteger and linearInt8
+   * there (throws "CUDA is not available: <reason>" without one); 'auto': 'cuda' when cudaAvailable().
+   */
   device?: 'cpu' | 'cuda' | 'auto';
 }
 
@@ -153,7 +157,8 @@ export interface PackedSparse {
   readonly bytes: number;
   /** The ISA the sparse kernels run at (the AMX level runs the AVX-512 kernels: 'avx512vnni'). */
   readonly isa: IsaName;
-  readonly device: 'cpu';
+  /** Where the weights live and the products run. */
+  readonly device: 'cpu' | 'cuda';
   /** Whether scales were given (linearSparseInt8 needs them). */
   readonly hasScales: boolean;
   readonly disposed: boolean;
@@ -166,8 +171,52 @@ export interface PackSparseOptions {
   pattern?: 'unstructured' | '2:4';
   /** Int8 weights only: one scale (per tensor) or one per column; needed by linearSparseInt8. Zero points are 0 (pruned weights are exact zeros). */
   scales?: Float32Array;
-  /** 'cpu' (default) or 'auto'; 'cuda' throws until CUDA sparse kernels exist. */
+  /**
+   * 'cpu' (default); 'cuda': upload the nonzeros to the GPU once, and run matmulSparse and linearSparseInt8
+   * there (throws "CUDA is not available: <reason>" without one); 'auto': 'cuda' when cudaAvailable().
+   * On the GPU, float32 weights (2:4 included) and unstructured int8 weights run a compressed-column SpMM;
+   * int8 2:4 weights run the dense int8 tensor-core GEMM on decompressed tiles (sparse tensor cores are not used).
+   */
   device?: 'cpu' | 'cuda' | 'auto';
+}
+
+export interface CudaDevice {
+  index: number;
+  name: string;
+  /** 'major.minor', e.g. '8.9'. */
+  computeCapability: string;
+  /** Bytes. */
+  totalMemory: number;
+  multiprocessors: number;
+  /** Peak SM clock. */
+  clockMHz: number;
+}
+
+export interface CudaInfo {
+  /** This build has CUDA kernels (CMake found nvcc, ONNXFORGE_CUDA was not OFF). */
+  compiled: boolean;
+  /** ... and a GPU they run on: what cudaAvailable() returns. */
+  available: boolean;
+  /** Why CUDA is not available (no driver, no GPU, too old a GPU, ONNXFORGE_CUDA=0, no CUDA in this build); null when it is. */
+  reason: string | null;
+  /** The CUDA runtime the kernels were built with (linked statically), e.g. '13.0'. */
+  runtimeVersion: string | null;
+  /** The CUDA version the installed driver supports; null without a driver. */
+  driverVersion: string | null;
+  /** CMAKE_CUDA_ARCHITECTURES of the build, e.g. '75-real;80-real;86-real;89-real;90'. */
+  architectures: string | null;
+  /** The GPU the kernels run on (the first visible one). */
+  device: number | null;
+  /** The int8 GEMM kernel: tensor cores ('mma', sm_80+), 'dp4a' (sm_75), or 'none'. */
+  int8Kernel: 'mma' | 'dp4a' | 'none';
+}
+
+/** Test and benchmark hooks of the CUDA kernels; not a stable API. */
+export interface CudaInternals {
+  /** Forces the int8 GEMM kernel ('mma' needs sm_80+); 'auto' picks by compute capability. */
+  setInt8Kernel(kernel: 'auto' | 'mma' | 'dp4a'): void;
+  /** Int8 ops per second (2 per multiply-add) of the GEMM kernel alone on a size^3 product, best of `runs`. */
+  int8OpsPerSecond(size: number, runs: number): number;
 }
 
 export interface NativeBinding {
@@ -219,6 +268,16 @@ export interface NativeBinding {
    */
   linearSparseInt8(x: Float32Array, m: number, k: number, w: PackedSparse, bias?: Float32Array | null): Float32Array;
   linearSparseInt8Async(x: Float32Array, m: number, k: number, w: PackedSparse, bias?: Float32Array | null): Promise<Float32Array>;
+  /**
+   * Whether the CUDA kernels can run here: a CUDA build, a driver and a GPU of compute capability 7.5+.
+   * Probed once (creating the CUDA context); never throws. ONNXFORGE_CUDA=0 in the environment turns CUDA off.
+   */
+  cudaAvailable(): boolean;
+  /** Visible GPUs; [] without CUDA, a driver or a GPU. Never throws. */
+  cudaDevices(): CudaDevice[];
+  /** What cudaAvailable() found and why; never throws. */
+  cudaInfo(): CudaInfo;
+  _cudaInternals: CudaInternals;
 }
 
 declare const binding: NativeBinding;

@@ -1,6 +1,7 @@
 // Module registration: each napi/ file registers its own bindings.
 #include <napi.h>
 
+#include "napi/cuda.h"
 #include "napi/int8.h"
 #include "napi/int8_testing.h"
 #include "napi/quant.h"
@@ -15,6 +16,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   onnxforge::napi::registerQuantize(env, exports);
   onnxforge::napi::registerInt8Internals(env, exports);
   onnxforge::napi::registerSparse(env, exports);
+  onnxforge::napi::registerCuda(env, exports);
   return exports;
 }
 

@@ -6,5 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf build/amx-emulated  # cmake-js keeps a cached configuration otherwise
-npx cmake-js compile --out build/amx-emulated \
+npx cmake-js compile --out build/amx-emulated --CDONNXFORGE_CUDA=OFF \
   "--CDCMAKE_CXX_FLAGS_RELEASE=-O3 -DNDEBUG -DONNXFORGE_AMX_EMULATE=1" "$@"

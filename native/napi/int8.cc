@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "async.h"
+#include "cuda.h"
 #include "int8_gemm.h"
 
 namespace onnxforge::napi {
@@ -38,11 +39,14 @@ class PackedInt8 : public Napi::ObjectWrap<PackedInt8> {
                         InstanceMethod<&PackedInt8::dispose>("dispose")});
   }
 
-  // Wraps weights in a new PackedInt8 object.
-  static Napi::Object create(Int8Bindings& bindings, std::unique_ptr<PackedWeights> weights) {
+  // Wraps weights (and their GPU copy, if any) in a new PackedInt8 object.
+  static Napi::Object create(Int8Bindings& bindings, std::unique_ptr<PackedWeights> weights,
+                             std::shared_ptr<const cuda::Weights> gpu = nullptr) {
     pending() = std::move(weights);
+    pendingGpu() = std::move(gpu);
     Napi::Object object = bindings.packedInt8.New({});
     pending().reset();
+    pendingGpu().reset();
     return object;
   }
 
@@ -51,17 +55,21 @@ class PackedInt8 : public Napi::ObjectWrap<PackedInt8> {
       throwTypeError(info.Env(), "PackedInt8 cannot be constructed directly; use kernels.packInt8Weights()");
     }
     weights_ = std::shared_ptr<PackedWeights>(std::move(pending()));
+    gpu_ = std::move(pendingGpu());
+    onGpu_ = gpu_ != nullptr;
     k_ = weights_->k;
     n_ = weights_->n;
-    bytes_ = weights_->bytes();
+    bytes_ = weights_->bytes() + (gpu_ ? cuda::deviceBytes(*gpu_) : 0);
     info.This().As<Napi::Object>().TypeTag(&kPackedInt8Tag);
     Napi::MemoryManagement::AdjustExternalMemory(info.Env(), static_cast<int64_t>(bytes_));
   }
 
   ~PackedInt8() override { release(); }
 
-  // The weights of a live PackedInt8 passed as `name`; TypeError otherwise.
-  static std::shared_ptr<const PackedWeights> weightsArg(Napi::Env env, Napi::Value value, const char* name) {
+  // The weights of a live PackedInt8 passed as `name` (and in *gpu their GPU copy, or
+  // nullptr); TypeError otherwise.
+  static std::shared_ptr<const PackedWeights> weightsArg(Napi::Env env, Napi::Value value, const char* name,
+                                                         std::shared_ptr<const cuda::Weights>* gpu) {
     if (!value.IsObject() || !value.As<Napi::Object>().CheckTypeTag(&kPackedInt8Tag)) {
       throwTypeError(env, std::string(name) + " must be a PackedInt8 (from kernels.packInt8Weights)");
     }
@@ -69,6 +77,7 @@ class PackedInt8 : public Napi::ObjectWrap<PackedInt8> {
     if (!self->weights_) {
       throwTypeError(env, std::string(name) + " (PackedInt8) has been disposed");
     }
+    *gpu = self->gpu_;
     return self->weights_;
   }
 
@@ -77,11 +86,16 @@ class PackedInt8 : public Napi::ObjectWrap<PackedInt8> {
     thread_local std::unique_ptr<PackedWeights> weights;
     return weights;
   }
+  static std::shared_ptr<const cuda::Weights>& pendingGpu() {
+    thread_local std::shared_ptr<const cuda::Weights> gpu;
+    return gpu;
+  }
 
   void release() {
     if (!weights_) return;
     // Calls still running keep their own reference; the memory goes with the last one.
     weights_.reset();
+    gpu_.reset();
     Napi::MemoryManagement::AdjustExternalMemory(Env(), -static_cast<int64_t>(bytes_));
   }
 
@@ -93,7 +107,7 @@ class PackedInt8 : public Napi::ObjectWrap<PackedInt8> {
   Napi::Value isa(const Napi::CallbackInfo& info) {
     return Napi::String::New(info.Env(), isaName(weights_ ? weights_->isa : int8::int8Isa()));
   }
-  Napi::Value device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), "cpu"); }
+  Napi::Value device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), onGpu_ ? "cuda" : "cpu"); }
   Napi::Value hasScales(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), weights_ && !weights_->scale.empty());
   }
@@ -104,6 +118,8 @@ class PackedInt8 : public Napi::ObjectWrap<PackedInt8> {
   }
 
   std::shared_ptr<PackedWeights> weights_;
+  std::shared_ptr<const cuda::Weights> gpu_;
+  bool onGpu_ = false;  // kept after dispose(), like the shape
   size_t k_ = 0, n_ = 0, bytes_ = 0;
 };
 
@@ -119,16 +135,7 @@ Napi::Value packInt8Weights(const Napi::CallbackInfo& info) {
   const int8_t* b = typedDataArg<int8_t>(env, info[0], "b", napi_int8_array, count);
   Napi::Object opts = optionsArg(env, info[3], "opts");
   requireKnownOptions(env, opts, "opts", {"scales", "zeroPoints", "device"});
-
-  Napi::Value device = opts.Get("device");
-  if (!device.IsUndefined()) {
-    std::string name = device.IsString() ? device.As<Napi::String>().Utf8Value() : "";
-    if (name == "cuda") {
-      throw Napi::Error::New(env, "opts.device 'cuda': CUDA int8 kernels are not available in this build; "
-                                  "use device 'cpu' or 'auto'");
-    }
-    if (name != "cpu" && name != "auto") throwTypeError(env, "opts.device must be 'cpu', 'cuda' or 'auto'");
-  }
+  bool onGpu = wantsCuda(env, opts);
   int8::WeightOptions options;
   Napi::Value scales = opts.Get("scales");
   if (!scales.IsUndefined()) {
@@ -152,6 +159,23 @@ Napi::Value packInt8Weights(const Napi::CallbackInfo& info) {
   }
   // The packed copy pads k to 64 and n to 64 at most.
   checkedProduct(env, {k + 64, n + 64, 2}, "packed k * n");
+  if (onGpu) {
+    // The GPU holds the weights; the handle keeps their shape and scales.
+    auto shape = std::make_unique<PackedWeights>();
+    shape->isa = int8::int8Isa();
+    shape->k = k;
+    shape->n = n;
+    shape->perColumnScale = options.scaleCount > 1;
+    for (size_t j = 0; j < n && options.scaleCount; ++j) {
+      shape->scale.push_back(options.scales[options.scaleCount == 1 ? 0 : j]);
+    }
+    auto gpu = withAllocation(env, "the packed weights", [&] {
+      return cudaCall(env, [&] {
+        return cuda::uploadInt8(b, k, n, options.zeroPoints, options.zeroPointCount, options.scales, options.scaleCount);
+      });
+    });
+    return PackedInt8::create(bindingsOf(info), std::move(shape), std::move(gpu));
+  }
   auto weights = withAllocation(env, "the packed weights", [&] { return int8::packWeights(b, k, n, options); });
   return PackedInt8::create(bindingsOf(info), std::move(weights));
 }
@@ -160,6 +184,12 @@ Napi::Value packInt8Weights(const Napi::CallbackInfo& info) {
 struct PreparedGemm {
   std::shared_ptr<const PackedWeights> w;
   PackedActivations a;
+  // Weights on the GPU: copies of the inputs instead of packed A.
+  std::shared_ptr<const cuda::Weights> gpu;
+  std::vector<uint8_t> input;  // A's bytes, or x's floats
+  std::vector<uint8_t> inputZeroPoints;
+  bool isSigned = false;
+  size_t m = 0;
   size_t outputCount = 0;
   Napi::TypedArray output;  // allocated before A is packed: an impossible size fails cheaply
   void* outputData = nullptr;
@@ -183,7 +213,8 @@ Napi::TypedArray checkOperands(const Napi::CallbackInfo& info, const char* signa
   *m = dimArg(info, 1, "m");
   *k = dimArg(info, 2, "k");
   requireLength(env, a, checkedProduct(env, {*m, *k}, "m * k"), name);
-  out.w = PackedInt8::weightsArg(env, info[3], "w");
+  out.w = PackedInt8::weightsArg(env, info[3], "w", &out.gpu);
+  out.m = *m;
   if (out.w->k != *k) {
     throwRangeError(env, "k (" + std::to_string(*k) + ") does not match w.k (" + std::to_string(out.w->k) + ")");
   }
@@ -224,6 +255,16 @@ PreparedGemm prepareMatmul(const Napi::CallbackInfo& info) {
     throwTypeError(env, std::string("aZeroPoint must be a number or a ") + typedArrayKindName(a.TypedArrayType()));
   }
   if (prepared.outputCount == 0) return prepared;
+  if (prepared.gpu) {
+    withAllocation(env, "copies of the inputs", [&] {
+      const uint8_t* bytes = dataOf(a);
+      prepared.input.assign(bytes, bytes + m * k);
+      const auto* zpBytes = static_cast<const uint8_t*>(zeroPoints);
+      prepared.inputZeroPoints.assign(zpBytes, zpBytes + zeroPointCount);
+    });
+    prepared.isSigned = isSigned;
+    return prepared;
+  }
   prepared.a = withAllocation(env, "the packed activations", [&] {
     return int8::packActivations(dataOf(a), isSigned, m, k, zeroPoints, zeroPointCount, *prepared.w);
   });
@@ -246,6 +287,13 @@ PreparedGemm prepareLinear(const Napi::CallbackInfo& info) {
     prepared.hasBias = true;
   }
   if (prepared.outputCount == 0) return prepared;
+  if (prepared.gpu) {
+    withAllocation(env, "a copy of x", [&] {
+      const uint8_t* bytes = dataOf(x);
+      prepared.input.assign(bytes, bytes + m * k * sizeof(float));
+    });
+    return prepared;
+  }
   prepared.a = withAllocation(env, "the quantized activations", [&] {
     return int8::quantizeActivations(reinterpret_cast<const float*>(dataOf(x)), m, k, *prepared.w);
   });
@@ -254,7 +302,13 @@ PreparedGemm prepareLinear(const Napi::CallbackInfo& info) {
 
 void runPrepared(const PreparedGemm& p) {
   if (p.outputCount == 0) return;
-  if (p.isFloat) {
+  if (p.gpu && p.isFloat) {
+    cuda::linearInt8(*p.gpu, reinterpret_cast<const float*>(p.input.data()), p.m,
+                     p.hasBias ? p.bias.data() : nullptr, static_cast<float*>(p.outputData));
+  } else if (p.gpu) {
+    cuda::matmulInteger(*p.gpu, p.input.data(), p.isSigned, p.m, p.inputZeroPoints.data(), p.inputZeroPoints.size(),
+                        static_cast<int32_t*>(p.outputData));
+  } else if (p.isFloat) {
     int8::gemmFloat(p.a, *p.w, p.hasBias ? p.bias.data() : nullptr, static_cast<float*>(p.outputData));
   } else {
     int8::gemmInt32(p.a, *p.w, static_cast<int32_t*>(p.outputData));
@@ -263,13 +317,13 @@ void runPrepared(const PreparedGemm& p) {
 
 Napi::Value matmulInteger(const Napi::CallbackInfo& info) {
   PreparedGemm prepared = prepareMatmul(info);
-  runPrepared(prepared);
+  cudaCall(info.Env(), [&] { runPrepared(prepared); });
   return prepared.output;
 }
 
 Napi::Value linearInt8(const Napi::CallbackInfo& info) {
   PreparedGemm prepared = prepareLinear(info);
-  runPrepared(prepared);
+  cudaCall(info.Env(), [&] { runPrepared(prepared); });
   return prepared.output;
 }
 

@@ -1,7 +1,8 @@
 // JS handles of prepacked native weights (PackedSparse, ...): a class that JS cannot
 // construct, a type tag so look-alike objects are never unwrapped, shared ownership so
 // a running async call keeps the weights alive through dispose() and GC, and external
-// memory accounting for the GC.
+// memory accounting for the GC. Weights on the GPU (device 'cuda') keep only their
+// shape and scales in `Weights` and the data in a cuda::Weights.
 #pragma once
 #include <napi.h>
 
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "args.h"
+#include "cuda_backend.h"
 
 namespace onnxforge::napi {
 
@@ -22,22 +24,28 @@ class PackedHandle : public Napi::ObjectWrap<Derived> {
   using Property = typename Napi::ObjectWrap<Derived>::PropertyDescriptor;
   using Getter = Napi::Value (Derived::*)(const Napi::CallbackInfo&);
 
-  // Wraps weights in a new object of the handle class `constructor`.
-  static Napi::Object create(const Napi::FunctionReference& constructor, std::unique_ptr<Weights> weights) {
+  // Wraps weights (and their GPU copy, if any) in a new object of the handle class `constructor`.
+  static Napi::Object create(const Napi::FunctionReference& constructor, std::unique_ptr<Weights> weights,
+                             std::shared_ptr<const cuda::Weights> gpu = nullptr) {
     pending() = std::move(weights);
+    pendingGpu() = std::move(gpu);
     Napi::Object object = constructor.New({});
     pending().reset();
+    pendingGpu().reset();
     return object;
   }
 
-  // The weights of a live handle passed as `name`; TypeError otherwise.
-  static std::shared_ptr<const Weights> weightsArg(Napi::Env env, Napi::Value value, const char* name) {
+  // The weights of a live handle passed as `name` (and in *gpu their GPU copy, or
+  // nullptr); TypeError otherwise.
+  static std::shared_ptr<const Weights> weightsArg(Napi::Env env, Napi::Value value, const char* name,
+                                                   std::shared_ptr<const cuda::Weights>* gpu = nullptr) {
     if (!value.IsObject() || !value.As<Napi::Object>().CheckTypeTag(&Derived::kTag)) {
       throwTypeError(env, std::string(name) + " must be a " + Derived::kClassName + " (from kernels." +
                               Derived::kFactory + ")");
     }
     Derived* self = Napi::ObjectWrap<Derived>::Unwrap(value.As<Napi::Object>());
     if (!self->weights_) throwTypeError(env, std::string(name) + " (" + Derived::kClassName + ") has been disposed");
+    if (gpu) *gpu = self->gpu_;
     return self->weights_;
   }
 
@@ -48,7 +56,9 @@ class PackedHandle : public Napi::ObjectWrap<Derived> {
                                      Derived::kFactory + "()");
     }
     weights_ = std::shared_ptr<Weights>(std::move(pending()));
-    bytes_ = weights_->bytes();
+    gpu_ = std::move(pendingGpu());
+    onGpu_ = gpu_ != nullptr;
+    bytes_ = weights_->bytes() + (gpu_ ? cuda::deviceBytes(*gpu_) : 0);
     info.This().template As<Napi::Object>().TypeTag(&Derived::kTag);
     Napi::MemoryManagement::AdjustExternalMemory(info.Env(), static_cast<int64_t>(bytes_));
   }
@@ -71,18 +81,23 @@ class PackedHandle : public Napi::ObjectWrap<Derived> {
     thread_local std::unique_ptr<Weights> weights;
     return weights;
   }
+  static std::shared_ptr<const cuda::Weights>& pendingGpu() {
+    thread_local std::shared_ptr<const cuda::Weights> gpu;
+    return gpu;
+  }
 
   void release() {
     if (!weights_) return;
     // Calls still running keep their own reference; the memory goes with the last one.
     weights_.reset();
+    gpu_.reset();
     Napi::MemoryManagement::AdjustExternalMemory(this->Env(), -static_cast<int64_t>(bytes_));
   }
 
   Napi::Value bytes(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), weights_ ? static_cast<double>(bytes_) : 0.0);
   }
-  Napi::Value device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), "cpu"); }
+  Napi::Value device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), onGpu_ ? "cuda" : "cpu"); }
   Napi::Value disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !weights_); }
   Napi::Value dispose(const Napi::CallbackInfo& info) {
     release();
@@ -90,20 +105,9 @@ class PackedHandle : public Napi::ObjectWrap<Derived> {
   }
 
   std::shared_ptr<Weights> weights_;
+  std::shared_ptr<const cuda::Weights> gpu_;
+  bool onGpu_ = false;  // kept after dispose(), like the shape
   size_t bytes_ = 0;
 };
-
-// opts.device of a pack call: 'cpu' (default) or 'auto'; 'cuda' is refused with the
-// reason until CUDA kernels of `what` exist.
-inline void requireCpuDevice(Napi::Env env, const Napi::Object& opts, const char* what) {
-  Napi::Value device = opts.Get("device");
-  if (device.IsUndefined()) return;
-  std::string name = device.IsString() ? device.As<Napi::String>().Utf8Value() : "";
-  if (name == "cuda") {
-    throw Napi::Error::New(env, std::string("opts.device 'cuda': CUDA ") + what +
-                                    " kernels are not available in this build; use device 'cpu' or 'auto'");
-  }
-  if (name != "cpu" && name != "auto") throwTypeError(env, "opts.device must be 'cpu', 'cuda' or 'auto'");
-}
 
 }  // namespace onnxforge::napi

@@ -8,6 +8,7 @@
 
 #include "args.h"
 #include "async.h"
+#include "cuda.h"
 #include "packed_handle.h"
 #include "prune_mask.h"
 #include "sparse_gemm.h"
@@ -215,7 +216,7 @@ Napi::Value packSparse(const Napi::CallbackInfo& info) {
   const void* data = static_cast<const uint8_t*>(w.ArrayBuffer().Data()) + w.ByteOffset();
   Napi::Object opts = optionsArg(env, info[3], "opts");
   requireKnownOptions(env, opts, "opts", {"pattern", "scales", "device"});
-  requireCpuDevice(env, opts, "sparse");
+  bool onGpu = wantsCuda(env, opts);
 
   sparse::SparsePattern pattern = sparse::SparsePattern::Unstructured;
   Napi::Value patternValue = opts.Get("pattern");
@@ -250,12 +251,34 @@ Napi::Value packSparse(const Napi::CallbackInfo& info) {
       if (!std::isfinite(scales[i])) throwRangeError(env, "opts.scales must be finite");
     }
   }
+  auto* bindings = static_cast<SparseBindings*>(info.Data());
+  if (onGpu) {
+    // The GPU holds the weights; the handle keeps their shape and scales.
+    auto shape = std::make_unique<PackedSparse>();
+    shape->type = type;
+    shape->pattern = pattern;
+    shape->k = k;
+    shape->n = n;
+    if (scaleCount) {
+      shape->perColumnScale = scaleCount > 1;
+      for (size_t j = 0; j < n; ++j) shape->scale.push_back(scales[scaleCount == 1 ? 0 : j]);
+    }
+    bool twoFour = pattern == sparse::SparsePattern::TwoFour;
+    auto gpu = withAllocation(env, "the packed weights", [&] {
+      return cudaCall(env, [&] {
+        return type == WeightType::Float32
+                   ? cuda::uploadSparseFloat(static_cast<const float*>(data), k, n, twoFour, &shape->nonzeros)
+                   : cuda::uploadSparseInt8(static_cast<const int8_t*>(data), k, n, twoFour, scales, scaleCount,
+                                            &shape->nonzeros);
+      });
+    });
+    return PackedSparseHandle::create(bindings->packedSparse, std::move(shape), std::move(gpu));
+  }
   auto packed = withAllocation(env, "the packed weights", [&] {
     return type == WeightType::Float32
                ? sparse::packFloat(static_cast<const float*>(data), k, n, pattern)
                : sparse::packInt8(static_cast<const int8_t*>(data), k, n, pattern, scales, scaleCount);
   });
-  auto* bindings = static_cast<SparseBindings*>(info.Data());
   return PackedSparseHandle::create(bindings->packedSparse, std::move(packed));
 }
 
@@ -263,6 +286,7 @@ Napi::Value packSparse(const Napi::CallbackInfo& info) {
 // or views of them, and a share of the weights.
 struct SparseCall {
   std::shared_ptr<const PackedSparse> w;
+  std::shared_ptr<const cuda::Weights> gpu;  // set for weights on the GPU
   const float* x = nullptr;
   const float* bias = nullptr;
   std::shared_ptr<std::vector<float>> xCopy, biasCopy;
@@ -280,7 +304,7 @@ SparseCall prepareSparse(const Napi::CallbackInfo& info, bool int8, bool copyInp
   call.m = dimArg(info, 1, "m");
   size_t k = dimArg(info, 2, "k");
   const float* x = typedDataArg<float>(env, info[0], "x", napi_float32_array, checkedProduct(env, {call.m, k}, "m * k"));
-  call.w = PackedSparseHandle::weightsArg(env, info[3], "w");
+  call.w = PackedSparseHandle::weightsArg(env, info[3], "w", &call.gpu);
   if (call.w->k != k) {
     throwRangeError(env, "k (" + std::to_string(k) + ") does not match w.k (" + std::to_string(call.w->k) + ")");
   }
@@ -310,7 +334,13 @@ SparseCall prepareSparse(const Napi::CallbackInfo& info, bool int8, bool copyInp
 }
 
 void runSparse(const SparseCall& call, float* y) {
-  if (call.int8) {
+  if (call.gpu) {
+    if (call.int8) {
+      cuda::linearSparseInt8(*call.gpu, call.x, call.m, call.bias, y);
+    } else {
+      cuda::matmulSparse(*call.gpu, call.x, call.m, call.bias, y);
+    }
+  } else if (call.int8) {
     sparse::linearInt8(call.x, call.m, *call.w, call.bias, y);
   } else {
     sparse::matmulFloat(call.x, call.m, *call.w, call.bias, y);
@@ -320,7 +350,7 @@ void runSparse(const SparseCall& call, float* y) {
 Napi::Value sparseSync(const Napi::CallbackInfo& info, bool int8) {
   SparseCall call = prepareSparse(info, int8, false);
   Napi::Float32Array y = Napi::Float32Array::New(info.Env(), call.m * call.w->n);
-  withAllocation(info.Env(), "the product's buffers", [&] { runSparse(call, y.Data()); });
+  withAllocation(info.Env(), "the product's buffers", [&] { cudaCall(info.Env(), [&] { runSparse(call, y.Data()); }); });
   return y;
 }
 

@@ -67,9 +67,10 @@ describe('PackedSparse', () => {
     expect(kernels.packSparse(Int8Array.from(pruned), 64, 9, { pattern: '2:4' }).nonzeros).toBe(32 * 9);
   });
 
-  test("device: 'auto' is the CPU, 'cuda' says CUDA is not available", () => {
-    expect(kernels.packSparse(wf, k, n, { device: 'auto' }).device).toBe('cpu');
-    expect(() => kernels.packSparse(wf, k, n, { device: 'cuda' })).toThrow(/CUDA sparse kernels are not available/);
+  test("device: 'auto' is the GPU when there is one, else the CPU; 'cuda' without one says why", () => {
+    const gpu = kernels.cudaAvailable();
+    expect(kernels.packSparse(wf, k, n, { device: 'auto' }).device).toBe(gpu ? 'cuda' : 'cpu');
+    if (!gpu) expect(() => kernels.packSparse(wf, k, n, { device: 'cuda' })).toThrow(/^CUDA is not available: ./);
     expect(() => kernels.packSparse(wf, k, n, { device: 'gpu' as 'cpu' })).toThrow(TypeError);
   });
 

@@ -21,7 +21,7 @@ namespace {
 
 constexpr size_t kPanel = 64;
 constexpr size_t kMaxRows = 6;      // rows of the register block
-constexpr size_t kGroupsPerBlock = 128;  // k-groups per pass: 128 x 256 B of B stay in L1
+constexpr size_t kGroupsPerBlock = 512;  // k-groups per pass (2048 k): one pass up to k = 2048
 
 int32_t load4(const uint8_t* p) {
   int32_t v;

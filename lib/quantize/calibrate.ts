@@ -5,13 +5,13 @@ import type { ValueMetadata } from '../engine/engine';
 import { OrtEngine } from '../engine/ort-engine';
 import { generateFeeds } from '../compare/inputs';
 import type { Model } from '../onnx/model';
-import { serializeModel } from '../onnx/save';
 import { allGraphs } from '../onnx/proto-walk';
 import { makeBatches } from './calibration/batches';
 import { entropyThreshold } from './calibration/entropy';
 import { exposeValues } from './calibration/expose-values';
 import { percentileThreshold, TensorStats } from './calibration/histogram';
 import { readCalibrationDir } from './calibration/samples';
+import { modelSource } from './model-source';
 import type { ResolvedOptions } from './options';
 import type { CalibrationSummary } from './report';
 
@@ -73,7 +73,13 @@ export async function calibrate(model: Model, targets: CalibrationTarget[], o: R
     .filter((t) => !(t.graphPath === 'main' && mainInputs.has(t.name)))
     .map((t) => ({ name: t.name, graph: graphs.get(t.graphPath) ?? augmented.graph })));
   const engine = new OrtEngine();
-  const session = await engine.load(serializeModel(augmented), o.engine);
+  const loadable = modelSource(augmented, 'calibration');
+  let session;
+  try {
+    session = await engine.load(loadable.source, o.engine);
+  } finally {
+    loadable.dispose();
+  }
   try {
     const { samples, generated } = await collectSamples(o, inputMetadata(model));
     const stats = new Map<string, TensorStats>();

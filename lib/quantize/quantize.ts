@@ -3,13 +3,13 @@
 import { compareModels, type CompareReport } from '../compare/compare';
 import type { Feeds } from '../engine/tensor';
 import type { Model } from '../onnx/model';
-import { serializeModel } from '../onnx/save';
 import { validateModel } from '../onnx/validate';
 import { calibrate, collectSamples, inputMetadata, type CalibrationResult } from './calibrate';
 import { dynamicQOperatorRewriters } from './dynamic-qoperator';
 import { dynamicQdqRewriters, weightOnlyInt8Rewriters } from './dequantize-rewriters';
 import { foldBatchNorms } from './fold-batchnorm';
 import { GraphScope } from './graph-scope';
+import { modelSource } from './model-source';
 import { weightOnlyInt4Rewriters } from './matmul-nbits';
 import { minimumIrVersion, requiredOpset } from './opset-requirements';
 import { upgradeOpset } from './opset-upgrade';
@@ -38,7 +38,7 @@ function formatOf(o: ResolvedOptions): QuantizeReport['format'] {
 
 const VERIFY_SAMPLE_LIMIT = 32;
 
-async function verify(source: Uint8Array, result: Uint8Array, o: ResolvedOptions, samples: Feeds[] | undefined): Promise<CompareReport> {
+async function verify(source: Uint8Array | string, result: Uint8Array | string, o: ResolvedOptions, samples: Feeds[] | undefined): Promise<CompareReport> {
   return compareModels(source, result, {
     samples: samples?.slice(0, VERIFY_SAMPLE_LIMIT),
     sampleCount: o.verifySamples ?? 4,
@@ -99,14 +99,19 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
   }
   validateModel(model);
 
-  const sourceBytes = serializeModel(source);
-  const resultBytes = serializeModel(model);
-  const [beforeBytes, afterBytes] = [sourceBytes.byteLength, resultBytes.byteLength];
+  const original = modelSource(source, 'original');
+  const result = modelSource(model, 'quantized');
+  const [beforeBytes, afterBytes] = [original.bytes, result.bytes];
   let verification: CompareReport | null = null;
-  if (o.verify !== false) {
-    const samples = calibration?.samples ?? (o.calibration !== undefined ? (await collectSamples(o, inputMetadata(source))).samples : undefined);
-    verification = await verify(sourceBytes, resultBytes, o, samples);
-    if (calibration?.generated) verification.inputsGenerated = true;
+  try {
+    if (o.verify !== false) {
+      const samples = calibration?.samples ?? (o.calibration !== undefined ? (await collectSamples(o, inputMetadata(source))).samples : undefined);
+      verification = await verify(original.source, result.source, o, samples);
+      if (calibration?.generated) verification.inputsGenerated = true;
+    }
+  } finally {
+    original.dispose();
+    result.dispose();
   }
   return {
     model,

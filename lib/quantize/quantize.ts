@@ -108,6 +108,11 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
       const samples = calibration?.samples ?? (o.calibration !== undefined ? (await collectSamples(o, inputMetadata(source))).samples : undefined);
       verification = await verify(original.source, result.source, o, samples);
       if (calibration?.generated) verification.inputsGenerated = true;
+      const ratio = verification.latencyRatio;
+      if (ratio !== null && ratio > 1.2 && o.mode === 'dynamic' && quantized.some((q) => q.opType === 'Conv')) {
+        warnings.push(`the result runs ${ratio.toFixed(1)}x slower: onnxruntime's dynamic ConvInteger is slower than its float Conv; `
+          + 'for conv nets use --mode static, or keep Conv in float with --op-types MatMul,Gemm');
+      }
     }
   } finally {
     original.dispose();

@@ -15,8 +15,17 @@ namespace {
 
 thread_local bool insideParallelRegion = false;
 
-// Workers sleep until a job is posted; every participant takes chunks from a
-// shared counter, so uneven chunks balance themselves.
+// One parallelFor call. Participants claim chunks from `next`; the caller
+// returns once every chunk is done, without waiting for workers that woke too
+// late to claim any (a descheduled worker must not stall the call). A late
+// worker still holds the job through its shared_ptr, claims nothing, and so
+// never touches `body`, which dies with the caller's frame.
+struct Job {
+  const std::function<void(size_t, size_t)>* body;
+  size_t count, grain, chunks;
+  std::atomic<size_t> next{0}, done{0};
+};
+
 class ThreadPool {
  public:
   explicit ThreadPool(int threads) { resize(threads); }
@@ -44,33 +53,38 @@ class ThreadPool {
       body(0, count);
       return;
     }
+    auto job = std::make_shared<Job>();
+    job->body = &body;
+    job->count = count;
+    job->grain = grain;
+    job->chunks = chunks;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      body_ = &body;
-      count_ = count;
-      grain_ = grain;
-      chunks_ = chunks;
-      nextChunk_.store(0);
-      pending_.store(workers_.size());
+      job_ = job;
       generation_.store(generation_.load() + 1);
     }
     wake_.notify_all();
-    work();
-    if (!spinUntil([this] { return pending_.load() == 0; })) {
+    work(*job);
+    auto finished = [&] { return job->done.load() == job->chunks; };
+    if (!spinUntil(finished)) {
       std::unique_lock<std::mutex> lock(mutex_);
-      done_.wait(lock, [this] { return pending_.load() == 0; });
+      done_.wait(lock, finished);
     }
-    body_ = nullptr;
   }
 
  private:
-  void work() {
+  void work(Job& job) {
     insideParallelRegion = true;
     for (;;) {
-      size_t chunk = nextChunk_.fetch_add(1);
-      if (chunk >= chunks_) break;
-      size_t begin = chunk * grain_;
-      (*body_)(begin, std::min(count_, begin + grain_));
+      size_t chunk = job.next.fetch_add(1);
+      if (chunk >= job.chunks) break;
+      size_t begin = chunk * job.grain;
+      (*job.body)(begin, std::min(job.count, begin + job.grain));
+      if (job.done.fetch_add(1) + 1 == job.chunks) {
+        // Under the mutex, so the caller cannot check and then sleep past this notify.
+        std::lock_guard<std::mutex> lock(mutex_);
+        done_.notify_all();
+      }
     }
     insideParallelRegion = false;
   }
@@ -90,18 +104,19 @@ class ThreadPool {
 
   void workerLoop(size_t seen) {
     for (;;) {
-      if (!spinUntil([&] { return stop_.load() || generation_.load() != seen; })) {
+      auto posted = [&] { return stop_.load() || generation_.load() != seen; };
+      if (!spinUntil(posted)) {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+        wake_.wait(lock, posted);
       }
-      if (stop_.load()) return;
-      seen = generation_.load();
-      work();
-      if (pending_.fetch_sub(1) == 1) {
-        // Under the mutex, so the caller cannot check and then sleep past this notify.
+      std::shared_ptr<Job> job;
+      {
         std::lock_guard<std::mutex> lock(mutex_);
-        done_.notify_one();
+        if (stop_.load()) return;
+        seen = generation_.load();
+        job = job_;
       }
+      work(*job);
     }
   }
 
@@ -115,17 +130,15 @@ class ThreadPool {
     workers_.clear();
   }
 
+  static constexpr int kSpinIterations = 4000;  // roughly 20-50 microseconds of pause
   std::mutex regionMutex_;  // one parallel region at a time
   std::mutex mutex_;
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
-  const std::function<void(size_t, size_t)>* body_ = nullptr;
-  static constexpr int kSpinIterations = 4000;  // roughly 20-50 microseconds of pause
-  size_t count_ = 0, grain_ = 1, chunks_ = 0;
-  std::atomic<size_t> pending_{0}, generation_{0};
-  std::atomic<size_t> nextChunk_{0};
-  std::atomic<int> threads_{1};
+  std::shared_ptr<Job> job_;
+  std::atomic<size_t> generation_{0};
   std::atomic<bool> stop_{false};
+  std::atomic<int> threads_{1};
 };
 
 ThreadPool& pool() {

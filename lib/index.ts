@@ -9,6 +9,7 @@ export { parseNpy, encodeNpy } from './compare/npy';
 export type { OutputMetrics } from './compare/metrics';
 export { inspectModel, type InspectReport, type InspectOptions } from './inspect/inspect';
 export { OrtEngine } from './engine/ort-engine';
+export { OrtCudaUnavailableError, ortCudaSupport, type OrtCudaSupport } from './engine/ort-cuda';
 export type { Engine, EngineOptions, Session, ValueMetadata } from './engine/engine';
 export type { HostTensor, Feeds, TensorType } from './engine/tensor';
 export { prune, pruneModel, PRUNE_PATTERNS, type PruneResult, type PruneOptions, type PruneRunOptions, type PrunePattern, type PruneReport } from './prune';

@@ -20,8 +20,14 @@ export interface EngineOptions {
   threads?: number;
   /** onnxruntime graph optimization level; default 'all'. */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
-  /** Execution providers in order of preference; default ['cpu']. */
+  /** Execution providers in order of preference; default ['cpu'] (or as `device` says). */
   executionProviders?: readonly string[];
+  /**
+   * Shorthand for executionProviders: 'cpu' (default); 'cuda': ['cuda', 'cpu'] (ops CUDA lacks run on
+   * the CPU), an OrtCudaUnavailableError saying why when onnxruntime-node cannot run CUDA here;
+   * 'auto': 'cuda' when it can, else 'cpu'.
+   */
+  device?: 'cpu' | 'cuda' | 'auto';
 }
 
 export interface Engine {

@@ -1,6 +1,7 @@
 // OrtEngine: onnxruntime-node, the reference and general-purpose engine.
 import * as ort from 'onnxruntime-node';
 import type { Engine, EngineOptions, Session, ValueMetadata } from './engine';
+import { ortCudaLoadError, ortCudaSupport, requireOrtCuda } from './ort-cuda';
 import type { Feeds, HostTensor, TensorType } from './tensor';
 
 function toOrtTensor(tensor: HostTensor): ort.Tensor {
@@ -44,10 +45,15 @@ class OrtSession implements Session {
   }
 }
 
+function providersFor(device: EngineOptions['device']): string[] {
+  if (device === 'cuda' || (device === 'auto' && ortCudaSupport().available)) return ['cuda', 'cpu'];
+  return ['cpu'];
+}
+
 export function ortSessionOptions(options: EngineOptions = {}): ort.InferenceSession.SessionOptions {
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
-    executionProviders: [...(options.executionProviders ?? ['cpu'])],
+    executionProviders: [...(options.executionProviders ?? providersFor(options.device))],
     // Errors only: onnxruntime's warnings (e.g. about implicit subgraph inputs) are noise to our users.
     logSeverityLevel: 3,
   };
@@ -63,10 +69,20 @@ export class OrtEngine implements Engine {
 
   async load(model: string | Uint8Array, options?: EngineOptions): Promise<Session> {
     const sessionOptions = ortSessionOptions(options);
-    const session =
-      typeof model === 'string'
-        ? await ort.InferenceSession.create(model, sessionOptions)
-        : await ort.InferenceSession.create(model, sessionOptions);
-    return new OrtSession(session);
+    const create = (opts: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> =>
+      typeof model === 'string' ? ort.InferenceSession.create(model, opts) : ort.InferenceSession.create(model, opts);
+    const wantsCuda = sessionOptions.executionProviders!.some((p) => (typeof p === 'string' ? p : p.name) === 'cuda');
+    // Checked first: onnxruntime's own error names neither the cause nor the remedy.
+    if (wantsCuda) requireOrtCuda();
+    try {
+      return new OrtSession(await create(sessionOptions));
+    } catch (err) {
+      if (!wantsCuda || !/cuda|shared library/i.test((err as Error).message)) throw err;
+      // The provider is installed but cannot start (no GPU, no CUDA 12 or cuDNN libraries).
+      if (options?.device === 'auto' && !options.executionProviders) {
+        return new OrtSession(await create({ ...sessionOptions, executionProviders: ['cpu'] }));
+      }
+      throw ortCudaLoadError(err);
+    }
   }
 }

@@ -23,7 +23,7 @@ describe('onnxforge quantize', () => {
     const r = runCli(['quantize', '--help']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Usage: onnxforge quantize');
-    expect(r.stdout.replace(/\s+/g, ' ')).toMatch(/qoperator \(default\).*fastest dynamic int8 path on x86/);
+    expect(r.stdout.replace(/\s+/g, ' ')).toMatch(/qoperator \(default\).*fused int8 kernels.*fast path on x86/);
   });
 
   it('writes a dynamic model and a JSON report with compare figures', () => {

@@ -83,7 +83,7 @@ export function registerQuantize(program: Command): void {
     .requiredOption('-o, --output <file>', 'where to write the quantized model')
     .addOption(new Option('--mode <mode>', 'dynamic: int8 weights, activations quantized at run time; static: int8 activations with calibrated ranges (QDQ); weight-only: int4/int8 weights, float activations')
       .choices(['dynamic', 'static', 'weight-only']).makeOptionMandatory())
-    .addOption(new Option('--format <format>', 'dynamic mode: qoperator (default) writes DynamicQuantizeLinear + MatMulInteger/ConvInteger, which onnxruntime fuses into MatMulIntegerToFloat, the fastest dynamic int8 path on x86 CPUs; qdq writes DequantizeLinear nodes around float ops, portable to other runtimes but slower in onnxruntime')
+    .addOption(new Option('--format <format>', 'dynamic mode: qoperator (default) writes DynamicQuantizeLinear + MatMulInteger/ConvInteger, which onnxruntime always runs as its fused int8 kernels (DynamicQuantizeMatMul, MatMulIntegerToFloat): the dependable fast path on x86 CPUs; qdq writes DequantizeLinear in front of the float ops, portable to other runtimes, but onnxruntime may fold a 2-D MatMul + Add into a float Gemm and lose the int8 speed-up')
       .choices(['qoperator', 'qdq']))
     .option('--per-channel', 'one weight scale per output channel (the default: far more accurate on conv nets with folded batch norm)')
     .option('--per-tensor', 'one weight scale per tensor instead')

@@ -1,5 +1,6 @@
 // npm run bench [-- SUITE... [--flag=value...]]: runs the named suites (all when none is named). Each suite
 // times onnxforge against onnxruntime-node in the same run and writes JSON and a markdown table.
+import { runCudaBench } from './cuda';
 import { runInt8Bench } from './int8';
 import { runPruneBench } from './prune';
 import { runQuantizeBench } from './quantize';
@@ -12,6 +13,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   quantize: runQuantizeBench,
   sparse: runSparseBench,
   serve: runServeBench,
+  cuda: runCudaBench,
 };
 
 async function main(argv: string[]): Promise<void> {

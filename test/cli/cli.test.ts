@@ -62,6 +62,17 @@ describe('onnxforge CLI', () => {
     expect(report.a.latency.runs).toBe(2);
   });
 
+  test('demo quantizes the built-in encoder block and compares it with the original', () => {
+    const out = path.join(dir, 'demo');
+    const r = runCli(['demo', '-o', out, '--json']);
+    expect(r.status).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.quantize.quantized.length).toBeGreaterThan(0);
+    expect(result.compare.outputs[0].cosine).toBeGreaterThan(0.99);
+    expect(result.compare.b.fileBytes).toBeLessThan(result.compare.a.fileBytes / 3);
+    expect(fs.readdirSync(out).sort()).toEqual(['encoder-block.int8.onnx', 'encoder-block.onnx']);
+  });
+
   test('cpu --json reports the ISA level, capped by ONNXFORGE_ISA', () => {
     const info = JSON.parse(runCli(['cpu', '--json'], { ONNXFORGE_ISA: 'scalar' }).stdout);
     expect(info.isa).toBe('scalar');

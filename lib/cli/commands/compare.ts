@@ -1,9 +1,9 @@
 // onnxforge compare A B: accuracy and latency of two models side by side.
 import { Command } from 'commander';
 import { compareModels, CompareReport } from '../../compare/compare';
-import { collectNumberPairs, nonNegativeInt, positiveInt } from '../options';
 import { formatBytes, printJson, table } from '../output';
 import { createProgress } from '../progress';
+import { addCompareOptions, compareOptionsFrom } from '../compare-options';
 
 function formatReport(report: CompareReport): string {
   const fmt = (x: number | null, digits: number) => (x === null ? '-' : x.toFixed(digits));
@@ -28,31 +28,15 @@ function formatReport(report: CompareReport): string {
 }
 
 export function registerCompare(program: Command): void {
-  program
+  addCompareOptions(program
     .command('compare')
     .description('run two models in onnxruntime on the same inputs: per output cosine, errors, top-1 agreement; per model size, load time, latency')
     .argument('<a>', 'reference model (.onnx)')
-    .argument('<b>', 'candidate model (.onnx)')
-    .option('--inputs <dir>', 'one folder per sample, each with <input>.npy or input_<i>.pb per model input')
-    .option('--samples <n>', 'generated samples when --inputs is not given', positiveInt, 4)
-    .option('--seed <n>', 'seed for generated inputs', nonNegativeInt, 0)
-    .option('--dim <name=value>', 'value of a symbolic dim for generated inputs (repeatable)', collectNumberPairs, {})
-    .option('--value <name=value>', 'fill a generated input with a constant (repeatable)', collectNumberPairs, {})
-    .option('--runs <n>', 'timed runs per model for latency (0 skips)', nonNegativeInt, 10)
-    .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
+    .argument('<b>', 'candidate model (.onnx)'))
     .option('--json', 'print the report as JSON')
     .action(async (a: string, b: string, opts) => {
       const progress = createProgress('compare');
-      const report = await compareModels(a, b, {
-        inputsDir: opts.inputs,
-        sampleCount: opts.samples,
-        seed: opts.seed,
-        dims: opts.dim,
-        values: opts.value,
-        latencyRuns: opts.runs,
-        engine: { threads: opts.threads },
-        onProgress: (done, total) => progress.update(done, total),
-      });
+      const report = await compareModels(a, b, compareOptionsFrom(opts, (done, total) => progress.update(done, total)));
       progress.finish();
       if (opts.json) printJson(report);
       else process.stdout.write(formatReport(report) + '\n');

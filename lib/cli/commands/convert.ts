@@ -5,9 +5,10 @@ import { convertFile, type ConvertFileOptions, type ConvertFileReport } from '..
 import { DEFAULT_BLOCKED_OPS } from '../../convert/block-list';
 import { readWeightMap } from '../../convert/weights';
 import { UsageError } from '../errors';
-import { collectNumberPairs, nonNegativeInt, positiveInt, requireDistinctOutput } from '../options';
+import { nonNegativeInt, requireDistinctOutput } from '../options';
 import { formatBytes, formatCount, printJson } from '../output';
 import { createProgress } from '../progress';
+import { addCompareOptions, compareOptionsFrom } from '../compare-options';
 
 /** Repeatable comma-separated list option. */
 function collectList(value: string, previous: string[] = []): string[] {
@@ -48,7 +49,7 @@ function formatReport(r: ConvertFileReport): string {
 }
 
 export function registerConvert(program: Command): void {
-  program
+  addCompareOptions(program
     .command('convert')
     .description('convert float precision (float16/bfloat16, or back to float32), replace weights from safetensors, and move tensors to or from external data')
     .argument('<model>', 'model (.onnx)')
@@ -69,12 +70,7 @@ export function registerConvert(program: Command): void {
     .option('--no-single-file', 'one external data file per tensor')
     .option('--external-location <name>', 'file name of the single external data file (default "<output name>.data")')
     .option('--inline', 'store every tensor inside the .onnx (fails above 2 GiB)')
-    .option('--compare', 'run the result and the original on the same inputs and report accuracy')
-    .option('--inputs <dir>', 'with --compare: one folder per sample, with <input>.npy or input_<i>.pb per model input')
-    .option('--samples <n>', 'with --compare: generated samples when --inputs is not given', positiveInt, 4)
-    .option('--dim <name=value>', 'with --compare: value of a symbolic dim for generated inputs (repeatable)', collectNumberPairs, {})
-    .option('--value <name=value>', 'with --compare: fill a generated input with a constant (repeatable)', collectNumberPairs, {})
-    .option('--runs <n>', 'with --compare: timed runs per model for latency (0 skips)', nonNegativeInt, 0)
+    .option('--compare', 'run the result and the original on the same inputs and report accuracy'), { prefix: 'with --compare: ', runs: 0 })
     .option('--json', 'print the report as JSON')
     .action(async (input: string, opts) => {
       requireDistinctOutput(input, opts.output);
@@ -100,10 +96,7 @@ export function registerConvert(program: Command): void {
       }
       const progress = createProgress('compare');
       if (opts.compare) {
-        options.compare = {
-          inputsDir: opts.inputs, sampleCount: opts.samples, dims: opts.dim, values: opts.value, latencyRuns: opts.runs,
-          onProgress: (done, total) => progress.update(done, total),
-        };
+        options.compare = compareOptionsFrom(opts, (done, total) => progress.update(done, total));
       }
       const report = await convertFile(input, opts.output, options);
       progress.finish();

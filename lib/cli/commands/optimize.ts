@@ -3,10 +3,11 @@ import { Command, Option } from 'commander';
 import { compareModels } from '../../compare/compare';
 import { OPTIMIZATION_LEVELS, optimizeModel } from '../../convert/optimize';
 import { UsageError } from '../errors';
-import { collectNumberPairs, nonNegativeInt, positiveInt, requireDistinctOutput } from '../options';
+import { nonNegativeInt, requireDistinctOutput } from '../options';
 import { formatBytes, printJson } from '../output';
 import { createProgress } from '../progress';
 import { formatCompare } from './convert';
+import { addCompareOptions, compareOptionsFrom } from '../compare-options';
 
 function opChanges(before: Record<string, number>, after: Record<string, number>): string {
   const ops = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
@@ -17,7 +18,7 @@ function opChanges(before: Record<string, number>, after: Record<string, number>
 }
 
 export function registerOptimize(program: Command): void {
-  program
+  addCompareOptions(program
     .command('optimize')
     .description('run onnxruntime\'s graph optimizer (constant folding, redundant node elimination, fusions) and save the optimized model; '
       + 'extended and all may use onnxruntime-only ops (com.microsoft), and all adds layouts for this machine\'s CPU, so its output should run where it was made')
@@ -26,12 +27,7 @@ export function registerOptimize(program: Command): void {
     .addOption(new Option('--level <level>', 'onnxruntime graph optimization level').choices([...OPTIMIZATION_LEVELS]).default('extended'))
     .option('--external-data', 'store initializers in "<output>.data" (needed above 2 GiB)')
     .option('--external-threshold <bytes>', 'initializers of at least this many bytes go to external data (default 1024)', nonNegativeInt)
-    .option('--compare', 'run the result and the original on the same inputs and report accuracy and latency')
-    .option('--inputs <dir>', 'with --compare: one folder per sample, with <input>.npy or input_<i>.pb per model input')
-    .option('--samples <n>', 'with --compare: generated samples when --inputs is not given', positiveInt, 4)
-    .option('--dim <name=value>', 'with --compare: value of a symbolic dim for generated inputs (repeatable)', collectNumberPairs, {})
-    .option('--value <name=value>', 'with --compare: fill a generated input with a constant (repeatable)', collectNumberPairs, {})
-    .option('--runs <n>', 'with --compare: timed runs per model for latency (0 skips)', nonNegativeInt, 10)
+    .option('--compare', 'run the result and the original on the same inputs and report accuracy and latency'), { prefix: 'with --compare: ' })
     .option('--json', 'print the report as JSON')
     .action(async (input: string, opts) => {
       requireDistinctOutput(input, opts.output);
@@ -42,10 +38,7 @@ export function registerOptimize(program: Command): void {
       });
       const progress = createProgress('compare');
       const compare = opts.compare
-        ? await compareModels(input, report.output, {
-          inputsDir: opts.inputs, sampleCount: opts.samples, dims: opts.dim, values: opts.value, latencyRuns: opts.runs,
-          onProgress: (done, total) => progress.update(done, total),
-        })
+        ? await compareModels(input, report.output, compareOptionsFrom(opts, (done, total) => progress.update(done, total)))
         : undefined;
       progress.finish();
       if (opts.json) {

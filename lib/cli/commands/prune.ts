@@ -10,6 +10,7 @@ import { UsageError } from '../errors';
 import { collectNumberPairs, nonNegativeInt, positiveInt, requireDistinctOutput } from '../options';
 import { formatBytes, formatCount, printJson, table } from '../output';
 import { createProgress } from '../progress';
+import { addCompareOptions, compareOptionsFrom } from '../compare-options';
 
 function fraction(value: string): number {
   const n = Number(value);
@@ -84,7 +85,7 @@ export function formatPruneReport(r: PruneReport, output: string): string {
 }
 
 export function registerPrune(program: Command): void {
-  program
+  addCompareOptions(program
     .command('prune')
     .description('zero the smallest weights (unstructured, 2:4, 4:8) or remove whole channels (a smaller dense model), then compare with the original')
     .argument('<model>', 'model (.onnx)')
@@ -96,14 +97,7 @@ export function registerPrune(program: Command): void {
     .option('--layer <pattern=s>', 'sparsity for matching layers, 0 keeps them dense (repeatable; last match wins)', collectNumberPairs, {})
     .option('--min-params <n>', 'skip layers with fewer weights', nonNegativeInt, 4096)
     .option('--round-to <n>', 'channel pattern: keep a multiple of n channels', positiveInt, 1)
-    .option('--no-compare', 'skip running both models in onnxruntime')
-    .option('--inputs <dir>', 'compare on these samples: one folder per sample, with <input>.npy or input_<i>.pb files')
-    .option('--samples <n>', 'generated samples when --inputs is not given', positiveInt, 4)
-    .option('--seed <n>', 'seed for generated inputs', nonNegativeInt, 0)
-    .option('--dim <name=value>', 'value of a symbolic dim for generated inputs (repeatable)', collectNumberPairs, {})
-    .option('--value <name=value>', 'fill a generated input with a constant (repeatable)', collectNumberPairs, {})
-    .option('--runs <n>', 'timed runs per model for latency (0 skips)', nonNegativeInt, 10)
-    .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
+    .option('--no-compare', 'skip running both models in onnxruntime'))
     .option('--json', 'print the report as JSON')
     .action(async (file: string, opts) => {
       requireDistinctOutput(file, opts.output);
@@ -119,16 +113,7 @@ export function registerPrune(program: Command): void {
       saveModel(model, opts.output);
       if (opts.compare) {
         const progress = createProgress('compare');
-        report.compare = await compareModels(file, opts.output, {
-          inputsDir: opts.inputs,
-          sampleCount: opts.samples,
-          seed: opts.seed,
-          dims: opts.dim,
-          values: opts.value,
-          latencyRuns: opts.runs,
-          engine: { threads: opts.threads },
-          onProgress: (done, total) => progress.update(done, total),
-        });
+        report.compare = await compareModels(file, opts.output, compareOptionsFrom(opts, (done, total) => progress.update(done, total)));
         progress.finish();
       }
       if (opts.json) printJson(report);

@@ -11,7 +11,7 @@ Napi::Value cudaAvailable(const Napi::CallbackInfo& info) {
 
 Napi::Value cudaDevices(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::vector<cuda::DeviceInfo> devices = cuda::status().compiled ? cuda::devices() : std::vector<cuda::DeviceInfo>();
+  std::vector<cuda::DeviceInfo> devices = cuda::devices();
   Napi::Array list = Napi::Array::New(env, devices.size());
   for (size_t i = 0; i < devices.size(); ++i) {
     const cuda::DeviceInfo& d = devices[i];

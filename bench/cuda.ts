@@ -9,17 +9,16 @@ import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import type { CudaDevice } from '../binding';
-import { percentile } from '../lib/compare/latency';
 import { ortCudaSupport } from '../lib/engine/ort-cuda';
 import { kernels } from '../lib/kernels';
 import { GraphBuilder, serializeModel } from '../lib/onnx';
+import { timeInterleaved, type Timing } from './timing';
 
 /** Dense int8 tensor-core ops per clock per SM (2 per multiply-add), by compute capability. */
 const INT8_OPS_PER_CLOCK_PER_SM: Record<string, number> = {
   '7.5': 2048, '8.0': 4096, '8.6': 2048, '8.7': 2048, '8.9': 2048, '9.0': 8192, '10.0': 16384, '12.0': 2048,
 };
 
-interface Timing { medianMs: number; minMs: number; runs: number }
 
 function lcgBytes(count: number, seed: number): Uint8Array {
   let s = seed >>> 0;
@@ -33,25 +32,6 @@ function lcgBytes(count: number, seed: number): Uint8Array {
 
 const floats = (count: number, seed: number) => Float32Array.from(lcgBytes(count, seed), (v) => (v - 127.5) / 64);
 
-/** Alternating blocks of runs for about budgetMs, so drift hits every variant alike. */
-async function timeVariants(variants: (() => unknown)[], budgetMs: number, maxRuns: number): Promise<Timing[]> {
-  const times: number[][] = variants.map(() => []);
-  for (const v of variants) await v();
-  const start = Date.now();
-  for (let r = 0; r < maxRuns && (r < 6 || Date.now() - start < budgetMs); r += 2) {
-    for (const [i, v] of variants.entries()) {
-      for (let j = 0; j < 2; j++) {
-        const t0 = process.hrtime.bigint();
-        await v();
-        times[i].push(Number(process.hrtime.bigint() - t0) / 1e6);
-      }
-    }
-  }
-  return times.map((t) => {
-    const sorted = [...t].sort((a, b) => a - b);
-    return { medianMs: percentile(sorted, 50), minMs: sorted[0], runs: sorted.length };
-  });
-}
 
 function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;
@@ -190,12 +170,12 @@ export async function runCudaBench(args: string[]): Promise<void> {
     const session = await ort.InferenceSession.create(matmulIntegerModel(b, k, n), options);
     const feeds = { A: new ort.Tensor('uint8', a, [m, k]) };
     const budget = 2000;
-    const [g1, c1, o1] = await timeVariants([() => kernels.matmulInteger(a, m, k, gpu), () => kernels.matmulInteger(a, m, k, cpu), () => session.run(feeds)], budget, maxRuns);
+    const [g1, c1, o1] = await timeInterleaved([() => kernels.matmulInteger(a, m, k, gpu), () => kernels.matmulInteger(a, m, k, cpu), () => session.run(feeds)], { budgetMs: budget, maxRuns, block: 2 });
     const exact = sameBits(kernels.matmulInteger(a, m, k, gpu), kernels.matmulInteger(a, m, k, cpu));
     calls.push({ call: 'matmulInteger', m, k, n, note: 'dense int8', gpu: g1, cpu: c1, ort: o1, ortGraph: 'MatMulInteger', vsCpu: c1.medianMs / g1.medianMs, vsOrt: o1.medianMs / g1.medianMs, check: exact ? 'identical' : 'DIFFERENT' });
     const linSession = await ort.InferenceSession.create(dynamicLinearModel(b, k, n, scales), options);
     const linFeeds = { x: new ort.Tensor('float32', x, [m, k]) };
-    const [g2, c2, o2] = await timeVariants([() => kernels.linearInt8(x, m, k, gpu), () => kernels.linearInt8(x, m, k, cpu), () => linSession.run(linFeeds)], budget, maxRuns);
+    const [g2, c2, o2] = await timeInterleaved([() => kernels.linearInt8(x, m, k, gpu), () => kernels.linearInt8(x, m, k, cpu), () => linSession.run(linFeeds)], { budgetMs: budget, maxRuns, block: 2 });
     const same = sameBits(kernels.linearInt8(x, m, k, gpu), kernels.linearInt8(x, m, k, cpu));
     calls.push({ call: 'linearInt8', m, k, n, note: 'dense int8', gpu: g2, cpu: c2, ort: o2, ortGraph: 'DynamicQuantizeLinear + MatMulInteger', vsCpu: c2.medianMs / g2.medianMs, vsOrt: o2.medianMs / g2.medianMs, check: same ? 'identical' : 'DIFFERENT' });
     await session.release();
@@ -211,7 +191,7 @@ export async function runCudaBench(args: string[]): Promise<void> {
     const sparseCpu = kernels.packSparse(wf, k, n);
     const dSession = await ort.InferenceSession.create(matmulModel(wf, k, n), options);
     const dFeeds = { x: new ort.Tensor('float32', x, [m, k]) };
-    const [g3, c3, o3] = await timeVariants([() => kernels.matmulSparse(x, m, k, sparseGpu), () => kernels.matmulSparse(x, m, k, sparseCpu), () => dSession.run(dFeeds)], budget, maxRuns);
+    const [g3, c3, o3] = await timeInterleaved([() => kernels.matmulSparse(x, m, k, sparseGpu), () => kernels.matmulSparse(x, m, k, sparseCpu), () => dSession.run(dFeeds)], { budgetMs: budget, maxRuns, block: 2 });
     const diff = maxRelDiff(kernels.matmulSparse(x, m, k, sparseGpu), kernels.matmulSparse(x, m, k, sparseCpu));
     calls.push({ call: 'matmulSparse', m, k, n, note: 'float32, 90% unstructured', gpu: g3, cpu: c3, ort: o3, ortGraph: 'dense float32 MatMul', vsCpu: c3.medianMs / g3.medianMs, vsOrt: o3.medianMs / g3.medianMs, check: `max rel diff ${diff.toExponential(1)}` });
     for (const pattern of ['2:4', 'unstructured'] as const) {
@@ -220,7 +200,7 @@ export async function runCudaBench(args: string[]): Promise<void> {
       const opts = { scales, pattern: pattern === '2:4' ? ('2:4' as const) : undefined };
       const g = kernels.packSparse(w8, k, n, { ...opts, device: 'cuda' });
       const c = kernels.packSparse(w8, k, n, opts);
-      const [g4, c4] = await timeVariants([() => kernels.linearSparseInt8(x, m, k, g), () => kernels.linearSparseInt8(x, m, k, c)], budget, maxRuns);
+      const [g4, c4] = await timeInterleaved([() => kernels.linearSparseInt8(x, m, k, g), () => kernels.linearSparseInt8(x, m, k, c)], { budgetMs: budget, maxRuns, block: 2 });
       const identical = sameBits(kernels.linearSparseInt8(x, m, k, g), kernels.linearSparseInt8(x, m, k, c));
       calls.push({ call: 'linearSparseInt8', m, k, n, note: pattern === '2:4' ? 'int8 2:4 (dense tiles)' : 'int8, 90% unstructured', gpu: g4, cpu: c4, ort: o3, ortGraph: 'dense float32 MatMul', vsCpu: c4.medianMs / g4.medianMs, vsOrt: o3.medianMs / g4.medianMs, check: identical ? 'identical' : 'DIFFERENT' });
       g.dispose();

@@ -8,9 +8,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
-import { percentile } from '../lib/compare/latency';
 import { kernels } from '../lib/kernels';
 import { GraphBuilder, serializeModel } from '../lib/onnx';
+import { timeInterleaved, type Timing } from './timing';
+
+// Blocks of 3 runs, each after a pause and an untimed run (see InterleaveOptions.pauseMs).
+const pausedBlocks = (budgetMs: number, maxRuns: number) => ({ budgetMs, maxRuns, block: 3, warmup: 0, pauseMs: 5 });
 
 const SHAPES: [number, number, number][] = [
   [1, 4096, 4096], [8, 4096, 4096], [32, 4096, 4096], [128, 768, 3072],
@@ -19,7 +22,6 @@ const SHAPES: [number, number, number][] = [
 const QUICK_SHAPES: [number, number, number][] = [[1, 4096, 4096], [128, 768, 3072], [1, 768, 768]];
 const A_ZERO_POINT = 128;
 
-interface Timing { medianMs: number; minMs: number; runs: number }
 interface Measured {
   ours: Timing; ort: Timing;
   /** ort / ours, from the medians; bestRatio from the fastest runs. */
@@ -80,36 +82,8 @@ function dynamicLinearModel(b: Int8Array, k: number, n: number, scales: Float32A
   return serializeModel(g.build({ opset: 21 }));
 }
 
-type Runner = () => unknown;
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * Times the variants in alternating blocks of a few runs for about budgetMs in all, so drift on a shared
- * machine hits all alike. Each block starts after a pause, with one untimed run: onnxruntime's pool
- * threads spin for a while after a run, and timing our kernels while they still hold the cores (or the
- * reverse) would measure the other engine's leftovers.
- */
-async function timeInterleaved(variants: Runner[], budgetMs: number, maxRuns: number): Promise<Timing[]> {
-  const block = 3;
-  const times: number[][] = variants.map(() => []);
-  const start = Date.now();
-  for (let r = 0; r < maxRuns && (r < 3 * block || Date.now() - start < budgetMs); r += block) {
-    for (const [i, v] of variants.entries()) {
-      await pause(5);
-      await v();
-      for (let j = 0; j < block; j++) {
-        const t0 = process.hrtime.bigint();
-        await v();
-        times[i].push(Number(process.hrtime.bigint() - t0) / 1e6);
-      }
-    }
-  }
-  return times.map((t) => {
-    const sorted = [...t].sort((a, b) => a - b);
-    return { medianMs: percentile(sorted, 50), minMs: sorted[0], runs: sorted.length };
-  });
-}
 
 function measured(ours: Timing, ortTiming: Timing, ops: number, peakOps: number): Measured {
   const gops = ops / (ours.medianMs * 1e6);
@@ -186,7 +160,7 @@ export async function runInt8Bench(args: string[]): Promise<void> {
 
   const tiny = await ort.InferenceSession.create(matmulIntegerModel(Int8Array.of(1), 1, 1), sessionOptions(1));
   const tinyFeeds = { A: new ort.Tensor('uint8', Uint8Array.of(1), [1, 1]) };
-  const [ortOverhead] = await timeInterleaved([() => tiny.run(tinyFeeds)], 300, 300);
+  const [ortOverhead] = await timeInterleaved([() => tiny.run(tinyFeeds)], pausedBlocks(300, 300));
   await tiny.release();
 
   const cases: Case[] = [];
@@ -220,7 +194,7 @@ export async function runInt8Bench(args: string[]): Promise<void> {
           () => mmSession.run(mmFeeds),
           () => kernels.linearInt8(xs, m, k, w, bias),
           () => linSession.run(linFeeds),
-        ], budget, maxRuns);
+        ], pausedBlocks(budget, maxRuns));
         const c: Case = {
           m, k, n, threads,
           matmulInteger: { ...measured(oursMm, ortMm, ops, peakOps * threads), exact },

@@ -7,9 +7,9 @@ import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import type { PackedInt8, PackedSparse, PruneMaskOptions } from '../binding';
-import { percentile } from '../lib/compare/latency';
 import { kernels } from '../lib/kernels';
 import { GraphBuilder, serializeModel } from '../lib/onnx';
+import { timeInterleaved, type Timing } from './timing';
 
 const SHAPES: [number, number][] = [[4096, 4096], [768, 3072]];
 const ROWS = [1, 8, 32, 128];
@@ -18,7 +18,6 @@ const PATTERNS: { label: string; mask: PruneMaskOptions }[] = [
   { label: '2:4', mask: { pattern: '2:4' } },
 ];
 
-interface Timing { medianMs: number; minMs: number; runs: number }
 interface Case {
   k: number; n: number; m: number; threads: number; pattern: string; sparsity: number;
   ortDense: Timing; sparseFloat: Timing; denseInt8: Timing; sparseInt8: Timing;
@@ -62,25 +61,7 @@ async function ortMatmul(w: Float32Array, k: number, n: number, threads: number)
   });
 }
 
-type Runner = () => unknown;
 
-/** Runs the variants in turn (so drift on a shared machine hits all alike) for about budgetMs in all. */
-async function timeInterleaved(variants: Runner[], budgetMs: number, maxRuns: number): Promise<Timing[]> {
-  for (let i = 0; i < 2; i++) for (const v of variants) await v();
-  const times: number[][] = variants.map(() => []);
-  const start = Date.now();
-  for (let r = 0; r < maxRuns && (r < 3 || Date.now() - start < budgetMs); r++) {
-    for (const [i, v] of variants.entries()) {
-      const t0 = process.hrtime.bigint();
-      await v();
-      times[i].push(Number(process.hrtime.bigint() - t0) / 1e6);
-    }
-  }
-  return times.map((t) => {
-    const sorted = [...t].sort((a, b) => a - b);
-    return { medianMs: percentile(sorted, 50), minMs: sorted[0], runs: sorted.length };
-  });
-}
 
 function maxRelError(got: Float32Array, want: Float32Array): number {
   let scale = 0;
@@ -148,7 +129,7 @@ export async function runSparseBench(args: string[]): Promise<void> {
 
   const tiny = await ortMatmul(Float32Array.of(1), 1, 1, 1);
   const tinyFeeds = { x: new ort.Tensor('float32', Float32Array.of(1), [1, 1]) };
-  const [ortOverhead] = await timeInterleaved([() => tiny.run(tinyFeeds)], 200, 200);
+  const [ortOverhead] = await timeInterleaved([() => tiny.run(tinyFeeds)], { budgetMs: 200, maxRuns: 200, warmup: 2 });
   await tiny.release();
 
   try {
@@ -176,7 +157,7 @@ export async function runSparseBench(args: string[]): Promise<void> {
               () => kernels.matmulSparse(x, m, k, sparseFloat),
               () => kernels.linearInt8(x, m, k, denseInt8),
               () => kernels.linearSparseInt8(x, m, k, sparseInt8),
-            ], budget, maxRuns);
+            ], { budgetMs: budget, maxRuns, warmup: 2 });
             const c: Case = {
               k, n, m, threads, pattern: pattern.label, sparsity: sparseFloat.sparsity,
               ortDense, sparseFloat: sparseF, denseInt8: denseI, sparseInt8: sparseI,

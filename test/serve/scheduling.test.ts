@@ -6,7 +6,10 @@ import { rowsInput, slowModel, smallMlp, writeRepository } from '../runtime/fixt
 import { fp32Input, metricValue, post, request, sleep } from './http';
 
 const SLOW_ROWS = 32;
-const slowBody = (extra: Record<string, unknown> = {}) => ({ inputs: [fp32Input(SLOW_ROWS, 8, rowsInput(SLOW_ROWS, 8))], ...extra });
+// A request that keeps the instance busy long enough (hundreds of ms) for the others to queue behind it
+// and for a client's disconnect to be seen while they wait, even on a fast, idle machine.
+const LONG_ROWS = 512;
+const slowBody = (extra: Record<string, unknown> = {}, rows = SLOW_ROWS) => ({ inputs: [fp32Input(rows, 8, rowsInput(rows, 8))], ...extra });
 
 async function startServer(models: Parameters<typeof writeRepository>[0], options: { maxInflight?: number } = {}): Promise<{ server: ModelServer; url: string }> {
   const server = createServer({ repository: writeRepository(models), ...options });
@@ -83,7 +86,7 @@ describe('scheduling through the server', () => {
 
   test('a client that disconnects has its queued request dropped, never run', async () => {
     const before = await metrics();
-    const running = post(`${url}/v2/models/slow/infer`, slowBody());
+    const running = post(`${url}/v2/models/slow/infer`, slowBody({}, LONG_ROWS));
     await sleep(5);
     const controller = new AbortController();
     const abandoned = post(`${url}/v2/models/slow/infer`, slowBody(), {}, controller.signal).catch((err: Error) => err);
@@ -116,7 +119,9 @@ describe('server limits and shutdown', () => {
 
   test('graceful shutdown answers every request in flight, then refuses connections', async () => {
     const { server, url } = await startServer({ slow: { config: { warmup: { samples: 0 } }, versions: { 1: slowModel() } } });
-    const pending = [0, 1, 2, 3].map(() => post(`${url}/v2/models/slow/infer`, slowBody()));
+    const first = post(`${url}/v2/models/slow/infer`, slowBody({}, LONG_ROWS));
+    await sleep(20);
+    const pending = [first, ...[0, 1, 2].map(() => post(`${url}/v2/models/slow/infer`, slowBody()))];
     // Close once all four arrived: one running, three queued.
     await waitForQueueDepth(url, 'slow', 3);
     const closed = server.close();

@@ -67,7 +67,9 @@ describe('scheduling through the server', () => {
   });
 
   test('a full queue answers 503 with Retry-After, and the others still succeed', async () => {
-    const replies = await Promise.all([0, 1, 2].map(() => post(`${url}/v2/models/slow/infer`, slowBody())));
+    const first = post(`${url}/v2/models/slow/infer`, slowBody({}, LONG_ROWS));
+    await sleep(20);
+    const replies = await Promise.all([first, ...[0, 1].map(() => post(`${url}/v2/models/slow/infer`, slowBody()))]);
     const statuses = replies.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 200, 503]);
     const rejected = replies.find((r) => r.status === 503)!;
@@ -76,8 +78,8 @@ describe('scheduling through the server', () => {
   });
 
   test('a request that waits past its timeout gets 504', async () => {
-    const running = post(`${url}/v2/models/slow/infer`, slowBody());
-    await sleep(5);
+    const running = post(`${url}/v2/models/slow/infer`, slowBody({}, LONG_ROWS));
+    await sleep(20);
     const late = await post(`${url}/v2/models/slow/infer`, slowBody({ parameters: { timeout_ms: 1 } }));
     expect(late.status).toBe(504);
     expect(late.json.error).toMatch(/timed out after 1 ms/);

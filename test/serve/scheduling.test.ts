@@ -109,7 +109,9 @@ describe('server limits and shutdown', () => {
   test('more requests in flight than allowed get 503 with Retry-After', async () => {
     const { server, url } = await startServer({ slow: { config: { warmup: { samples: 0 } }, versions: { 1: slowModel() } } }, { maxInflight: 1 });
     try {
-      const replies = await Promise.all([0, 1].map(() => post(`${url}/v2/models/slow/infer`, slowBody())));
+      const first = post(`${url}/v2/models/slow/infer`, slowBody({}, LONG_ROWS));
+      await sleep(20);
+      const replies = await Promise.all([first, post(`${url}/v2/models/slow/infer`, slowBody())]);
       expect(replies.map((r) => r.status).sort()).toEqual([200, 503]);
       const rejected = replies.find((r) => r.status === 503)!;
       expect(rejected.headers.get('retry-after')).toBe('1');

@@ -11,6 +11,7 @@
 #include "async.h"
 #include "cuda.h"
 #include "int8_gemm.h"
+#include "packed_handle.h"
 
 namespace onnxforge::napi {
 namespace {
@@ -18,109 +19,46 @@ namespace {
 using int8::PackedActivations;
 using int8::PackedWeights;
 
-// Marks objects made by PackedInt8, so a look-alike object is never unwrapped.
-constexpr napi_type_tag kPackedInt8Tag = {0x6f6e6e78666f7267ULL, 0x7061636b6564693bULL};
-
 // Per-environment state, handed to every binding as its data pointer.
 struct Int8Bindings {
   Napi::FunctionReference packedInt8;
 };
 
-class PackedInt8 : public Napi::ObjectWrap<PackedInt8> {
+class PackedInt8 : public PackedHandle<PackedInt8, PackedWeights> {
  public:
+  // Marks objects made by PackedInt8, so a look-alike object is never unwrapped.
+  static constexpr napi_type_tag kTag = {0x6f6e6e78666f7267ULL, 0x7061636b6564693bULL};
+  static constexpr const char* kClassName = "PackedInt8";
+  static constexpr const char* kFactory = "packInt8Weights";
+
   static Napi::Function define(Napi::Env env) {
-    return DefineClass(env, "PackedInt8",
-                       {InstanceAccessor<&PackedInt8::k>("k"), InstanceAccessor<&PackedInt8::n>("n"),
-                        InstanceAccessor<&PackedInt8::bytes>("bytes"),
-                        InstanceAccessor<&PackedInt8::isa>("isa"),
-                        InstanceAccessor<&PackedInt8::device>("device"),
-                        InstanceAccessor<&PackedInt8::hasScales>("hasScales"),
-                        InstanceAccessor<&PackedInt8::disposed>("disposed"),
-                        InstanceMethod<&PackedInt8::dispose>("dispose")});
+    std::vector<Property> properties = commonProperties();
+    for (auto [name, getter] : {std::pair<const char*, Getter>{"k", &PackedInt8::k},
+                                {"n", &PackedInt8::n},
+                                {"isa", &PackedInt8::isa},
+                                {"hasScales", &PackedInt8::hasScales}}) {
+      properties.push_back(InstanceAccessor(name, getter, nullptr));
+    }
+    return DefineClass(env, kClassName, properties);
   }
 
-  // Wraps weights (and their GPU copy, if any) in a new PackedInt8 object.
-  static Napi::Object create(Int8Bindings& bindings, std::unique_ptr<PackedWeights> weights,
-                             std::shared_ptr<const cuda::Weights> gpu = nullptr) {
-    pending() = std::move(weights);
-    pendingGpu() = std::move(gpu);
-    Napi::Object object = bindings.packedInt8.New({});
-    pending().reset();
-    pendingGpu().reset();
-    return object;
-  }
-
-  explicit PackedInt8(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PackedInt8>(info) {
-    if (!pending()) {
-      throwTypeError(info.Env(), "PackedInt8 cannot be constructed directly; use kernels.packInt8Weights()");
-    }
-    weights_ = std::shared_ptr<PackedWeights>(std::move(pending()));
-    gpu_ = std::move(pendingGpu());
-    onGpu_ = gpu_ != nullptr;
-    k_ = weights_->k;
-    n_ = weights_->n;
-    bytes_ = weights_->bytes() + (gpu_ ? cuda::deviceBytes(*gpu_) : 0);
-    info.This().As<Napi::Object>().TypeTag(&kPackedInt8Tag);
-    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), static_cast<int64_t>(bytes_));
-  }
-
-  ~PackedInt8() override { release(); }
-
-  // The weights of a live PackedInt8 passed as `name` (and in *gpu their GPU copy, or
-  // nullptr); TypeError otherwise.
-  static std::shared_ptr<const PackedWeights> weightsArg(Napi::Env env, Napi::Value value, const char* name,
-                                                         std::shared_ptr<const cuda::Weights>* gpu) {
-    if (!value.IsObject() || !value.As<Napi::Object>().CheckTypeTag(&kPackedInt8Tag)) {
-      throwTypeError(env, std::string(name) + " must be a PackedInt8 (from kernels.packInt8Weights)");
-    }
-    PackedInt8* self = Unwrap(value.As<Napi::Object>());
-    if (!self->weights_) {
-      throwTypeError(env, std::string(name) + " (PackedInt8) has been disposed");
-    }
-    *gpu = self->gpu_;
-    return self->weights_;
+  explicit PackedInt8(const Napi::CallbackInfo& info) : PackedHandle(info) {
+    // Kept after dispose(), like the device.
+    k_ = weights()->k;
+    n_ = weights()->n;
   }
 
  private:
-  static std::unique_ptr<PackedWeights>& pending() {
-    thread_local std::unique_ptr<PackedWeights> weights;
-    return weights;
-  }
-  static std::shared_ptr<const cuda::Weights>& pendingGpu() {
-    thread_local std::shared_ptr<const cuda::Weights> gpu;
-    return gpu;
-  }
-
-  void release() {
-    if (!weights_) return;
-    // Calls still running keep their own reference; the memory goes with the last one.
-    weights_.reset();
-    gpu_.reset();
-    Napi::MemoryManagement::AdjustExternalMemory(Env(), -static_cast<int64_t>(bytes_));
-  }
-
   Napi::Value k(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(k_)); }
   Napi::Value n(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(n_)); }
-  Napi::Value bytes(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), weights_ ? static_cast<double>(bytes_) : 0.0);
-  }
   Napi::Value isa(const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), isaName(weights_ ? weights_->isa : int8::int8Isa()));
+    return Napi::String::New(info.Env(), isaName(weights() ? weights()->isa : int8::int8Isa()));
   }
-  Napi::Value device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), onGpu_ ? "cuda" : "cpu"); }
   Napi::Value hasScales(const Napi::CallbackInfo& info) {
-    return Napi::Boolean::New(info.Env(), weights_ && !weights_->scale.empty());
-  }
-  Napi::Value disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !weights_); }
-  Napi::Value dispose(const Napi::CallbackInfo& info) {
-    release();
-    return info.Env().Undefined();
+    return Napi::Boolean::New(info.Env(), weights() && !weights()->scale.empty());
   }
 
-  std::shared_ptr<PackedWeights> weights_;
-  std::shared_ptr<const cuda::Weights> gpu_;
-  bool onGpu_ = false;  // kept after dispose(), like the shape
-  size_t k_ = 0, n_ = 0, bytes_ = 0;
+  size_t k_ = 0, n_ = 0;
 };
 
 Int8Bindings& bindingsOf(const Napi::CallbackInfo& info) { return *static_cast<Int8Bindings*>(info.Data()); }
@@ -174,10 +112,10 @@ Napi::Value packInt8Weights(const Napi::CallbackInfo& info) {
         return cuda::uploadInt8(b, k, n, options.zeroPoints, options.zeroPointCount, options.scales, options.scaleCount);
       });
     });
-    return PackedInt8::create(bindingsOf(info), std::move(shape), std::move(gpu));
+    return PackedInt8::create(bindingsOf(info).packedInt8, std::move(shape), std::move(gpu));
   }
   auto weights = withAllocation(env, "the packed weights", [&] { return int8::packWeights(b, k, n, options); });
-  return PackedInt8::create(bindingsOf(info), std::move(weights));
+  return PackedInt8::create(bindingsOf(info).packedInt8, std::move(weights));
 }
 
 // One product, checked and with A packed (or x quantized): ready for a kernel.

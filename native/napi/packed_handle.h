@@ -1,4 +1,4 @@
-// JS handles of prepacked native weights (PackedSparse, ...): a class that JS cannot
+// JS handles of prepacked native weights (PackedInt8, PackedSparse): a class that JS cannot
 // construct, a type tag so look-alike objects are never unwrapped, shared ownership so
 // a running async call keeps the weights alive through dispose() and GC, and external
 // memory accounting for the GC. Weights on the GPU (device 'cuda') keep only their

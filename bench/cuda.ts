@@ -13,6 +13,7 @@ import { ortCudaSupport } from '../lib/engine/ort-cuda';
 import { kernels } from '../lib/kernels';
 import { GraphBuilder, serializeModel } from '../lib/onnx';
 import { timeInterleaved, type Timing } from './timing';
+import { benchFlags } from './flags';
 
 /** Dense int8 tensor-core ops per clock per SM (2 per multiply-add), by compute capability. */
 const INT8_OPS_PER_CLOCK_PER_SM: Record<string, number> = {
@@ -125,9 +126,7 @@ function markdown(machine: string, device: CudaDevice, peak: number | null, ortP
 }
 
 export async function runCudaBench(args: string[]): Promise<void> {
-  const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const outDir = path.resolve(flag('out') ?? path.join(__dirname, '../../bench/results'));
-  const quick = args.includes('--quick');
+  const { flag, outDir, quick } = benchFlags(args);
   const maxRuns = Number(flag('runs') ?? 40);
   const info = kernels.cudaInfo();
   fs.mkdirSync(outDir, { recursive: true });

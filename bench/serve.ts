@@ -17,6 +17,7 @@ import type { Model } from '../lib/onnx/model';
 import { randomUniform } from '../lib/onnx/random';
 import { ModelRuntime } from '../lib/runtime/runtime';
 import { saveModel } from '../lib/onnx/save';
+import { benchFlags } from './flags';
 
 const CONCURRENCY = [1, 16, 64];
 const MAX_BATCH = 64;
@@ -296,8 +297,7 @@ interface Summary {
 }
 
 export async function runServeBench(args: string[]): Promise<void> {
-  const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const outDir = path.resolve(flag('out') ?? path.join(__dirname, '../../bench/results'));
+  const { flag, outDir } = benchFlags(args);
   const durationMs = Number(flag('duration') ?? 2000);
   const rounds = Number(flag('rounds') ?? 8);
   const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, Node ${process.version}`;

@@ -10,6 +10,7 @@ import type { PackedInt8, PackedSparse, PruneMaskOptions } from '../binding';
 import { kernels } from '../lib/kernels';
 import { GraphBuilder, serializeModel } from '../lib/onnx';
 import { timeInterleaved, type Timing } from './timing';
+import { benchFlags } from './flags';
 
 const SHAPES: [number, number][] = [[4096, 4096], [768, 3072]];
 const ROWS = [1, 8, 32, 128];
@@ -116,9 +117,7 @@ function markdown(cases: Case[], machine: string, ortOverheadMs: number): string
 }
 
 export async function runSparseBench(args: string[]): Promise<void> {
-  const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const outDir = path.resolve(flag('out') ?? path.join(__dirname, '../../bench/results'));
-  const quick = args.includes('--quick');
+  const { flag, outDir, quick } = benchFlags(args);
   const maxRuns = Number(flag('runs') ?? 25);
   const info = kernels.cpuInfo();
   const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, ${info.isa}`;

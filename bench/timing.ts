@@ -1,6 +1,8 @@
 // Interleaved timing shared by the bench suites: variants run in alternating blocks for about
 // budgetMs in all, so drift on a shared machine hits every variant alike.
-import { percentile } from '../lib/compare/latency';
+import { LatencyStats, percentile, summarize } from '../lib/compare/latency';
+import type { Session } from '../lib/engine/engine';
+import type { Feeds } from '../lib/engine/tensor';
 
 export interface Timing { medianMs: number; minMs: number; runs: number }
 
@@ -46,4 +48,21 @@ export async function timeInterleaved(variants: Runner[], options: InterleaveOpt
     const sorted = [...t].sort((a, b) => a - b);
     return { medianMs: percentile(sorted, 50), minMs: sorted[0], runs: sorted.length };
   });
+}
+
+/** Median latency of two sessions timed alternately (after `warmup` untimed rounds), so drift hits both alike. */
+export async function timeSessionPair(a: Session, b: Session, feeds: Feeds, runs: number, warmup: number): Promise<[LatencyStats, LatencyStats]> {
+  for (let i = 0; i < warmup; i++) {
+    await a.run(feeds);
+    await b.run(feeds);
+  }
+  const times: [number[], number[]] = [[], []];
+  for (let i = 0; i < runs; i++) {
+    for (const [k, s] of [a, b].entries()) {
+      const start = process.hrtime.bigint();
+      await s.run(feeds);
+      times[k].push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+  }
+  return [summarize(times[0]), summarize(times[1])];
 }

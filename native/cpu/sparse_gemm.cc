@@ -328,11 +328,15 @@ void matmulFloat(const float* x, size_t m, const PackedSparse& w, const float* b
 }
 
 void linearInt8(const float* x, size_t m, const PackedSparse& w, const float* bias, float* y) {
+  if (m == 0 || w.n == 0) return;
+  linearInt8Rows(int8::quantizeRowsDynamic(x, m, w.k), w, bias, y);
+}
+
+void linearInt8Rows(const int8::QuantizedRows& q, const PackedSparse& w, const float* bias, float* y) {
   const SparseKernels& isa = activeKernels();
-  const size_t k = w.k, n = w.n;
+  const size_t m = q.m, k = w.k, n = w.n;
   if (m == 0 || n == 0) return;
   const size_t groups = (k + kGroup - 1) / kGroup;
-  int8::QuantizedRows q = int8::quantizeRowsDynamic(x, m, k);
   double work = static_cast<double>(m) * static_cast<double>(w.entries() * kGroup + n);
   Int8Tile base;
   base.w = &w;

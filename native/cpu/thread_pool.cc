@@ -14,6 +14,7 @@ namespace onnxforge {
 namespace {
 
 thread_local bool insideParallelRegion = false;
+thread_local int callerThreadLimit = 0;  // 0: the pool's size
 
 // One parallelFor call. Participants claim chunks from `next`; the caller
 // returns once every chunk is done, without waiting for workers that woke too
@@ -23,7 +24,8 @@ thread_local bool insideParallelRegion = false;
 struct Job {
   const std::function<void(size_t, size_t)>* body;
   size_t count, grain, chunks;
-  std::atomic<size_t> next{0}, done{0};
+  size_t helpers;  // pool workers allowed to join (the caller's limit minus itself)
+  std::atomic<size_t> next{0}, done{0}, joined{0};
 };
 
 class ThreadPool {
@@ -49,7 +51,7 @@ class ThreadPool {
     grain = std::max<size_t>(grain, 1);
     size_t chunks = (count + grain - 1) / grain;
     std::unique_lock<std::mutex> region(regionMutex_, std::try_to_lock);
-    if (insideParallelRegion || chunks == 1 || workers_.empty() || !region.owns_lock()) {
+    if (insideParallelRegion || chunks == 1 || workers_.empty() || callerThreadLimit == 1 || !region.owns_lock()) {
       body(0, count);
       return;
     }
@@ -58,6 +60,7 @@ class ThreadPool {
     job->count = count;
     job->grain = grain;
     job->chunks = chunks;
+    job->helpers = callerThreadLimit > 1 ? static_cast<size_t>(callerThreadLimit - 1) : workers_.size();
     {
       std::lock_guard<std::mutex> lock(mutex_);
       job_ = job;
@@ -116,7 +119,7 @@ class ThreadPool {
         seen = generation_.load();
         job = job_;
       }
-      work(*job);
+      if (job->joined.fetch_add(1) < job->helpers) work(*job);
     }
   }
 
@@ -157,5 +160,9 @@ void parallelFor(size_t count, size_t grain, const std::function<void(size_t, si
 int getNumThreads() { return pool().size(); }
 
 void setNumThreads(int n) { pool().resize(std::clamp(n, 1, 256)); }
+
+ScopedThreadLimit::ScopedThreadLimit(int threads) : previous_(callerThreadLimit) { callerThreadLimit = threads; }
+
+ScopedThreadLimit::~ScopedThreadLimit() { callerThreadLimit = previous_; }
 
 }  // namespace onnxforge

@@ -8,6 +8,7 @@
 
 #include "cpu_features.h"
 #include "int8_buffer.h"
+#include "int8_rows.h"
 
 namespace onnxforge::sparse {
 
@@ -66,6 +67,9 @@ void matmulFloat(const float* x, size_t m, const PackedSparse& w, const float* b
 // per row to uint8, the exact int32 product with W, dequantized with w.scale, plus bias.
 // w must have scales.
 void linearInt8(const float* x, size_t m, const PackedSparse& w, const float* bias, float* y);
+// The same product on rows already quantized (q.k == w.k), e.g. with one scale and zero
+// point for the whole tensor, as ONNX DynamicQuantizeLinear does.
+void linearInt8Rows(const int8::QuantizedRows& q, const PackedSparse& w, const float* bias, float* y);
 
 // The ISA level the sparse kernels run at (the active level; AMX uses the AVX-512 kernels).
 IsaLevel sparseIsa();

@@ -16,4 +16,17 @@ int getNumThreads();
 // Clamped to [1, 256].
 void setNumThreads(int n);
 
+// While alive, parallelFor calls made on this thread use at most `threads` threads (the
+// calling thread included); 0 means no limit. For sessions with their own thread count.
+class ScopedThreadLimit {
+ public:
+  explicit ScopedThreadLimit(int threads);
+  ~ScopedThreadLimit();
+  ScopedThreadLimit(const ScopedThreadLimit&) = delete;
+  ScopedThreadLimit& operator=(const ScopedThreadLimit&) = delete;
+
+ private:
+  int previous_;
+};
+
 }  // namespace onnxforge

@@ -1,0 +1,97 @@
+// Linear: y = activation(x * W + bias) on the layer's packed weights, whichever kernel the
+// layer was packed for (dense float32, sparse float32, int8, sparse int8). The int8 kinds
+// quantize x as one tensor, as the DynamicQuantizeLinear they replace does.
+#include <cstring>
+#include <vector>
+
+#include "../float_kernels.h"
+#include "../op_kernel.h"
+#include "dynamic_quant.h"
+
+namespace onnxforge::engine {
+namespace {
+
+// ints = [m, k, n, activation]; inputs x (m x k), bias (n values, or -1).
+void checkLinear(const Step& step, const Plan& plan) {
+  requireArity(step, 1, 2, 1);
+  requireInts(step, 4);
+  const size_t m = sizeParam(step, 0), k = sizeParam(step, 1), n = sizeParam(step, 2);
+  if (step.ints[3] < 0 || step.ints[3] >= static_cast<int64_t>(Activation::Count)) planError(step, "unknown activation");
+  if (step.linear < 0 || static_cast<size_t>(step.linear) >= plan.weights->linears.size()) {
+    planError(step, "refers to linear layer " + std::to_string(step.linear) + ", which the model does not have");
+  }
+  const LinearWeights& w = plan.weights->linears[static_cast<size_t>(step.linear)];
+  if (w.k != k || w.n != n) {
+    planError(step, "is " + std::to_string(k) + " x " + std::to_string(n) + " but its layer is " + std::to_string(w.k) +
+                        " x " + std::to_string(w.n));
+  }
+  const ValueSlot& x = valueOf(step, plan, step.inputs[0], "x");
+  requireDType(step, x, DType::Float32, "x");
+  requireCount(step, x, mulParam(step, m, k), "x");
+  if (step.inputs.size() == 2 && step.inputs[1] >= 0) {
+    const ValueSlot& bias = valueOf(step, plan, step.inputs[1], "bias");
+    requireDType(step, bias, DType::Float32, "bias");
+    requireCount(step, bias, n, "bias");
+  }
+  const ValueSlot& y = valueOf(step, plan, step.outputs[0], "y");
+  requireDType(step, y, DType::Float32, "y");
+  requireCount(step, y, mulParam(step, m, n), "y");
+}
+
+std::vector<uint8_t>& quantizedScratch(size_t bytes) {
+  thread_local std::vector<uint8_t> scratch;
+  if (scratch.size() < bytes) scratch.resize(bytes);
+  return scratch;
+}
+
+void int8Linear(const LinearWeights& w, const float* x, size_t m, const float* bias, float* y) {
+  std::vector<uint8_t>& q = quantizedScratch(m * w.k);
+  TensorQuantization tq = dynamicQuantize(x, m * w.k, q.data());
+  if (w.kind == LinearKind::Int8) {
+    int8::PackedActivations a = int8::packActivations(q.data(), false, m, w.k, &tq.zeroPoint, 1, *w.int8);
+    a.scale.assign(a.rowsPadded, tq.scale);
+    int8::gemmFloat(a, *w.int8, bias, y);
+    return;
+  }
+  int8::QuantizedRows rows;
+  rows.m = m;
+  rows.k = w.k;
+  rows.values.assign(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(m * w.k));
+  rows.zeroPoint.assign(m, tq.zeroPoint);
+  rows.scale.assign(m, tq.scale);
+  sparse::linearInt8Rows(rows, *w.sparse, bias, y);
+}
+
+void runLinear(const Step& step, RunState& state) {
+  const size_t m = static_cast<size_t>(step.ints[0]), n = static_cast<size_t>(step.ints[2]);
+  const auto activation = static_cast<Activation>(step.ints[3]);
+  const LinearWeights& w = state.plan.weights->linears[static_cast<size_t>(step.linear)];
+  const float* x = state.at<float>(step.inputs[0]);
+  const float* bias = step.inputs.size() == 2 ? state.at<float>(step.inputs[1]) : nullptr;
+  float* y = state.at<float>(step.outputs[0]);
+  if (m == 0 || n == 0) return;
+  if (w.k == 0) {
+    for (size_t i = 0; i < m; ++i) {
+      if (bias) std::memcpy(y + i * n, bias, n * sizeof(float));
+      else std::memset(y + i * n, 0, n * sizeof(float));
+    }
+    applyActivation(activation, y, m * n);
+    return;
+  }
+  switch (w.kind) {
+    case LinearKind::Dense: denseLinear(x, m, w.k, *w.dense, bias, activation, y); return;
+    case LinearKind::Sparse: sparse::matmulFloat(x, m, *w.sparse, bias, y); break;
+    case LinearKind::Int8: case LinearKind::SparseInt8: int8Linear(w, x, m, bias, y); break;
+  }
+  if (activation != Activation::None) {
+    parallelRange(m, static_cast<double>(n) * 8, [&](size_t r0, size_t r1) {
+      applyActivation(activation, y + r0 * n, (r1 - r0) * n);
+    });
+  }
+}
+
+}  // namespace
+
+extern const OpKernel kLinearKernel{checkLinear, runLinear};
+
+}  // namespace onnxforge::engine

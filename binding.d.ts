@@ -219,6 +219,62 @@ export interface CudaInternals {
   int8OpsPerSecond(size: number, runs: number): number;
 }
 
+/** A linear layer handed to engineWeights: y = x * W (+ bias, activation, added by the plan's step). */
+export interface EngineLayer {
+  /** The kernel: dense float32, sparse float32, int8, or sparse int8 (symmetric weights only). */
+  kind: 'dense' | 'sparse' | 'int8' | 'sparse-int8';
+  k: number;
+  n: number;
+  /** float32 (dense/sparse) or int8 (int8/sparse-int8) k x n row-major; n x k when `transposed` (dense only). */
+  weights: Float32Array | Int8Array;
+  transposed?: boolean;
+  /** int8 kinds: 1 or n weight scales. */
+  scales?: Float32Array;
+  /** int8 kinds: 1 or n weight zero points (default 0). */
+  zeroPoints?: Int8Array;
+  pattern?: 'unstructured' | '2:4';
+}
+
+export type EngineConstantData = Float32Array | Uint8Array | Int8Array | Int32Array | BigInt64Array;
+
+export interface EngineWeightsSpec {
+  /** Tensors the plans read in place (type: the ONNX element type code: 1 float32, 2 uint8, 3 int8, 6 int32, 7 int64, 9 bool). */
+  constants: { type: number; data: EngineConstantData }[];
+  linears: EngineLayer[];
+}
+
+/** A model's constants (viewed in place) and linear layers (packed): shared by every plan of the model. */
+export interface EngineWeights {
+  /** Bytes of packed weights. */
+  readonly bytes: number;
+  readonly layers: { kind: EngineLayer['kind']; k: number; n: number; sparsity: number; bytes: number }[];
+  /** Releases the packed weights once no plan uses them. */
+  dispose(): void;
+}
+
+/** A plan as the engine's lowering encodes it (see lib/engine/native/plan-builder.ts); checked in full by enginePlan. */
+export interface EnginePlanSpec {
+  values: { storage: Uint8Array; dtype: Uint8Array; count: Float64Array; offset: Float64Array; index: Uint32Array };
+  steps: { op: string; inputs: Int32Array; outputs: Int32Array; ints: Float64Array; floats: Float32Array; linear?: number }[];
+  planConstants: Uint8Array[];
+  inputs: Int32Array;
+  outputs: Int32Array;
+  arenaBytes: number;
+}
+
+/** One model at one set of input shapes, ready to run. */
+export interface EnginePlan {
+  /** Bytes of one run's arena. */
+  readonly arenaBytes: number;
+  /** Arena bytes held now (one arena per run that was in flight at the same time). */
+  readonly arenaBytesHeld: number;
+  /** Runs on the calling thread; inputs and outputs in plan order, of exactly the plan's types and sizes. */
+  run(inputs: EngineConstantData[], outputs: EngineConstantData[], threads?: number): void;
+  /** Runs on a worker thread; the arrays are kept alive until the promise settles. */
+  runAsync(inputs: EngineConstantData[], outputs: EngineConstantData[], threads?: number): Promise<void>;
+  dispose(): void;
+}
+
 export interface NativeBinding {
   cpuInfo(): CpuInfo;
   getNumThreads(): number;
@@ -278,6 +334,10 @@ export interface NativeBinding {
   /** What cudaAvailable() found and why; never throws. */
   cudaInfo(): CudaInfo;
   _cudaInternals: CudaInternals;
+  /** Packs a model's linear layers and views its constants, for enginePlan. */
+  engineWeights(spec: EngineWeightsSpec): EngineWeights;
+  /** Checks and prepares a plan (RangeError naming the first problem). */
+  enginePlan(weights: EngineWeights, spec: EnginePlanSpec): EnginePlan;
 }
 
 declare const binding: NativeBinding;

@@ -43,6 +43,15 @@ void checkValues(const Plan& plan) {
           valueError(id, "is not the run output it names");
         }
         break;
+      case Storage::View: {
+        if (v.index >= plan.values.size()) valueError(id, "views a missing value");
+        const ValueSlot& base = plan.values[v.index];
+        if (base.storage == Storage::View) valueError(id, "views a view");
+        if (base.dtype != v.dtype) valueError(id, "views a value of another type");
+        if (v.offset % dtypeSize(v.dtype) != 0) valueError(id, "view offset is not a whole element");
+        if (v.offset > base.bytes() || v.bytes() > base.bytes() - v.offset) valueError(id, "reaches outside the value it views");
+        break;
+      }
     }
   }
   auto checkEnds = [&](const std::vector<int32_t>& ids, Storage storage, const char* what) {
@@ -62,6 +71,7 @@ void checkSteps(const Plan& plan) {
     opKernel(step.op).check(step, plan);
     for (int32_t id : step.outputs) {
       Storage s = valueOf(step, plan, id, "output").storage;
+      if (s == Storage::View) s = plan.values[plan.values[static_cast<size_t>(id)].index].storage;
       if (s != Storage::Arena && s != Storage::Output) planError(step, "writes into a read-only value");
     }
   }
@@ -115,8 +125,13 @@ void PlanRuntime::run(const std::vector<const void*>& inputs, const std::vector<
       case Storage::PlanConstant: p = const_cast<uint8_t*>(plan_.planConstants[v.index].data()); break;
       case Storage::Input: p = const_cast<void*>(inputs[v.index]); break;
       case Storage::Output: p = outputs[v.index]; break;
+      case Storage::View: break;
     }
     state.pointers[id] = p;
+  }
+  for (size_t id = 0; id < plan_.values.size(); ++id) {
+    const ValueSlot& v = plan_.values[id];
+    if (v.storage == Storage::View) state.pointers[id] = static_cast<uint8_t*>(state.pointers[v.index]) + v.offset;
   }
   ScopedThreadLimit limit(threads);
   for (const Step& step : plan_.steps) opKernel(step.op).run(step, state);

@@ -21,14 +21,15 @@ enum class Storage : uint8_t {
   PlanConstant = 2,   // a constant folded for this shape signature, owned by the plan
   Input = 3,          // the run's input `index`, read-only
   Output = 4,         // the run's output `index`
+  View = 5,           // bytes [offset, offset + bytes()) of value `index` (never itself a view)
 };
 
 struct ValueSlot {
   Storage storage = Storage::Arena;
   DType dtype = DType::Float32;
   size_t count = 0;    // elements
-  size_t offset = 0;   // bytes into the arena (Arena only)
-  uint32_t index = 0;  // constant, input or output number
+  size_t offset = 0;   // bytes into the arena (Arena) or into the viewed value (View)
+  uint32_t index = 0;  // constant, input or output number; the viewed value's id
   size_t bytes() const { return count * dtypeSize(dtype); }
 };
 

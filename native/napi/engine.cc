@@ -270,7 +270,7 @@ engine::Plan planArg(Napi::Env env, Napi::Object spec, std::shared_ptr<const Mod
   plan.values.resize(count);
   for (size_t i = 0; i < count; ++i) {
     engine::ValueSlot& v = plan.values[i];
-    if (storage[i] > static_cast<uint8_t>(engine::Storage::Output)) throwRangeError(env, "spec.values.storage: unknown storage");
+    if (storage[i] > static_cast<uint8_t>(engine::Storage::View)) throwRangeError(env, "spec.values.storage: unknown storage");
     v.storage = static_cast<engine::Storage>(storage[i]);
     if (!engine::isEngineDType(types[i])) throwRangeError(env, "spec.values.dtype: element type " + std::to_string(types[i]) + " is not one the engine runs");
     v.dtype = static_cast<DType>(types[i]);

@@ -11,11 +11,12 @@
 namespace onnxforge::engine {
 namespace {
 
-// ints = [m, k, n, activation]; inputs x (m x k), bias (n values, or -1).
+// ints = [m, k, n, activation, lda]; inputs x (m rows of k, lda apart), bias (n values, or -1).
 void checkLinear(const Step& step, const Plan& plan) {
   requireArity(step, 1, 2, 1);
-  requireInts(step, 4);
-  const size_t m = sizeParam(step, 0), k = sizeParam(step, 1), n = sizeParam(step, 2);
+  requireInts(step, 5);
+  const size_t m = sizeParam(step, 0), k = sizeParam(step, 1), n = sizeParam(step, 2), lda = sizeParam(step, 4);
+  if (lda < k) planError(step, "row stride is shorter than a row");
   if (step.ints[3] < 0 || step.ints[3] >= static_cast<int64_t>(Activation::Count)) planError(step, "unknown activation");
   if (step.linear < 0 || static_cast<size_t>(step.linear) >= plan.weights->linears.size()) {
     planError(step, "refers to linear layer " + std::to_string(step.linear) + ", which the model does not have");
@@ -27,7 +28,7 @@ void checkLinear(const Step& step, const Plan& plan) {
   }
   const ValueSlot& x = valueOf(step, plan, step.inputs[0], "x");
   requireDType(step, x, DType::Float32, "x");
-  requireCount(step, x, mulParam(step, m, k), "x");
+  if (m > 0 && x.count < mulParam(step, 1, mulParam(step, m - 1, lda) + k)) planError(step, "x is smaller than its rows reach");
   if (step.inputs.size() == 2 && step.inputs[1] >= 0) {
     const ValueSlot& bias = valueOf(step, plan, step.inputs[1], "bias");
     requireDType(step, bias, DType::Float32, "bias");
@@ -66,10 +67,18 @@ void runLinear(const Step& step, RunState& state) {
   const size_t m = static_cast<size_t>(step.ints[0]), n = static_cast<size_t>(step.ints[2]);
   const auto activation = static_cast<Activation>(step.ints[3]);
   const LinearWeights& w = state.plan.weights->linears[static_cast<size_t>(step.linear)];
+  const size_t lda = static_cast<size_t>(step.ints[4]);
   const float* x = state.at<float>(step.inputs[0]);
   const float* bias = step.inputs.size() == 2 ? state.at<float>(step.inputs[1]) : nullptr;
   float* y = state.at<float>(step.outputs[0]);
   if (m == 0 || n == 0) return;
+  std::vector<float> rows;
+  if (lda != w.k && w.kind != LinearKind::Dense) {
+    // Only the dense kernel reads strided rows; the others get them packed together.
+    rows.resize(m * w.k);
+    for (size_t i = 0; i < m; ++i) std::memcpy(rows.data() + i * w.k, x + i * lda, w.k * sizeof(float));
+    x = rows.data();
+  }
   if (w.k == 0) {
     for (size_t i = 0; i < m; ++i) {
       if (bias) std::memcpy(y + i * n, bias, n * sizeof(float));
@@ -79,7 +88,7 @@ void runLinear(const Step& step, RunState& state) {
     return;
   }
   switch (w.kind) {
-    case LinearKind::Dense: denseLinear(x, m, w.k, *w.dense, bias, activation, y); return;
+    case LinearKind::Dense: denseLinear(x, m, lda, *w.dense, bias, activation, y); return;
     case LinearKind::Sparse: sparse::matmulFloat(x, m, *w.sparse, bias, y); break;
     case LinearKind::Int8: case LinearKind::SparseInt8: int8Linear(w, x, m, bias, y); break;
   }

@@ -1,0 +1,191 @@
+// What the lowering of one shape signature builds: plan values (arena, constants, inputs,
+// outputs and views into them), the steps that compute them, and strided views that let
+// Transpose/Slice/Expand cost nothing until an op needs its operand dense.
+import type { DTypeName } from '../../onnx/dtype';
+import { elementCount } from '../../onnx/tensor';
+import { LoweringError } from './errors';
+import { bytesPerElement, ENGINE_DTYPES, isEngineDType, stridesOf, type ConstTensor } from './tensor-data';
+
+export const enum Storage { Arena = 0, Constant = 1, PlanConstant = 2, Input = 3, Output = 4, View = 5 }
+
+export interface PlanValue {
+  storage: Storage;
+  dtype: DTypeName;
+  count: number;
+  /** Constant / plan constant / input / output number; for a view, the value it looks into. */
+  index: number;
+  /** Views: element offset into the base value. */
+  offset: number;
+}
+
+export interface PlanStep {
+  op: string;
+  inputs: number[];
+  outputs: number[];
+  ints: number[];
+  floats: number[];
+  linear: number;
+}
+
+/** A tensor during lowering: `root` holds its elements at root offset + sum(i_d * strides[d]). */
+export interface ValueRef {
+  root: number;
+  offset: number;
+  dtype: DTypeName;
+  dims: number[];
+  strides: number[];
+}
+
+export function isDense(ref: ValueRef): boolean {
+  let expected = 1;
+  for (let d = ref.dims.length - 1; d >= 0; d--) {
+    if (ref.dims[d] !== 1 && ref.strides[d] !== expected) return false;
+    expected *= ref.dims[d];
+  }
+  return true;
+}
+
+export class LowerContext {
+  readonly values: PlanValue[] = [];
+  readonly steps: PlanStep[] = [];
+  readonly planConstants: Uint8Array[] = [];
+  private readonly slots = new Map<string, number>();
+  private readonly denseCache = new Map<string, ValueRef>();
+
+  constructor(
+    /** Model constants registered with the engine weights, by name: their index there. */
+    private readonly modelConstants: ReadonlyMap<string, number>,
+  ) {}
+
+  private add(value: PlanValue): number {
+    if (!isEngineDType(value.dtype)) throw new RangeError(`the native engine does not compute with ${value.dtype} values`);
+    this.values.push(value);
+    return this.values.length - 1;
+  }
+
+  private ref(root: number, dims: readonly number[]): ValueRef {
+    return { root, offset: 0, dtype: this.values[root].dtype, dims: [...dims], strides: stridesOf(dims) };
+  }
+
+  arena(dtype: DTypeName, dims: readonly number[]): ValueRef {
+    return this.ref(this.add({ storage: Storage.Arena, dtype, count: elementCount(dims), index: 0, offset: 0 }), dims);
+  }
+
+  input(index: number, dtype: DTypeName, dims: readonly number[]): ValueRef {
+    return this.ref(this.add({ storage: Storage.Input, dtype, count: elementCount(dims), index, offset: 0 }), dims);
+  }
+
+  /** A constant: the model's own when registered, else copied into the plan. */
+  constant(name: string | undefined, tensor: ConstTensor): ValueRef {
+    const key = name !== undefined && this.modelConstants.has(name) ? `model:${name}` : undefined;
+    const known = key ? this.slots.get(key) : undefined;
+    if (known !== undefined) return this.ref(known, tensor.dims);
+    let id: number;
+    if (key) {
+      id = this.add({ storage: Storage.Constant, dtype: tensor.dtype, count: tensor.data.length, index: this.modelConstants.get(name!)!, offset: 0 });
+      this.slots.set(key, id);
+    } else {
+      const bytes = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength).slice();
+      this.planConstants.push(bytes);
+      id = this.add({ storage: Storage.PlanConstant, dtype: tensor.dtype, count: tensor.data.length, index: this.planConstants.length - 1, offset: 0 });
+    }
+    return this.ref(id, tensor.dims);
+  }
+
+  /** Marks `ref`'s root as run output `index` (the root must be an arena value holding exactly `ref`). */
+  claimAsOutput(ref: ValueRef, index: number): boolean {
+    const root = this.values[ref.root];
+    if (root.storage !== Storage.Arena || ref.offset !== 0 || !isDense(ref) || root.count !== elementCount(ref.dims)) return false;
+    root.storage = Storage.Output;
+    root.index = index;
+    return true;
+  }
+
+  output(index: number, dtype: DTypeName, dims: readonly number[]): ValueRef {
+    return this.ref(this.add({ storage: Storage.Output, dtype, count: elementCount(dims), index, offset: 0 }), dims);
+  }
+
+  /** A plan value for [offset, offset + count) of root (the root itself when that is all of it). */
+  private slot(root: number, offset: number, count: number): number {
+    const base = this.values[root];
+    if (offset === 0 && count === base.count) return root;
+    const key = `view:${root}:${offset}:${count}`;
+    const known = this.slots.get(key);
+    if (known !== undefined) return known;
+    const id = this.add({ storage: Storage.View, dtype: base.dtype, count, index: root, offset });
+    this.slots.set(key, id);
+    return id;
+  }
+
+  /** The elements `ref` may reach, as one plan value starting at its offset (for strided steps). */
+  strided(ref: ValueRef): number {
+    if (ref.strides.some((s) => s < 0)) return this.dense(ref);
+    let reach = 1;
+    if (ref.dims.every((d) => d > 0)) for (let d = 0; d < ref.dims.length; d++) reach += (ref.dims[d] - 1) * ref.strides[d];
+    return this.slot(ref.root, ref.offset, Math.min(this.values[ref.root].count - ref.offset, Math.max(reach, 1)));
+  }
+
+  /** `ref` itself when dense, else a dense copy made by a StridedCopy step. */
+  denseRef(ref: ValueRef): ValueRef {
+    if (isDense(ref)) return ref;
+    const key = `${ref.root}:${ref.offset}:${ref.dims}:${ref.strides}`;
+    let copy = this.denseCache.get(key);
+    if (!copy) {
+      copy = this.arena(ref.dtype, ref.dims);
+      this.stridedCopy(ref, copy);
+      this.denseCache.set(key, copy);
+    }
+    return copy;
+  }
+
+  /** `ref` as a dense row-major plan value of exactly its elements. */
+  dense(ref: ValueRef): number {
+    const d = this.denseRef(ref);
+    return this.slot(d.root, d.offset, elementCount(d.dims));
+  }
+
+  /** Copies `from` (any strides) into the dense value `to` of the same dims. */
+  stridedCopy(from: ValueRef, to: ValueRef): void {
+    if (elementCount(from.dims) === 0) return;
+    const { dims, strides } = collapse(from.dims, [from.strides]);
+    this.step('StridedCopy', [from.root], [this.dense(to)], [dims.length, ...dims, ...strides[0], from.offset]);
+  }
+
+  step(op: string, inputs: number[], outputs: number[], ints: number[] = [], floats: number[] = [], linear = -1): void {
+    this.steps.push({ op, inputs, outputs, ints, floats, linear });
+  }
+
+  dtypeCode(dtype: DTypeName): number {
+    const code = ENGINE_DTYPES[dtype];
+    if (code === undefined) throw new RangeError(`the native engine does not compute with ${dtype} values`);
+    return code;
+  }
+}
+
+/**
+ * Drops axes of size 1 and merges adjacent axes that every operand walks contiguously, so the
+ * native loops see the fewest, longest rows (rank at least 1).
+ */
+export function collapse(dims: readonly number[], strides: readonly (readonly number[])[]): { dims: number[]; strides: number[][] } {
+  const outDims: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let d = 0; d < dims.length; d++) {
+    if (dims[d] === 1) continue;
+    const last = outDims.length - 1;
+    if (last >= 0 && strides.every((s, o) => outStrides[o][last] === s[d] * dims[d])) {
+      outDims[last] *= dims[d];
+      strides.forEach((s, o) => { outStrides[o][last] = s[d]; });
+      continue;
+    }
+    outDims.push(dims[d]);
+    strides.forEach((s, o) => outStrides[o].push(s[d]));
+  }
+  if (outDims.length === 0) return { dims: [1], strides: strides.map(() => [0]) };
+  return { dims: outDims, strides: outStrides };
+}
+
+export function checkEngineDType(node: string, op: string, dtype: DTypeName): void {
+  if (!isEngineDType(dtype)) throw new LoweringError(node, op, `${dtype} values are not supported by the native engine`);
+}
+
+export { bytesPerElement };

@@ -1,5 +1,6 @@
 // Every command, one file each under commands/.
 import { Command } from 'commander';
+import { registerBench } from './commands/bench';
 import { registerCompare } from './commands/compare';
 import { registerConvert } from './commands/convert';
 import { registerCpu } from './commands/cpu';
@@ -12,6 +13,7 @@ import { registerQuantize } from './commands/quantize';
 import { registerServe } from './commands/serve';
 
 export function registerCommands(program: Command): void {
+  registerBench(program);
   registerCompare(program);
   registerConvert(program);
   registerCpu(program);

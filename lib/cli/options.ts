@@ -32,3 +32,16 @@ export function requireDistinctOutput(input: string, output: string): void {
     (fs.existsSync(resolvedOut) && fs.existsSync(resolvedIn) && fs.statSync(resolvedIn).ino === fs.statSync(resolvedOut).ino);
   if (same) throw new UsageError(`refusing to write over the input model ${input}; choose another -o path`);
 }
+
+const ENGINE_NAMES = ['ort', 'native', 'auto'] as const;
+
+/** One engine name: ort, native or auto. */
+export function engineChoice(value: string): (typeof ENGINE_NAMES)[number] {
+  if (!(ENGINE_NAMES as readonly string[]).includes(value)) throw new UsageError(`expected an engine (ort, native or auto), got "${value}"`);
+  return value as (typeof ENGINE_NAMES)[number];
+}
+
+/** Comma-separated engine names, e.g. ort,native. */
+export function engineList(value: string): (typeof ENGINE_NAMES)[number][] {
+  return value.split(',').map((v) => engineChoice(v.trim()));
+}

@@ -2,7 +2,7 @@
 // accuracy per output and size, load time and latency per model. Every pass
 // reports its accuracy and speed through this code.
 import type { EngineOptions, Session } from '../engine/engine';
-import { OrtEngine } from '../engine/ort-engine';
+import { loadWithEngine, type EngineChoice } from '../engine/select';
 import { modelFilesBytes } from '../onnx/model-files';
 import type { Feeds } from '../engine/tensor';
 import { adaptFeeds } from './adapt-feeds';
@@ -22,11 +22,18 @@ export interface CompareOptions extends GenerateOptions {
   /** Timed runs per model for latency; 0 skips latency. Default 10. */
   latencyRuns?: number;
   engine?: EngineOptions;
+  /** Engine for model A (default 'ort', the reference). */
+  engineA?: EngineChoice;
+  /** Engine for model B (default 'ort'). */
+  engineB?: EngineChoice;
   onProgress?: (done: number, total: number) => void;
 }
 
 export interface ModelFigures {
   source: string;
+  /** The engine that ran the model, and why (for 'auto'). */
+  engine: 'ort' | 'native';
+  engineReason: string;
   fileBytes: number;
   loadMs: number;
   latency: LatencyStats | null;
@@ -47,10 +54,17 @@ function describe(source: ModelSource): { label: string; bytes: number } {
   return { label: '<bytes>', bytes: source.byteLength };
 }
 
-async function timedLoad(engine: OrtEngine, source: ModelSource, options?: EngineOptions): Promise<{ session: Session; ms: number }> {
+interface TimedLoad {
+  session: Session;
+  engine: 'ort' | 'native';
+  reason: string;
+  ms: number;
+}
+
+async function timedLoad(choice: EngineChoice, source: ModelSource, options?: EngineOptions): Promise<TimedLoad> {
   const start = process.hrtime.bigint();
-  const session = await engine.load(source, options);
-  return { session, ms: Number(process.hrtime.bigint() - start) / 1e6 };
+  const loaded = await loadWithEngine(source, choice, options);
+  return { ...loaded, ms: Number(process.hrtime.bigint() - start) / 1e6 };
 }
 
 function checkSameInputs(a: Session, b: Session): void {
@@ -60,11 +74,10 @@ function checkSameInputs(a: Session, b: Session): void {
 }
 
 export async function compareModels(a: ModelSource, b: ModelSource, options: CompareOptions = {}): Promise<CompareReport> {
-  const engine = new OrtEngine();
-  const loadA = await timedLoad(engine, a, options.engine);
-  let loadB: { session: Session; ms: number } | undefined;
+  const loadA = await timedLoad(options.engineA ?? 'ort', a, options.engine);
+  let loadB: TimedLoad | undefined;
   try {
-    loadB = await timedLoad(engine, b, options.engine);
+    loadB = await timedLoad(options.engineB ?? 'ort', b, options.engine);
     const sa = loadA.session;
     const sb = loadB.session;
     checkSameInputs(sa, sb);
@@ -95,8 +108,8 @@ export async function compareModels(a: ModelSource, b: ModelSource, options: Com
       samples: samples.length,
       inputsGenerated: generated,
       outputs: shared.map((n) => mergeMetrics(perOutput.get(n) as OutputMetrics[])),
-      a: { source: da.label, fileBytes: da.bytes, loadMs: loadA.ms, latency: latencyA },
-      b: { source: db.label, fileBytes: db.bytes, loadMs: loadB.ms, latency: latencyB },
+      a: { source: da.label, engine: loadA.engine, engineReason: loadA.reason, fileBytes: da.bytes, loadMs: loadA.ms, latency: latencyA },
+      b: { source: db.label, engine: loadB.engine, engineReason: loadB.reason, fileBytes: db.bytes, loadMs: loadB.ms, latency: latencyB },
       latencyRatio: latencyA && latencyB ? latencyB.medianMs / latencyA.medianMs : null,
     };
   } finally {

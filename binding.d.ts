@@ -272,6 +272,8 @@ export interface EnginePlan {
   run(inputs: EngineConstantData[], outputs: EngineConstantData[], threads?: number): void;
   /** Runs on a worker thread; the arrays are kept alive until the promise settles. */
   runAsync(inputs: EngineConstantData[], outputs: EngineConstantData[], threads?: number): Promise<void>;
+  /** A run on the calling thread that returns each step's wall time in milliseconds. */
+  profile(inputs: EngineConstantData[], outputs: EngineConstantData[], threads?: number): Float64Array;
   dispose(): void;
 }
 

@@ -1,5 +1,6 @@
 #include "executor.h"
 
+#include <chrono>
 #include <string>
 
 #include "model_weights.h"
@@ -107,7 +108,8 @@ size_t PlanRuntime::arenaBytesHeld() const {
   return arenas_ * plan_.arenaBytes;
 }
 
-void PlanRuntime::run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, int threads) const {
+void PlanRuntime::run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, int threads,
+                      std::vector<double>* stepSeconds) const {
   std::unique_ptr<int8::ByteBuffer> arena = acquireArena();
   struct Release {
     const PlanRuntime* self;
@@ -134,7 +136,16 @@ void PlanRuntime::run(const std::vector<const void*>& inputs, const std::vector<
     if (v.storage == Storage::View) state.pointers[id] = static_cast<uint8_t*>(state.pointers[v.index]) + v.offset;
   }
   ScopedThreadLimit limit(threads);
-  for (const Step& step : plan_.steps) opKernel(step.op).run(step, state);
+  if (!stepSeconds) {
+    for (const Step& step : plan_.steps) opKernel(step.op).run(step, state);
+    return;
+  }
+  stepSeconds->assign(plan_.steps.size(), 0.0);
+  for (size_t i = 0; i < plan_.steps.size(); ++i) {
+    auto start = std::chrono::steady_clock::now();
+    opKernel(plan_.steps[i].op).run(plan_.steps[i], state);
+    (*stepSeconds)[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
 }
 
 }  // namespace onnxforge::engine

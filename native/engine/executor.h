@@ -21,7 +21,9 @@ class PlanRuntime {
   const Plan& plan() const { return plan_; }
   // inputs[i] / outputs[i] hold plan().values[plan().inputs[i]] (outputs[i]) elements.
   // threads: at most this many threads in this run (0: the pool's size).
-  void run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, int threads) const;
+  // stepSeconds: nullptr, or filled with each step's wall time (profiling).
+  void run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, int threads,
+           std::vector<double>* stepSeconds = nullptr) const;
   // Arena bytes held now (one arena per run that was in flight at once).
   size_t arenaBytesHeld() const;
 

@@ -137,6 +137,24 @@ describe('optimized models run on the matching kernels', () => {
     }
   });
 
+  test.each([
+    ['symmetric', { symmetric: true, blockSize: 32 }],
+    ['with zero points', { symmetric: false, blockSize: 16 }],
+  ])('weight-only int4 (MatMulNBits, %s): dense layers of the dequantized weights', async (_what, blocks) => {
+    // Accuracy level 0: onnxruntime multiplies the dequantized weights in float32 too (level 4 would
+    // quantize activations, which the native engine does not).
+    const { model } = await quantize(base(), { mode: 'weight-only', bits: 4, accuracyLevel: 0, ...blocks });
+    const pair = await loadBoth(model);
+    try {
+      expect(pair.native.report.layers.map((l) => l.kind)).toEqual(Array(6).fill('dense'));
+      const result = await compareRun(pair, feeds(2));
+      expect(result.output.cosine).toBeGreaterThanOrEqual(FLOAT.cosine);
+      expect(result.output.maxRelativeError).toBeLessThanOrEqual(FLOAT.relative);
+    } finally {
+      await pair.dispose();
+    }
+  });
+
   test('static QDQ: quantize/dequantize steps, same outputs as onnxruntime', async () => {
     const { model } = await quantize(base(), { mode: 'static' });
     const pair = await loadBoth(model);

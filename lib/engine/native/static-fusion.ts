@@ -5,6 +5,7 @@
 import { ENGINE_DOMAIN, floatAttr, intAttr, intsAttr, type IrGraph, type IrNode } from './ir';
 import { GraphEdit } from './graph-edit';
 import type { LinearLayer } from './linear-layers';
+import { dequantizeNBits, MS_DOMAIN } from './matmul-nbits';
 import { opDef } from './ops';
 import type { Shaped } from './ops/types';
 import { tensorFrom, valuesOf, type ConstTensor } from './tensor-data';
@@ -218,11 +219,28 @@ function quantizedLinear(edit: GraphEdit, node: IrNode): FusedLinear | undefined
   };
 }
 
-/** MatMul/Gemm/MatMulInteger patterns with constant weights -> Linear, bias and activation folded. */
+/** MatMulNBits with constant weights: a dense layer of the dequantized weights, its bias input folded. */
+function nbitsLinear(edit: GraphEdit, node: IrNode): FusedLinear | undefined {
+  if (node.op !== 'MatMulNBits' || node.domain !== MS_DOMAIN || node.inputs[4]) return undefined;
+  const b = edit.constant(node.inputs[1]), scales = edit.constant(node.inputs[2]);
+  const zeroPoints = node.inputs[3] ? edit.constant(node.inputs[3]) : undefined;
+  if (!b || !scales || (node.inputs[3] && !zeroPoints)) return undefined;
+  const weights = dequantizeNBits(node, b, scales, zeroPoints);
+  if (typeof weights === 'string') return undefined;
+  const k = intAttr(node, 'K', 0), n = intAttr(node, 'N', 0);
+  let bias: Float32Array | undefined;
+  if (node.inputs[5]) {
+    bias = biasValues(edit.constant(node.inputs[5]), n);
+    if (!bias) return undefined;
+  }
+  return { removed: [node], input: node.inputs[0], output: node.outputs[0], layer: { name: node.name, k, n, weights, transposed: false }, bias };
+}
+
+/** MatMul/Gemm/MatMulInteger/MatMulNBits with constant weights -> Linear, bias and activation folded. */
 function fuseLinears(edit: GraphEdit, layers: LinearLayer[]): void {
   for (const node of [...edit.graph.nodes]) {
-    if (node.domain !== '' || !edit.graph.nodes.includes(node)) continue;
-    const fused = floatLinear(edit, node) ?? quantizedLinear(edit, node);
+    if (!edit.graph.nodes.includes(node)) continue;
+    const fused = node.domain === MS_DOMAIN ? nbitsLinear(edit, node) : node.domain === '' ? floatLinear(edit, node) ?? quantizedLinear(edit, node) : undefined;
     if (!fused) continue;
     let { output, bias } = fused;
     const removed = [...fused.removed];

@@ -28,7 +28,8 @@ function unsupportedNodes(graph: IrGraph): UnsupportedNode[] {
       found.push({ opType: node.op, domain: node.domain, node: node.name, reason });
     }
   }
-  for (const v of [...graph.inputs, ...graph.outputs]) {
+  // Outputs may leave their type unstated (it follows from the graph); inputs may not.
+  for (const v of [...graph.inputs, ...graph.outputs.filter((o) => o.dtype !== undefined)]) {
     if (!v.dtype || !isEngineDType(v.dtype)) {
       found.push({ opType: 'graph value', domain: '', node: v.name, reason: `${v.dtype ?? 'non-tensor'} values are not supported` });
     }

@@ -1,5 +1,7 @@
-// The typed contract of the native addon (build/Release/onnxforge.node).
-// Every export of the addon is declared here; lib/native.ts loads it.
+// The typed contract of the native addons. NativeBinding is exactly what the shipped addon
+// (onnxforge.node) exports: lib/native.ts loads it, lib/kernels.ts hands it out, and a test
+// checks the export list against this file. TestBinding is the test addon
+// (build/Release/onnxforge_test.node, never shipped): the same plus test hooks.
 
 export type IsaName = 'scalar' | 'avx2' | 'avx512vnni' | 'amx';
 
@@ -103,7 +105,7 @@ export interface QuantParams {
   dtype: QuantDtype;
 }
 
-/** Test and benchmark hooks of the int8 kernels; not a stable API. */
+/** Test and benchmark hooks of the int8 kernels (test addon only). */
 export interface Int8Internals {
   /** Puts the kernels' own buffers flush against inaccessible pages ('tail': after, 'head': before). */
   setGuardMode(mode: 'off' | 'tail' | 'head'): void;
@@ -211,7 +213,7 @@ export interface CudaInfo {
   int8Kernel: 'mma' | 'dp4a' | 'none';
 }
 
-/** Test and benchmark hooks of the CUDA kernels; not a stable API. */
+/** Test and benchmark hooks of the CUDA kernels (test addon only). */
 export interface CudaInternals {
   /** Forces the int8 GEMM kernel ('mma' needs sm_80+); 'auto' picks by compute capability. */
   setInt8Kernel(kernel: 'auto' | 'mma' | 'dp4a'): void;
@@ -307,9 +309,11 @@ export interface NativeBinding {
   quantize(x: Float32Array, opts: QuantizeOptions): Uint8Array | Int8Array;
   /** ONNX DequantizeLinear: (q - zeroPoint) * scale. */
   dequantize(q: Uint8Array | Int8Array | Int32Array, opts: DequantizeOptions): Float32Array;
-  /** Scale and zero point from the data's range (as onnxruntime's quantization tool computes them). */
+  /**
+   * Scale and zero point from the data's range, by the rules of native/include/quant_rules.h (after
+   * onnxruntime's quantization tool). Throws RangeError when a range is not finite (x holds Infinity).
+   */
   quantParams(x: Float32Array, opts?: QuantParamsOptions): QuantParams;
-  _int8Internals: Int8Internals;
   /** Magnitude pruning mask of W (k x n): 1 keeps an element, 0 prunes it. Throws RangeError on NaN. */
   pruneMask(w: Float32Array, k: number, n: number, opts: PruneMaskOptions): Uint8Array;
   pruneMaskAsync(w: Float32Array, k: number, n: number, opts: PruneMaskOptions): Promise<Uint8Array>;
@@ -335,11 +339,16 @@ export interface NativeBinding {
   cudaDevices(): CudaDevice[];
   /** What cudaAvailable() found and why; never throws. */
   cudaInfo(): CudaInfo;
-  _cudaInternals: CudaInternals;
   /** Packs a model's linear layers and views its constants, for enginePlan. */
   engineWeights(spec: EngineWeightsSpec): EngineWeights;
   /** Checks and prepares a plan (RangeError naming the first problem). */
   enginePlan(weights: EngineWeights, spec: EnginePlanSpec): EnginePlan;
+}
+
+/** The test addon: the public API plus the hooks tests and benchmarks use. */
+export interface TestBinding extends NativeBinding {
+  _int8Internals: Int8Internals;
+  _cudaInternals: CudaInternals;
 }
 
 declare const binding: NativeBinding;

@@ -11,6 +11,7 @@ import * as ort from 'onnxruntime-node';
 import type { CudaDevice } from '../binding';
 import { ortCudaSupport } from '../lib/engine/ort-cuda';
 import { kernels } from '../lib/kernels';
+import { testAddon } from '../test/helpers/test-addon';
 import { GraphBuilder, serializeModel } from '../lib/onnx';
 import { timeInterleaved, type Timing } from './timing';
 import { benchFlags } from './flags';
@@ -143,15 +144,15 @@ export async function runCudaBench(args: string[]): Promise<void> {
   const [major] = device.computeCapability.split('.').map(Number);
   try {
     for (const kernel of major >= 8 ? (['mma', 'dp4a'] as const) : (['dp4a'] as const)) {
-      kernels._cudaInternals.setInt8Kernel(kernel);
+      testAddon()._cudaInternals.setInt8Kernel(kernel);
       for (const size of quick ? [2048, 4096] : [1024, 2048, 4096, 8192]) {
-        const ops = kernels._cudaInternals.int8OpsPerSecond(size, quick ? 5 : 10);
+        const ops = testAddon()._cudaInternals.int8OpsPerSecond(size, quick ? 5 : 10);
         kernelRows.push({ size, kernel, tops: ops / 1e12, peakFraction: peak ? ops / peak : null });
         process.stderr.write(`cuda: ${kernel} ${size}^3: ${(ops / 1e12).toFixed(1)} TOP/s\n`);
       }
     }
   } finally {
-    kernels._cudaInternals.setInt8Kernel('auto');
+    testAddon()._cudaInternals.setInt8Kernel('auto');
   }
 
   const ortProviders = ortCudaSupport().available ? ['cuda', 'cpu'] : ['cpu'];

@@ -1,19 +1,73 @@
-// `kernels`: the addon's exports as the public API (typed by binding.d.ts).
-import { native, NativeBinding } from './native';
+// The public kernel API: one function per export of the native addon, typed by binding.d.ts's
+// NativeBinding; the addon loads on the first call. Arguments are checked in one place, the
+// addon's bindings (native/napi/), which throw TypeError/RangeError naming the argument, so
+// these functions only forward.
+import type { NativeBinding } from '../binding';
+import { native } from './native';
 
-/** Forwards each property to the addon, loading it on first access. */
-export const kernels: NativeBinding = new Proxy({} as NativeBinding, {
-  get(_target, prop) {
-    return Reflect.get(native(), prop);
+type FunctionName = {
+  [K in keyof NativeBinding]: NativeBinding[K] extends (...args: never[]) => unknown ? K : never;
+}[keyof NativeBinding];
+
+function forward<K extends FunctionName>(name: K): NativeBinding[K] {
+  const call = (...args: unknown[]): unknown => (native()[name] as (...a: unknown[]) => unknown)(...args);
+  return call as NativeBinding[K];
+}
+
+export const cpuInfo = forward('cpuInfo');
+export const getNumThreads = forward('getNumThreads');
+export const setNumThreads = forward('setNumThreads');
+export const packInt8Weights = forward('packInt8Weights');
+export const matmulInteger = forward('matmulInteger');
+export const matmulIntegerAsync = forward('matmulIntegerAsync');
+export const linearInt8 = forward('linearInt8');
+export const linearInt8Async = forward('linearInt8Async');
+export const quantize = forward('quantize');
+export const dequantize = forward('dequantize');
+export const quantParams = forward('quantParams');
+export const pruneMask = forward('pruneMask');
+export const pruneMaskAsync = forward('pruneMaskAsync');
+export const packSparse = forward('packSparse');
+export const matmulSparse = forward('matmulSparse');
+export const matmulSparseAsync = forward('matmulSparseAsync');
+export const linearSparseInt8 = forward('linearSparseInt8');
+export const linearSparseInt8Async = forward('linearSparseInt8Async');
+export const cudaAvailable = forward('cudaAvailable');
+export const cudaDevices = forward('cudaDevices');
+export const cudaInfo = forward('cudaInfo');
+/** The native engine's two entry points (NativeEngine lowers models into their specs). */
+export const engineWeights = forward('engineWeights');
+export const enginePlan = forward('enginePlan');
+
+/** The functions above as one object, plus the handle classes (for instanceof). */
+export const kernels: NativeBinding = Object.freeze({
+  cpuInfo,
+  getNumThreads,
+  setNumThreads,
+  get PackedInt8() {
+    return native().PackedInt8;
   },
-  has(_target, prop) {
-    return Reflect.has(native(), prop);
+  packInt8Weights,
+  matmulInteger,
+  matmulIntegerAsync,
+  linearInt8,
+  linearInt8Async,
+  quantize,
+  dequantize,
+  quantParams,
+  pruneMask,
+  pruneMaskAsync,
+  get PackedSparse() {
+    return native().PackedSparse;
   },
-  ownKeys() {
-    return Reflect.ownKeys(native());
-  },
-  getOwnPropertyDescriptor(_target, prop) {
-    const descriptor = Reflect.getOwnPropertyDescriptor(native(), prop);
-    return descriptor ? { ...descriptor, configurable: true } : undefined;
-  },
+  packSparse,
+  matmulSparse,
+  matmulSparseAsync,
+  linearSparseInt8,
+  linearSparseInt8Async,
+  cudaAvailable,
+  cudaDevices,
+  cudaInfo,
+  engineWeights,
+  enginePlan,
 });

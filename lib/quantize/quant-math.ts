@@ -1,5 +1,7 @@
-// Scale/zero-point choice and linear quantization on typed arrays, matching ONNX QuantizeLinear:
-// x / scale computed in float32, rounded half to even, plus the zero point, saturated.
+// Scale/zero-point choice and linear quantization on typed arrays. The arithmetic follows the rules
+// written once in native/include/quant_rules.h, which the native kernels follow too (float32 steps,
+// round half to even, saturation, zero and non-finite ranges); test/quantize/quant-arithmetic.test.ts
+// runs both on edge values.
 
 export type QuantType = 'uint8' | 'int8';
 
@@ -8,8 +10,9 @@ export interface QuantRange {
   qmax: number;
 }
 
-/** Round half to even (numpy.round / std::nearbyint in the default rounding mode). */
+/** Round half to even (numpy.round / std::nearbyint in the default rounding mode); ±Infinity stays. */
 export function roundHalfEven(x: number): number {
+  if (!Number.isFinite(x)) return x;
   const floor = Math.floor(x);
   const diff = x - floor;
   if (diff < 0.5) return floor;
@@ -32,38 +35,40 @@ export interface ScaleZeroPoint {
   zeroPoint: number;
 }
 
+/** The smallest normal float32: smaller scales (a zero range, denormal data) become 1 (rule 3). */
+const FLOAT32_MIN_NORMAL = 1.1754943508222875e-38;
+
 /**
- * Scale and zero point that map [rmin, rmax] (widened to include 0, so zero is exact) onto [qmin, qmax].
- * Symmetric: the range is [-absmax, absmax] and the zero point is the middle of the integer range.
+ * Scale and zero point that map [rmin, rmax] (float32 ends, widened to include 0 so that zero is exact)
+ * onto [qmin, qmax]: quant_rules.h's rule 3, each step in float32. Symmetric: the range is
+ * [-absmax, absmax] and the zero point the middle of the integer range. A range whose scale is not
+ * finite (an infinite end, or wider than float32 holds) has no parameters: RangeError.
  */
 export function scaleZeroPoint(rmin: number, rmax: number, range: QuantRange, symmetric: boolean): ScaleZeroPoint {
-  let lo = Math.min(rmin, 0);
-  let hi = Math.max(rmax, 0);
-  if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new RangeError(`cannot quantize a range with non-finite ends [${rmin}, ${rmax}]`);
+  let lo = Math.fround(Math.min(rmin, 0));
+  let hi = Math.fround(Math.max(rmax, 0));
   if (symmetric) {
-    const absmax = Math.max(-lo, hi);
-    lo = -absmax;
-    hi = absmax;
+    hi = Math.max(-lo, hi);
+    lo = -hi;
   }
-  const scale = Math.fround((hi - lo) / (range.qmax - range.qmin));
-  // A constant-zero tensor: any scale works; 1 keeps DequantizeLinear exact.
-  if (scale === 0 || !Number.isFinite(scale) || scale < 1e-30) {
-    return { scale: 1, zeroPoint: symmetric ? roundHalfEven((range.qmin + range.qmax) / 2) : Math.min(Math.max(0, range.qmin), range.qmax) };
-  }
+  const scale = Math.fround(Math.fround(hi - lo) / (range.qmax - range.qmin));
+  if (!Number.isFinite(scale)) throw new RangeError(`cannot quantize the range [${rmin}, ${rmax}]: its scale is not a finite float32`);
+  if (scale < FLOAT32_MIN_NORMAL) return { scale: 1, zeroPoint: 0 };
   if (symmetric) return { scale, zeroPoint: roundHalfEven((range.qmin + range.qmax) / 2) };
-  const zeroPoint = roundHalfEven(range.qmin - lo / scale);
-  return { scale, zeroPoint: Math.min(range.qmax, Math.max(range.qmin, zeroPoint)) };
+  const zeroPoint = Math.fround(range.qmin - Math.fround(lo / scale));
+  return { scale, zeroPoint: roundHalfEven(Math.min(range.qmax, Math.max(range.qmin, zeroPoint))) };
 }
 
-/** One value: round(x / scale) + zeroPoint saturated to the type (not to a reduced range). */
+/** One value (rule 1): round(x / scale) + zeroPoint saturated to the type (not to a reduced range); NaN gives zeroPoint. */
 export function quantizeValue(x: number, scale: number, zeroPoint: number, type: QuantType): number {
+  const v = Math.fround(x / scale);
+  if (Number.isNaN(v)) return zeroPoint;
   const [lo, hi] = type === 'uint8' ? [0, 255] : [-128, 127];
-  const q = roundHalfEven(Math.fround(x / scale)) + zeroPoint;
-  if (Number.isNaN(q)) return zeroPoint;
+  const q = roundHalfEven(v) + zeroPoint;
   return q < lo ? lo : q > hi ? hi : q;
 }
 
-/** Min and max of a float array; [0, 0] when empty. NaNs are ignored. */
+/** Min and max of a float array; [0, 0] when empty or all NaN. NaNs are ignored. */
 export function minMax(data: Float32Array, start = 0, end = data.length, stride = 1): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
@@ -72,7 +77,7 @@ export function minMax(data: Float32Array, start = 0, end = data.length, stride 
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
-  return lo === Infinity ? [0, 0] : [lo, hi];
+  return lo > hi ? [0, 0] : [lo, hi];
 }
 
 /** A quantized tensor with its parameters: one per tensor, or one per channel of `axis`. */

@@ -6,36 +6,13 @@
 #include <cstring>
 
 #include "int8_isa.h"
+#include "isa_dispatch.h"
 #include "thread_pool.h"
 
 namespace onnxforge::int8 {
 namespace {
 
 size_t roundUp(size_t value, size_t multiple) { return (value + multiple - 1) / multiple * multiple; }
-
-const IsaKernels& kernelsFor(IsaLevel level) {
-#if defined(ONNXFORGE_X86)
-  switch (level) {
-    case IsaLevel::Amx: return amxKernels();
-    case IsaLevel::Avx512Vnni: return avx512VnniKernels();
-    case IsaLevel::Avx2: return avx2Kernels();
-    case IsaLevel::Scalar: break;
-  }
-#else
-  (void)level;
-#endif
-  return scalarKernels();
-}
-
-const IsaKernels& activeKernels() {
-#if defined(ONNXFORGE_AMX_EMULATE) && defined(ONNXFORGE_X86)
-  // Test builds (scripts/build-amx-emulated.sh) run the AMX kernels on emulated
-  // tiles when ONNXFORGE_ISA=amx asks for them on a CPU without AMX.
-  if (cpuFeatures().isaCap == "amx" && activeIsa() == IsaLevel::Avx512Vnni) return amxKernels();
-#endif
-  static const IsaKernels& table = kernelsFor(activeIsa());
-  return table;
-}
 
 // Rows per tile: the tile's A block (rows x packed k) should stay in L2 while the
 // thread walks B panels. A multiple of 48 suits every kernel's row blocking (6, 16).
@@ -99,7 +76,24 @@ PackedActivations emptyActivations(size_t m, size_t k, const PackedWeights& w) {
   return a;
 }
 
+// The int8 GEMM family, best first.
+const IsaEntry<IsaKernels> kFamily[] = {
+#if defined(ONNXFORGE_X86)
+    {IsaLevel::Amx, amxKernels},
+    {IsaLevel::Avx512Vnni, avx512VnniKernels},
+    {IsaLevel::Avx2, avx2Kernels},
+#endif
+    {IsaLevel::Scalar, scalarKernels},
+};
+
 }  // namespace
+
+const IsaKernels& kernelsFor(IsaLevel level) { return selectIsa(kFamily, level); }
+
+const IsaKernels& activeKernels() {
+  static const IsaKernels& table = kernelsFor(dispatchLevel());
+  return table;
+}
 
 size_t PackedWeights::bytes() const {
   return data.size() + (zeroPoint.size() + columnSum.size()) * sizeof(int32_t) +

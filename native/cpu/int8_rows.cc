@@ -1,29 +1,11 @@
 #include "int8_rows.h"
 
-#include "int8_gemm.h"
 #include "int8_isa.h"
 
 namespace onnxforge::int8 {
-namespace {
-
-const IsaKernels& kernelsOf(IsaLevel level) {
-#if defined(ONNXFORGE_X86)
-  switch (level) {
-    case IsaLevel::Amx: return amxKernels();
-    case IsaLevel::Avx512Vnni: return avx512VnniKernels();
-    case IsaLevel::Avx2: return avx2Kernels();
-    case IsaLevel::Scalar: break;
-  }
-#else
-  (void)level;
-#endif
-  return scalarKernels();
-}
-
-}  // namespace
 
 QuantizedRows quantizeRowsDynamic(const float* x, size_t m, size_t k) {
-  const IsaKernels& isa = kernelsOf(int8Isa());
+  const IsaKernels& isa = activeKernels();
   QuantizedRows rows;
   rows.m = m;
   rows.k = k;

@@ -3,20 +3,22 @@
 
 #include <vector>
 
-#include "cpu_features.h"
+#include "isa_dispatch.h"
 
 namespace onnxforge::quant {
 namespace {
 
-const QuantizeKernels& kernels() {
-  static const QuantizeKernels& table = [] () -> const QuantizeKernels& {
+// The quantize family, best first.
+const IsaEntry<QuantizeKernels> kFamily[] = {
 #if defined(ONNXFORGE_X86)
-    IsaLevel level = activeIsa();
-    if (level >= IsaLevel::Avx512Vnni) return quantizeKernelsAvx512();
-    if (level >= IsaLevel::Avx2) return quantizeKernelsAvx2();
+    {IsaLevel::Avx512Vnni, quantizeKernelsAvx512},
+    {IsaLevel::Avx2, quantizeKernelsAvx2},
 #endif
-    return quantizeKernelsScalar();
-  }();
+    {IsaLevel::Scalar, quantizeKernelsScalar},
+};
+
+const QuantizeKernels& kernels() {
+  static const QuantizeKernels& table = selectIsa(kFamily, dispatchLevel());
   return table;
 }
 
@@ -72,8 +74,8 @@ void dequantize(const void* q, QuantType type, const AxisLayout& layout, const f
   }
 }
 
-void quantParams(const float* x, const AxisLayout& layout, bool symmetric, QuantType type,
-                 float* scales, int32_t* zeroPoints) {
+size_t quantParams(const float* x, const AxisLayout& layout, bool symmetric, QuantType type,
+                   float* scales, int32_t* zeroPoints) {
   const QuantizeKernels& k = kernels();
   size_t channels = layout.channels, inner = layout.inner;
   // The range starts at [0, 0]: it always includes 0.
@@ -88,24 +90,12 @@ void quantParams(const float* x, const AxisLayout& layout, bool symmetric, Quant
   }
   int32_t qmin, qmax;
   range(type, symmetric, &qmin, &qmax);
+  size_t firstNonFinite = channels;
   for (size_t c = 0; c < channels; ++c) {
-    float rmin = lo[c], rmax = hi[c];
-    if (symmetric) {
-      float absmax = std::fmax(std::fabs(rmin), std::fabs(rmax));
-      rmin = -absmax;
-      rmax = absmax;
-    }
-    float scale = (rmax - rmin) / static_cast<float>(qmax - qmin);
-    if (!(scale >= 1.17549435e-38f) || !std::isfinite(scale)) {
-      scales[c] = 1.0f;
-      zeroPoints[c] = 0;
-      continue;
-    }
-    float zp = symmetric ? static_cast<float>(qmin + qmax) / 2.0f : static_cast<float>(qmin) - rmin / scale;
-    zp = std::fmin(std::fmax(zp, static_cast<float>(qmin)), static_cast<float>(qmax));
-    scales[c] = scale;
-    zeroPoints[c] = static_cast<int32_t>(std::nearbyint(zp));
+    bool finite = paramsForRange(lo[c], hi[c], qmin, qmax, symmetric, &scales[c], &zeroPoints[c]);
+    if (!finite && firstNonFinite == channels) firstNonFinite = c;
   }
+  return firstNonFinite;
 }
 
 }  // namespace onnxforge::quant

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "int8_rows.h"
+#include "isa_dispatch.h"
 #include "sparse_isa.h"
 #include "thread_pool.h"
 
@@ -16,22 +17,17 @@ namespace {
 constexpr size_t kNarrowIndexLimit = size_t{1} << 16;
 constexpr size_t kGroup = 4;  // rows per int8 entry (the VNNI dot product's depth)
 
-const SparseKernels& kernelsFor(IsaLevel level) {
+// The sparse family, best first; the AMX level runs the AVX-512 kernels.
+const IsaEntry<SparseKernels> kFamily[] = {
 #if defined(ONNXFORGE_X86)
-  switch (level) {
-    case IsaLevel::Amx:
-    case IsaLevel::Avx512Vnni: return avx512SparseKernels();
-    case IsaLevel::Avx2: return avx2SparseKernels();
-    case IsaLevel::Scalar: break;
-  }
-#else
-  (void)level;
+    {IsaLevel::Avx512Vnni, avx512SparseKernels},
+    {IsaLevel::Avx2, avx2SparseKernels},
 #endif
-  return scalarSparseKernels();
-}
+    {IsaLevel::Scalar, scalarSparseKernels},
+};
 
 const SparseKernels& activeKernels() {
-  static const SparseKernels& table = kernelsFor(activeIsa());
+  static const SparseKernels& table = selectIsa(kFamily, dispatchLevel());
   return table;
 }
 
@@ -50,12 +46,12 @@ void setIndex(PackedSparse& w, size_t entry, size_t value) {
 }
 
 // A per-thread buffer reused across calls (no page faults per call), or a fresh one
-// in the guard modes, where each buffer must end (start) at its guard page.
+// when buffers are placed against guard pages, where each must end (start) at its page.
 int8::ByteBuffer& scratch(size_t bytes) {
   thread_local int8::ByteBuffer cached;
   thread_local int8::ByteBuffer fresh;
   bytes = std::max<size_t>(bytes, 1);
-  if (int8::guardMode() != int8::GuardMode::Off) {
+  if (!int8::buffersOnHeap()) {
     fresh = int8::ByteBuffer(bytes);
     return fresh;
   }
@@ -92,10 +88,12 @@ void forEachTile(size_t rowTiles, size_t n, double work, Body&& body) {
 
 }  // namespace
 
-double PackedSparse::sparsity() const {
+double sparsityOf(size_t k, size_t n, size_t nonzeros) {
   double total = static_cast<double>(k) * static_cast<double>(n);
   return total == 0 ? 0.0 : 1.0 - static_cast<double>(nonzeros) / total;
 }
+
+double PackedSparse::sparsity() const { return sparsityOf(k, n, nonzeros); }
 
 size_t PackedSparse::bytes() const {
   return index.size() + values.size() + twoFour.size() + columnStart.size() * sizeof(size_t) +

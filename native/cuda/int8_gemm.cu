@@ -209,12 +209,12 @@ __global__ void __launch_bounds__(kReduceThreads) packRowsKernel(const uint8_t* 
   if (threadIdx.x == 0) rowSum[row] = static_cast<int32_t>(sum);
 }
 
-// The CPU's dynamicRowParams and quantizeToU8 (int8_isa.h), operation for operation:
-// IEEE division and round-half-even give the CPU's bytes exactly.
+// quant_rules.h's rules 4 and 1 as the CPU's dynamicRowParams and quantizeToU8 (int8_isa.h)
+// compute them, operation for operation: IEEE division and round-half-even give the CPU's bytes.
 __device__ __forceinline__ void dynamicRowParams(float rowMin, float rowMax, float* scale, int32_t* zeroPoint) {
   float lo = fminf(rowMin, 0.0f), hi = fmaxf(rowMax, 0.0f);
   float s = __fdiv_rn(__fsub_rn(hi, lo), 255.0f);
-  if (!(s > 0.0f) || !isfinite(s)) {
+  if (!isfinite(s) || s < 1.17549435e-38f) {
     *scale = 1.0f;
     *zeroPoint = 0;
     return;

@@ -95,7 +95,7 @@ std::unique_ptr<int8::ByteBuffer> PlanRuntime::acquireArena() const {
     }
     ++arenas_;
   }
-  return std::make_unique<int8::ByteBuffer>(plan_.arenaBytes ? plan_.arenaBytes : 64, false, int8::GuardMode::Off);
+  return std::make_unique<int8::ByteBuffer>(plan_.arenaBytes ? plan_.arenaBytes : 64);
 }
 
 void PlanRuntime::releaseArena(std::unique_ptr<int8::ByteBuffer> arena) const {

@@ -1,6 +1,7 @@
-// The CUDA backend as the rest of the addon sees it: plain C++, no CUDA headers.
-// Built from native/cuda/*.cu when CMake finds nvcc; otherwise native/cuda/backend_stub.cc
-// provides the same functions, which report CUDA as unavailable.
+// The CUDA backend's functions: plain C++, no CUDA headers. Built from native/cuda/*.cu
+// when CMake finds nvcc; otherwise native/cuda/backend_stub.cc provides the same functions,
+// which report CUDA as unavailable. native/cuda/cuda_backend.cc puts them behind the
+// Backend interface (backend.h), which is how the rest of the addon reaches them.
 //
 // Weights are uploaded once (upload*) and stay on the GPU; each product copies only
 // its inputs in and its output out, on a stream of its own, and returns when the
@@ -9,15 +10,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "backend_error.h"
+
 namespace onnxforge::cuda {
 
-class Error : public std::runtime_error {
+class Error : public BackendError {
  public:
-  using std::runtime_error::runtime_error;
+  using BackendError::BackendError;
 };
 
 struct Status {

@@ -1,25 +1,31 @@
-// Owned byte buffers for packed int8 operands.
+// Owned byte buffers for packed operands and kernel scratch memory.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 
 namespace onnxforge::int8 {
 
-// Where buffers are placed. Off: 64-byte aligned heap memory. GuardTail/GuardHead:
-// each buffer lies flush against a PROT_NONE page after (before) it, so a kernel
-// that reads past its end (before its start) faults instead of reading garbage.
-// The guard modes exist for the overread tests.
-enum class GuardMode { Off, GuardTail, GuardHead };
+// Where buffers get their memory when not from the heap: the test addon installs one
+// that puts each buffer flush against an inaccessible page (native/test/guard_pages.cc),
+// so a kernel that reads past an edge faults instead of reading garbage.
+struct BufferPlacement {
+  // Zeroed memory for `bytes` bytes; *token goes back to release.
+  uint8_t* (*allocate)(size_t bytes, void** token);
+  void (*release)(void* token);
+};
 
-void setGuardMode(GuardMode mode);  // process-wide
-GuardMode guardMode();
+// Process-wide: buffers made from now on use `placement` (nullptr: 64-byte aligned heap
+// memory). A buffer is released the way it was allocated.
+void setBufferPlacement(const BufferPlacement* placement);
+// Whether new buffers come from the heap (kernels reuse scratch buffers only then: a
+// placed buffer must be a fresh one to end at its guard page).
+bool buffersOnHeap();
 
 class ByteBuffer {
  public:
   ByteBuffer() = default;
-  // Contents are uninitialized unless zeroFill; placed as guardMode() says.
+  // Contents are uninitialized unless zeroFill.
   explicit ByteBuffer(size_t bytes, bool zeroFill = false);
-  ByteBuffer(size_t bytes, bool zeroFill, GuardMode mode);
   ~ByteBuffer();
   ByteBuffer(ByteBuffer&& other) noexcept;
   ByteBuffer& operator=(ByteBuffer&& other) noexcept;
@@ -36,8 +42,8 @@ class ByteBuffer {
 
  private:
   void release();
-  void* base_ = nullptr;   // what was allocated or mapped
-  size_t mapped_ = 0;      // bytes mapped, 0 for heap memory
+  const BufferPlacement* placement_ = nullptr;  // nullptr: heap memory
+  void* token_ = nullptr;                       // what the heap or the placement handed out
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
 };

@@ -1,11 +1,12 @@
 // The per-ISA int8 kernels behind int8_gemm.h. Each ISA file fills one table;
-// int8_gemm.cc picks the table of the active level once.
+// int8_gemm.cc lists them as one family for isa_dispatch.h.
 #pragma once
 #include <cstddef>
 #include <cmath>
 #include <cstdint>
 
 #include "int8_gemm.h"
+#include "quant_rules.h"
 
 namespace onnxforge::int8 {
 
@@ -51,31 +52,22 @@ const IsaKernels& avx512VnniKernels();
 const IsaKernels& amxKernels();
 #endif
 
-// Shared by the ISA files: per-row uint8 parameters as ONNX DynamicQuantizeLinear
-// computes them from the row's min and max. A row of zeros (or with non-finite
-// values) gets scale 1 and zero point 0 instead of dividing by zero.
+// The family's best table for `level` (weights packed at that level use it).
+const IsaKernels& kernelsFor(IsaLevel level);
+// The table this process runs, chosen once.
+const IsaKernels& activeKernels();
+
+// Shared by the ISA files: per-row uint8 parameters from the row's min and max, by
+// quant_rules.h's rule 4 (ONNX DynamicQuantizeLinear).
 inline void dynamicRowParams(float rowMin, float rowMax, float* scale, int32_t* zeroPoint) {
-  float lo = std::fmin(rowMin, 0.0f), hi = std::fmax(rowMax, 0.0f);
-  float s = (hi - lo) / 255.0f;
-  if (!(s > 0.0f) || !std::isfinite(s)) {
-    *scale = 1.0f;
-    *zeroPoint = 0;
-    return;
-  }
-  float zp = std::nearbyint(std::fmin(std::fmax(0.0f - lo / s, 0.0f), 255.0f));
-  *scale = s;
-  *zeroPoint = static_cast<int32_t>(zp);
+  quant::paramsForRange(std::fmin(rowMin, 0.0f), std::fmax(rowMax, 0.0f), 0, 255, false, scale, zeroPoint);
 }
 
-// x / scale rounded half to even and saturated to [0, 255] after adding zeroPoint;
-// NaN gives zeroPoint. ONNX QuantizeLinear's rule, shared by every path.
+// Rule 1 for uint8, shared by every path.
 inline uint8_t quantizeToU8(float x, float scale, int32_t zeroPoint) {
-  float v = x / scale;
-  if (v != v) return static_cast<uint8_t>(zeroPoint);
-  float lo = static_cast<float>(-zeroPoint), hi = static_cast<float>(255 - zeroPoint);
-  v = std::fmin(std::fmax(v, lo), hi);
-  return static_cast<uint8_t>(static_cast<int32_t>(std::nearbyint(v)) + zeroPoint);
+  return static_cast<uint8_t>(quant::quantizeOne(x, scale, zeroPoint, 0, 255));
 }
+
 // Panel geometry.
 inline size_t panelOffsetElements(const IsaKernels& isa, const PackedWeights& w, size_t panel) {
   return panel * isa.panelWidth * w.kPadded;

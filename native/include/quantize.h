@@ -1,9 +1,10 @@
 // ONNX QuantizeLinear / DequantizeLinear and the choice of scale and zero point,
-// per tensor or per axis, vectorized per ISA.
+// per tensor or per axis, vectorized per ISA. The arithmetic is quant_rules.h's.
 #pragma once
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
+
+#include "quant_rules.h"
 
 namespace onnxforge::quant {
 
@@ -22,11 +23,11 @@ void quantize(const float* x, const AxisLayout& layout, const float* scales, con
 // y = (q - zeroPoint) * scale; q holds Uint8, Int8 or Int32 values.
 void dequantize(const void* q, QuantType type, const AxisLayout& layout, const float* scales,
                 const int32_t* zeroPoints, float* y);
-// Scale and zero point per channel from the data's range, as onnxruntime's
-// quantization tool computes them (the range always includes 0; symmetric int8
-// uses [-127, 127]; a zero range gives scale 1 and zero point 0).
-void quantParams(const float* x, const AxisLayout& layout, bool symmetric, QuantType type,
-                 float* scales, int32_t* zeroPoints);
+// Scale and zero point per channel from the data's range (quant_rules.h, rule 3). Returns
+// the first channel whose range has no finite scale (its parameters are scale 1 and zero
+// point 0), or layout.channels when every channel has parameters.
+size_t quantParams(const float* x, const AxisLayout& layout, bool symmetric, QuantType type,
+                   float* scales, int32_t* zeroPoints);
 
 // The per-ISA vector kernels behind the functions above.
 struct QuantizeKernels {
@@ -46,13 +47,5 @@ const QuantizeKernels& quantizeKernelsScalar();
 const QuantizeKernels& quantizeKernelsAvx2();
 const QuantizeKernels& quantizeKernelsAvx512();
 #endif
-
-// The shared scalar rule (also the vector kernels' tail): NaN gives the zero point.
-inline int32_t quantizeOne(float x, float scale, int32_t zeroPoint, int32_t qmin, int32_t qmax) {
-  float v = x / scale;
-  if (v != v) return zeroPoint;
-  v = std::fmin(std::fmax(v, static_cast<float>(qmin - zeroPoint)), static_cast<float>(qmax - zeroPoint));
-  return static_cast<int32_t>(std::nearbyint(v)) + zeroPoint;
-}
 
 }  // namespace onnxforge::quant

@@ -52,6 +52,9 @@ struct PackedSparse {
   size_t bytes() const;
 };
 
+// 1 - nonzeros / (k * n); 0 for an empty W.
+double sparsityOf(size_t k, size_t n, size_t nonzeros);
+
 // The first group of 4 rows, in column-major order, with more than 2 nonzeros;
 // false when W is 2:4 sparse.
 bool findTwoFourViolation(const void* w, WeightType type, size_t k, size_t n, size_t* row, size_t* column);

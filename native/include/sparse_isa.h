@@ -1,5 +1,5 @@
 // The per-ISA sparse kernels behind sparse_gemm.h: one table per ISA file;
-// sparse_gemm.cc picks the table of the active level once.
+// sparse_gemm.cc lists them as one family for isa_dispatch.h.
 #pragma once
 #include <cstddef>
 #include <cstdint>

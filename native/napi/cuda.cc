@@ -1,12 +1,16 @@
 #include "cuda.h"
 
-#include "args.h"
+#include <string>
+#include <vector>
+
+#include "backend.h"
+#include "cuda_backend.h"
 
 namespace onnxforge::napi {
 namespace {
 
 Napi::Value cudaAvailable(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), cuda::available());
+  return Napi::Boolean::New(info.Env(), cudaBackend().available());
 }
 
 Napi::Value cudaDevices(const Napi::CallbackInfo& info) {
@@ -47,51 +51,12 @@ Napi::Value cudaInfo(const Napi::CallbackInfo& info) {
   return result;
 }
 
-Napi::Value setInt8Kernel(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  requireArgCount(info, 1, "setInt8Kernel(kernel)");
-  std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
-  if (name == "auto") {
-    cuda::setInt8Kernel(cuda::Int8Kernel::Auto);
-  } else if (name == "mma") {
-    cuda::setInt8Kernel(cuda::Int8Kernel::Mma);
-  } else if (name == "dp4a") {
-    cuda::setInt8Kernel(cuda::Int8Kernel::Dp4a);
-  } else {
-    throwTypeError(env, "kernel must be 'auto', 'mma' or 'dp4a'");
-  }
-  return env.Undefined();
-}
-
-Napi::Value int8OpsPerSecond(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  requireArgCount(info, 2, "int8OpsPerSecond(size, runs)");
-  size_t size = static_cast<size_t>(intArg(env, info[0], "size", 64, 32768));
-  int runs = static_cast<int>(intArg(env, info[1], "runs", 1, 1000));
-  return Napi::Number::New(env, cudaCall(env, [&] { return cuda::measureInt8OpsPerSecond(size, runs); }));
-}
-
 }  // namespace
-
-bool wantsCuda(Napi::Env env, const Napi::Object& opts) {
-  Napi::Value device = opts.Get("device");
-  if (device.IsUndefined()) return false;
-  std::string name = device.IsString() ? device.As<Napi::String>().Utf8Value() : "";
-  if (name == "cpu") return false;
-  if (name == "auto") return cuda::available();
-  if (name != "cuda") throwTypeError(env, "opts.device must be 'cpu', 'cuda' or 'auto'");
-  if (!cuda::available()) throw Napi::Error::New(env, "CUDA is not available: " + cuda::status().reason);
-  return true;
-}
 
 void registerCuda(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaAvailable", Napi::Function::New(env, cudaAvailable, "cudaAvailable"));
   exports.Set("cudaDevices", Napi::Function::New(env, cudaDevices, "cudaDevices"));
   exports.Set("cudaInfo", Napi::Function::New(env, cudaInfo, "cudaInfo"));
-  Napi::Object internals = Napi::Object::New(env);
-  internals.Set("setInt8Kernel", Napi::Function::New(env, setInt8Kernel, "setInt8Kernel"));
-  internals.Set("int8OpsPerSecond", Napi::Function::New(env, int8OpsPerSecond, "int8OpsPerSecond"));
-  exports.Set("_cudaInternals", internals);
 }
 
 }  // namespace onnxforge::napi

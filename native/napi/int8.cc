@@ -2,29 +2,26 @@
 
 #include <cmath>
 #include <memory>
-#include <new>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "args.h"
 #include "async.h"
-#include "cuda.h"
-#include "int8_gemm.h"
+#include "backend.h"
+#include "device.h"
+#include "input.h"
 #include "packed_handle.h"
 
 namespace onnxforge::napi {
 namespace {
-
-using int8::PackedActivations;
-using int8::PackedWeights;
 
 // Per-environment state, handed to every binding as its data pointer.
 struct Int8Bindings {
   Napi::FunctionReference packedInt8;
 };
 
-class PackedInt8 : public PackedHandle<PackedInt8, PackedWeights> {
+class PackedInt8 : public PackedHandle<PackedInt8, Int8Weights> {
  public:
   // Marks objects made by PackedInt8, so a look-alike object is never unwrapped.
   static constexpr napi_type_tag kTag = {0x6f6e6e78666f7267ULL, 0x7061636b6564693bULL};
@@ -42,23 +39,20 @@ class PackedInt8 : public PackedHandle<PackedInt8, PackedWeights> {
     return DefineClass(env, kClassName, properties);
   }
 
-  explicit PackedInt8(const Napi::CallbackInfo& info) : PackedHandle(info) {
-    // Kept after dispose(), like the device.
-    k_ = weights()->k;
-    n_ = weights()->n;
-  }
+  explicit PackedInt8(const Napi::CallbackInfo& info)
+      // Kept after dispose(), like the device.
+      : PackedHandle(info), k_(weights()->k), n_(weights()->n), isa_(weights()->isa) {}
 
  private:
   Napi::Value k(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(k_)); }
   Napi::Value n(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(n_)); }
-  Napi::Value isa(const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), isaName(weights() ? weights()->isa : int8::int8Isa()));
-  }
+  Napi::Value isa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), isaName(isa_)); }
   Napi::Value hasScales(const Napi::CallbackInfo& info) {
-    return Napi::Boolean::New(info.Env(), weights() && !weights()->scale.empty());
+    return Napi::Boolean::New(info.Env(), weights() && weights()->hasScales);
   }
 
-  size_t k_ = 0, n_ = 0;
+  size_t k_, n_;
+  IsaLevel isa_;
 };
 
 Int8Bindings& bindingsOf(const Napi::CallbackInfo& info) { return *static_cast<Int8Bindings*>(info.Data()); }
@@ -73,7 +67,7 @@ Napi::Value packInt8Weights(const Napi::CallbackInfo& info) {
   const int8_t* b = typedDataArg<int8_t>(env, info[0], "b", napi_int8_array, count);
   Napi::Object opts = optionsArg(env, info[3], "opts");
   requireKnownOptions(env, opts, "opts", {"scales", "zeroPoints", "device"});
-  bool onGpu = wantsCuda(env, opts);
+  const Backend& backend = backendArg(env, opts);
   int8::WeightOptions options;
   Napi::Value scales = opts.Get("scales");
   if (!scales.IsUndefined()) {
@@ -97,188 +91,134 @@ Napi::Value packInt8Weights(const Napi::CallbackInfo& info) {
   }
   // The packed copy pads k to 64 and n to 64 at most.
   checkedProduct(env, {k + 64, n + 64, 2}, "packed k * n");
-  if (onGpu) {
-    // The GPU holds the weights; the handle keeps their shape and scales.
-    auto shape = std::make_unique<PackedWeights>();
-    shape->isa = int8::int8Isa();
-    shape->k = k;
-    shape->n = n;
-    shape->perColumnScale = options.scaleCount > 1;
-    for (size_t j = 0; j < n && options.scaleCount; ++j) {
-      shape->scale.push_back(options.scales[options.scaleCount == 1 ? 0 : j]);
-    }
-    auto gpu = withAllocation(env, "the packed weights", [&] {
-      return cudaCall(env, [&] {
-        return cuda::uploadInt8(b, k, n, options.zeroPoints, options.zeroPointCount, options.scales, options.scaleCount);
-      });
-    });
-    return PackedInt8::create(bindingsOf(info).packedInt8, std::move(shape), std::move(gpu));
-  }
-  auto weights = withAllocation(env, "the packed weights", [&] { return int8::packWeights(b, k, n, options); });
+  auto weights = withAllocation(env, "the packed weights", [&] {
+    return backendCall(env, [&] { return backend.packInt8(b, k, n, options); });
+  });
   return PackedInt8::create(bindingsOf(info).packedInt8, std::move(weights));
 }
 
-// One product, checked and with A packed (or x quantized): ready for a kernel.
-struct PreparedGemm {
-  std::shared_ptr<const PackedWeights> w;
-  PackedActivations a;
-  // Weights on the GPU: copies of the inputs instead of packed A.
-  std::shared_ptr<const cuda::Weights> gpu;
-  std::vector<uint8_t> input;  // A's bytes, or x's floats
-  std::vector<uint8_t> inputZeroPoints;
+// One checked product: its inputs (views, or copies for async calls), a share of the
+// weights, and the output allocated on the JS thread.
+struct Int8Call {
+  std::shared_ptr<const Int8Weights> w;
+  Input input;  // A's bytes, or x's floats
+  Input zeroPoints;  // matmulInteger: A's zero points, 0, 1 or m of them
+  size_t zeroPointCount = 0;
+  Input bias;
   bool isSigned = false;
+  bool isFloat = false;
   size_t m = 0;
   size_t outputCount = 0;
-  Napi::TypedArray output;  // allocated before A is packed: an impossible size fails cheaply
+  Napi::TypedArray output;
   void* outputData = nullptr;
-  bool isFloat = false;
-  std::vector<float> bias;
-  bool hasBias = false;
 };
 
 const uint8_t* dataOf(const Napi::TypedArray& array) {
   return static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
 }
 
-// Checks m, k, w and the length of the first argument and allocates the output;
-// returns the first argument.
+// Checks m, k, w and the first argument (m x k `elementBytes`-byte values), keeps the
+// first argument as call.input and allocates the output; returns the first argument.
 Napi::TypedArray checkOperands(const Napi::CallbackInfo& info, const char* signature, const char* name,
-                               std::initializer_list<napi_typedarray_type> kinds, PreparedGemm& out,
-                               size_t* m, size_t* k) {
+                               std::initializer_list<napi_typedarray_type> kinds, size_t elementBytes, bool copy,
+                               Int8Call& call) {
   Napi::Env env = info.Env();
   requireArgCount(info, 4, signature);
-  Napi::TypedArray a = typedArrayArg(env, info[0], name, kinds);
-  *m = dimArg(info, 1, "m");
-  *k = dimArg(info, 2, "k");
-  requireLength(env, a, checkedProduct(env, {*m, *k}, "m * k"), name);
-  out.w = PackedInt8::weightsArg(env, info[3], "w", &out.gpu);
-  out.m = *m;
-  if (out.w->k != *k) {
-    throwRangeError(env, "k (" + std::to_string(*k) + ") does not match w.k (" + std::to_string(out.w->k) + ")");
+  Napi::TypedArray first = typedArrayArg(env, info[0], name, kinds);
+  call.m = dimArg(info, 1, "m");
+  size_t k = dimArg(info, 2, "k");
+  size_t count = checkedProduct(env, {call.m, k}, "m * k");
+  requireLength(env, first, count, name);
+  call.w = PackedInt8::weightsArg(env, info[3], "w");
+  if (call.w->k != k) {
+    throwRangeError(env, "k (" + std::to_string(k) + ") does not match w.k (" + std::to_string(call.w->k) + ")");
   }
-  out.outputCount = checkedProduct(env, {*m, out.w->n}, "m * n");
-  out.output = out.isFloat ? Napi::TypedArray(Napi::Float32Array::New(env, out.outputCount))
-                           : Napi::TypedArray(Napi::Int32Array::New(env, out.outputCount));
-  out.outputData = const_cast<uint8_t*>(dataOf(out.output));
-  return a;
+  call.outputCount = checkedProduct(env, {call.m, call.w->n}, "m * n");
+  call.output = call.isFloat ? Napi::TypedArray(Napi::Float32Array::New(env, call.outputCount))
+                             : Napi::TypedArray(Napi::Int32Array::New(env, call.outputCount));
+  call.outputData = const_cast<uint8_t*>(dataOf(call.output));
+  withAllocation(env, "a copy of the input", [&] { call.input = Input(dataOf(first), count * elementBytes, copy); });
+  return first;
 }
 
 // matmulInteger(a, m, k, w, aZeroPoint?)
-PreparedGemm prepareMatmul(const Napi::CallbackInfo& info) {
+Int8Call prepareMatmul(const Napi::CallbackInfo& info, bool copy) {
   Napi::Env env = info.Env();
-  PreparedGemm prepared;
-  size_t m, k;
+  Int8Call call;
   Napi::TypedArray a = checkOperands(info, "matmulInteger(a, m, k, w, aZeroPoint?)", "a",
-                                     {napi_uint8_array, napi_int8_array}, prepared, &m, &k);
-  bool isSigned = a.TypedArrayType() == napi_int8_array;
-  int64_t lo = isSigned ? -128 : 0, hi = isSigned ? 127 : 255;
-  // A number, or one value per row (ONNX allows a per-row a_zero_point) of A's type.
-  uint8_t scalarZeroPoint = 0;
-  const void* zeroPoints = nullptr;
-  size_t zeroPointCount = 0;
+                                     {napi_uint8_array, napi_int8_array}, 1, copy, call);
+  call.isSigned = a.TypedArrayType() == napi_int8_array;
+  int64_t lo = call.isSigned ? -128 : 0, hi = call.isSigned ? 127 : 255;
+  // A number, or one value per row (ONNX allows a per-row a_zero_point) of A's type; always
+  // copied (1 or m bytes).
   Napi::Value zp = info[4];
   if (zp.IsNumber()) {
-    scalarZeroPoint = static_cast<uint8_t>(intArg(env, zp, "aZeroPoint", lo, hi));
-    zeroPoints = &scalarZeroPoint;
-    zeroPointCount = 1;
+    uint8_t value = static_cast<uint8_t>(intArg(env, zp, "aZeroPoint", lo, hi));
+    call.zeroPoints = Input(&value, 1, true);
+    call.zeroPointCount = 1;
   } else if (zp.IsTypedArray()) {
     Napi::TypedArray zpArray = typedArrayArg(env, zp, "aZeroPoint", {a.TypedArrayType()});
-    zeroPointCount = zpArray.ElementLength();
-    if (zeroPointCount != 1 && zeroPointCount != m) {
-      throwRangeError(env, "aZeroPoint must have 1 or m = " + std::to_string(m) + " values, got " +
-                               std::to_string(zeroPointCount));
+    call.zeroPointCount = zpArray.ElementLength();
+    if (call.zeroPointCount != 1 && call.zeroPointCount != call.m) {
+      throwRangeError(env, "aZeroPoint must have 1 or m = " + std::to_string(call.m) + " values, got " +
+                               std::to_string(call.zeroPointCount));
     }
-    zeroPoints = dataOf(zpArray);
+    call.zeroPoints = Input(dataOf(zpArray), call.zeroPointCount, true);
   } else if (!zp.IsUndefined()) {
     throwTypeError(env, std::string("aZeroPoint must be a number or a ") + typedArrayKindName(a.TypedArrayType()));
   }
-  if (prepared.outputCount == 0) return prepared;
-  if (prepared.gpu) {
-    withAllocation(env, "copies of the inputs", [&] {
-      const uint8_t* bytes = dataOf(a);
-      prepared.input.assign(bytes, bytes + m * k);
-      const auto* zpBytes = static_cast<const uint8_t*>(zeroPoints);
-      prepared.inputZeroPoints.assign(zpBytes, zpBytes + zeroPointCount);
-    });
-    prepared.isSigned = isSigned;
-    return prepared;
-  }
-  prepared.a = withAllocation(env, "the packed activations", [&] {
-    return int8::packActivations(dataOf(a), isSigned, m, k, zeroPoints, zeroPointCount, *prepared.w);
-  });
-  return prepared;
+  return call;
 }
 
 // linearInt8(x, m, k, w, bias?)
-PreparedGemm prepareLinear(const Napi::CallbackInfo& info) {
+Int8Call prepareLinear(const Napi::CallbackInfo& info, bool copy) {
   Napi::Env env = info.Env();
-  PreparedGemm prepared;
-  prepared.isFloat = true;
-  size_t m, k;
-  Napi::TypedArray x = checkOperands(info, "linearInt8(x, m, k, w, bias?)", "x", {napi_float32_array}, prepared, &m, &k);
-  if (prepared.w->scale.empty()) {
+  Int8Call call;
+  call.isFloat = true;
+  checkOperands(info, "linearInt8(x, m, k, w, bias?)", "x", {napi_float32_array}, sizeof(float), copy, call);
+  if (!call.w->hasScales) {
     throwTypeError(env, "w was packed without scales; linearInt8 needs packInt8Weights(b, k, n, { scales })");
   }
   if (!info[4].IsUndefined() && !info[4].IsNull()) {
-    const float* bias = typedDataArg<float>(env, info[4], "bias", napi_float32_array, prepared.w->n);
-    prepared.bias.assign(bias, bias + prepared.w->n);
-    prepared.hasBias = true;
+    const float* bias = typedDataArg<float>(env, info[4], "bias", napi_float32_array, call.w->n);
+    withAllocation(env, "a copy of bias", [&] { call.bias = Input(bias, call.w->n * sizeof(float), copy); });
   }
-  if (prepared.outputCount == 0) return prepared;
-  if (prepared.gpu) {
-    withAllocation(env, "a copy of x", [&] {
-      const uint8_t* bytes = dataOf(x);
-      prepared.input.assign(bytes, bytes + m * k * sizeof(float));
-    });
-    return prepared;
-  }
-  prepared.a = withAllocation(env, "the quantized activations", [&] {
-    return int8::quantizeActivations(reinterpret_cast<const float*>(dataOf(x)), m, k, *prepared.w);
-  });
-  return prepared;
+  return call;
 }
 
-void runPrepared(const PreparedGemm& p) {
-  if (p.outputCount == 0) return;
-  if (p.gpu && p.isFloat) {
-    cuda::linearInt8(*p.gpu, reinterpret_cast<const float*>(p.input.data()), p.m,
-                     p.hasBias ? p.bias.data() : nullptr, static_cast<float*>(p.outputData));
-  } else if (p.gpu) {
-    cuda::matmulInteger(*p.gpu, p.input.data(), p.isSigned, p.m, p.inputZeroPoints.data(), p.inputZeroPoints.size(),
-                        static_cast<int32_t*>(p.outputData));
-  } else if (p.isFloat) {
-    int8::gemmFloat(p.a, *p.w, p.hasBias ? p.bias.data() : nullptr, static_cast<float*>(p.outputData));
+void runCall(const Int8Call& call) {
+  if (call.outputCount == 0) return;
+  const Int8Weights& w = *call.w;
+  if (call.isFloat) {
+    w.backend.linearInt8(w, call.input.as<float>(), call.m, call.bias.as<float>(), static_cast<float*>(call.outputData));
   } else {
-    int8::gemmInt32(p.a, *p.w, static_cast<int32_t*>(p.outputData));
+    w.backend.matmulInteger(w, call.input.as<uint8_t>(), call.isSigned, call.m, call.zeroPoints.as<void>(),
+                            call.zeroPointCount, static_cast<int32_t*>(call.outputData));
   }
 }
 
-Napi::Value matmulInteger(const Napi::CallbackInfo& info) {
-  PreparedGemm prepared = prepareMatmul(info);
-  cudaCall(info.Env(), [&] { runPrepared(prepared); });
-  return prepared.output;
+Napi::Value runSync(Napi::Env env, const Int8Call& call) {
+  withAllocation(env, "the product's buffers", [&] { backendCall(env, [&] { runCall(call); }); });
+  return call.output;
 }
 
-Napi::Value linearInt8(const Napi::CallbackInfo& info) {
-  PreparedGemm prepared = prepareLinear(info);
-  cudaCall(info.Env(), [&] { runPrepared(prepared); });
-  return prepared.output;
+// The worker reads only the call's own copies and a shared reference to the weights.
+Napi::Value queueCall(Napi::Env env, const char* name, Int8Call call) {
+  Napi::Value output = call.output;
+  auto shared = std::make_shared<Int8Call>(std::move(call));
+  return OutputWorker::start(env, name, output, [shared] { runCall(*shared); });
 }
 
-// The worker reads only its own copies (packed A, bias) and a shared reference to
-// the weights, so neither GC, dispose() nor a detached input can pull memory from under it.
-Napi::Value queueGemm(Napi::Env env, const char* name, PreparedGemm prepared) {
-  Napi::Value output = prepared.output;
-  auto shared = std::make_shared<PreparedGemm>(std::move(prepared));
-  return OutputWorker::start(env, name, output, [shared] { runPrepared(*shared); });
-}
+Napi::Value matmulInteger(const Napi::CallbackInfo& info) { return runSync(info.Env(), prepareMatmul(info, false)); }
+
+Napi::Value linearInt8(const Napi::CallbackInfo& info) { return runSync(info.Env(), prepareLinear(info, false)); }
 
 Napi::Value matmulIntegerAsync(const Napi::CallbackInfo& info) {
-  return asyncCall(info, [&] { return queueGemm(info.Env(), "onnxforge.matmulIntegerAsync", prepareMatmul(info)); });
+  return asyncCall(info, [&] { return queueCall(info.Env(), "onnxforge.matmulIntegerAsync", prepareMatmul(info, true)); });
 }
 
 Napi::Value linearInt8Async(const Napi::CallbackInfo& info) {
-  return asyncCall(info, [&] { return queueGemm(info.Env(), "onnxforge.linearInt8Async", prepareLinear(info)); });
+  return asyncCall(info, [&] { return queueCall(info.Env(), "onnxforge.linearInt8Async", prepareLinear(info, true)); });
 }
 
 }  // namespace

@@ -1,8 +1,7 @@
-// JS handles of prepacked native weights (PackedInt8, PackedSparse): a class that JS cannot
+// JS handles of weights a backend packed (PackedInt8, PackedSparse): a class that JS cannot
 // construct, a type tag so look-alike objects are never unwrapped, shared ownership so
 // a running async call keeps the weights alive through dispose() and GC, and external
-// memory accounting for the GC. Weights on the GPU (device 'cuda') keep only their
-// shape and scales in `Weights` and the data in a cuda::Weights.
+// memory accounting for the GC.
 #pragma once
 #include <napi.h>
 
@@ -12,7 +11,6 @@
 #include <vector>
 
 #include "args.h"
-#include "cuda_backend.h"
 
 namespace onnxforge::napi {
 
@@ -24,28 +22,22 @@ class PackedHandle : public Napi::ObjectWrap<Derived> {
   using Property = typename Napi::ObjectWrap<Derived>::PropertyDescriptor;
   using Getter = Napi::Value (Derived::*)(const Napi::CallbackInfo&);
 
-  // Wraps weights (and their GPU copy, if any) in a new object of the handle class `constructor`.
-  static Napi::Object create(const Napi::FunctionReference& constructor, std::unique_ptr<Weights> weights,
-                             std::shared_ptr<const cuda::Weights> gpu = nullptr) {
+  // Wraps weights in a new object of the handle class `constructor`.
+  static Napi::Object create(const Napi::FunctionReference& constructor, std::unique_ptr<Weights> weights) {
     pending() = std::move(weights);
-    pendingGpu() = std::move(gpu);
     Napi::Object object = constructor.New({});
     pending().reset();
-    pendingGpu().reset();
     return object;
   }
 
-  // The weights of a live handle passed as `name` (and in *gpu their GPU copy, or
-  // nullptr); TypeError otherwise.
-  static std::shared_ptr<const Weights> weightsArg(Napi::Env env, Napi::Value value, const char* name,
-                                                   std::shared_ptr<const cuda::Weights>* gpu = nullptr) {
+  // The weights of a live handle passed as `name`; TypeError otherwise.
+  static std::shared_ptr<const Weights> weightsArg(Napi::Env env, Napi::Value value, const char* name) {
     if (!value.IsObject() || !value.As<Napi::Object>().CheckTypeTag(&Derived::kTag)) {
       throwTypeError(env, std::string(name) + " must be a " + Derived::kClassName + " (from kernels." +
                               Derived::kFactory + ")");
     }
     Derived* self = Napi::ObjectWrap<Derived>::Unwrap(value.As<Napi::Object>());
     if (!self->weights_) throwTypeError(env, std::string(name) + " (" + Derived::kClassName + ") has been disposed");
-    if (gpu) *gpu = self->gpu_;
     return self->weights_;
   }
 
@@ -56,9 +48,8 @@ class PackedHandle : public Napi::ObjectWrap<Derived> {
                                      Derived::kFactory + "()");
     }
     weights_ = std::shared_ptr<Weights>(std::move(pending()));
-    gpu_ = std::move(pendingGpu());
-    onGpu_ = gpu_ != nullptr;
-    bytes_ = weights_->bytes() + (gpu_ ? cuda::deviceBytes(*gpu_) : 0);
+    device_ = weights_->backend.device();
+    bytes_ = weights_->bytes();
     info.This().template As<Napi::Object>().TypeTag(&Derived::kTag);
     Napi::MemoryManagement::AdjustExternalMemory(info.Env(), static_cast<int64_t>(bytes_));
   }
@@ -81,23 +72,18 @@ class PackedHandle : public Napi::ObjectWrap<Derived> {
     thread_local std::unique_ptr<Weights> weights;
     return weights;
   }
-  static std::shared_ptr<const cuda::Weights>& pendingGpu() {
-    thread_local std::shared_ptr<const cuda::Weights> gpu;
-    return gpu;
-  }
 
   void release() {
     if (!weights_) return;
     // Calls still running keep their own reference; the memory goes with the last one.
     weights_.reset();
-    gpu_.reset();
     Napi::MemoryManagement::AdjustExternalMemory(this->Env(), -static_cast<int64_t>(bytes_));
   }
 
   Napi::Value bytes(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), weights_ ? static_cast<double>(bytes_) : 0.0);
   }
-  Napi::Value device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), onGpu_ ? "cuda" : "cpu"); }
+  Napi::Value device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), device_); }
   Napi::Value disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !weights_); }
   Napi::Value dispose(const Napi::CallbackInfo& info) {
     release();
@@ -105,8 +91,7 @@ class PackedHandle : public Napi::ObjectWrap<Derived> {
   }
 
   std::shared_ptr<Weights> weights_;
-  std::shared_ptr<const cuda::Weights> gpu_;
-  bool onGpu_ = false;  // kept after dispose(), like the shape
+  const char* device_ = "";  // kept after dispose(), like the shape
   size_t bytes_ = 0;
 };
 

@@ -4,14 +4,17 @@
 #include <string>
 #include <vector>
 
-#include "quantize.h"
 #include "args.h"
+#include "backend.h"
 
 namespace onnxforge::napi {
 namespace {
 
 using quant::AxisLayout;
 using quant::QuantType;
+
+// Host arrays in and out, no device option: the CPU backend.
+const Backend& host() { return cpuBackend(); }
 
 // The tensor layout from opts.axis and opts.shape: per tensor without an axis.
 AxisLayout layoutArg(Napi::Env env, const Napi::Object& opts, size_t count, size_t* channelsOut) {
@@ -163,7 +166,7 @@ Napi::Value quantize(const Napi::CallbackInfo& info) {
   std::vector<int32_t> zeroPoints = zeroPointsArg(env, opts, type, channels);
   Napi::TypedArray out = type == QuantType::Int8 ? Napi::TypedArray(Napi::Int8Array::New(env, count))
                                                  : Napi::TypedArray(Napi::Uint8Array::New(env, count));
-  quant::quantize(x, layout, scales.data(), zeroPoints.data(), type, const_cast<uint8_t*>(bytesOf(out)));
+  host().quantize(x, layout, scales.data(), zeroPoints.data(), type, const_cast<uint8_t*>(bytesOf(out)));
   return out;
 }
 
@@ -182,7 +185,7 @@ Napi::Value dequantize(const Napi::CallbackInfo& info) {
   std::vector<float> scales = scalesArg(env, opts, channels);
   std::vector<int32_t> zeroPoints = zeroPointsArg(env, opts, type, channels);
   Napi::Float32Array out = Napi::Float32Array::New(env, count);
-  quant::dequantize(bytesOf(q), type, layout, scales.data(), zeroPoints.data(), out.Data());
+  host().dequantize(bytesOf(q), type, layout, scales.data(), zeroPoints.data(), out.Data());
   return out;
 }
 
@@ -204,7 +207,12 @@ Napi::Value quantParams(const Napi::CallbackInfo& info) {
   AxisLayout layout = layoutArg(env, opts, count, &channels);
   std::vector<float> scales(channels);
   std::vector<int32_t> zeroPoints(channels);
-  quant::quantParams(x, layout, symmetric, type, scales.data(), zeroPoints.data());
+  size_t bad = host().quantParams(x, layout, symmetric, type, scales.data(), zeroPoints.data());
+  if (bad != channels) {
+    throwRangeError(env, "x cannot be quantized: the range of " +
+                             (channels == 1 ? std::string("its values") : "channel " + std::to_string(bad)) +
+                             " is not finite (it holds Infinity, or spans more than float32 holds)");
+  }
   Napi::Float32Array scaleOut = Napi::Float32Array::New(env, channels);
   Napi::TypedArray zpOut = type == QuantType::Int8 ? Napi::TypedArray(Napi::Int8Array::New(env, channels))
                                                    : Napi::TypedArray(Napi::Uint8Array::New(env, channels));

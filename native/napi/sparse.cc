@@ -8,21 +8,20 @@
 
 #include "args.h"
 #include "async.h"
-#include "cuda.h"
+#include "backend.h"
+#include "device.h"
+#include "input.h"
 #include "packed_handle.h"
 #include "prune_mask.h"
-#include "sparse_gemm.h"
 
 namespace onnxforge::napi {
 namespace {
 
-using sparse::PackedSparse;
 using sparse::WeightType;
 
 // A checked pruneMask call: its own copy of w (async calls) or a view of it.
 struct PruneCall {
-  const float* w = nullptr;
-  std::shared_ptr<std::vector<float>> copy;
+  Input w;
   size_t k = 0, n = 0;
   sparse::PruneSpec spec;
 };
@@ -116,19 +115,14 @@ PruneCall preparePrune(const Napi::CallbackInfo& info, bool copyInput) {
 
   size_t nan = sparse::firstNaN(w, count);
   if (nan != count) throwRangeError(env, "w holds NaN (at index " + std::to_string(nan) + ")");
-  if (copyInput) {
-    call.copy = withAllocation(env, "a copy of w", [&] { return std::make_shared<std::vector<float>>(w, w + count); });
-    call.w = call.copy->data();
-  } else {
-    call.w = w;
-  }
+  withAllocation(env, "a copy of w", [&] { call.w = Input(w, count * sizeof(float), copyInput); });
   return call;
 }
 
 Napi::Value pruneMask(const Napi::CallbackInfo& info) {
   PruneCall call = preparePrune(info, false);
   Napi::Uint8Array mask = Napi::Uint8Array::New(info.Env(), call.k * call.n);
-  withAllocation(info.Env(), "the mask", [&] { sparse::pruneMask(call.w, call.k, call.n, call.spec, mask.Data()); });
+  withAllocation(info.Env(), "the mask", [&] { sparse::pruneMask(call.w.as<float>(), call.k, call.n, call.spec, mask.Data()); });
   return mask;
 }
 
@@ -138,12 +132,12 @@ Napi::Value pruneMaskAsync(const Napi::CallbackInfo& info) {
     Napi::Uint8Array mask = Napi::Uint8Array::New(info.Env(), call.k * call.n);
     uint8_t* out = mask.Data();
     return OutputWorker::start(info.Env(), "onnxforge.pruneMaskAsync", mask,
-                               [call, out] { sparse::pruneMask(call.w, call.k, call.n, call.spec, out); });
+                               [call, out] { sparse::pruneMask(call.w.as<float>(), call.k, call.n, call.spec, out); });
   });
 }
 
 
-class PackedSparseHandle : public PackedHandle<PackedSparseHandle, PackedSparse> {
+class PackedSparseHandle : public PackedHandle<PackedSparseHandle, SparseWeights> {
  public:
   static constexpr napi_type_tag kTag = {0x6f6e6e78666f7267ULL, 0x7370617273653b31ULL};
   static constexpr const char* kClassName = "PackedSparse";
@@ -164,38 +158,26 @@ class PackedSparseHandle : public PackedHandle<PackedSparseHandle, PackedSparse>
     return DefineClass(env, kClassName, properties);
   }
 
-  explicit PackedSparseHandle(const Napi::CallbackInfo& info) : PackedHandle(info) {
-    // Kept after dispose(), like a disposed PackedInt8's shape.
-    k_ = weights()->k;
-    n_ = weights()->n;
-    nonzeros_ = weights()->nonzeros;
-    sparsity_ = weights()->sparsity();
-    type_ = weights()->type;
-    pattern_ = weights()->pattern;
-    hasScales_ = !weights()->scale.empty();
-  }
+  // The shape is kept after dispose(), like a disposed PackedInt8's.
+  explicit PackedSparseHandle(const Napi::CallbackInfo& info) : PackedHandle(info), shape_(weights()->shape) {}
 
  private:
-  Napi::Value k(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(k_)); }
-  Napi::Value n(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(n_)); }
+  Napi::Value k(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(shape_.k)); }
+  Napi::Value n(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(shape_.n)); }
   Napi::Value nonzeros(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(nonzeros_));
+    return Napi::Number::New(info.Env(), static_cast<double>(shape_.nonzeros));
   }
-  Napi::Value sparsity(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), sparsity_); }
+  Napi::Value sparsity(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), shape_.sparsity()); }
   Napi::Value dtype(const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), type_ == WeightType::Float32 ? "float32" : "int8");
+    return Napi::String::New(info.Env(), shape_.type == WeightType::Float32 ? "float32" : "int8");
   }
   Napi::Value pattern(const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), pattern_ == sparse::SparsePattern::TwoFour ? "2:4" : "unstructured");
+    return Napi::String::New(info.Env(), shape_.pattern == sparse::SparsePattern::TwoFour ? "2:4" : "unstructured");
   }
   Napi::Value isa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), isaName(sparse::sparseIsa())); }
-  Napi::Value hasScales(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), hasScales_); }
+  Napi::Value hasScales(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), shape_.hasScales); }
 
-  size_t k_ = 0, n_ = 0, nonzeros_ = 0;
-  double sparsity_ = 0;
-  WeightType type_ = WeightType::Float32;
-  sparse::SparsePattern pattern_ = sparse::SparsePattern::Unstructured;
-  bool hasScales_ = false;
+  const SparseShape shape_;
 };
 
 // Per-environment state, handed to packSparse as its data pointer.
@@ -216,7 +198,7 @@ Napi::Value packSparse(const Napi::CallbackInfo& info) {
   const void* data = static_cast<const uint8_t*>(w.ArrayBuffer().Data()) + w.ByteOffset();
   Napi::Object opts = optionsArg(env, info[3], "opts");
   requireKnownOptions(env, opts, "opts", {"pattern", "scales", "device"});
-  bool onGpu = wantsCuda(env, opts);
+  const Backend& backend = backendArg(env, opts);
 
   sparse::SparsePattern pattern = sparse::SparsePattern::Unstructured;
   Napi::Value patternValue = opts.Get("pattern");
@@ -251,45 +233,16 @@ Napi::Value packSparse(const Napi::CallbackInfo& info) {
       if (!std::isfinite(scales[i])) throwRangeError(env, "opts.scales must be finite");
     }
   }
-  auto* bindings = static_cast<SparseBindings*>(info.Data());
-  if (onGpu) {
-    // The GPU holds the weights; the handle keeps their shape and scales.
-    auto shape = std::make_unique<PackedSparse>();
-    shape->type = type;
-    shape->pattern = pattern;
-    shape->k = k;
-    shape->n = n;
-    if (scaleCount) {
-      shape->perColumnScale = scaleCount > 1;
-      for (size_t j = 0; j < n; ++j) shape->scale.push_back(scales[scaleCount == 1 ? 0 : j]);
-    }
-    bool twoFour = pattern == sparse::SparsePattern::TwoFour;
-    auto gpu = withAllocation(env, "the packed weights", [&] {
-      return cudaCall(env, [&] {
-        return type == WeightType::Float32
-                   ? cuda::uploadSparseFloat(static_cast<const float*>(data), k, n, twoFour, &shape->nonzeros)
-                   : cuda::uploadSparseInt8(static_cast<const int8_t*>(data), k, n, twoFour, scales, scaleCount,
-                                            &shape->nonzeros);
-      });
-    });
-    return PackedSparseHandle::create(bindings->packedSparse, std::move(shape), std::move(gpu));
-  }
   auto packed = withAllocation(env, "the packed weights", [&] {
-    return type == WeightType::Float32
-               ? sparse::packFloat(static_cast<const float*>(data), k, n, pattern)
-               : sparse::packInt8(static_cast<const int8_t*>(data), k, n, pattern, scales, scaleCount);
+    return backendCall(env, [&] { return backend.packSparse(data, type, k, n, pattern, scales, scaleCount); });
   });
-  return PackedSparseHandle::create(bindings->packedSparse, std::move(packed));
+  return PackedSparseHandle::create(static_cast<SparseBindings*>(info.Data())->packedSparse, std::move(packed));
 }
 
-// One checked product: its own copies of x and bias (so async calls hold no JS memory)
-// or views of them, and a share of the weights.
+// One checked product: its inputs (views, or copies for async calls) and a share of the weights.
 struct SparseCall {
-  std::shared_ptr<const PackedSparse> w;
-  std::shared_ptr<const cuda::Weights> gpu;  // set for weights on the GPU
-  const float* x = nullptr;
-  const float* bias = nullptr;
-  std::shared_ptr<std::vector<float>> xCopy, biasCopy;
+  std::shared_ptr<const SparseWeights> w;
+  Input x, bias;
   size_t m = 0;
   bool int8 = false;
 };
@@ -303,61 +256,54 @@ SparseCall prepareSparse(const Napi::CallbackInfo& info, bool int8, bool copyInp
   call.int8 = int8;
   call.m = dimArg(info, 1, "m");
   size_t k = dimArg(info, 2, "k");
-  const float* x = typedDataArg<float>(env, info[0], "x", napi_float32_array, checkedProduct(env, {call.m, k}, "m * k"));
-  call.w = PackedSparseHandle::weightsArg(env, info[3], "w", &call.gpu);
-  if (call.w->k != k) {
-    throwRangeError(env, "k (" + std::to_string(k) + ") does not match w.k (" + std::to_string(call.w->k) + ")");
+  size_t count = checkedProduct(env, {call.m, k}, "m * k");
+  const float* x = typedDataArg<float>(env, info[0], "x", napi_float32_array, count);
+  call.w = PackedSparseHandle::weightsArg(env, info[3], "w");
+  const SparseShape& shape = call.w->shape;
+  if (shape.k != k) {
+    throwRangeError(env, "k (" + std::to_string(k) + ") does not match w.k (" + std::to_string(shape.k) + ")");
   }
-  if (int8 && call.w->type != WeightType::Int8) {
+  if (int8 && shape.type != WeightType::Int8) {
     throwTypeError(env, "w holds float32 weights; linearSparseInt8 needs packSparse of an Int8Array (use matmulSparse)");
   }
-  if (!int8 && call.w->type != WeightType::Float32) {
+  if (!int8 && shape.type != WeightType::Float32) {
     throwTypeError(env, "w holds int8 weights; matmulSparse needs packSparse of a Float32Array (use linearSparseInt8)");
   }
-  if (int8 && call.w->scale.empty()) {
+  if (int8 && !shape.hasScales) {
     throwTypeError(env, "w was packed without scales; linearSparseInt8 needs packSparse(w, k, n, { scales })");
   }
-  checkedProduct(env, {call.m, call.w->n}, "m * n");
+  checkedProduct(env, {call.m, shape.n}, "m * n");
+  const float* bias = nullptr;
   if (!info[4].IsUndefined() && !info[4].IsNull()) {
-    call.bias = typedDataArg<float>(env, info[4], "bias", napi_float32_array, call.w->n);
+    bias = typedDataArg<float>(env, info[4], "bias", napi_float32_array, shape.n);
   }
-  if (copyInputs) {
-    withAllocation(env, "copies of the inputs", [&] {
-      call.xCopy = std::make_shared<std::vector<float>>(x, x + call.m * k);
-      if (call.bias) call.biasCopy = std::make_shared<std::vector<float>>(call.bias, call.bias + call.w->n);
-    });
-    x = call.xCopy->data();
-    if (call.biasCopy) call.bias = call.biasCopy->data();
-  }
-  call.x = x;
+  withAllocation(env, "copies of the inputs", [&] {
+    call.x = Input(x, count * sizeof(float), copyInputs);
+    if (bias) call.bias = Input(bias, shape.n * sizeof(float), copyInputs);
+  });
   return call;
 }
 
 void runSparse(const SparseCall& call, float* y) {
-  if (call.gpu) {
-    if (call.int8) {
-      cuda::linearSparseInt8(*call.gpu, call.x, call.m, call.bias, y);
-    } else {
-      cuda::matmulSparse(*call.gpu, call.x, call.m, call.bias, y);
-    }
-  } else if (call.int8) {
-    sparse::linearInt8(call.x, call.m, *call.w, call.bias, y);
+  const SparseWeights& w = *call.w;
+  if (call.int8) {
+    w.backend.linearSparseInt8(w, call.x.as<float>(), call.m, call.bias.as<float>(), y);
   } else {
-    sparse::matmulFloat(call.x, call.m, *call.w, call.bias, y);
+    w.backend.matmulSparse(w, call.x.as<float>(), call.m, call.bias.as<float>(), y);
   }
 }
 
 Napi::Value sparseSync(const Napi::CallbackInfo& info, bool int8) {
   SparseCall call = prepareSparse(info, int8, false);
-  Napi::Float32Array y = Napi::Float32Array::New(info.Env(), call.m * call.w->n);
-  withAllocation(info.Env(), "the product's buffers", [&] { cudaCall(info.Env(), [&] { runSparse(call, y.Data()); }); });
+  Napi::Float32Array y = Napi::Float32Array::New(info.Env(), call.m * call.w->shape.n);
+  withAllocation(info.Env(), "the product's buffers", [&] { backendCall(info.Env(), [&] { runSparse(call, y.Data()); }); });
   return y;
 }
 
 Napi::Value sparseAsync(const Napi::CallbackInfo& info, bool int8) {
   return asyncCall(info, [&]() -> Napi::Value {
     SparseCall call = prepareSparse(info, int8, true);
-    Napi::Float32Array y = Napi::Float32Array::New(info.Env(), call.m * call.w->n);
+    Napi::Float32Array y = Napi::Float32Array::New(info.Env(), call.m * call.w->shape.n);
     float* out = y.Data();
     return OutputWorker::start(info.Env(), int8 ? "onnxforge.linearSparseInt8Async" : "onnxforge.matmulSparseAsync", y,
                                [call, out] { runSparse(call, out); });

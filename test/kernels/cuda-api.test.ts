@@ -3,6 +3,7 @@
 // with the reason. On a GPU machine, ONNXFORGE_CUDA=0 (in a child) covers the fallback.
 import { spawnSync } from 'child_process';
 import { kernels } from '../../lib/kernels';
+import { testAddon } from '../helpers/test-addon';
 import { neededLibraries } from './cuda-elf';
 import { ADDON, ROOT } from './int8-isa';
 import { randomFloats, randomInts, rng } from './int8-reference';
@@ -64,10 +65,10 @@ describe('CUDA availability', () => {
   });
 
   test('setInt8Kernel checks its argument; int8OpsPerSecond needs a GPU', () => {
-    expect(() => kernels._cudaInternals.setInt8Kernel('tensor' as 'mma')).toThrow(TypeError);
-    kernels._cudaInternals.setInt8Kernel('auto');
-    if (!info.available) expect(() => kernels._cudaInternals.int8OpsPerSecond(256, 1)).toThrow(/CUDA is not available/);
-    expect(() => kernels._cudaInternals.int8OpsPerSecond(1, 1)).toThrow(RangeError);
+    expect(() => testAddon()._cudaInternals.setInt8Kernel('tensor' as 'mma')).toThrow(TypeError);
+    testAddon()._cudaInternals.setInt8Kernel('auto');
+    if (!info.available) expect(() => testAddon()._cudaInternals.int8OpsPerSecond(256, 1)).toThrow(/CUDA is not available/);
+    expect(() => testAddon()._cudaInternals.int8OpsPerSecond(1, 1)).toThrow(RangeError);
   });
 });
 

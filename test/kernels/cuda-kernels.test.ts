@@ -1,12 +1,14 @@
 // The CUDA kernels against the CPU kernels on the same data, on a GPU only: matmulInteger
 // and linearInt8 bit-identical (both int8 GEMM kernels, mma and dp4a), linearSparseInt8
 // bit-identical, matmulSparse within float rounding. Without a GPU every test is skipped
-// and the suite's title says why.
+// and the suite's title says why. It runs on the test addon, whose hooks force each int8 GEMM kernel.
 import type { PackedSparse } from '../../binding';
-import { kernels } from '../../lib/kernels';
+import { testAddon } from '../helpers/test-addon';
 import { linearCases, matmulCases } from './int8-cases';
 import { randomFloats, randomInts, rng } from './int8-reference';
 import { sparseCases } from './sparse-cases';
+
+const kernels = testAddon();
 
 const info = kernels.cudaInfo();
 const describeGpu = info.available ? describe : describe.skip;

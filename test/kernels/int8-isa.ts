@@ -5,11 +5,11 @@ import * as path from 'path';
 import * as v8 from 'v8';
 import type { IsaName } from '../../binding';
 import { kernels } from '../../lib/kernels';
+import { ROOT, TEST_ADDON } from '../helpers/test-addon';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
-export const ADDON = path.join(ROOT, 'build', 'Release', 'onnxforge.node');
-/** A build whose AMX kernels run on emulated tiles (scripts/build-amx-emulated.sh). */
-export const AMX_EMULATED_ADDON = path.join(ROOT, 'build', 'amx-emulated', 'Release', 'onnxforge.node');
+export { ADDON, ROOT } from '../helpers/test-addon';
+/** The test addon of a build whose AMX kernels run on emulated tiles (scripts/build-amx-emulated.sh). */
+export const AMX_EMULATED_ADDON = path.join(ROOT, 'build', 'amx-emulated', 'Release', 'onnxforge_test.node');
 
 export interface CallCase {
   call: 'quantize' | 'dequantize' | 'quantParams';
@@ -31,6 +31,7 @@ export interface ChildResult {
   value?: unknown;
 }
 
+/** A child's ISA cap and the test addon it loads (children use the hooks: guard pages, isa()). */
 export interface IsaRun { label: string; isa: IsaName; addon: string; }
 
 const ORDER: IsaName[] = ['scalar', 'avx2', 'avx512vnni', 'amx'];
@@ -45,7 +46,7 @@ export function isaRuns(): { runs: IsaRun[]; skipped: string[] } {
   const skipped: string[] = [];
   for (const isa of ORDER) {
     if (ORDER.indexOf(isa) <= ORDER.indexOf(detected)) {
-      runs.push({ label: isa, isa, addon: ADDON });
+      runs.push({ label: isa, isa, addon: TEST_ADDON });
     } else if (isa === 'amx' && detected === 'avx512vnni' && fs.existsSync(AMX_EMULATED_ADDON)) {
       runs.push({ label: 'amx (emulated tiles)', isa, addon: AMX_EMULATED_ADDON });
     } else {

@@ -60,7 +60,8 @@ export function dynamicRowParams(row: Float32Array): { scale: number; zeroPoint:
     if (v > hi) hi = v;
   }
   const scale = Math.fround(Math.fround(hi - lo) / 255);
-  if (!(scale > 0) || !Number.isFinite(scale)) return { scale: 1, zeroPoint: 0 };
+  // Scales below the smallest normal float32 (zero range, denormal rows) fall back too.
+  if (!(scale >= 1.17549435e-38) || !Number.isFinite(scale)) return { scale: 1, zeroPoint: 0 };
   const zp = Math.fround(0 - Math.fround(lo / scale));
   return { scale, zeroPoint: roundHalfEven(Math.min(Math.max(zp, 0), 255)) };
 }

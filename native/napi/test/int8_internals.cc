@@ -1,29 +1,34 @@
-#include "int8_testing.h"
-
+#include <memory>
 #include <string>
 
 #include "args.h"
+#include "guard_pages.h"
 #include "int8_buffer.h"
 #include "int8_gemm.h"
+#include "internals.h"
 
 namespace onnxforge::napi {
 namespace {
 
-using int8::ByteBuffer;
-using int8::GuardMode;
+using testing::GuardSide;
 
-GuardMode guardModeArg(Napi::Env env, Napi::Value value, const char* name) {
+// 'tail' or 'head' (and 'off' where `allowOff`: *side is then left alone and false returned).
+bool guardSideArg(Napi::Env env, Napi::Value value, const char* name, bool allowOff, GuardSide* side) {
   std::string mode = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
-  if (mode == "off") return GuardMode::Off;
-  if (mode == "tail") return GuardMode::GuardTail;
-  if (mode == "head") return GuardMode::GuardHead;
-  throwTypeError(env, std::string(name) + " must be 'off', 'tail' or 'head'");
+  if (mode == "tail" || mode == "head") {
+    *side = mode == "tail" ? GuardSide::Tail : GuardSide::Head;
+    return true;
+  }
+  if (allowOff && mode == "off") return false;
+  throwTypeError(env, std::string(name) + (allowOff ? " must be 'off', 'tail' or 'head'" : " must be 'tail' or 'head'"));
 }
 
-// setGuardMode(mode): where the int8 kernels' own buffers (packed A and B) go from now on.
+// setGuardMode(mode): where the kernels' own buffers (packed operands, scratch) go from now on.
 Napi::Value setGuardMode(const Napi::CallbackInfo& info) {
   requireArgCount(info, 1, "setGuardMode(mode)");
-  int8::setGuardMode(guardModeArg(info.Env(), info[0], "mode"));
+  GuardSide side;
+  bool guarded = guardSideArg(info.Env(), info[0], "mode", true, &side);
+  int8::setBufferPlacement(guarded ? &testing::guardPlacement(side) : nullptr);
   return info.Env().Undefined();
 }
 
@@ -34,7 +39,8 @@ Napi::Value guardedArray(const Napi::CallbackInfo& info) {
   requireArgCount(info, 3, "guardedArray(kind, length, placement)");
   std::string kind = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
   size_t length = dimArg(info, 1, "length");
-  GuardMode mode = guardModeArg(env, info[2], "placement");
+  GuardSide side;
+  guardSideArg(env, info[2], "placement", false, &side);
   size_t elementBytes;
   napi_typedarray_type type;
   if (kind == "int8") {
@@ -49,9 +55,20 @@ Napi::Value guardedArray(const Napi::CallbackInfo& info) {
     throwTypeError(env, "kind must be 'int8', 'uint8', 'int32' or 'float32'");
   }
   size_t bytes = checkedProduct(env, {length, elementBytes}, "length");
-  auto* buffer = new ByteBuffer(bytes, true, mode);
+  // The array owns its guarded memory until the GC collects it.
+  struct Guarded {
+    const int8::BufferPlacement* placement;
+    void* token;
+  };
+  auto guarded = std::make_unique<Guarded>(Guarded{&testing::guardPlacement(side), nullptr});
+  uint8_t* data = guarded->placement->allocate(bytes, &guarded->token);
   Napi::ArrayBuffer arrayBuffer = Napi::ArrayBuffer::New(
-      env, buffer->data(), bytes, [](Napi::Env, void*, ByteBuffer* owned) { delete owned; }, buffer);
+      env, data, bytes,
+      [](Napi::Env, void*, Guarded* owned) {
+        owned->placement->release(owned->token);
+        delete owned;
+      },
+      guarded.release());
   napi_value array;
   NAPI_THROW_IF_FAILED(env, napi_create_typedarray(env, type, length, arrayBuffer, 0, &array), Napi::Value());
   return Napi::Value(env, array);

@@ -1,0 +1,21 @@
+#include "public_api.h"
+
+#include "cuda.h"
+#include "engine.h"
+#include "int8.h"
+#include "quant.h"
+#include "sparse.h"
+#include "system.h"
+
+namespace onnxforge::napi {
+
+void registerPublicApi(Napi::Env env, Napi::Object exports) {
+  registerSystem(env, exports);
+  registerInt8(env, exports);
+  registerQuantize(env, exports);
+  registerSparse(env, exports);
+  registerCuda(env, exports);
+  registerEngine(env, exports);
+}
+
+}  // namespace onnxforge::napi

@@ -1,0 +1,9 @@
+// Hooks of the test addon: _int8Internals (guard pages, the int8 ISA, peak rate) and
+// _cudaInternals (the int8 GEMM kernel choice, its rate).
+#pragma once
+#include <napi.h>
+
+namespace onnxforge::napi {
+void registerInt8Internals(Napi::Env env, Napi::Object exports);
+void registerCudaInternals(Napi::Env env, Napi::Object exports);
+}

@@ -9,7 +9,7 @@ import { isExternal } from '../onnx/tensor';
 import { convertFloat, type ConvertFloatOptions } from './convert-float';
 import type { FloatConversionReport } from './float-report';
 import { withFloat32Io } from './float32-io';
-import { modelFileBytes } from './model-files';
+import { modelFilesBytes } from '../onnx/model-files';
 import { applyWeights, type ApplyWeightsReport, type WeightMap } from './weights';
 
 export interface ConvertFileOptions {
@@ -60,7 +60,7 @@ function comparable(model: Model, float: FloatConversionReport | undefined): { s
 
 export async function convertFile(input: string, output: string, options: ConvertFileOptions = {}): Promise<ConvertFileReport> {
   let model = loadModel(input);
-  const bytesBefore = modelFileBytes(model);
+  const bytesBefore = modelFilesBytes(model);
   const inputLayout = usesExternalData(model) ? 'external' : undefined;
   let weights: ApplyWeightsReport | undefined;
   let float: FloatConversionReport | undefined;
@@ -70,7 +70,7 @@ export async function convertFile(input: string, output: string, options: Conver
   const layout = options.layout ?? inputLayout;
   const saved = saveModel(model, output, { externalData: layout === 'inline' ? false : layout === 'external' ? (options.external ?? {}) : undefined });
   const result = loadModel(saved.path);
-  const bytesAfter = modelFileBytes(result);
+  const bytesAfter = modelFilesBytes(result);
   const report: ConvertFileReport = {
     input, output: saved.path, bytesBefore, bytesAfter, sizeRatio: bytesAfter / bytesBefore,
     layout: saved.externalTensors > 0 ? 'external' : 'inline', dataFiles: saved.dataFiles, externalTensors: saved.externalTensors,

@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { loadModel } from '../onnx/load';
 import { saveModel } from '../onnx/save';
 import type { Model } from '../onnx/model';
-import { modelFileBytes } from './model-files';
+import { modelFilesBytes } from '../onnx/model-files';
 import { uniquifyInitializerNames } from './unique-initializers';
 
 export type OptimizationLevel = 'basic' | 'extended' | 'all';
@@ -96,8 +96,8 @@ export async function optimizeModel(input: string, output: string, options: Opti
       opsBefore,
       opsAfter,
       renamedInitializers,
-      bytesBefore: modelFileBytes(before),
-      bytesAfter: modelFileBytes(after),
+      bytesBefore: modelFilesBytes(before),
+      bytesAfter: modelFilesBytes(after),
       files: [saved.path, ...saved.dataFiles],
     };
   } finally {

@@ -1,7 +1,8 @@
 // onnxforge compare A B: accuracy and latency of two models side by side.
 import { Command } from 'commander';
 import { compareModels, CompareReport } from '../../compare/compare';
-import { formatBytes, printJson, table } from '../output';
+import { formatBytes } from '../../format-bytes';
+import { printJson, table } from '../output';
 import { createProgress } from '../progress';
 import { addCompareOptions, compareOptionsFrom } from '../compare-options';
 

@@ -6,7 +6,8 @@ import { DEFAULT_BLOCKED_OPS } from '../../convert/block-list';
 import { readWeightMap } from '../../convert/weights';
 import { UsageError } from '../errors';
 import { nonNegativeInt, requireDistinctOutput } from '../options';
-import { formatBytes, formatCount, printJson } from '../output';
+import { formatBytes } from '../../format-bytes';
+import { formatCount, printJson } from '../output';
 import { createProgress } from '../progress';
 import { addCompareOptions, compareOptionsFrom } from '../compare-options';
 

@@ -10,7 +10,8 @@ import { kernels } from '../../kernels';
 import { buildTransformerBlock } from '../../onnx/models/transformer-block';
 import { saveModel } from '../../onnx/save';
 import { quantize } from '../../quantize';
-import { formatBytes, formatCount, printJson } from '../output';
+import { formatBytes } from '../../format-bytes';
+import { formatCount, printJson } from '../output';
 
 export function registerDemo(program: Command): void {
   program

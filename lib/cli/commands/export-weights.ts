@@ -4,7 +4,8 @@ import { exportWeights } from '../../convert/weights';
 import { loadModel } from '../../onnx/load';
 import { UsageError } from '../errors';
 import { requireDistinctOutput } from '../options';
-import { formatBytes, printJson } from '../output';
+import { formatBytes } from '../../format-bytes';
+import { printJson } from '../output';
 
 function collectMetadata(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const match = /^([^=]+)=(.*)$/.exec(value);

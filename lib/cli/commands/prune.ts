@@ -8,7 +8,8 @@ import { PRUNE_PATTERNS, type PrunePattern } from '../../prune/options';
 import type { PruneReport } from '../../prune/report';
 import { UsageError } from '../errors';
 import { collectNumberPairs, nonNegativeInt, positiveInt, requireDistinctOutput } from '../options';
-import { formatBytes, formatCount, printJson, table } from '../output';
+import { formatBytes } from '../../format-bytes';
+import { formatCount, printJson, table } from '../output';
 import { createProgress } from '../progress';
 import { addCompareOptions, compareOptionsFrom } from '../compare-options';
 

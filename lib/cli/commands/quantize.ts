@@ -8,7 +8,8 @@ import type { QuantizeOptions } from '../../quantize/options';
 import type { QuantizeReport } from '../../quantize/report';
 import { UsageError } from '../errors';
 import { collectNumberPairs, nonNegativeInt, positiveInt, requireDistinctOutput } from '../options';
-import { formatBytes, printJson, table } from '../output';
+import { formatBytes } from '../../format-bytes';
+import { printJson, table } from '../output';
 import { createProgress, type Progress } from '../progress';
 
 const list = (value: string): string[] => value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);

@@ -5,7 +5,8 @@ import { EXAMPLE_MODEL, writeExampleRepository } from '../../serve/example';
 import { createServer } from '../../serve/server';
 import { UsageError } from '../errors';
 import { nonNegativeInt, positiveInt } from '../options';
-import { formatBytes, printJson, table } from '../output';
+import { formatBytes } from '../../format-bytes';
+import { printJson, table } from '../output';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
 

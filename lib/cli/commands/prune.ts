@@ -38,7 +38,7 @@ function formatLayers(r: PruneReport): string[] {
   ), ''];
 }
 
-export function formatPruneReport(r: PruneReport, output: string): string {
+function formatPruneReport(r: PruneReport, output: string): string {
   const p = r.parameters;
   const what = r.pattern === 'channel' ? `${r.channels.length} channel group(s)` : `${r.layers.length} weight(s)`;
   const lines = [

@@ -4,15 +4,14 @@
 // on GPU weights against the same calls on CPU weights and onnxruntime-node (CUDA execution provider when
 // installed, else CPU) on the same data, with the GPU results checked against the CPU's. Without a GPU it
 // writes the reason and returns. Flags: --quick, --runs=N (most timed runs per variant), --out=DIR.
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import type { CudaDevice } from '../binding';
 import { ortCudaSupport } from '../lib/engine/ort-cuda';
 import { kernels } from '../lib/kernels';
 import { testAddon } from '../test/helpers/test-addon';
-import { GraphBuilder, serializeModel } from '../lib/onnx';
+import { lcgBytes, lcgFloats as floats, maxRelDiff } from './data';
+import { dynamicLinearGraph, matmulGraph, matmulIntegerGraph } from './ort-graphs';
+import { machineName, writeResults } from './results';
 import { timeInterleaved, type Timing } from './timing';
 import { benchFlags } from './flags';
 
@@ -21,67 +20,10 @@ const INT8_OPS_PER_CLOCK_PER_SM: Record<string, number> = {
   '7.5': 2048, '8.0': 4096, '8.6': 2048, '8.7': 2048, '8.9': 2048, '9.0': 8192, '10.0': 16384, '12.0': 2048,
 };
 
-
-function lcgBytes(count: number, seed: number): Uint8Array {
-  let s = seed >>> 0;
-  const out = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s >>> 24;
-  }
-  return out;
-}
-
-const floats = (count: number, seed: number) => Float32Array.from(lcgBytes(count, seed), (v) => (v - 127.5) / 64);
-
-
 function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
   return true;
-}
-
-function maxRelDiff(got: Float32Array, want: Float32Array): number {
-  let scale = 0;
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    scale = Math.max(scale, Math.abs(want[i]));
-    worst = Math.max(worst, Math.abs(got[i] - want[i]));
-  }
-  return scale > 0 ? worst / scale : worst;
-}
-
-function matmulIntegerModel(b: Int8Array, k: number, n: number): Uint8Array {
-  const g = new GraphBuilder('matmul_integer');
-  g.input('A', 'uint8', ['m', k]);
-  g.initializer('B', b, [k, n], 'int8');
-  g.node('MatMulInteger', ['A', 'B'], ['Y']);
-  g.output('Y', 'int32', ['m', n]);
-  return serializeModel(g.build({ opset: 21 }));
-}
-
-/** The dynamic-quantized Linear layer as onnxruntime's quantizer writes it. */
-function dynamicLinearModel(b: Int8Array, k: number, n: number, scales: Float32Array): Uint8Array {
-  const g = new GraphBuilder('dynamic_linear');
-  g.input('x', 'float32', ['m', k]);
-  g.initializer('W', b, [k, n], 'int8');
-  g.initializer('W_scale', scales, [n], 'float32');
-  g.node('DynamicQuantizeLinear', ['x'], ['x_q', 'x_scale', 'x_zero_point']);
-  g.node('MatMulInteger', ['x_q', 'W', 'x_zero_point'], ['y_int']);
-  g.node('Cast', ['y_int'], ['y_cast'], { to: 1 });
-  g.node('Mul', ['x_scale', 'W_scale'], ['y_scale']);
-  g.node('Mul', ['y_cast', 'y_scale'], ['y']);
-  g.output('y', 'float32', ['m', n]);
-  return serializeModel(g.build({ opset: 21 }));
-}
-
-function matmulModel(w: Float32Array, k: number, n: number): Uint8Array {
-  const g = new GraphBuilder('matmul');
-  g.input('x', 'float32', ['m', k]);
-  g.initializer('W', w, [k, n], 'float32');
-  g.node('MatMul', ['x', 'W'], ['y']);
-  g.output('y', 'float32', ['m', n]);
-  return serializeModel(g.build({ opset: 21 }));
 }
 
 interface KernelRow { size: number; kernel: 'mma' | 'dp4a'; tops: number; peakFraction: number | null }
@@ -117,7 +59,8 @@ function markdown(machine: string, device: CudaDevice, peak: number | null, ortP
     '',
     `## Calls host to host: GPU weights vs CPU weights (${kernels.getNumThreads()} threads) vs onnxruntime-node (${ortProvider})`,
     '',
-    'Medians; x = other time / GPU time (above 1 = the GPU call is faster). GPU times include copying the inputs in and the output out.',
+    'Medians, every call awaited (our ...Async calls, onnxruntime\'s session.run) after the same warm-up; x = other time / GPU time',
+    '(above 1 = the GPU call is faster). GPU times include copying the inputs in and the output out.',
     '',
     '| call | m x k x n | weights | GPU ms | CPU ms | onnxruntime ms (graph) | x CPU | x onnxruntime | GPU vs CPU result |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -130,15 +73,15 @@ export async function runCudaBench(args: string[]): Promise<void> {
   const { flag, outDir, quick } = benchFlags(args);
   const maxRuns = Number(flag('runs') ?? 40);
   const info = kernels.cudaInfo();
-  fs.mkdirSync(outDir, { recursive: true });
   if (!info.available) {
     process.stderr.write(`cuda: skipped, CUDA is not available: ${info.reason}\n`);
-    fs.writeFileSync(path.join(outDir, 'cuda.json'), JSON.stringify({ suite: 'cuda', info }, null, 2) + '\n');
+    const machine = machineName();
+    writeResults(outDir, 'cuda', { suite: 'cuda', machine, info }, `# cuda: not measured on ${machine}\n\nCUDA is not available: ${info.reason}\n`);
     return;
   }
   const device = kernels.cudaDevices()[info.device!];
   const peak = peakOps(device);
-  const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, ${kernels.cpuInfo().isa}`;
+  const machine = machineName();
 
   const kernelRows: KernelRow[] = [];
   const [major] = device.computeCapability.split('.').map(Number);
@@ -167,15 +110,15 @@ export async function runCudaBench(args: string[]): Promise<void> {
     const x = floats(m * k, m * 7 + k);
     const gpu = kernels.packInt8Weights(b, k, n, { scales, device: 'cuda' });
     const cpu = kernels.packInt8Weights(b, k, n, { scales });
-    const session = await ort.InferenceSession.create(matmulIntegerModel(b, k, n), options);
+    const session = await ort.InferenceSession.create(matmulIntegerGraph(b, k, n), options);
     const feeds = { A: new ort.Tensor('uint8', a, [m, k]) };
     const budget = 2000;
-    const [g1, c1, o1] = await timeInterleaved([() => kernels.matmulInteger(a, m, k, gpu), () => kernels.matmulInteger(a, m, k, cpu), () => session.run(feeds)], { budgetMs: budget, maxRuns, block: 2 });
+    const [g1, c1, o1] = await timeInterleaved([() => kernels.matmulIntegerAsync(a, m, k, gpu), () => kernels.matmulIntegerAsync(a, m, k, cpu), () => session.run(feeds)], { budgetMs: budget, maxRuns, block: 2 });
     const exact = sameBits(kernels.matmulInteger(a, m, k, gpu), kernels.matmulInteger(a, m, k, cpu));
     calls.push({ call: 'matmulInteger', m, k, n, note: 'dense int8', gpu: g1, cpu: c1, ort: o1, ortGraph: 'MatMulInteger', vsCpu: c1.medianMs / g1.medianMs, vsOrt: o1.medianMs / g1.medianMs, check: exact ? 'identical' : 'DIFFERENT' });
-    const linSession = await ort.InferenceSession.create(dynamicLinearModel(b, k, n, scales), options);
+    const linSession = await ort.InferenceSession.create(dynamicLinearGraph(b, k, n, scales), options);
     const linFeeds = { x: new ort.Tensor('float32', x, [m, k]) };
-    const [g2, c2, o2] = await timeInterleaved([() => kernels.linearInt8(x, m, k, gpu), () => kernels.linearInt8(x, m, k, cpu), () => linSession.run(linFeeds)], { budgetMs: budget, maxRuns, block: 2 });
+    const [g2, c2, o2] = await timeInterleaved([() => kernels.linearInt8Async(x, m, k, gpu), () => kernels.linearInt8Async(x, m, k, cpu), () => linSession.run(linFeeds)], { budgetMs: budget, maxRuns, block: 2 });
     const same = sameBits(kernels.linearInt8(x, m, k, gpu), kernels.linearInt8(x, m, k, cpu));
     calls.push({ call: 'linearInt8', m, k, n, note: 'dense int8', gpu: g2, cpu: c2, ort: o2, ortGraph: 'DynamicQuantizeLinear + MatMulInteger', vsCpu: c2.medianMs / g2.medianMs, vsOrt: o2.medianMs / g2.medianMs, check: same ? 'identical' : 'DIFFERENT' });
     await session.release();
@@ -189,9 +132,9 @@ export async function runCudaBench(args: string[]): Promise<void> {
     const wf = dense.map((v, i) => (w90[i] ? v : 0));
     const sparseGpu = kernels.packSparse(wf, k, n, { device: 'cuda' });
     const sparseCpu = kernels.packSparse(wf, k, n);
-    const dSession = await ort.InferenceSession.create(matmulModel(wf, k, n), options);
+    const dSession = await ort.InferenceSession.create(matmulGraph(wf, k, n), options);
     const dFeeds = { x: new ort.Tensor('float32', x, [m, k]) };
-    const [g3, c3, o3] = await timeInterleaved([() => kernels.matmulSparse(x, m, k, sparseGpu), () => kernels.matmulSparse(x, m, k, sparseCpu), () => dSession.run(dFeeds)], { budgetMs: budget, maxRuns, block: 2 });
+    const [g3, c3, o3] = await timeInterleaved([() => kernels.matmulSparseAsync(x, m, k, sparseGpu), () => kernels.matmulSparseAsync(x, m, k, sparseCpu), () => dSession.run(dFeeds)], { budgetMs: budget, maxRuns, block: 2 });
     const diff = maxRelDiff(kernels.matmulSparse(x, m, k, sparseGpu), kernels.matmulSparse(x, m, k, sparseCpu));
     calls.push({ call: 'matmulSparse', m, k, n, note: 'float32, 90% unstructured', gpu: g3, cpu: c3, ort: o3, ortGraph: 'dense float32 MatMul', vsCpu: c3.medianMs / g3.medianMs, vsOrt: o3.medianMs / g3.medianMs, check: `max rel diff ${diff.toExponential(1)}` });
     for (const pattern of ['2:4', 'unstructured'] as const) {
@@ -200,7 +143,7 @@ export async function runCudaBench(args: string[]): Promise<void> {
       const opts = { scales, pattern: pattern === '2:4' ? ('2:4' as const) : undefined };
       const g = kernels.packSparse(w8, k, n, { ...opts, device: 'cuda' });
       const c = kernels.packSparse(w8, k, n, opts);
-      const [g4, c4] = await timeInterleaved([() => kernels.linearSparseInt8(x, m, k, g), () => kernels.linearSparseInt8(x, m, k, c)], { budgetMs: budget, maxRuns, block: 2 });
+      const [g4, c4] = await timeInterleaved([() => kernels.linearSparseInt8Async(x, m, k, g), () => kernels.linearSparseInt8Async(x, m, k, c)], { budgetMs: budget, maxRuns, block: 2 });
       const identical = sameBits(kernels.linearSparseInt8(x, m, k, g), kernels.linearSparseInt8(x, m, k, c));
       calls.push({ call: 'linearSparseInt8', m, k, n, note: pattern === '2:4' ? 'int8 2:4 (dense tiles)' : 'int8, 90% unstructured', gpu: g4, cpu: c4, ort: o3, ortGraph: 'dense float32 MatMul', vsCpu: c4.medianMs / g4.medianMs, vsOrt: o3.medianMs / g4.medianMs, check: identical ? 'identical' : 'DIFFERENT' });
       g.dispose();
@@ -213,8 +156,5 @@ export async function runCudaBench(args: string[]): Promise<void> {
   }
 
   const result = { suite: 'cuda', machine, info, device, peakTops: peak ? peak / 1e12 : null, ortProvider, kernels: kernelRows, calls };
-  fs.writeFileSync(path.join(outDir, 'cuda.json'), JSON.stringify(result, null, 2) + '\n');
-  const table = markdown(machine, device, peak, ortProvider, kernelRows, calls);
-  fs.writeFileSync(path.join(outDir, 'cuda.md'), table);
-  process.stdout.write(table);
+  writeResults(outDir, 'cuda', result, markdown(machine, device, peak, ortProvider, kernelRows, calls));
 }

@@ -4,13 +4,13 @@
 // Weights are initializers on both sides, so both prepack them once. Shapes m x k x n from the issue,
 // threads 1 and 2. Flags: --quick (three shapes), --shapes=MxKxN,... , --threads=1,2, --runs=N (most timed
 // runs per variant), --out=DIR.
-import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { kernels } from '../lib/kernels';
 import { testAddon } from '../test/helpers/test-addon';
-import { GraphBuilder, serializeModel } from '../lib/onnx';
+import { lcgBytes as bytes, lcgFloats as floats, maxRelDiff } from './data';
+import { dynamicLinearGraph, matmulIntegerGraph } from './ort-graphs';
+import { machineName, writeResults } from './results';
 import { timeInterleaved, type Timing } from './timing';
 import { benchFlags } from './flags';
 
@@ -36,56 +36,9 @@ interface Case {
   linearInt8: Measured & { maxRelDiff: number };
 }
 
-/** Deterministic pseudo-random bytes (LCG). */
-function bytes(count: number, seed: number): Uint8Array {
-  let s = seed >>> 0;
-  const out = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s >>> 24;
-  }
-  return out;
-}
-
-function floats(count: number, seed: number): Float32Array {
-  const b = bytes(count, seed);
-  return Float32Array.from(b, (v) => (v - 127.5) / 64);
-}
-
 const sessionOptions = (threads: number): ort.InferenceSession.SessionOptions => ({
   intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'],
 });
-
-/** One MatMulInteger node: A uint8 [m, k] (input), B int8 [k, n] and a_zero_point as initializers. */
-function matmulIntegerModel(b: Int8Array, k: number, n: number): Uint8Array {
-  const g = new GraphBuilder('matmul_integer');
-  g.input('A', 'uint8', ['m', k]);
-  g.initializer('B', b, [k, n], 'int8');
-  g.initializer('a_zero_point', Uint8Array.of(A_ZERO_POINT), [], 'uint8');
-  g.node('MatMulInteger', ['A', 'B', 'a_zero_point'], ['Y']);
-  g.output('Y', 'int32', ['m', n]);
-  return serializeModel(g.build({ opset: 21 }));
-}
-
-/** The dynamic-quantized Linear layer as onnxruntime's quantizer writes it (per-column weight scales). */
-function dynamicLinearModel(b: Int8Array, k: number, n: number, scales: Float32Array, bias: Float32Array): Uint8Array {
-  const g = new GraphBuilder('dynamic_linear');
-  g.input('x', 'float32', ['m', k]);
-  g.initializer('W', b, [k, n], 'int8');
-  g.initializer('W_scale', scales, [n], 'float32');
-  g.initializer('bias', bias, [n], 'float32');
-  g.node('DynamicQuantizeLinear', ['x'], ['x_q', 'x_scale', 'x_zero_point']);
-  g.node('MatMulInteger', ['x_q', 'W', 'x_zero_point'], ['y_int']);
-  g.node('Cast', ['y_int'], ['y_cast'], { to: 1 });
-  g.node('Mul', ['x_scale', 'W_scale'], ['y_scale']);
-  g.node('Mul', ['y_cast', 'y_scale'], ['y_unbiased']);
-  g.node('Add', ['y_unbiased', 'bias'], ['y']);
-  g.output('y', 'float32', ['m', n]);
-  return serializeModel(g.build({ opset: 21 }));
-}
-
-
-
 
 function measured(ours: Timing, ortTiming: Timing, ops: number, peakOps: number): Measured {
   const gops = ops / (ours.medianMs * 1e6);
@@ -93,16 +46,6 @@ function measured(ours: Timing, ortTiming: Timing, ops: number, peakOps: number)
     ours, ort: ortTiming, ratio: ortTiming.medianMs / ours.medianMs, bestRatio: ortTiming.minMs / ours.minMs, gops,
     ortGops: ops / (ortTiming.medianMs * 1e6), peakFraction: (gops * 1e9) / peakOps,
   };
-}
-
-function maxRelDiff(got: Float32Array, want: Float32Array): number {
-  let scale = 0;
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    scale = Math.max(scale, Math.abs(want[i]));
-    worst = Math.max(worst, Math.abs(got[i] - want[i]));
-  }
-  return scale > 0 ? worst / scale : worst;
 }
 
 const ms = (t: Timing) => (t.medianMs < 1 ? t.medianMs.toFixed(3) : t.medianMs.toFixed(2));
@@ -123,7 +66,8 @@ function markdown(cases: Case[], machine: string, peakGops: number, ortOverheadM
   return [
     `# int8: native kernels vs onnxruntime-node (${machine})`,
     '',
-    'Medians of runs in alternating blocks (see timeInterleaved), same process, same data, same thread count. x ORT = onnxruntime time / ours',
+    'Medians of runs in alternating blocks (see timeInterleaved), same process, same data, same thread count, both sides awaited as a',
+    'user calls them (our ...Async calls, onnxruntime\'s session.run), after the same warm-up. x ORT = onnxruntime time / ours',
     `(above 1 = we are faster). GOP/s counts 2 ops per multiply-add; "of peak" is against the measured peak of the ISA's`,
     `int8 instruction, ${peakGops.toFixed(0)} GOP/s per thread, times the thread count. Load average during the run: ${load}`,
     '(other work on a shared machine disturbs the medians; the fastest runs of each engine are disturbed least).',
@@ -141,8 +85,7 @@ function markdown(cases: Case[], machine: string, peakGops: number, ortOverheadM
     `matmulInteger's int32 results equal onnxruntime's exactly in every case: ${cases.every((c) => c.matmulInteger.exact)}.`,
     `linearInt8 quantizes x per row, onnxruntime per tensor; largest difference: ` +
       `${Math.max(...cases.map((c) => c.linearInt8.maxRelDiff)).toExponential(2)} of the output's largest magnitude.`,
-    `onnxruntime is timed as a user calls it (await session.run); its fixed cost per run, measured on a 1 x 1 x 1 ` +
-      `MatMulInteger, was ${ortOverheadMs.toFixed(3)} ms. Ours are timed through their synchronous calls.`,
+    `onnxruntime's fixed cost per run, measured on a 1 x 1 x 1 MatMulInteger, was ${ortOverheadMs.toFixed(3)} ms.`,
     below.length ? `Below 1.0x: ${below.join('; ')}.` : 'No shape is below 1.0x.',
     '',
   ].join('\n');
@@ -153,13 +96,13 @@ export async function runInt8Bench(args: string[]): Promise<void> {
   const maxRuns = Number(flag('runs') ?? 60);
   const loadBefore = os.loadavg()[0];
   const info = kernels.cpuInfo();
-  const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, ${info.isa}`;
+  const machine = machineName();
   const before = kernels.getNumThreads();
   const internals = testAddon()._int8Internals;
   const peakOps = internals.peakOpsPerSecond(0.5);
   process.stderr.write(`int8: peak of the ${internals.isa()} instruction: ${(peakOps / 1e9).toFixed(1)} GOP/s per thread\n`);
 
-  const tiny = await ort.InferenceSession.create(matmulIntegerModel(Int8Array.of(1), 1, 1), sessionOptions(1));
+  const tiny = await ort.InferenceSession.create(matmulIntegerGraph(Int8Array.of(1), 1, 1, A_ZERO_POINT), sessionOptions(1));
   const tinyFeeds = { A: new ort.Tensor('uint8', Uint8Array.of(1), [1, 1]) };
   const [ortOverhead] = await timeInterleaved([() => tiny.run(tinyFeeds)], pausedBlocks(300, 300));
   await tiny.release();
@@ -179,8 +122,8 @@ export async function runInt8Bench(args: string[]): Promise<void> {
       const ops = 2 * m * k * n;
       for (const threads of threadCounts) {
         kernels.setNumThreads(threads);
-        const mmSession = await ort.InferenceSession.create(matmulIntegerModel(b, k, n), sessionOptions(threads));
-        const linSession = await ort.InferenceSession.create(dynamicLinearModel(b, k, n, scales, bias), sessionOptions(threads));
+        const mmSession = await ort.InferenceSession.create(matmulIntegerGraph(b, k, n, A_ZERO_POINT), sessionOptions(threads));
+        const linSession = await ort.InferenceSession.create(dynamicLinearGraph(b, k, n, scales, bias), sessionOptions(threads));
         const mmFeeds = { A: new ort.Tensor('uint8', a, [m, k]) };
         const linFeeds = { x: new ort.Tensor('float32', xs, [m, k]) };
         const ortY = (await mmSession.run(mmFeeds)).Y.data as Int32Array;
@@ -191,9 +134,9 @@ export async function runInt8Bench(args: string[]): Promise<void> {
         // Fewer runs where one run is long: the suite stays within a few minutes.
         const budget = ops > 4e9 ? 3000 : 1500;
         const [oursMm, ortMm, oursLin, ortLin] = await timeInterleaved([
-          () => kernels.matmulInteger(a, m, k, w, A_ZERO_POINT),
+          () => kernels.matmulIntegerAsync(a, m, k, w, A_ZERO_POINT),
           () => mmSession.run(mmFeeds),
-          () => kernels.linearInt8(xs, m, k, w, bias),
+          () => kernels.linearInt8Async(xs, m, k, w, bias),
           () => linSession.run(linFeeds),
         ], pausedBlocks(budget, maxRuns));
         const c: Case = {
@@ -213,13 +156,9 @@ export async function runInt8Bench(args: string[]): Promise<void> {
   } finally {
     kernels.setNumThreads(before);
   }
-  fs.mkdirSync(outDir, { recursive: true });
   const load = `${loadBefore.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end on ${os.cpus().length} logical cores`;
   const result = {
     suite: 'int8', machine, cpu: info, load, peakGopsPerThread: peakOps / 1e9, ortOverheadMs: ortOverhead.medianMs, cases,
   };
-  fs.writeFileSync(path.join(outDir, 'int8.json'), JSON.stringify(result, null, 2) + '\n');
-  const table = markdown(cases, machine, peakOps / 1e9, ortOverhead.medianMs, load);
-  fs.writeFileSync(path.join(outDir, 'int8.md'), table);
-  process.stdout.write(table);
+  writeResults(outDir, 'int8', result, markdown(cases, machine, peakOps / 1e9, ortOverhead.medianMs, load));
 }

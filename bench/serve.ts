@@ -17,6 +17,7 @@ import type { Model } from '../lib/onnx/model';
 import { randomUniform } from '../lib/onnx/random';
 import { ModelRuntime } from '../lib/runtime/runtime';
 import { saveModel } from '../lib/onnx/save';
+import { writeResults } from './results';
 import { benchFlags } from './flags';
 
 const CONCURRENCY = [1, 16, 64];
@@ -378,10 +379,6 @@ export async function runServeBench(args: string[]): Promise<void> {
     cpuOverheadAt1Ms: find(m.name, 'server-single', 1).cpuMsPerRequest - find(m.name, 'onnxruntime', 1).cpuMsPerRequest,
     errors: points.filter((p) => p.model === m.name).reduce((sum, p) => sum + p.errors, 0),
   }));
-  fs.mkdirSync(outDir, { recursive: true });
   const result = { suite: 'serve', machine, threads: THREADS, durationMs, rounds, points, summary };
-  fs.writeFileSync(path.join(outDir, 'serve.json'), JSON.stringify(result, null, 2) + '\n');
-  const table = markdown(points, summary, machine, durationMs, rounds);
-  fs.writeFileSync(path.join(outDir, 'serve.md'), table);
-  process.stdout.write(table);
+  writeResults(outDir, 'serve', result, markdown(points, summary, machine, durationMs, rounds));
 }

@@ -2,13 +2,12 @@
 // float32 MatMul on the same (zero-filled) weights, and against our dense int8 (linearInt8), in the same
 // run on the same data. k x n = 4096 x 4096 and 768 x 3072, m = 1, 8, 32, 128, unstructured sparsity
 // 50-95% and 2:4, threads 1 and 2. Flags: --quick (fewer cases), --runs=N, --out=DIR.
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import type { PackedInt8, PackedSparse, PruneMaskOptions } from '../binding';
 import { kernels } from '../lib/kernels';
-import { GraphBuilder, serializeModel } from '../lib/onnx';
+import { maxRelDiff } from './data';
+import { matmulGraph } from './ort-graphs';
+import { machineName, writeResults } from './results';
 import { timeInterleaved, type Timing } from './timing';
 import { benchFlags } from './flags';
 
@@ -22,7 +21,7 @@ const PATTERNS: { label: string; mask: PruneMaskOptions }[] = [
 interface Case {
   k: number; n: number; m: number; threads: number; pattern: string; sparsity: number;
   ortDense: Timing; sparseFloat: Timing; denseInt8: Timing; sparseInt8: Timing;
-  /** ortDense / sparseFloat: how many times faster than onnxruntime's dense float32. */
+  /** ortDense / sparseFloat medians: how many times faster than onnxruntime's dense float32. */
   speedupVsOrt: number;
   /** denseInt8 / sparseInt8. */
   speedupVsInt8: number;
@@ -51,29 +50,14 @@ function quantizeColumns(w: Float32Array, k: number, n: number): { q: Int8Array;
   return { q, scales };
 }
 
-async function ortMatmul(w: Float32Array, k: number, n: number, threads: number): Promise<ort.InferenceSession> {
-  const g = new GraphBuilder('matmul');
-  g.input('x', 'float32', ['m', k]);
-  g.initializer('W', w, [k, n]);
-  g.node('MatMul', ['x', 'W'], ['y']);
-  g.output('y', 'float32', ['m', n]);
-  return ort.InferenceSession.create(serializeModel(g.build()), {
+function ms(t: Timing): string {
+  return t.medianMs < 1 ? t.medianMs.toFixed(3) : t.medianMs.toFixed(2);
+}
+
+function ortMatmul(w: Float32Array, k: number, n: number, threads: number): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(matmulGraph(w, k, n), {
     intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'],
   });
-}
-
-
-
-function maxRelError(got: Float32Array, want: Float32Array): number {
-  let scale = 0;
-  for (const v of want) scale = Math.max(scale, Math.abs(v));
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
-  return scale > 0 ? worst / scale : worst;
-}
-
-function ms(t: Timing): string {
-  return t.minMs < 1 ? t.minMs.toFixed(3) : t.minMs.toFixed(2);
 }
 
 function markdown(cases: Case[], machine: string, ortOverheadMs: number): string {
@@ -82,7 +66,7 @@ function markdown(cases: Case[], machine: string, ortOverheadMs: number): string
     `# sparse: native sparse matmul vs onnxruntime-node dense float32 (${machine})`,
     '',
     'Speed-up of matmulSparse over onnxruntime-node\'s dense MatMul on the same zero-filled weights (x = times faster,',
-    'from the fastest of the interleaved runs of each, which other load on a shared machine disturbs least);',
+    'from the medians of interleaved runs, both sides awaited as a user calls them, after the same warm-up);',
     'crossover: the lowest sparsity measured at which sparse float32 is faster.',
     '',
     `| k x n | m | threads | ${PATTERNS.map((p) => p.label).join(' | ')} | crossover |`,
@@ -101,15 +85,15 @@ function markdown(cases: Case[], machine: string, ortOverheadMs: number): string
   }
   lines.push(
     '',
-    'Fastest runs in ms (medians in sparse.json). sparse int8 = linearSparseInt8 (dynamic per-row activation quantization), dense int8 = linearInt8 on the same int8 weights.',
+    'Median ms (fastest runs in sparse.json). sparse int8 = linearSparseInt8 (dynamic per-row activation quantization), dense int8 = linearInt8 on the same int8 weights.',
     '',
     '| k x n | m | threads | pattern | ORT dense f32 | sparse f32 | x ORT | dense int8 | sparse int8 | x dense int8 |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...cases.map((c) => `| ${c.k} x ${c.n} | ${c.m} | ${c.threads} | ${c.pattern} | ${ms(c.ortDense)} | ${ms(c.sparseFloat)} | `
       + `${c.speedupVsOrt.toFixed(2)}x | ${ms(c.denseInt8)} | ${ms(c.sparseInt8)} | ${c.speedupVsInt8.toFixed(2)}x |`),
     '',
-    `onnxruntime-node is timed as a user calls it (await session.run); its fixed cost per run, measured on a 1 x 1 MatMul, `
-      + `was ${ortOverheadMs.toFixed(3)} ms. Our kernels are timed through their synchronous calls. All runs interleaved, after warm-up.`,
+    `Our kernels are timed through their ...Async calls and onnxruntime-node through session.run, all awaited; onnxruntime's fixed cost `
+      + `per run, measured on a 1 x 1 MatMul, was ${ortOverheadMs.toFixed(3)} ms.`,
     `Largest difference of matmulSparse from onnxruntime's output: ${worstError.toExponential(2)} of the output's largest magnitude.`,
     '',
   );
@@ -120,7 +104,7 @@ export async function runSparseBench(args: string[]): Promise<void> {
   const { flag, outDir, quick } = benchFlags(args);
   const maxRuns = Number(flag('runs') ?? 25);
   const info = kernels.cpuInfo();
-  const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, ${info.isa}`;
+  const machine = machineName();
   const threadCounts = quick ? [1] : [1, 2];
   const shapes = quick ? SHAPES.slice(1) : SHAPES;
   const cases: Case[] = [];
@@ -148,20 +132,20 @@ export async function runSparseBench(args: string[]): Promise<void> {
             const x = weights(m * k, m);
             const feeds = { x: new ort.Tensor('float32', x, [m, k]) };
             const want = (await session.run(feeds)).y.data as Float32Array;
-            const error = maxRelError(kernels.matmulSparse(x, m, k, sparseFloat), want);
+            const error = maxRelDiff(kernels.matmulSparse(x, m, k, sparseFloat), want);
             // Fewer runs where one run is long: the suite stays within a few minutes.
             const budget = k * n * m > 1e9 ? 400 : 250;
             const [ortDense, sparseF, denseI, sparseI] = await timeInterleaved([
               () => session.run(feeds),
-              () => kernels.matmulSparse(x, m, k, sparseFloat),
-              () => kernels.linearInt8(x, m, k, denseInt8),
-              () => kernels.linearSparseInt8(x, m, k, sparseInt8),
+              () => kernels.matmulSparseAsync(x, m, k, sparseFloat),
+              () => kernels.linearInt8Async(x, m, k, denseInt8),
+              () => kernels.linearSparseInt8Async(x, m, k, sparseInt8),
             ], { budgetMs: budget, maxRuns, warmup: 2 });
             const c: Case = {
               k, n, m, threads, pattern: pattern.label, sparsity: sparseFloat.sparsity,
               ortDense, sparseFloat: sparseF, denseInt8: denseI, sparseInt8: sparseI,
-              speedupVsOrt: ortDense.minMs / sparseF.minMs,
-              speedupVsInt8: denseI.minMs / sparseI.minMs,
+              speedupVsOrt: ortDense.medianMs / sparseF.medianMs,
+              speedupVsInt8: denseI.medianMs / sparseI.medianMs,
               maxRelError: error,
             };
             cases.push(c);
@@ -178,10 +162,6 @@ export async function runSparseBench(args: string[]): Promise<void> {
   } finally {
     kernels.setNumThreads(before);
   }
-  fs.mkdirSync(outDir, { recursive: true });
   const result = { suite: 'sparse', machine, cpu: info, ortOverheadMs: ortOverhead.medianMs, cases };
-  fs.writeFileSync(path.join(outDir, 'sparse.json'), JSON.stringify(result, null, 2) + '\n');
-  const table = markdown(cases, machine, ortOverhead.medianMs);
-  fs.writeFileSync(path.join(outDir, 'sparse.md'), table);
-  process.stdout.write(table);
+  writeResults(outDir, 'sparse', result, markdown(cases, machine, ortOverhead.medianMs));
 }

@@ -9,6 +9,7 @@ export { generateFeeds, readSamplesDir, type GenerateOptions } from './compare/i
 export { parseNpy, encodeNpy } from './compare/npy';
 export type { OutputMetrics } from './compare/metrics';
 export { inspectModel, type InspectReport, type InspectOptions } from './inspect/inspect';
+export { runDemo, type DemoOptions, type DemoReport } from './demo/demo';
 export { OrtEngine } from './engine/ort-engine';
 export { NativeEngine, NativeSession, type NativeEngineOptions, type NativeSessionReport } from './engine/native/native-engine';
 export { NativeEngineUnsupportedError, type UnsupportedNode } from './engine/native/errors';
@@ -17,8 +18,8 @@ export { loadWithEngine, ENGINE_CHOICES, type EngineChoice, type LoadedSession }
 export { OrtCudaUnavailableError, ortCudaSupport, type OrtCudaSupport } from './engine/ort-cuda';
 export type { Engine, EngineOptions, Session, ValueMetadata } from './engine/engine';
 export type { HostTensor, Feeds, TensorType } from './engine/tensor';
-export { prune, pruneModel, PRUNE_PATTERNS, type PruneResult, type PruneOptions, type PruneRunOptions, type PrunePattern, type PruneReport } from './prune';
-export { quantize, readCalibrationDir, parseNpz, type QuantizeResult, type QuantizeOptions, type QuantizeReport, type QuantizeMode, type QuantFormat, type CalibrationMethod, type CalibrationData } from './quantize';
+export { prune, pruneModel, pruneFile, PRUNE_PATTERNS, type PruneResult, type PruneOptions, type PruneRunOptions, type PrunePattern, type PruneReport } from './prune';
+export { quantize, quantizeFile, readCalibrationDir, parseNpz, type QuantizeResult, type QuantizeOptions, type QuantizeFileOptions, type QuantizeReport, type QuantizeMode, type QuantFormat, type CalibrationMethod, type CalibrationData } from './quantize';
 export {
   convertFloat, convertFile, optimizeModel, applyWeights, exportWeights, readWeightMap, withFloat32Io,
   SafetensorsFile, SafetensorsError, writeSafetensors, DEFAULT_BLOCKED_OPS, OPTIMIZATION_LEVELS,
@@ -27,7 +28,7 @@ export {
   type ApplyWeightsOptions, type ApplyWeightsReport, type ExportWeightsOptions, type ExportWeightsReport, type WeightMap,
   type SafetensorsEntry, type TensorToWrite,
 } from './convert';
-export { createServer, writeExampleRepository, type ServerOptions, type ListenOptions, type ModelServer } from './serve';
+export { createServer, createExampleServer, writeExampleRepository, type ServerOptions, type ListenOptions, type ModelServer } from './serve';
 export {
   ModelRuntime, parseModelConfig, ModelConfigError, RuntimeError, InvalidRequestError, ModelNotFoundError,
   ModelUnavailableError, ModelLoadFailedError, OverloadedError, CapacityError, RequestTimeoutError,

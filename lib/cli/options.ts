@@ -1,6 +1,4 @@
 // Option parsers shared by commands.
-import * as fs from 'fs';
-import * as path from 'path';
 import { UsageError } from './errors';
 
 /** Collects repeated `--opt NAME=NUMBER` into a record. */
@@ -21,16 +19,6 @@ export function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`expected a non-negative integer, got "${value}"`);
   return n;
-}
-
-/** The CLI never writes over its input. */
-export function requireDistinctOutput(input: string, output: string): void {
-  const resolvedIn = path.resolve(input);
-  const resolvedOut = path.resolve(output);
-  const same =
-    resolvedIn === resolvedOut ||
-    (fs.existsSync(resolvedOut) && fs.existsSync(resolvedIn) && fs.statSync(resolvedIn).ino === fs.statSync(resolvedOut).ino);
-  if (same) throw new UsageError(`refusing to write over the input model ${input}; choose another -o path`);
 }
 
 const ENGINE_NAMES = ['ort', 'native', 'auto'] as const;

@@ -6,17 +6,6 @@ export function printJson(data: unknown): void {
   );
 }
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(value >= 100 ? 0 : value >= 10 ? 1 : 2)} ${units[unit]}`;
-}
-
 export function formatCount(n: number): string {
   if (Math.abs(n) >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
   if (Math.abs(n) >= 1e6) return `${(n / 1e6).toFixed(2)}M`;

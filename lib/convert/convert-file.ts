@@ -2,6 +2,7 @@
 // save inline or with external data, and optionally compare the result with the original.
 import { compareModels, type CompareOptions, type CompareReport } from '../compare/compare';
 import { loadModel } from '../onnx/load';
+import { assertNotInput } from '../onnx/output-path';
 import type { Model } from '../onnx/model';
 import { saveModel, serializeModel, type ExternalDataOptions } from '../onnx/save';
 import { allTensors } from '../onnx/proto-walk';
@@ -9,7 +10,7 @@ import { isExternal } from '../onnx/tensor';
 import { convertFloat, type ConvertFloatOptions } from './convert-float';
 import type { FloatConversionReport } from './float-report';
 import { withFloat32Io } from './float32-io';
-import { modelFileBytes } from './model-files';
+import { modelFilesBytes } from '../onnx/model-files';
 import { applyWeights, type ApplyWeightsReport, type WeightMap } from './weights';
 
 export interface ConvertFileOptions {
@@ -59,8 +60,9 @@ function comparable(model: Model, float: FloatConversionReport | undefined): { s
 }
 
 export async function convertFile(input: string, output: string, options: ConvertFileOptions = {}): Promise<ConvertFileReport> {
+  assertNotInput(input, output);
   let model = loadModel(input);
-  const bytesBefore = modelFileBytes(model);
+  const bytesBefore = modelFilesBytes(model);
   const inputLayout = usesExternalData(model) ? 'external' : undefined;
   let weights: ApplyWeightsReport | undefined;
   let float: FloatConversionReport | undefined;
@@ -70,7 +72,7 @@ export async function convertFile(input: string, output: string, options: Conver
   const layout = options.layout ?? inputLayout;
   const saved = saveModel(model, output, { externalData: layout === 'inline' ? false : layout === 'external' ? (options.external ?? {}) : undefined });
   const result = loadModel(saved.path);
-  const bytesAfter = modelFileBytes(result);
+  const bytesAfter = modelFilesBytes(result);
   const report: ConvertFileReport = {
     input, output: saved.path, bytesBefore, bytesAfter, sizeRatio: bytesAfter / bytesBefore,
     layout: saved.externalTensors > 0 ? 'external' : 'inline', dataFiles: saved.dataFiles, externalTensors: saved.externalTensors,

@@ -6,10 +6,12 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { compareModels, type CompareOptions, type CompareReport } from '../compare/compare';
 import { loadModel } from '../onnx/load';
+import { assertNotInput } from '../onnx/output-path';
 import { saveModel } from '../onnx/save';
 import type { Model } from '../onnx/model';
-import { modelFileBytes } from './model-files';
+import { modelFilesBytes } from '../onnx/model-files';
 import { uniquifyInitializerNames } from './unique-initializers';
 
 export type OptimizationLevel = 'basic' | 'extended' | 'all';
@@ -19,6 +21,8 @@ export interface OptimizeOptions {
   level: OptimizationLevel;
   /** Write initializers of at least `threshold` bytes (default 1024) to "<output>.data". */
   externalData?: boolean | { threshold?: number };
+  /** Run compareModels(input, result) with these options. */
+  compare?: CompareOptions;
 }
 
 export interface OptimizeReport {
@@ -36,6 +40,7 @@ export interface OptimizeReport {
   bytesAfter: number;
   /** Every file written (the model and its external data, if any). */
   files: string[];
+  compare?: CompareReport;
 }
 
 function opCounts(model: Model): Record<string, number> {
@@ -54,6 +59,7 @@ function opCounts(model: Model): Record<string, number> {
  */
 export async function optimizeModel(input: string, output: string, options: OptimizeOptions): Promise<OptimizeReport> {
   if (!OPTIMIZATION_LEVELS.includes(options.level)) throw new RangeError(`optimization level must be one of ${OPTIMIZATION_LEVELS.join(', ')}, got "${options.level}"`);
+  assertNotInput(input, output);
   const before = loadModel(input);
   const target = path.resolve(output);
   const name = path.basename(target);
@@ -88,7 +94,7 @@ export async function optimizeModel(input: string, output: string, options: Opti
     const opsBefore = opCounts(before);
     const opsAfter = opCounts(after);
     const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
-    return {
+    const report: OptimizeReport = {
       level: options.level,
       output: saved.path,
       nodesBefore: sum(opsBefore),
@@ -96,10 +102,12 @@ export async function optimizeModel(input: string, output: string, options: Opti
       opsBefore,
       opsAfter,
       renamedInitializers,
-      bytesBefore: modelFileBytes(before),
-      bytesAfter: modelFileBytes(after),
+      bytesBefore: modelFilesBytes(before),
+      bytesAfter: modelFilesBytes(after),
       files: [saved.path, ...saved.dataFiles],
     };
+    if (options.compare) report.compare = await compareModels(input, saved.path, options.compare);
+    return report;
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }

@@ -5,7 +5,9 @@ import type { NodeProto, TensorProto } from '../onnx/gen/onnx_pb';
 import { getAttribute } from '../onnx/attributes';
 import type { Model } from '../onnx/model';
 import { tensorValues } from '../onnx/tensor';
-import type { ShapeTable } from './shapes';
+
+/** Known static shapes by value name. */
+export type ShapeTable = Map<string, number[]>;
 
 const SAME_SHAPE_OPS = new Set([
   'Relu', 'Gelu', 'Erf', 'Sigmoid', 'Tanh', 'Softmax', 'LogSoftmax', 'LayerNormalization', 'BatchNormalization',

@@ -3,9 +3,9 @@
 import type { Model } from '../onnx/model';
 import { tensorDims } from '../onnx/tensor';
 import type { Dim } from '../onnx/value-info';
-import { propagateShapes } from './shape-propagation';
+import { propagateShapes, type ShapeTable } from './shape-propagation';
 
-export type ShapeTable = Map<string, number[]>;
+export type { ShapeTable };
 
 function resolveDims(dims: Dim[] | undefined, symbols: Record<string, number>): number[] | undefined {
   if (!dims) return undefined;

@@ -1,5 +1,7 @@
 // Files written under temporary names in their destination folder and renamed into place only when
-// complete, so readers never see half-written output and failures leave nothing behind.
+// complete, so readers never see half-written output and failures leave nothing behind. A group (a
+// model and its external data) is renamed into place in opening order, the model last; when a rename
+// fails, the ones before it are undone, so a failed save leaves the previous model and data as they were.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,6 +11,45 @@ interface PendingFile {
   target: string;
   temp: string;
   fd: number | undefined;
+}
+
+/** The file a rename replaces, kept under another name until the whole group is in place. */
+interface Replaced {
+  target: string;
+  /** A link to the previous file; undefined when there was none. */
+  backup: string | undefined;
+  renamed: boolean;
+}
+
+function siblingName(target: string, suffix: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.${suffix}`);
+}
+
+/** Keep the file at `target` reachable under a new name (a hard link where the file system has them). */
+function keepPrevious(target: string): string | undefined {
+  if (!fs.existsSync(target)) return undefined;
+  const backup = siblingName(target, 'bak');
+  try {
+    fs.linkSync(target, backup);
+  } catch {
+    fs.copyFileSync(target, backup, fs.constants.COPYFILE_FICLONE);
+  }
+  return backup;
+}
+
+/** Put back what the renames replaced, newest first; never throws, so the error that stopped the commit is the one reported. */
+function restore(replaced: Replaced[]): void {
+  for (const r of [...replaced].reverse()) {
+    try {
+      if (!r.renamed) {
+        if (r.backup) fs.unlinkSync(r.backup);
+      } else if (r.backup) {
+        fs.renameSync(r.backup, r.target);
+      } else {
+        fs.unlinkSync(r.target);
+      }
+    } catch { /* nothing more can be done; a backup left over still holds the previous file */ }
+  }
 }
 
 /** Write all of `bytes` at `position`, in chunks below Node's 2 GiB per-call limit. */
@@ -24,14 +65,17 @@ export class AtomicFileGroup {
 
   /** Open a temporary file next to `target`; returns its descriptor. */
   open(target: string): number {
-    const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    const entry: PendingFile = { target, temp, fd: undefined };
+    const entry: PendingFile = { target, temp: siblingName(target, 'tmp'), fd: undefined };
     this.files.push(entry);
-    entry.fd = fs.openSync(temp, 'wx', 0o644);
+    entry.fd = fs.openSync(entry.temp, 'wx', 0o644);
     return entry.fd;
   }
 
-  /** Flush and close every temporary file, then rename them over their targets in opening order. */
+  /**
+   * Flush and close every temporary file, then rename them over their targets in opening order. If a
+   * rename fails, the files renamed before it are put back as they were (or removed, where there were
+   * none) and the error is thrown; abort() then removes the temporary files left.
+   */
   commit(): void {
     for (const f of this.files) {
       if (f.fd !== undefined) {
@@ -40,7 +84,20 @@ export class AtomicFileGroup {
         f.fd = undefined;
       }
     }
-    for (const f of this.files) fs.renameSync(f.temp, f.target);
+    const replaced: Replaced[] = [];
+    try {
+      this.files.forEach((f, i) => {
+        // The last rename replaces its target in one step; the ones before it may need undoing.
+        const entry: Replaced = { target: f.target, backup: i < this.files.length - 1 ? keepPrevious(f.target) : undefined, renamed: false };
+        replaced.push(entry);
+        fs.renameSync(f.temp, f.target);
+        entry.renamed = true;
+      });
+    } catch (err) {
+      restore(replaced);
+      throw err;
+    }
+    for (const r of replaced) if (r.backup) fs.rmSync(r.backup, { force: true });
     this.files.length = 0;
   }
 

@@ -23,3 +23,4 @@ export { buildConvNet, type ConvNetOptions } from './models/conv-net';
 export { buildIfModel, type IfModelOptions } from './models/if-model';
 export * as proto from './gen/onnx_pb';
 export { modelFiles, modelFilesBytes } from './model-files';
+export { assertNotInput } from './output-path';

@@ -1,19 +1,23 @@
-// The files a saved model occupies: the .onnx and the external data files it names.
-import * as fs from 'fs';
-import * as path from 'path';
+// The files a saved model occupies: the .onnx and the external data files its tensors name.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parseExternalLocation } from './external-location';
 import { loadModel } from './load';
+import type { Model } from './model';
 import { allTensors } from './proto-walk';
 import { isExternal } from './tensor';
 
-export function modelFiles(file: string): string[] {
-  const model = loadModel(file, { validate: false });
-  const dir = path.dirname(path.resolve(file));
-  const locations = new Set(allTensors(model.proto).filter(isExternal).map((t) => parseExternalLocation(t).location));
-  return [path.resolve(file), ...[...locations].map((l) => path.join(dir, l))];
+/** Absolute paths of the model file and its external data files; a Model must have been loaded from a file. */
+export function modelFiles(source: string | Model): string[] {
+  const model = typeof source === 'string' ? loadModel(source, { validate: false }) : source;
+  if (!model.sourcePath) throw new Error('the model was not loaded from a file');
+  const base = path.dirname(model.sourcePath);
+  const data = new Set<string>();
+  for (const t of allTensors(model.proto)) if (isExternal(t)) data.add(path.resolve(base, parseExternalLocation(t).location));
+  return [model.sourcePath, ...data];
 }
 
-/** Bytes on disk of the model and its external data. */
-export function modelFilesBytes(file: string): number {
-  return modelFiles(file).reduce((total, f) => total + fs.statSync(f).size, 0);
+/** Bytes on disk of the model file and its external data files. */
+export function modelFilesBytes(source: string | Model): number {
+  return modelFiles(source).reduce((total, file) => total + fs.statSync(file).size, 0);
 }

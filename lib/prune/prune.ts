@@ -17,7 +17,7 @@ export interface PruneResult {
 }
 
 const ACCURACY_NOTE = 'pruning without fine-tuning costs accuracy: check the compare figures on real inputs, and recover '
-  + 'accuracy by distillation with the original as teacher (onnxforge distill --teacher ORIGINAL --student PRUNED)';
+  + 'accuracy by fine-tuning, or by distillation with the original as the teacher (onnxforge has no training command yet)';
 
 function notesFor(o: ResolvedOptions, report: Pick<PruneReport, 'channels'>): string[] {
   const notes = [ACCURACY_NOTE];
@@ -27,8 +27,8 @@ function notesFor(o: ResolvedOptions, report: Pick<PruneReport, 'channels'>): st
         + 'so their statistics differ from the original model\'s');
     }
   } else {
-    notes.push('zeros are stored densely: file size and onnxruntime speed do not change; onnxforge\'s sparse kernels and '
-      + 'native engine pack the pruned weights to run faster');
+    notes.push('zeros are stored densely: file size and onnxruntime speed do not change; kernels.packSparse packs the '
+      + 'pruned weights for onnxforge\'s sparse kernels (kernels.matmulSparse, kernels.linearSparseInt8)');
   }
   return notes;
 }

@@ -10,7 +10,7 @@ import type { ConstantRef } from './graph-scope';
 import { embeddingRewriter } from './embedding';
 import { dequantizedWeight } from './qdq-weights';
 import type { RewriteContext } from './rewrite-context';
-import type { NodeRewriter } from './rewriter';
+import { rewriterOver, type NodeRewriter } from './rewriter';
 import { convWeight, gemmParts, matmulWeight } from './weights';
 
 /** x -> DynamicQuantizeLinear -> DequantizeLinear, once per activation and graph. */
@@ -43,22 +43,14 @@ function storedWeight(ctx: RewriteContext, ref: NodeRef): StoredWeight | string 
 }
 
 function rewriter(activations: 'float' | 'dynamic'): NodeRewriter {
-  return {
-    check: (ctx, ref) => {
-      const w = storedWeight(ctx, ref);
-      return typeof w === 'string' ? w : undefined;
-    },
-    rewrite: (ctx, ref) => {
-      const w = storedWeight(ctx, ref);
-      if (typeof w === 'string') throw new Error(w);
-      const axis = ctx.options.perChannel ? w.axis : null;
-      const dq = dequantizedWeight(ctx, ref.graph, w.ref, w.values, w.dims, axis);
-      ref.node.input[1] = dq.output;
-      if (activations === 'dynamic') ref.node.input[0] = dynamicDequantized(ctx, ref.graph, ref.node.input[0]);
-      const how = activations === 'dynamic' ? 'DynamicQuantizeLinear + DequantizeLinear' : 'DequantizeLinear';
-      return `${how}, ${axis === null ? 'per-tensor' : 'per-channel'} ${ctx.options.weightType} weight [${w.dims.join(', ')}]`;
-    },
-  };
+  return rewriterOver(storedWeight, (ctx, ref, w) => {
+    const axis = ctx.options.perChannel ? w.axis : null;
+    const dq = dequantizedWeight(ctx, ref.graph, w.ref, w.values, w.dims, axis);
+    ref.node.input[1] = dq.output;
+    if (activations === 'dynamic') ref.node.input[0] = dynamicDequantized(ctx, ref.graph, ref.node.input[0]);
+    const how = activations === 'dynamic' ? 'DynamicQuantizeLinear + DequantizeLinear' : 'DequantizeLinear';
+    return `${how}, ${axis === null ? 'per-tensor' : 'per-channel'} ${ctx.options.weightType} weight [${w.dims.join(', ')}]`;
+  });
 }
 
 export const dynamicQdqRewriters: Record<string, NodeRewriter> = {

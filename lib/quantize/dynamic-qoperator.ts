@@ -6,7 +6,7 @@
 import { TensorProto_DataType as DataType, type GraphProto } from '../onnx/gen/onnx_pb';
 import { getAttribute, type AttributeValue } from '../onnx/attributes';
 import type { NodeRef } from '../onnx/model';
-import type { NodeRewriter } from './rewriter';
+import { rewriterOver, type NodeRewriter } from './rewriter';
 import type { RewriteContext } from './rewrite-context';
 import { replaceInGraph } from './rewrite-context';
 import { channelShape, convWeight, gemmParts, matmulWeight } from './weights';
@@ -44,56 +44,40 @@ function integerMatMul(ctx: RewriteContext, ref: NodeRef, activation: string, w:
   ];
 }
 
-const matmul: NodeRewriter = {
-  check: (ctx, ref) => {
-    const w = matmulWeight(ctx.scope, ref);
-    return typeof w === 'string' ? w : undefined;
-  },
-  rewrite: (ctx, ref) => {
-    const w = matmulWeight(ctx.scope, ref);
-    if (typeof w === 'string') throw new Error(w);
-    const axis = ctx.options.perChannel ? 1 : null;
-    const qw = ctx.quantizeWeight(w.ref.name, { variant: `kn:${axis}`, values: w.values, dims: [w.k, w.n], axis, graph: w.ref.graph, baseName: w.ref.name });
-    ctx.scope.markReplaced(w.ref);
-    replaceInGraph(ref.graph, ref.node, integerMatMul(ctx, ref, ref.node.input[0], qw, ref.node.output[0]));
-    return `MatMulInteger, ${axis === null ? 'per-tensor' : 'per-channel'} ${ctx.options.weightType} weight [${w.k}, ${w.n}]`;
-  },
-};
+const matmul = rewriterOver((ctx, ref) => matmulWeight(ctx.scope, ref), (ctx, ref, w) => {
+  const axis = ctx.options.perChannel ? 1 : null;
+  const qw = ctx.quantizeWeight(w.ref.name, { variant: `kn:${axis}`, values: w.values, dims: [w.k, w.n], axis, graph: w.ref.graph, baseName: w.ref.name });
+  ctx.scope.markReplaced(w.ref);
+  replaceInGraph(ref.graph, ref.node, integerMatMul(ctx, ref, ref.node.input[0], qw, ref.node.output[0]));
+  return `MatMulInteger, ${axis === null ? 'per-tensor' : 'per-channel'} ${ctx.options.weightType} weight [${w.k}, ${w.n}]`;
+});
 
-const gemm: NodeRewriter = {
-  check: (ctx, ref) => {
-    const parts = gemmParts(ctx.scope, ref);
-    return typeof parts === 'string' ? parts : undefined;
-  },
-  rewrite: (ctx, ref) => {
-    const parts = gemmParts(ctx.scope, ref);
-    if (typeof parts === 'string') throw new Error(parts);
-    const { weight: w, alpha, beta, c } = parts;
-    const axis = ctx.options.perChannel ? 1 : null;
-    const qw = ctx.quantizeWeight(w.ref.name, {
-      variant: `${w.variant}:${axis}:${alpha}`, values: w.values, dims: [w.k, w.n], axis, graph: w.ref.graph, baseName: w.ref.name, scaleFactor: alpha,
-    });
-    ctx.scope.markReplaced(w.ref);
-    const output = ref.node.output[0];
-    const base = ref.node.name || output;
-    const product = c ? ctx.scope.fresh(`${base}_product`) : output;
-    const nodes = integerMatMul(ctx, ref, ref.node.input[0], qw, product);
-    if (c) {
-      let bias = c;
-      if (beta !== 1) {
-        const constant = ctx.scope.floatConstant(c, ref.graph);
-        bias = constant
-          ? ctx.scope.addInitializer(constant.ref.graph, `${c}_scaled`, constant.values.map((v) => v * beta), constant.dims)
-          : ctx.scope.fresh(`${c}_scaled`);
-        if (constant) ctx.scope.markReplaced(constant.ref);
-        else nodes.push(ctx.node('Mul', [c, ctx.scope.addInitializer(ref.graph, `${base}_beta`, Float32Array.of(beta), [])], [bias], base));
-      }
-      nodes.push(ctx.node('Add', [product, bias], [output], base));
+const gemm = rewriterOver((ctx, ref) => gemmParts(ctx.scope, ref), (ctx, ref, parts) => {
+  const { weight: w, alpha, beta, c } = parts;
+  const axis = ctx.options.perChannel ? 1 : null;
+  const qw = ctx.quantizeWeight(w.ref.name, {
+    variant: `${w.variant}:${axis}:${alpha}`, values: w.values, dims: [w.k, w.n], axis, graph: w.ref.graph, baseName: w.ref.name, scaleFactor: alpha,
+  });
+  ctx.scope.markReplaced(w.ref);
+  const output = ref.node.output[0];
+  const base = ref.node.name || output;
+  const product = c ? ctx.scope.fresh(`${base}_product`) : output;
+  const nodes = integerMatMul(ctx, ref, ref.node.input[0], qw, product);
+  if (c) {
+    let bias = c;
+    if (beta !== 1) {
+      const constant = ctx.scope.floatConstant(c, ref.graph);
+      bias = constant
+        ? ctx.scope.addInitializer(constant.ref.graph, `${c}_scaled`, constant.values.map((v) => v * beta), constant.dims)
+        : ctx.scope.fresh(`${c}_scaled`);
+      if (constant) ctx.scope.markReplaced(constant.ref);
+      else nodes.push(ctx.node('Mul', [c, ctx.scope.addInitializer(ref.graph, `${base}_beta`, Float32Array.of(beta), [])], [bias], base));
     }
-    replaceInGraph(ref.graph, ref.node, nodes);
-    return `MatMulInteger, ${axis === null ? 'per-tensor' : 'per-channel'} ${ctx.options.weightType} weight [${w.k}, ${w.n}]`;
-  },
-};
+    nodes.push(ctx.node('Add', [product, bias], [output], base));
+  }
+  replaceInGraph(ref.graph, ref.node, nodes);
+  return `MatMulInteger, ${axis === null ? 'per-tensor' : 'per-channel'} ${ctx.options.weightType} weight [${w.k}, ${w.n}]`;
+});
 
 const conv: NodeRewriter = {
   check: (ctx, ref) => {

@@ -1,5 +1,6 @@
 // Public API of the quantization pass.
 export { quantize, type QuantizeResult } from './quantize';
+export { quantizeFile, type QuantizeFileOptions } from './quantize-file';
 export type { QuantizeOptions, QuantizeMode, QuantFormat, CalibrationMethod, CalibrationData } from './options';
 export type { QuantizeReport, CalibrationSummary } from './report';
 export type { NodeOutcome } from './selection';

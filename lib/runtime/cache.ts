@@ -1,7 +1,7 @@
 // The model cache's bookkeeping: loaded model versions under a memory budget, least
 // recently used first out; pinned and busy versions stay. Loads in progress hold a reservation.
 import { CapacityError } from './errors';
-import { formatBytesShort } from './format';
+import { formatBytes } from '../format-bytes';
 
 export interface CacheEntry {
   readonly name: string;
@@ -38,7 +38,7 @@ export class ModelCache<T extends CacheEntry> {
    */
   reserve(bytes: number, what: string): T[] {
     if (bytes > this.budgetBytes) {
-      throw new CapacityError(`${what} needs ${formatBytesShort(bytes)}, more than the whole memory budget (${formatBytesShort(this.budgetBytes)})`, false);
+      throw new CapacityError(`${what} needs ${formatBytes(bytes)}, more than the whole memory budget (${formatBytes(this.budgetBytes)})`, false);
     }
     const victims: T[] = [];
     let free = this.budgetBytes - this.usedBytes;
@@ -50,7 +50,7 @@ export class ModelCache<T extends CacheEntry> {
         free += candidate.bytes;
       }
       if (free < bytes) {
-        throw new CapacityError(`${what} needs ${formatBytesShort(bytes)}; the memory budget (${formatBytesShort(this.budgetBytes)}) is held by pinned or busy models`, true);
+        throw new CapacityError(`${what} needs ${formatBytes(bytes)}; the memory budget (${formatBytes(this.budgetBytes)}) is held by pinned or busy models`, true);
       }
     }
     for (const victim of victims) this.entries.delete(victim);

@@ -4,8 +4,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { buildMlp } from '../onnx/models/mlp';
 import { saveModel } from '../onnx/save';
+import { createServer, type ModelServer, type ServerOptions } from './server';
 
 export const EXAMPLE_MODEL = 'example';
+
+/** A request the example model answers, as the curl line `onnxforge serve` prints sends it. */
+export const EXAMPLE_REQUEST = { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [0.1, 0.2, 0.3, 0.4] }] };
 
 /**
  * Writes a repository with one model, "example": an MLP (input [batch, 4] float32 ->
@@ -23,4 +27,20 @@ export function writeExampleRepository(dir = fs.mkdtempSync(path.join(os.tmpdir(
   };
   fs.writeFileSync(path.join(modelDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   return dir;
+}
+
+/** A server over a fresh example repository in a temporary folder, which close() removes again. */
+export function createExampleServer(options: Omit<ServerOptions, 'repository'> = {}): ModelServer {
+  const repository = writeExampleRepository();
+  let server: ModelServer;
+  try {
+    server = createServer({ ...options, repository });
+  } catch (err) {
+    fs.rmSync(repository, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    ...server,
+    close: () => server.close().finally(() => fs.rmSync(repository, { recursive: true, force: true })),
+  };
 }

@@ -1,3 +1,3 @@
 // The KServe v2 model server.
 export { createServer, type ServerOptions, type ListenOptions, type ModelServer } from './server';
-export { writeExampleRepository, EXAMPLE_MODEL } from './example';
+export { writeExampleRepository, createExampleServer, EXAMPLE_MODEL, EXAMPLE_REQUEST } from './example';

@@ -37,6 +37,8 @@ export interface ListenOptions {
 }
 
 export interface ModelServer {
+  /** The model repository folder it serves. */
+  readonly repository: string;
   readonly app: FastifyInstance;
   readonly runtime: ModelRuntime;
   /** Starts listening, then loads and warms up the eager models; resolves with the base URL. */
@@ -259,6 +261,7 @@ export function createServer(options: ServerOptions): ModelServer {
   };
 
   return {
+    repository: options.repository,
     app,
     runtime,
     async listen(listen: ListenOptions = {}) {

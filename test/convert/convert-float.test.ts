@@ -6,6 +6,7 @@ import {
   describeValueInfo, makeTensor, serializeModel, validateModel, type Model,
 } from '../../lib/onnx';
 import { convertFloat, inferElemTypes } from '../../lib/convert';
+import { runOrt as run } from '../onnx/helpers';
 import { castNodes, compareInMemory, inputTypesOf, minCosine, redundantCasts } from './helpers';
 import type { Feeds } from '../../lib/engine/tensor';
 
@@ -15,15 +16,6 @@ const mlpSamples: Feeds[] = [0, 1].map((s) => ({
   input: { type: 'float32', dims: [3, 16], data: Float32Array.from({ length: 48 }, (_, i) => Math.sin(i * 0.7 + s)) },
 }));
 const blockSamples: Feeds[] = [{ input: { type: 'float32', dims: [1, 8, 32], data: Float32Array.from({ length: 256 }, (_, i) => Math.cos(i * 0.3)) } }];
-
-async function run(model: Model, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
-  const session = await ort.InferenceSession.create(serializeModel(model));
-  try {
-    return await session.run(feeds);
-  } finally {
-    await session.release();
-  }
-}
 
 function initializerTypes(model: Model): number[] {
   return model.graphs().flatMap((g) => g.graph.initializer.map((t) => t.dataType));

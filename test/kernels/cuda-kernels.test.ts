@@ -1,24 +1,21 @@
 // The CUDA kernels against the CPU kernels on the same data, on a GPU only: matmulInteger
 // and linearInt8 bit-identical (both int8 GEMM kernels, mma and dp4a), linearSparseInt8
-// bit-identical, matmulSparse within float rounding. Without a GPU every test is skipped
-// and the suite's title says why. It runs on the test addon, whose hooks force each int8 GEMM kernel.
+// bit-identical, matmulSparse within float rounding. Without a GPU the suite is reported as
+// skipped, with the reason. It runs on the test addon, whose hooks force each int8 GEMM kernel.
 import type { PackedSparse } from '../../binding';
 import { testAddon } from '../helpers/test-addon';
 import { linearCases, matmulCases } from './int8-cases';
 import { randomFloats, randomInts, rng } from './int8-reference';
 import { sparseCases } from './sparse-cases';
+import { describeWhen } from '../helpers/skip';
 
 const kernels = testAddon();
 
 const info = kernels.cudaInfo();
-const describeGpu = info.available ? describe : describe.skip;
-const title = info.available
-  ? `CUDA kernels on ${kernels.cudaDevices()[info.device!].name}`
-  : `CUDA kernels (skipped: no usable GPU: ${info.reason})`;
+const gpuAbsent = info.available ? undefined : `no usable GPU: ${info.reason}`;
 
-/** The int8 GEMM kernels this GPU runs: dp4a everywhere, mma.sync from sm_80 (both listed, and skipped, without a GPU). */
+/** The int8 GEMM kernels this GPU runs: dp4a everywhere, mma.sync from sm_80. */
 function int8Kernels(): ('mma' | 'dp4a')[] {
-  if (!info.available) return ['mma', 'dp4a'];
   const [major] = kernels.cudaDevices()[info.device!].computeCapability.split('.').map(Number);
   return major >= 8 ? ['mma', 'dp4a'] : ['dp4a'];
 }
@@ -28,7 +25,7 @@ function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): string {
   return a.length === b.length ? 'none' : `lengths ${a.length} vs ${b.length}`;
 }
 
-describeGpu(title, () => {
+describeWhen(gpuAbsent, 'CUDA kernels against the CPU kernels', () => {
   afterAll(() => kernels._cudaInternals.setInt8Kernel('auto'));
 
   describe.each(int8Kernels())('int8 GEMM kernel %s', (kernel) => {
@@ -151,8 +148,3 @@ describeGpu(title, () => {
   });
 });
 
-if (!info.available) {
-  test('GPU tests are skipped, with the reason', () => {
-    expect(title).toMatch(/skipped: no usable GPU: .+/);
-  });
-}

@@ -1,9 +1,9 @@
 // The int8 API at the boundary: handles, argument checks, async forms.
-import { spawnSync } from 'child_process';
 import type { PackedInt8 } from '../../binding';
 import { kernels } from '../../lib/kernels';
 import { testAddon } from '../helpers/test-addon';
 import { ADDON } from './int8-isa';
+import { rssGrowthMiB } from './gc-growth';
 import { matmulIntegerRef, randomInts, rng } from './int8-reference';
 
 const rand = rng(3);
@@ -45,25 +45,10 @@ describe('PackedInt8', () => {
   });
 
   test('unreferenced handles are freed by the garbage collector', () => {
-    // A child with --expose-gc: 150 x 4 MiB of weights would be 600 MiB if never freed.
-    // Finalizers run after a GC once the event loop turns, hence the awaits.
-    const script = `
-      const addon = require(${JSON.stringify(ADDON)});
-      const b = new Int8Array(2048 * 2048);
-      const tick = () => new Promise((resolve) => setImmediate(resolve));
-      (async () => {
-        const before = process.memoryUsage().rss;
-        for (let i = 0; i < 150; i++) {
-          addon.packInt8Weights(b, 2048, 2048);
-          if (i % 10 === 0) { global.gc(); await tick(); }
-        }
-        global.gc();
-        await tick();
-        console.log(Math.round((process.memoryUsage().rss - before) / 2 ** 20));
-      })();`;
-    const child = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' });
-    expect(child.stderr).toBe('');
-    expect(Number(child.stdout)).toBeLessThan(200);
+    // 150 x 4 MiB of weights would be 600 MiB if never freed.
+    const growth = rssGrowthMiB('const b = new Int8Array(2048 * 2048);', 'addon.packInt8Weights(b, 2048, 2048)', 150);
+    expect(growth.stderr).toBe('');
+    expect(growth.mib).toBeLessThan(200);
   });
 });
 

@@ -4,6 +4,7 @@
 import { isaRuns, runChild } from './int8-isa';
 import { linearCases, matmulCases } from './int8-cases';
 import { linearQuantizedRef, matmulIntegerRef } from './int8-reference';
+import { skipTest } from '../helpers/skip';
 
 const matmuls = matmulCases().filter((c) => c.m * c.k * c.n <= 300_000);
 const linears = linearCases().filter((c) => c.m * c.k * c.n <= 300_000);
@@ -28,4 +29,4 @@ describe.each(runs.map((run) => [run.label, run] as const))('int8 kernels stay i
   });
 });
 
-for (const reason of skipped) test.skip(`int8 guard pages, ISA ${reason}`, () => undefined);
+for (const { isa, reason } of skipped) skipTest(`int8 guard pages, ISA ${isa}`, reason);

@@ -40,22 +40,23 @@ const ORDER: IsaName[] = ['scalar', 'avx2', 'avx512vnni', 'amx'];
  * The ISA paths this machine can run: every level up to the detected one, plus
  * AMX on emulated tiles when that build exists and the CPU has no AMX.
  */
-export function isaRuns(): { runs: IsaRun[]; skipped: string[] } {
+export function isaRuns(): { runs: IsaRun[]; skipped: { isa: IsaName; reason: string }[] } {
   const detected = kernels.cpuInfo().detectedIsa;
   const runs: IsaRun[] = [];
-  const skipped: string[] = [];
+  const skipped: { isa: IsaName; reason: string }[] = [];
   for (const isa of ORDER) {
     if (ORDER.indexOf(isa) <= ORDER.indexOf(detected)) {
       runs.push({ label: isa, isa, addon: TEST_ADDON });
     } else if (isa === 'amx' && detected === 'avx512vnni' && fs.existsSync(AMX_EMULATED_ADDON)) {
       runs.push({ label: 'amx (emulated tiles)', isa, addon: AMX_EMULATED_ADDON });
     } else {
-      skipped.push(
-        isa === 'amx'
-          ? 'amx: this CPU has no usable AMX (cpuInfo().features["amx-int8"] is false); ' +
-              'run scripts/build-amx-emulated.sh to test the AMX kernels on emulated tiles'
-          : `${isa}: not supported by this CPU`,
-      );
+      skipped.push({
+        isa,
+        reason: isa === 'amx'
+          ? 'this CPU has no usable AMX (cpuInfo().features["amx-int8"] is false); '
+            + 'run scripts/build-amx-emulated.sh to test the AMX kernels on emulated tiles'
+          : 'not supported by this CPU',
+      });
     }
   }
   return { runs, skipped };

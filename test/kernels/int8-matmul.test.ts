@@ -3,6 +3,7 @@
 import { isaRuns, runChild } from './int8-isa';
 import { linearCases, matmulCases } from './int8-cases';
 import { linearFloatRef, linearQuantizedRef, matmulIntegerRef } from './int8-reference';
+import { skipTest } from '../helpers/skip';
 
 const matmuls = matmulCases();
 const linears = linearCases();
@@ -62,4 +63,4 @@ describe.each(runs.map((run) => [run.label, run] as const))('int8 kernels, ISA %
   });
 });
 
-for (const reason of skipped) test.skip(`int8 kernels, ISA ${reason}`, () => undefined);
+for (const { isa, reason } of skipped) skipTest(`int8 kernels, ISA ${isa}`, reason);

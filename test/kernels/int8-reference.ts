@@ -1,16 +1,7 @@
 // Plain-JS references for the int8 kernels, and deterministic test data.
 
-/** A small deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG (the builder's mulberry32). */
+export { createRandom as rng } from '../../lib/onnx/random';
 
 export function randomInts<T extends Int8Array | Uint8Array>(make: new (n: number) => T, count: number, lo: number, hi: number, rand: () => number): T {
   const out = new make(count);

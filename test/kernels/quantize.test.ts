@@ -3,6 +3,7 @@
 import { kernels } from '../../lib/kernels';
 import { CallCase, isaRuns, runChild } from './int8-isa';
 import { quantizeOne, randomFloats, randomInts, rng } from './int8-reference';
+import { skipTest } from '../helpers/skip';
 
 type Layout = { outer: number; channels: number; inner: number };
 
@@ -190,4 +191,4 @@ describe.each(runs.map((run) => [run.label, run] as const))('quantize kernels, I
   });
 });
 
-for (const reason of skipped) test.skip(`quantize kernels, ISA ${reason}`, () => undefined);
+for (const { isa, reason } of skipped) skipTest(`quantize kernels, ISA ${isa}`, reason);

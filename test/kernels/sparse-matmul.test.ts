@@ -5,6 +5,7 @@ import { isaRuns, runChild } from './int8-isa';
 import * as path from 'path';
 import { SparseCase, SparseResult, sparseCases } from './sparse-cases';
 import { matmulRef } from './sparse-reference';
+import { skipTest } from '../helpers/skip';
 
 const SCRIPT = path.join(__dirname, 'sparse-child.js');
 const cases = sparseCases();
@@ -76,4 +77,4 @@ describe.each(runs.map((run) => [run.label, run] as const))('sparse kernels, ISA
   });
 });
 
-for (const reason of skipped) test.skip(`sparse kernels, ISA ${reason}`, () => undefined);
+for (const { isa, reason } of skipped) skipTest(`sparse kernels, ISA ${isa}`, reason);

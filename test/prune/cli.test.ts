@@ -54,15 +54,24 @@ describe('onnxforge prune', () => {
     expect(fs.statSync(out).size).toBeLessThan(fs.statSync(block).size);
   });
 
-  test('a model with external data is pruned and compared from its files', () => {
+  test('a model with external data is pruned and compared from its files, as the same model inline is', () => {
     const source = path.join(dir, 'external', 'block.onnx');
     fs.mkdirSync(path.dirname(source));
     saveModel(buildTransformerBlock({ seq: 8, hidden: 32, heads: 4, ffn: 128 }), source, { externalData: { threshold: 256 } });
-    const out = path.join(dir, 'external-pruned.onnx');
-    const r = runCli(['prune', source, '-o', out, '--pattern', 'channel', '--sparsity', '0.5', '--min-params', '0', '--runs', '1', '--samples', '1', '--json']);
-    expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout).compare.outputs[0].cosine).toBeGreaterThan(0);
-    expect(loadModel(out).initializer('ffn.down.weight')!.dims).toEqual([64, 32]);
+    const prune = (input: string, out: string) => {
+      const r = runCli(['prune', input, '-o', out, '--pattern', 'channel', '--sparsity', '0.5', '--min-params', '0', '--runs', '1', '--samples', '1', '--json']);
+      expect(r.status).toBe(0);
+      return JSON.parse(r.stdout).compare;
+    };
+    const external = prune(source, path.join(dir, 'external-pruned.onnx'));
+    const inline = prune(block, path.join(dir, 'inline-pruned.onnx'));
+    expect(external.a.fileBytes).toBe(fs.statSync(source).size + fs.statSync(`${source}.data`).size);
+    expect(external.outputs).toEqual(inline.outputs);
+    // Half the FFN channels of an untrained block, without fine-tuning: the output keeps its direction.
+    expect(external.outputs[0].cosine).toBeGreaterThan(0.8);
+    const weight = (file: string) => loadModel(file).initializer('ffn.down.weight')!;
+    expect(weight(path.join(dir, 'external-pruned.onnx')).dims).toEqual([64, 32]);
+    expect(weight(path.join(dir, 'external-pruned.onnx')).data).toEqual(weight(path.join(dir, 'inline-pruned.onnx')).data);
   });
 
   test('--no-compare skips onnxruntime; unmatched patterns are warned about', () => {

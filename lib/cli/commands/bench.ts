@@ -1,7 +1,8 @@
 // onnxforge bench MODEL: latency, throughput, load time and memory of one model on several engines.
 import { Command } from 'commander';
 import { benchModel, type BenchModelReport } from '../../compare/bench-model';
-import { formatBytes, printJson, table } from '../output';
+import { formatBytes } from '../../format-bytes';
+import { printJson, table } from '../output';
 import { createProgress } from '../progress';
 import { collectNumberPairs, engineList, nonNegativeInt, positiveInt } from '../options';
 

@@ -1,35 +1,21 @@
 // onnxforge compare A B: accuracy and latency of two models side by side.
 import { Command } from 'commander';
 import { compareModels, CompareReport } from '../../compare/compare';
-import { formatBytes, printJson, table } from '../output';
+import { compareTables } from '../compare-tables';
+import { printJson } from '../output';
 import { createProgress } from '../progress';
 import { addCompareOptions, compareOptionsFrom } from '../compare-options';
 import { engineChoice } from '../options';
 
 function formatReport(report: CompareReport): string {
-  const fmt = (x: number | null, digits: number) => (x === null ? '-' : x.toFixed(digits));
-  const lines = [
+  return [
     `inputs: ${report.samples} sample(s), ${report.inputsGenerated ? 'generated from a seed' : 'from files'}`,
     '',
-    table(
-      ['output', 'cosine', 'max abs err', 'mean abs err', 'top-1 agree'],
-      report.outputs.map((o) => [o.name, fmt(o.cosine, 6), o.maxAbsError.toExponential(3), o.meanAbsError.toExponential(3), fmt(o.top1Agreement, 4)]),
-    ),
-    '',
-    table(
-      ['model', 'engine', 'file size', 'load ms', 'median ms', 'p90 ms'],
-      (['a', 'b'] as const).map((k) => {
-        const m = report[k];
-        return [`${k.toUpperCase()} ${m.source}`, m.engine, formatBytes(m.fileBytes), m.loadMs.toFixed(1), fmt(m.latency?.medianMs ?? null, 3), fmt(m.latency?.p90Ms ?? null, 3)];
-      }),
-    ),
-  ];
-  for (const k of ['a', 'b'] as const) {
-    const m = report[k];
-    if (m.engine === 'ort' && m.engineReason.startsWith('the native engine cannot')) lines.push('', `${k.toUpperCase()} ran on onnxruntime: ${m.engineReason}`);
-  }
-  if (report.latencyRatio !== null) lines.push('', `B/A latency: ${report.latencyRatio.toFixed(3)} (${(1 / report.latencyRatio).toFixed(2)}x speed)`);
-  return lines.join('\n');
+    ...compareTables(report, [`A ${report.a.source}`, `B ${report.b.source}`]),
+    ...(['a', 'b'] as const)
+      .filter((k) => report[k].engine === 'ort' && report[k].engineReason.startsWith('the native engine cannot'))
+      .map((k) => `${k.toUpperCase()} ran on onnxruntime: ${report[k].engineReason}`),
+  ].join('\n');
 }
 
 export function registerCompare(program: Command): void {

@@ -1,25 +1,19 @@
 // onnxforge convert MODEL -o OUT: float precision, weights from safetensors, external data layout.
 import { Command, Option } from 'commander';
-import type { CompareReport } from '../../compare/compare';
 import { convertFile, type ConvertFileOptions, type ConvertFileReport } from '../../convert/convert-file';
 import { DEFAULT_BLOCKED_OPS } from '../../convert/block-list';
 import { readWeightMap } from '../../convert/weights';
 import { UsageError } from '../errors';
-import { nonNegativeInt, requireDistinctOutput } from '../options';
-import { formatBytes, formatCount, printJson } from '../output';
+import { nonNegativeInt } from '../options';
+import { againstOriginal } from '../compare-tables';
+import { formatBytes } from '../../format-bytes';
+import { formatCount, printJson } from '../output';
 import { createProgress } from '../progress';
 import { addCompareOptions, compareOptionsFrom } from '../compare-options';
 
 /** Repeatable comma-separated list option. */
 function collectList(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((s) => s.trim()).filter((s) => s !== '')];
-}
-
-export function formatCompare(report: CompareReport): string[] {
-  return report.outputs.map((o) => {
-    const top1 = o.top1Agreement === null ? '' : `, top-1 agreement ${o.top1Agreement.toFixed(4)}`;
-    return `  ${o.name}: cosine ${o.cosine.toFixed(6)}, max abs err ${o.maxAbsError.toExponential(3)}, mean abs err ${o.meanAbsError.toExponential(3)}${top1}`;
-  });
 }
 
 function formatReport(r: ConvertFileReport): string {
@@ -43,7 +37,7 @@ function formatReport(r: ConvertFileReport): string {
     ? `layout: external data, ${r.externalTensors} tensor(s) in ${r.dataFiles.length} file(s)${r.dataFiles.length <= 3 ? `: ${r.dataFiles.join(', ')}` : ''}`
     : 'layout: inline (one .onnx file)');
   if (r.compare) {
-    lines.push(`compare with the original (${r.compare.samples} sample(s)${r.compareNote ? `; ${r.compareNote}` : ''}):`, ...formatCompare(r.compare));
+    lines.push(...againstOriginal(r.compare, 'converted', r.compareNote));
   }
   return lines.join('\n');
 }
@@ -73,7 +67,6 @@ export function registerConvert(program: Command): void {
     .option('--compare', 'run the result and the original on the same inputs and report accuracy'), { prefix: 'with --compare: ', runs: 0 })
     .option('--json', 'print the report as JSON')
     .action(async (input: string, opts) => {
-      requireDistinctOutput(input, opts.output);
       if (opts.inline && opts.externalData) throw new UsageError('--inline and --external-data contradict each other');
       const externalOptions = opts.externalThreshold !== undefined || opts.singleFile !== undefined || opts.externalLocation !== undefined;
       if (externalOptions && !opts.externalData) throw new UsageError('--external-threshold, --single-file, --no-single-file and --external-location need --external-data');

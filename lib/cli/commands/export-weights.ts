@@ -3,8 +3,8 @@ import { Command } from 'commander';
 import { exportWeights } from '../../convert/weights';
 import { loadModel } from '../../onnx/load';
 import { UsageError } from '../errors';
-import { requireDistinctOutput } from '../options';
-import { formatBytes, printJson } from '../output';
+import { formatBytes } from '../../format-bytes';
+import { printJson } from '../output';
 
 function collectMetadata(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const match = /^([^=]+)=(.*)$/.exec(value);
@@ -22,7 +22,6 @@ export function registerExportWeights(program: Command): void {
     .option('--metadata <key=value>', 'a __metadata__ entry (repeatable; e.g. format=pt for PyTorch loaders)', collectMetadata, {})
     .option('--json', 'print the report as JSON')
     .action((input: string, opts) => {
-      requireDistinctOutput(input, opts.output);
       const report = exportWeights(loadModel(input), opts.output, { constants: opts.constants === true, metadata: opts.metadata });
       if (opts.json) {
         printJson(report);

@@ -3,7 +3,8 @@ import { Command } from 'commander';
 import { inspectModel, InspectReport } from '../../inspect/inspect';
 import { loadModel } from '../../onnx/load';
 import { collectNumberPairs, positiveInt } from '../options';
-import { formatBytes, formatCount, printJson, table } from '../output';
+import { formatBytes } from '../../format-bytes';
+import { formatCount, printJson, table } from '../output';
 
 const shapeText = (shape: (number | string)[] | null) => (shape ? `[${shape.join(', ')}]` : '?');
 

@@ -1,12 +1,12 @@
 // onnxforge optimize MODEL -o OUT --level basic|extended|all: onnxruntime's graph optimizer, saved.
 import { Command, Option } from 'commander';
-import { compareModels } from '../../compare/compare';
-import { OPTIMIZATION_LEVELS, optimizeModel } from '../../convert/optimize';
+import { OPTIMIZATION_LEVELS, optimizeModel, type OptimizeReport } from '../../convert/optimize';
+import { formatBytes } from '../../format-bytes';
 import { UsageError } from '../errors';
-import { nonNegativeInt, requireDistinctOutput } from '../options';
-import { formatBytes, printJson } from '../output';
+import { nonNegativeInt } from '../options';
+import { printJson } from '../output';
 import { createProgress } from '../progress';
-import { formatCompare } from './convert';
+import { againstOriginal } from '../compare-tables';
 import { addCompareOptions, compareOptionsFrom } from '../compare-options';
 
 function opChanges(before: Record<string, number>, after: Record<string, number>): string {
@@ -15,6 +15,17 @@ function opChanges(before: Record<string, number>, after: Record<string, number>
     .filter((op) => (before[op] ?? 0) !== (after[op] ?? 0))
     .map((op) => `${op} ${before[op] ?? 0}->${after[op] ?? 0}`)
     .join(', ');
+}
+
+function formatReport(input: string, report: OptimizeReport): string {
+  const lines = [
+    `${input} -> ${report.output} (onnxruntime level ${report.level})`,
+    `size: ${formatBytes(report.bytesBefore)} -> ${formatBytes(report.bytesAfter)} (${(report.bytesAfter / report.bytesBefore).toFixed(3)}x)`,
+    `nodes: ${report.nodesBefore} -> ${report.nodesAfter}${report.nodesBefore !== report.nodesAfter ? ` (${opChanges(report.opsBefore, report.opsAfter)})` : ''}`,
+  ];
+  if (report.renamedInitializers > 0) lines.push(`repaired ${report.renamedInitializers} initializer name(s) that onnxruntime wrote more than once`);
+  if (report.compare) lines.push(...againstOriginal(report.compare, 'optimized'));
+  return lines.join('\n');
 }
 
 export function registerOptimize(program: Command): void {
@@ -30,31 +41,15 @@ export function registerOptimize(program: Command): void {
     .option('--compare', 'run the result and the original on the same inputs and report accuracy and latency'), { prefix: 'with --compare: ' })
     .option('--json', 'print the report as JSON')
     .action(async (input: string, opts) => {
-      requireDistinctOutput(input, opts.output);
       if (opts.externalThreshold !== undefined && !opts.externalData) throw new UsageError('--external-threshold needs --external-data');
+      const progress = createProgress('compare');
       const report = await optimizeModel(input, opts.output, {
         level: opts.level,
         externalData: opts.externalData ? { threshold: opts.externalThreshold } : false,
+        compare: opts.compare ? compareOptionsFrom(opts, (done, total) => progress.update(done, total)) : undefined,
       });
-      const progress = createProgress('compare');
-      const compare = opts.compare
-        ? await compareModels(input, report.output, compareOptionsFrom(opts, (done, total) => progress.update(done, total)))
-        : undefined;
       progress.finish();
-      if (opts.json) {
-        printJson(compare ? { ...report, compare } : report);
-        return;
-      }
-      const lines = [
-        `${input} -> ${report.output} (onnxruntime level ${report.level})`,
-        `size: ${formatBytes(report.bytesBefore)} -> ${formatBytes(report.bytesAfter)} (${(report.bytesAfter / report.bytesBefore).toFixed(3)}x)`,
-        `nodes: ${report.nodesBefore} -> ${report.nodesAfter}${report.nodesBefore !== report.nodesAfter ? ` (${opChanges(report.opsBefore, report.opsAfter)})` : ''}`,
-      ];
-      if (report.renamedInitializers > 0) lines.push(`repaired ${report.renamedInitializers} initializer name(s) that onnxruntime wrote more than once`);
-      if (compare) {
-        lines.push(`compare with the original (${compare.samples} sample(s)):`, ...formatCompare(compare));
-        if (compare.latencyRatio !== null) lines.push(`  latency: ${compare.a.latency?.medianMs.toFixed(3)} ms -> ${compare.b.latency?.medianMs.toFixed(3)} ms median (${compare.latencyRatio.toFixed(3)}x)`);
-      }
-      process.stdout.write(lines.join('\n') + '\n');
+      if (opts.json) printJson(report);
+      else process.stdout.write(formatReport(input, report) + '\n');
     });
 }

@@ -1,14 +1,12 @@
 // onnxforge prune MODEL -o OUT: magnitude (unstructured, N:M) or structured channel pruning, then compare.
 import { Command, Option } from 'commander';
-import { compareModels } from '../../compare/compare';
-import { loadModel } from '../../onnx/load';
-import { saveModel } from '../../onnx/save';
-import { pruneModel } from '../../prune/prune';
+import { pruneFile } from '../../prune/prune-file';
 import { PRUNE_PATTERNS, type PrunePattern } from '../../prune/options';
 import type { PruneReport } from '../../prune/report';
 import { UsageError } from '../errors';
-import { collectNumberPairs, nonNegativeInt, positiveInt, requireDistinctOutput } from '../options';
-import { formatBytes, formatCount, printJson, table } from '../output';
+import { collectNumberPairs, nonNegativeInt, positiveInt } from '../options';
+import { againstOriginal } from '../compare-tables';
+import { formatCount, printJson, table } from '../output';
 import { createProgress } from '../progress';
 import { addCompareOptions, compareOptionsFrom } from '../compare-options';
 
@@ -40,27 +38,7 @@ function formatLayers(r: PruneReport): string[] {
   ), ''];
 }
 
-function formatCompare(r: PruneReport): string[] {
-  const c = r.compare;
-  if (!c) return [];
-  const fmt = (x: number | null, digits: number) => (x === null ? '-' : x.toFixed(digits));
-  const lines = [
-    `against the original (${c.samples} ${c.inputsGenerated ? 'generated' : 'given'} sample(s)):`,
-    table(
-      ['output', 'cosine', 'max abs err', 'mean abs err', 'top-1 agree'],
-      c.outputs.map((o) => [o.name, fmt(o.cosine, 6), o.maxAbsError.toExponential(3), o.meanAbsError.toExponential(3), fmt(o.top1Agreement, 4)]),
-    ),
-    '',
-    table(
-      ['model', 'file size', 'median ms', 'p90 ms'],
-      ([['original', c.a], ['pruned', c.b]] as const).map(([name, m]) => [name, formatBytes(m.fileBytes), fmt(m.latency?.medianMs ?? null, 3), fmt(m.latency?.p90Ms ?? null, 3)]),
-    ),
-  ];
-  if (c.latencyRatio !== null) lines.push(`speed-up in onnxruntime: ${(1 / c.latencyRatio).toFixed(2)}x`);
-  return [...lines, ''];
-}
-
-export function formatPruneReport(r: PruneReport, output: string): string {
+function formatPruneReport(r: PruneReport, output: string): string {
   const p = r.parameters;
   const what = r.pattern === 'channel' ? `${r.channels.length} channel group(s)` : `${r.layers.length} weight(s)`;
   const lines = [
@@ -78,7 +56,7 @@ export function formatPruneReport(r: PruneReport, output: string): string {
     if (small.length) lines.push(`  too small (see --min-params): ${small.map((s) => s.layers.join(' + ')).join(', ')}`);
     lines.push('');
   }
-  lines.push(...formatCompare(r));
+  if (r.compare) lines.push(...againstOriginal(r.compare, 'pruned'), '');
   lines.push(...r.notes.map((n) => `note: ${n}`));
   lines.push(...r.warnings.map((w) => `warning: ${w}`));
   return lines.join('\n');
@@ -100,8 +78,8 @@ export function registerPrune(program: Command): void {
     .option('--no-compare', 'skip running both models in onnxruntime'))
     .option('--json', 'print the report as JSON')
     .action(async (file: string, opts) => {
-      requireDistinctOutput(file, opts.output);
-      const { model, report } = pruneModel(loadModel(file), {
+      const progress = createProgress('compare');
+      const report = await pruneFile(file, opts.output, {
         pattern: opts.pattern as PrunePattern,
         sparsity: opts.sparsity,
         scope: opts.scope,
@@ -109,13 +87,9 @@ export function registerPrune(program: Command): void {
         layers: opts.layer,
         minParams: opts.minParams,
         roundTo: opts.roundTo,
+        compare: opts.compare ? compareOptionsFrom(opts, (done, total) => progress.update(done, total)) : false,
       });
-      saveModel(model, opts.output);
-      if (opts.compare) {
-        const progress = createProgress('compare');
-        report.compare = await compareModels(file, opts.output, compareOptionsFrom(opts, (done, total) => progress.update(done, total)));
-        progress.finish();
-      }
+      progress.finish();
       if (opts.json) printJson(report);
       else process.stdout.write(formatPruneReport(report, opts.output) + '\n');
     });

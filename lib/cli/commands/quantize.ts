@@ -1,14 +1,13 @@
 // onnxforge quantize MODEL -o OUT --mode dynamic|static|weight-only: parses options, runs the pass,
 // prints its report and writes the result.
 import { Command, Option } from 'commander';
-import { loadModel } from '../../onnx/load';
-import { saveModel } from '../../onnx/save';
-import { quantize } from '../../quantize/quantize';
-import type { QuantizeOptions } from '../../quantize/options';
+import { quantizeFile, type QuantizeFileOptions } from '../../quantize/quantize-file';
 import type { QuantizeReport } from '../../quantize/report';
 import { UsageError } from '../errors';
-import { collectNumberPairs, nonNegativeInt, positiveInt, requireDistinctOutput } from '../options';
-import { formatBytes, printJson, table } from '../output';
+import { collectNumberPairs, nonNegativeInt, positiveInt } from '../options';
+import { againstOriginal } from '../compare-tables';
+import { formatBytes } from '../../format-bytes';
+import { printJson, table } from '../output';
 import { createProgress, type Progress } from '../progress';
 
 const list = (value: string): string[] => value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
@@ -26,7 +25,6 @@ function countByOp(nodes: { opType: string }[]): string {
 }
 
 function formatReport(r: QuantizeReport, output: string): string {
-  const fmt = (x: number | null | undefined, digits: number) => (x === null || x === undefined ? '-' : x.toFixed(digits));
   const lines = [
     `${r.mode} quantization (${r.format}): ${r.quantized.length} node(s) quantized${r.quantized.length ? ` (${countByOp(r.quantized)})` : ''}, ${r.skipped.length} skipped`,
   ];
@@ -47,15 +45,7 @@ function formatReport(r: QuantizeReport, output: string): string {
     const c = r.calibration;
     lines.push(`calibration: ${c.method}, ${c.samples} sample(s)${c.generated ? ' of generated random data' : ''}, ${c.tensors} range(s)`);
   }
-  const v = r.verification;
-  if (v) {
-    lines.push('', `against the original (${v.samples} sample(s), ${v.inputsGenerated ? 'generated inputs' : 'given inputs'}):`);
-    lines.push(table(['output', 'cosine', 'max abs err', 'top-1 agree'],
-      v.outputs.map((o) => [o.name, fmt(o.cosine, 6), o.maxAbsError.toExponential(3), fmt(o.top1Agreement, 4)])));
-    if (v.latencyRatio !== null) {
-      lines.push(`latency: ${fmt(v.a.latency?.medianMs, 3)} ms -> ${fmt(v.b.latency?.medianMs, 3)} ms median (${(1 / v.latencyRatio).toFixed(2)}x speed)`);
-    }
-  }
+  if (r.verification) lines.push('', ...againstOriginal(r.verification, 'quantized'));
   lines.push('', `wrote ${output}`);
   return lines.join('\n');
 }
@@ -119,12 +109,9 @@ export function registerQuantize(program: Command): void {
     .option('--external-data', 'write weights to an external data file next to the model')
     .option('--json', 'print the report as JSON')
     .action(async (file: string, opts) => {
-      requireDistinctOutput(file, opts.output);
       if (opts.perChannel && opts.perTensor) throw new UsageError('--per-channel and --per-tensor contradict each other');
-      if (opts.mode === 'static' && opts.format === 'qoperator') throw new UsageError('static quantization writes QDQ; --format applies to dynamic mode');
-      const model = loadModel(file);
       const progress = stepProgress();
-      const options: QuantizeOptions = {
+      const options: QuantizeFileOptions = {
         mode: opts.mode,
         format: opts.format,
         perChannel: opts.perChannel ? true : opts.perTensor ? false : undefined,
@@ -158,17 +145,16 @@ export function registerQuantize(program: Command): void {
         seed: opts.seed,
         engine: { threads: opts.threads },
         onProgress: progress.update,
+        externalData: opts.externalData ? true : undefined,
       };
-      let result;
+      let report;
       try {
-        result = await quantize(model, options);
+        report = await quantizeFile(file, opts.output, options);
       } finally {
         progress.finish();
       }
-      const { report } = result;
       for (const warning of report.warnings) process.stderr.write(`onnxforge: warning: ${warning}\n`);
-      saveModel(result.model, opts.output, { externalData: opts.externalData ? true : undefined });
-      if (opts.json) printJson({ ...report, output: opts.output });
+      if (opts.json) printJson(report);
       else process.stdout.write(formatReport(report, opts.output) + '\n');
     });
 }

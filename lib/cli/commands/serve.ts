@@ -1,11 +1,11 @@
 // onnxforge serve [REPO]: the KServe v2 model server over a model repository.
-import * as fs from 'fs';
 import { Command } from 'commander';
-import { EXAMPLE_MODEL, writeExampleRepository } from '../../serve/example';
+import { createExampleServer, EXAMPLE_MODEL, EXAMPLE_REQUEST } from '../../serve/example';
 import { createServer } from '../../serve/server';
 import { UsageError } from '../errors';
 import { nonNegativeInt, positiveInt } from '../options';
-import { formatBytes, printJson, table } from '../output';
+import { formatBytes } from '../../format-bytes';
+import { printJson, table } from '../output';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
 
@@ -39,13 +39,8 @@ export function registerServe(program: Command): void {
     .option('--max-inflight <n>', 'most inference requests in flight', positiveInt, 1024)
     .option('--json', 'print the ready message as JSON')
     .action(async (repo: string | undefined, opts) => {
-      if (repo !== undefined && (!fs.existsSync(repo) || !fs.statSync(repo).isDirectory())) {
-        throw new UsageError(`model repository ${repo} is not a directory`);
-      }
-      const repository = repo ?? writeExampleRepository();
       const log = (line: string) => process.stderr.write(`${line}\n`);
-      const server = createServer({
-        repository,
+      const options = {
         adminToken: opts.adminToken ?? process.env.ONNXFORGE_ADMIN_TOKEN,
         token: opts.token ?? process.env.ONNXFORGE_TOKEN,
         memoryBudgetBytes: opts.memoryBudget,
@@ -54,13 +49,13 @@ export function registerServe(program: Command): void {
         maxElements: opts.maxElements,
         maxInflight: opts.maxInflight,
         log,
-      });
+      };
+      const server = repo === undefined ? createExampleServer(options) : createServer({ ...options, repository: repo });
+      const { repository } = server;
       let stopping: Promise<void> | undefined;
       const stop = () => {
         if (!stopping) log('shutting down: answering requests in flight');
-        stopping ??= server.close().finally(() => {
-          if (!repo) fs.rmSync(repository, { recursive: true, force: true });
-        });
+        stopping ??= server.close();
         return stopping;
       };
       const stopped = new Promise<void>((resolve) => {
@@ -84,7 +79,7 @@ export function registerServe(program: Command): void {
             '',
             'try:',
             `  curl -s ${url}/v2/models/${EXAMPLE_MODEL}/infer -H 'content-type: application/json' \\`,
-            `    -d '{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[0.1,0.2,0.3,0.4]}]}'`,
+            `    -d '${JSON.stringify(EXAMPLE_REQUEST)}'`,
           );
         }
         process.stdout.write(lines.join('\n') + '\n');

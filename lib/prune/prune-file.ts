@@ -1,0 +1,18 @@
+// pruneFile: what `onnxforge prune` does, as one call: load, prune, save, and compare the saved files
+// (external data included) with the original.
+import { compareModels } from '../compare/compare';
+import { loadModel } from '../onnx/load';
+import { assertNotInput } from '../onnx/output-path';
+import { saveModel } from '../onnx/save';
+import type { PruneRunOptions } from './options';
+import { pruneModel } from './prune';
+import type { PruneReport } from './report';
+
+/** Prune the model file `input` into `output`; `compare: false` skips running both in onnxruntime. */
+export async function pruneFile(input: string, output: string, options: PruneRunOptions): Promise<PruneReport> {
+  assertNotInput(input, output);
+  const { model, report } = pruneModel(loadModel(input), options);
+  saveModel(model, output);
+  if (options.compare !== false) report.compare = await compareModels(input, output, options.compare ?? {});
+  return report;
+}

@@ -1,0 +1,237 @@
+// Every command README.md shows in a ```sh block, run as a user would (the compiled CLI, in a folder
+// holding small models under the README's file names), checked to exit 0 and print what the README
+// says it does. CASES is keyed by the README's own text: a command added to, changed in or removed
+// from the README without its case here fails the first two tests.
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { encodeNpy } from '../lib/compare/npy';
+import { exportWeights } from '../lib/convert';
+import { buildMlp, saveModel } from '../lib/onnx';
+import { quantizeFile } from '../lib/quantize';
+import { writeExampleRepository } from '../lib/serve';
+import { CLI, runCli } from './helpers/cli';
+import { readmeCommands, shellWords } from './helpers/readme';
+import { makeTempDir, removeDir } from './helpers/temp';
+
+const ROOT = path.resolve(__dirname, '..');
+const ENV = { ADMIN: 'admin-secret', TOKEN: 'user-secret' };
+
+/** A command of the onnxforge CLI: each variant (default: the README line itself) exits 0 and prints all of `expect`. */
+interface CliCase { kind: 'cli'; variants?: string[]; expect: RegExp[] }
+/** `onnxforge serve`: runs until ready, prints `expect`, serves `whileServing` (another README command), stops on SIGINT. */
+interface ServeCase { kind: 'serve'; variants: string[]; expect: RegExp[]; whileServing?: string }
+/** Run inside a serve case, against the server it started. */
+interface WhileServingCase { kind: 'while-serving'; expect: RegExp[] }
+/** npm commands the CI script runs (.ci/run) or that would take minutes: checked to be what CI runs, or to exist. */
+interface CheckCase { kind: 'check'; why: string; check: () => void }
+type Case = CliCase | ServeCase | WhileServingCase | CheckCase;
+
+const packageJson = () => JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+const ciScript = () => fs.readFileSync(path.join(ROOT, '.ci/run'), 'utf8');
+const CURL = `curl -s localhost:8000/v2/models/example/infer -H 'content-type: application/json' -d '{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[0.1,0.2,0.3,0.4]}]}'`;
+const SERVE_MODELS = 'npx onnxforge serve models/ --port 8000 --host 0.0.0.0 --memory-budget 4GiB --admin-token "$ADMIN" [--token "$TOKEN"] [--idle-unload 600000] [--max-body 64MiB] [--max-elements 16777216] [--max-inflight 1024] [--json]';
+const COMPARE_FIGURES = [/against the original \(\d+ (generated|given) sample\(s\)/, /^output +\d\.\d{6} /m];
+
+const CASES: Record<string, Case> = {
+  'npm install': { kind: 'check', why: '.ci/run installs with npm ci (npm install from the lock file)', check: () => expect(ciScript()).toMatch(/^npm ci$/m) },
+  'npx onnxforge demo': {
+    kind: 'cli',
+    expect: [/^quantized 6 MatMul nodes to int8 \(dynamic\): /m, /^size [\d.]+ MiB -> [\d.]+ MiB; cosine 0\.99\d+; onnxruntime latency /m],
+  },
+  'npm test': { kind: 'check', why: '.ci/run runs npm test', check: () => expect(ciScript()).toMatch(/^npm test$/m) },
+  'npx onnxforge compare model.onnx model.int8.onnx --dim batch=8 --samples 16': {
+    kind: 'cli',
+    expect: [/^inputs: 16 sample\(s\), generated from a seed$/m, /^output +0\.99\d+ /m, /^speed-up in onnxruntime: \d+\.\d\dx/m],
+  },
+  'npx onnxforge convert model.onnx -o model.fp16.onnx --dtype float16 --keep-io-types --compare': {
+    kind: 'cli', expect: [/^float16: 4 tensor\(s\)/m, /casts: 2 inserted/, ...COMPARE_FIGURES],
+  },
+  'npx onnxforge convert model.onnx -o model.fp16.onnx --dtype float16 --block-ops MatMul --block-nodes /head/Gemm': {
+    kind: 'cli', expect: [/kept in float32: 4 node\(s\) .*MatMul 2/],
+  },
+  'npx onnxforge convert model.onnx -o model.bf16.onnx --dtype bfloat16 --compare': {
+    kind: 'cli', expect: [/^bfloat16: 4 tensor\(s\)/m, /compared the result widened back to float32/, ...COMPARE_FIGURES],
+  },
+  'npx onnxforge convert model.bf16.onnx -o model.back.onnx --dtype float32': { kind: 'cli', expect: [/^float32: 4 tensor\(s\)/m] },
+  'npx onnxforge convert model.onnx -o big.onnx --external-data [--external-threshold 1024] [--no-single-file]': {
+    kind: 'cli',
+    variants: [
+      'npx onnxforge convert model.onnx -o big.onnx --external-data --external-threshold 1024 --no-single-file',
+      'npx onnxforge convert model.onnx -o big.onnx --external-data',
+    ],
+    expect: [/^layout: external data, 2 tensor\(s\) in \d file\(s\)/m],
+  },
+  'npx onnxforge convert big.onnx -o small.onnx --inline': { kind: 'cli', expect: [/^layout: inline \(one \.onnx file\)$/m] },
+  'npx onnxforge export-weights model.onnx -o weights.safetensors [--constants] [--metadata format=pt]': {
+    kind: 'cli',
+    variants: [
+      'npx onnxforge export-weights model.onnx -o weights.safetensors',
+      'npx onnxforge export-weights model.onnx -o weights.safetensors --constants --metadata format=pt',
+    ],
+    expect: [/^model\.onnx -> weights\.safetensors: 4 tensor\(s\)/m],
+  },
+  'npx onnxforge convert model.onnx -o tuned.onnx --weights tuned.safetensors --map names.json': {
+    kind: 'cli', expect: [/^weights: 3 tensor\(s\) replaced from tuned\.safetensors .*, 1 ignored/m],
+  },
+  'npx onnxforge optimize model.onnx -o model.opt.onnx --level basic|extended|all --compare': {
+    kind: 'cli',
+    variants: ['basic', 'extended', 'all'].map((level) => `npx onnxforge optimize model.onnx -o model.opt.onnx --level ${level} --compare`),
+    expect: [/\(onnxruntime level (basic|extended|all)\)/, /^nodes: 5 -> \d/m, ...COMPARE_FIGURES],
+  },
+  'npx onnxforge quantize model.onnx -o model.int8.onnx --mode dynamic': {
+    kind: 'cli',
+    expect: [/^dynamic quantization \(qoperator\): 2 node\(s\) quantized \(MatMul 2\), 0 skipped/m, /^opset \d+ kept/m, /^size: .* -> .* \(0\.\d+x\)/m,
+      ...COMPARE_FIGURES, /^speed-up in onnxruntime: /m],
+  },
+  'npx onnxforge quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/ --method percentile': {
+    kind: 'cli', expect: [/^static quantization \(qdq\): 2 node\(s\) quantized/m, /^calibration: percentile, 2 sample\(s\)/m, /against the original \(2 given sample\(s\)\)/],
+  },
+  'npx onnxforge quantize model.onnx -o model.int4.onnx --mode weight-only --bits 4 --block-size 32': {
+    kind: 'cli', expect: [/^weight-only quantization \(.*\): 2 node\(s\) quantized/m, /^imports added: com\.microsoft$/m],
+  },
+  'npx onnxforge prune model.onnx -o pruned.onnx --pattern channel --sparsity 0.5': {
+    kind: 'cli', expect: [/channel pruning at sparsity 0\.5 \(layer scope\), 1 channel group\(s\) pruned/, /128 -> 64 channels/, ...COMPARE_FIGURES],
+  },
+  'npx onnxforge prune model.onnx -o sparse.onnx --pattern 2:4': {
+    kind: 'cli', expect: [/2:4 pruning at sparsity 0\.5 \(layer scope\), 1 weight\(s\) pruned/, /fc0\.weight .* 50\.0% +50\.0%/, ...COMPARE_FIGURES],
+  },
+  "npx onnxforge prune model.onnx -o sparse.onnx --sparsity 0.8 --scope global --exclude 'classifier*' --layer 'fc1*=0.5'": {
+    kind: 'cli', expect: [/unstructured pruning at sparsity 0\.8 \(global scope\)/, /^warning: --exclude classifier\* matched no layer$/m],
+  },
+  'npx onnxforge serve': {
+    kind: 'serve',
+    // Port 0 (a free port) instead of 8000, so that runs never collide; the curl line then goes to that port.
+    variants: ['npx onnxforge serve --port 0'],
+    expect: [/^ready: http:\/\/127\.0\.0\.1:\d+ /m, /^example +1 +READY/m, /^ {2}curl -s http:\/\/127\.0\.0\.1:\d+\/v2\/models\/example\/infer /m],
+    whileServing: CURL,
+  },
+  [CURL]: { kind: 'while-serving', expect: [/^\{"model_name":"example","model_version":"1","outputs":\[\{"name":"output","datatype":"FP32","shape":\[1,3\]/] },
+  [SERVE_MODELS]: {
+    kind: 'serve',
+    // Port 0 and the loopback address: a test listens on nothing reachable from outside.
+    variants: [
+      'npx onnxforge serve models/ --port 0 --host 127.0.0.1 --memory-budget 4GiB --admin-token "$ADMIN"',
+      'npx onnxforge serve models/ --port 0 --host 127.0.0.1 --memory-budget 4GiB --admin-token "$ADMIN" --token "$TOKEN" --idle-unload 600000 --max-body 64MiB --max-elements 16777216 --max-inflight 1024 --json',
+    ],
+    expect: [/ready: http:\/\/127\.0\.0\.1:\d+ \(memory budget 4\.00 GiB\)|"memoryBudgetBytes": 4294967296/, /example +1 +READY|"state": "READY"/],
+  },
+  'npm run build:native': {
+    kind: 'check', why: 'npm ci runs the install script, the same command', check: () => expect(packageJson().scripts['build:native']).toBe(packageJson().scripts.install),
+  },
+  'npm run build:ts': { kind: 'check', why: 'npm test runs it first', check: () => expect(packageJson().scripts.test).toMatch(/^npm run build:ts && /) },
+  'npm run bench -- int8 sparse quantize prune serve cuda': {
+    kind: 'check',
+    why: 'the suites take minutes: each named suite exists and has its results committed',
+    check: () => {
+      const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/bench/main.js'), 'no-such-suite'], { encoding: 'utf8' });
+      const available = /available: (.*)$/m.exec(r.stderr)?.[1].split(', ') ?? [];
+      for (const suite of ['int8', 'sparse', 'quantize', 'prune', 'serve', 'cuda']) {
+        expect(available).toContain(suite);
+        for (const ext of ['json', 'md']) expect(fs.existsSync(path.join(ROOT, 'bench/results', `${suite}.${ext}`))).toBe(true);
+      }
+    },
+  },
+};
+
+let dir: string;
+beforeAll(async () => {
+  dir = makeTempDir('onnxforge-readme-');
+  const file = (name: string) => path.join(dir, name);
+  saveModel(buildMlp({ inputSize: 64, hidden: [128], outputSize: 16, seed: 1 }), file('model.onnx'));
+  await quantizeFile(file('model.onnx'), file('model.int8.onnx'), { mode: 'dynamic', verify: false });
+  for (let i = 0; i < 2; i++) {
+    fs.mkdirSync(file(`samples/${i}`), { recursive: true });
+    const data = Float32Array.from({ length: 2 * 64 }, (_, j) => Math.sin(i + j * 0.1));
+    fs.writeFileSync(file(`samples/${i}/input.npy`), encodeNpy({ type: 'float32', dims: [2, 64], data }));
+  }
+  exportWeights(buildMlp({ inputSize: 64, hidden: [128], outputSize: 16, seed: 2 }), file('tuned.safetensors'));
+  fs.writeFileSync(file('names.json'), JSON.stringify({ 'fc0.weight': 'fc0.weight', 'fc0.bias': 'fc0.bias', 'fc1.weight': 'fc1.weight', 'fc1.bias': null }));
+  writeExampleRepository(file('models'));
+});
+afterAll(() => removeDir(dir));
+
+function expectAll(output: string, patterns: RegExp[]): void {
+  for (const pattern of patterns) expect(output).toMatch(pattern);
+}
+
+function onnxforgeArgs(line: string): string[] {
+  const words = shellWords(line, ENV);
+  expect(words.slice(0, 2)).toEqual(['npx', 'onnxforge']);
+  return words.slice(2);
+}
+
+/** Runs `line` to its end in `dir`. */
+function runToEnd(line: string, patterns: RegExp[]): void {
+  const r = runCli(onnxforgeArgs(line), {}, dir);
+  expect({ line, status: r.status, stderr: r.stderr }).toEqual({ line, status: 0, stderr: expect.any(String) });
+  expectAll(r.stdout, patterns);
+}
+
+/** Starts `line` (a serve command), waits for its ready message, runs `whileServing`, then stops it with SIGINT. */
+async function serve(line: string, patterns: RegExp[], whileServing?: (url: string) => Promise<void>): Promise<void> {
+  const child = spawn(process.execPath, [CLI, ...onnxforgeArgs(line)], { cwd: dir, env: { ...process.env } });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const ready = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      const url = /"url": "(http:[^"]+)"/.exec(stdout)?.[1] ?? /^ready: (http:\S+) /m.exec(stdout)?.[1];
+      if (url && /\n$/.test(stdout)) resolve(url);
+    });
+    void exited.then((code) => reject(new Error(`exited with ${code} before it was ready: ${stderr}`)));
+  });
+  try {
+    expectAll(stdout, patterns);
+    await whileServing?.(ready);
+  } finally {
+    child.kill('SIGINT');
+  }
+  expect(await exited).toBe(0);
+  expect(stderr).toMatch(/shutting down: answering requests in flight/);
+}
+
+function curl(line: string, url: string): Promise<string> {
+  const args = shellWords(line.replace('localhost:8000', url.replace(/^http:\/\//, '')));
+  expect(args[0]).toBe('curl');
+  return new Promise((resolve, reject) => {
+    const child = spawn('curl', args.slice(1));
+    let out = '';
+    child.stdout.on('data', (chunk) => { out += chunk; });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`curl exited with ${code}`))));
+  });
+}
+
+const commands = readmeCommands();
+
+test('every command in the README has a case here', () => {
+  expect(commands.filter((c) => !(c in CASES))).toEqual([]);
+});
+
+test('every case here is a command in the README', () => {
+  expect(Object.keys(CASES).filter((c) => !commands.includes(c))).toEqual([]);
+});
+
+describe('README commands, in README order', () => {
+  for (const command of commands.filter((c) => c in CASES)) {
+    const c = CASES[command];
+    if (c.kind === 'while-serving') continue;
+    const title = c.kind === 'check' ? `${command} (${c.why})` : command;
+    test(title, async () => {
+      if (c.kind === 'check') return c.check();
+      for (const line of c.variants ?? [command]) {
+        if (c.kind === 'cli') {
+          runToEnd(line, c.expect);
+          continue;
+        }
+        const after = c.whileServing ? CASES[c.whileServing] : undefined;
+        await serve(line, c.expect, after && after.kind === 'while-serving'
+          ? async (url) => expectAll(await curl(c.whileServing!, url), after.expect)
+          : undefined);
+      }
+    });
+  }
+});

@@ -36,6 +36,8 @@ size_t elementBytes(QuantType type) { return type == QuantType::Int32 ? 4 : 1; }
 
 }  // namespace
 
+void widenRange(const float* x, size_t count, float* lo, float* hi) { kernels().minMax(x, count, lo, hi); }
+
 void quantize(const float* x, const AxisLayout& layout, const float* scales, const int32_t* zeroPoints,
               QuantType type, uint8_t* y) {
   const QuantizeKernels& k = kernels();

@@ -29,6 +29,9 @@ void dequantize(const void* q, QuantType type, const AxisLayout& layout, const f
 size_t quantParams(const float* x, const AxisLayout& layout, bool symmetric, QuantType type,
                    float* scales, int32_t* zeroPoints);
 
+// *lo = min(*lo, x[..]), *hi = max(*hi, x[..]), NaN skipped: the range a dynamic quantization starts from.
+void widenRange(const float* x, size_t count, float* lo, float* hi);
+
 // The per-ISA vector kernels behind the functions above.
 struct QuantizeKernels {
   // perElement: scale[i] and zeroPoint[i] per element, else scale[0] and zeroPoint[0].

@@ -15,10 +15,8 @@ TensorQuantization dynamicQuantize(const float* x, size_t count, uint8_t* y) {
   constexpr size_t kBlock = 16384;
   parallelRange((count + kBlock - 1) / kBlock, kBlock, [&](size_t b0, size_t b1) {
     float l = 0.0f, h = 0.0f;
-    for (size_t i = b0 * kBlock, end = std::min(count, b1 * kBlock); i < end; ++i) {
-      l = std::fmin(l, x[i]);
-      h = std::fmax(h, x[i]);
-    }
+    const size_t begin = b0 * kBlock, end = std::min(count, b1 * kBlock);
+    quant::widenRange(x + begin, end - begin, &l, &h);
     std::lock_guard<std::mutex> lock(merge);
     lo = std::fmin(lo, l);
     hi = std::fmax(hi, h);

@@ -12,11 +12,10 @@ import type { EngineOptions } from '../lib/engine/engine';
 import type { Feeds } from '../lib/engine/tensor';
 import { OrtEngine } from '../lib/engine/ort-engine';
 import { kernels } from '../lib/kernels';
-import { loadModel, serializeModel, type Model } from '../lib/onnx';
+import { buildTransformerBlock, loadModel, serializeModel, type Model } from '../lib/onnx';
 import { createRandom } from '../lib/onnx/random';
 import { quantize, type QuantizeOptions } from '../lib/quantize';
 import { sileroFeeds, textImageFeeds } from './quantize-inputs';
-import { buildTransformerEncoder } from './quantize-models';
 import { timeSessionPair } from './timing';
 import { benchFlags } from './flags';
 
@@ -182,7 +181,7 @@ export async function runQuantizeBench(args: string[]): Promise<void> {
   if (only !== 'real') {
     const name = `encoder ${layers}x(h${ENCODER.hidden}, ffn${ENCODER.ffn}), seq ${ENCODER.seq}`;
     process.stderr.write(`quantize: building ${name}\n`);
-    const encoder = buildTransformerEncoder({ layers, ...ENCODER });
+    const encoder = buildTransformerBlock({ layers, ...ENCODER, batch: 'batch' });
     const calibration = [encoderFeeds(2, 100), encoderFeeds(2, 101)];
     const timing = BATCHES.map((b) => encoderFeeds(b, b));
     for (const mode of ENCODER_MODES) rows.push(...await measure(name, encoder, mode, calibration, timing, settings));

@@ -2,7 +2,8 @@
 // mask the way BERT does (padding never changes real tokens' results), compute one function across
 // opsets, and have weights that keep attention and tanh out of saturation.
 import * as ort from 'onnxruntime-node';
-import { buildBertEncoder, createRandom, makeValueInfo, serializeModel, type BertEncoderOptions, type Model } from '../../lib/onnx';
+import { buildBertEncoder, createRandom, makeValueInfo, type BertEncoderOptions } from '../../lib/onnx';
+import { runOrt } from './helpers';
 
 // Float error of one forward pass at unit scale (summation order differs between batch shapes).
 const TOLERANCE = 1e-4;
@@ -22,15 +23,6 @@ function paddedFeeds(rows: number[][], sequence: number, seed = 99): Record<stri
   const ids = rows.flatMap((row, r) => Array.from({ length: sequence }, (_, t) => (t < row.length ? row[t] : filler[r * sequence + t])));
   const mask = rows.flatMap((row) => Array.from({ length: sequence }, (_, t) => (t < row.length ? 1 : 0)));
   return { input_ids: int64(ids, [rows.length, sequence]), attention_mask: int64(mask, [rows.length, sequence]) };
-}
-
-async function run(model: Model, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
-  const session = await ort.InferenceSession.create(serializeModel(model));
-  try {
-    return await session.run(feeds);
-  } finally {
-    await session.release();
-  }
 }
 
 const data = (t: ort.Tensor): Float32Array => t.data as Float32Array;
@@ -53,22 +45,22 @@ describe.each([17, 14] as const)('buildBertEncoder in onnxruntime, opset %i', (o
   ])('batch %i x sequence %i: each padded row gives what it gives alone, unpadded', async (batch, sequence, lengths) => {
     const rows = lengths.map((length, r) => tokenIds(length, 10 + r));
     const feeds = paddedFeeds(rows, sequence);
-    const logits = (await run(logitsModel, feeds)).logits;
-    const states = (await run(sequenceModel, feeds)).last_hidden_state;
+    const logits = (await runOrt(logitsModel, feeds)).logits;
+    const states = (await runOrt(sequenceModel, feeds)).last_hidden_state;
     expect(logits.dims).toEqual([batch, 3]);
     expect(states.dims).toEqual([batch, sequence, hidden]);
     for (const [r, row] of rows.entries()) {
       const alone = paddedFeeds([row], row.length);
-      expect(maxAbsDiff(rowOf(logits, r, 1, 3), data((await run(logitsModel, alone)).logits))).toBeLessThan(TOLERANCE);
-      const aloneStates = data((await run(sequenceModel, alone)).last_hidden_state);
+      expect(maxAbsDiff(rowOf(logits, r, 1, 3), data((await runOrt(logitsModel, alone)).logits))).toBeLessThan(TOLERANCE);
+      const aloneStates = data((await runOrt(sequenceModel, alone)).last_hidden_state);
       expect(maxAbsDiff(rowOf(states, r, row.length, hidden), aloneStates)).toBeLessThan(TOLERANCE);
     }
   });
 
   test('the mask changes the results of the tokens that remain', async () => {
     const row = tokenIds(7, 20);
-    const full = await run(logitsModel, paddedFeeds([row], 7));
-    const masked = await run(logitsModel, { ...paddedFeeds([row], 7), attention_mask: int64([1, 1, 1, 1, 0, 0, 0], [1, 7]) });
+    const full = await runOrt(logitsModel, paddedFeeds([row], 7));
+    const masked = await runOrt(logitsModel, { ...paddedFeeds([row], 7), attention_mask: int64([1, 1, 1, 1, 0, 0, 0], [1, 7]) });
     expect(maxAbsDiff(data(full.logits), data(masked.logits))).toBeGreaterThan(1e-2);
   });
 });
@@ -77,26 +69,26 @@ describe('buildBertEncoder across options', () => {
   test('opsets 11 to 17 compute the same function from the same seed', async () => {
     const feeds = paddedFeeds([tokenIds(9, 30), tokenIds(5, 31)], 9);
     const build = (opset: number) => buildBertEncoder({ opset, seed: 2, output: 'sequence' });
-    const reference = data((await run(build(17), feeds)).last_hidden_state);
+    const reference = data((await runOrt(build(17), feeds)).last_hidden_state);
     for (const opset of [11, 12, 13, 14, 15, 16]) {
-      expect(maxAbsDiff(data((await run(build(opset), feeds)).last_hidden_state), reference)).toBeLessThan(TOLERANCE);
+      expect(maxAbsDiff(data((await runOrt(build(opset), feeds)).last_hidden_state), reference)).toBeLessThan(TOLERANCE);
     }
   });
 
   test('token_type_ids of zeros give the traced-zeros model; other types change the result', async () => {
     const options: BertEncoderOptions = { seed: 3, output: 'sequence' };
     const feeds = paddedFeeds([tokenIds(6, 40)], 6);
-    const plain = data((await run(buildBertEncoder(options), feeds)).last_hidden_state);
+    const plain = data((await runOrt(buildBertEncoder(options), feeds)).last_hidden_state);
     const typed = buildBertEncoder({ ...options, tokenTypes: true });
-    const zeros = data((await run(typed, { ...feeds, token_type_ids: int64([0, 0, 0, 0, 0, 0], [1, 6]) })).last_hidden_state);
-    const second = data((await run(typed, { ...feeds, token_type_ids: int64([0, 0, 0, 1, 1, 1], [1, 6]) })).last_hidden_state);
+    const zeros = data((await runOrt(typed, { ...feeds, token_type_ids: int64([0, 0, 0, 0, 0, 0], [1, 6]) })).last_hidden_state);
+    const second = data((await runOrt(typed, { ...feeds, token_type_ids: int64([0, 0, 0, 1, 1, 1], [1, 6]) })).last_hidden_state);
     expect(maxAbsDiff(zeros, plain)).toBeLessThan(TOLERANCE);
     expect(maxAbsDiff(second, plain)).toBeGreaterThan(1e-2);
   });
 
   test('fixed batch and sequence sizes run', async () => {
     const model = buildBertEncoder({ batch: 2, sequence: 7, numLabels: 4, opset: 14 });
-    const out = await run(model, paddedFeeds([tokenIds(7, 50), tokenIds(3, 51)], 7));
+    const out = await runOrt(model, paddedFeeds([tokenIds(7, 50), tokenIds(3, 51)], 7));
     expect(out.logits.dims).toEqual([2, 4]);
   });
 
@@ -105,7 +97,7 @@ describe('buildBertEncoder across options', () => {
     const probe = model.graph.node.filter((n) => n.opType === 'Softmax' || n.opType === 'Tanh').map((n) => n.output[0]);
     model.graph.output.push(...probe.map((name) => makeValueInfo(name, 'float32')));
     const sequence = 32;
-    const out = await run(model, paddedFeeds(Array.from({ length: 8 }, (_, r) => tokenIds(sequence, 60 + r)), sequence));
+    const out = await runOrt(model, paddedFeeds(Array.from({ length: 8 }, (_, r) => tokenIds(sequence, 60 + r)), sequence));
     for (const name of probe.filter((p) => p.includes('Softmax'))) {
       const probs = data(out[name]);
       const rowMax = Array.from({ length: probs.length / sequence }, (_, r) => Math.max(...probs.subarray(r * sequence, (r + 1) * sequence)));

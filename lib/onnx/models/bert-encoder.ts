@@ -4,11 +4,11 @@
 import { GraphBuilder, type BuildOptions } from '../builder';
 import { DataType } from '../dtype';
 import type { Model } from '../model';
+import { makeTensor } from '../tensor';
 import type { Dim } from '../value-info';
 import { exportBertLayer } from './bert-layer';
 import { exportGemm, exportLayerNorm } from './export-ops';
 import { checkExportOpset, ExportWriter, TORCH_EXPORT } from './export-writer';
-import { makeTensor } from '../tensor';
 import { embeddingRows, seedStream } from './weights';
 
 export interface BertEncoderOptions {
@@ -70,12 +70,12 @@ export function buildBertEncoder(options: BertEncoderOptions = {}, build: Omit<B
   // position_ids = arange(input_ids.size(1)).unsqueeze(0), as traced.
   const length = w.node('Cast', [w.node('Gather', [w.node('Shape', [ids]), w.int64(1)], { axis: 0 })], { to: DataType.INT64 });
   const positions = w.node('Range', [w.int64(0), length, w.int64(1)]);
+  // The exporter writes the head's CLS index here, long before the head reads it.
   const clsIndex = output === 'logits' ? w.int64(0) : undefined;
   const positionIds = w.unsqueeze(positions, 0);
-  const table = (name: string, rows: number) => g.initializer(`${name}.weight`, embeddingRows(rows * hidden, 3, nextSeed()), [rows, hidden]);
-  const lookup = (name: string, rows: number, indices: string) => {
-    const weight = table(name, rows);
-    return w.scoped(name, () => w.node('Gather', [weight, indices]));
+  const lookup = (name: string, rows: number, indices: string): string => {
+    const table = g.initializer(`${name}.weight`, embeddingRows(rows * hidden, 3, nextSeed()), [rows, hidden]);
+    return w.scoped(name, () => w.node('Gather', [table, indices]));
   };
   const tokensAndPositions = w.node('Add', [lookup('tok', vocab, ids), lookup('pos', maxPositions, positionIds)]);
   // Without token_type_ids the exporter traces zeros shaped like input_ids.

@@ -6,7 +6,7 @@ import type { ExportWriter } from './export-writer';
 import { heWeights, layerNormScale, layerNormShift, smallBias } from './weights';
 
 /** BERT's LayerNorm epsilon (1e-12), which the exporter keeps. */
-export const LAYER_NORM_EPSILON = 1e-12;
+const LAYER_NORM_EPSILON = 1e-12;
 
 const lastSegment = (param: string): string => param.slice(param.lastIndexOf('.') + 1);
 

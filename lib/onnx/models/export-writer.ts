@@ -7,7 +7,7 @@ import type { TensorData } from '../dtype';
 import { makeTensor } from '../tensor';
 
 /** The opsets the look-alike builders write (Range, which position ids need, arrives in 11). */
-export const EXPORT_OPSETS = { min: 11, max: 17 } as const;
+const EXPORT_OPSETS = { min: 11, max: 17 } as const;
 
 /** What torch 1.13 writes around the graph: its IR version and producer. */
 export const TORCH_EXPORT = { irVersion: 8, producerName: 'pytorch', producerVersion: '1.13.0' } as const;

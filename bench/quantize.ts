@@ -10,11 +10,10 @@ import * as path from 'path';
 import type { LatencyStats } from '../lib/compare/latency';
 import type { Feeds } from '../lib/engine/tensor';
 import { kernels } from '../lib/kernels';
-import { loadModel, type Model } from '../lib/onnx';
+import { buildTransformerBlock, loadModel, type Model } from '../lib/onnx';
 import { createRandom } from '../lib/onnx/random';
 import { quantize, type QuantizeOptions } from '../lib/quantize';
 import { sileroFeeds, textImageFeeds } from './quantize-inputs';
-import { buildTransformerEncoder } from './quantize-models';
 import { accuracyOf, timeModelPair, type OutputAccuracy, type PairSettings } from './model-pair';
 import { machineName, writeResults } from './results';
 import { benchFlags } from './flags';
@@ -168,7 +167,7 @@ export async function runQuantizeBench(args: string[]): Promise<void> {
   if (only !== 'real') {
     const name = `encoder ${layers}x(h${ENCODER.hidden}, ffn${ENCODER.ffn}), seq ${ENCODER.seq}`;
     process.stderr.write(`quantize: building ${name}\n`);
-    const encoder = buildTransformerEncoder({ layers, ...ENCODER });
+    const encoder = buildTransformerBlock({ layers, ...ENCODER, batch: 'batch' });
     const calibration = [encoderFeeds(2, 100), encoderFeeds(2, 101)];
     const timing = (quick ? QUICK_BATCHES : BATCHES).map((b) => encoderFeeds(b, b));
     for (const mode of ENCODER_MODES) rows.push(...await measure(name, encoder, mode, calibration, timing, settings));

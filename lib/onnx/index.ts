@@ -19,6 +19,8 @@ export { sortNodes, nodeDependencies, outerReferences } from './topo';
 export { GraphBuilder, type BuildOptions } from './builder';
 export { buildMlp, type MlpOptions } from './models/mlp';
 export { buildTransformerBlock, type TransformerBlockOptions } from './models/transformer-block';
+export { buildBertEncoder, type BertEncoderOptions } from './models/bert-encoder';
+export { buildExportedMlp, type ExportedMlpOptions } from './models/exported-mlp';
 export { buildConvNet, type ConvNetOptions } from './models/conv-net';
 export { buildIfModel, type IfModelOptions } from './models/if-model';
 export * as proto from './gen/onnx_pb';

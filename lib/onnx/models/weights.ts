@@ -16,3 +16,20 @@ export function heWeights(count: number, fanIn: number, seed: number, gain = 2):
 export function smallBias(count: number, seed: number): Float32Array {
   return randomNormal(count, seed, 0.01);
 }
+
+/** Rows of `tables` embedding tables whose looked-up rows are summed: the sum keeps unit variance. */
+export function embeddingRows(count: number, tables: number, seed: number): Float32Array {
+  return randomNormal(count, seed, Math.sqrt(1 / tables));
+}
+
+/** LayerNorm scale near 1 (not exactly 1, so a runtime that ignores it gives a different answer). */
+export function layerNormScale(count: number, seed: number): Float32Array {
+  const scale = randomNormal(count, seed, 0.1);
+  for (let i = 0; i < count; i++) scale[i] += 1;
+  return scale;
+}
+
+/** LayerNorm shift near 0 (not exactly 0, for the same reason). */
+export function layerNormShift(count: number, seed: number): Float32Array {
+  return randomNormal(count, seed, 0.1);
+}

@@ -8,7 +8,7 @@ import * as path from 'path';
 import type { LatencyStats } from '../lib/compare/latency';
 import { generateFeeds } from '../lib/compare/inputs';
 import { kernels } from '../lib/kernels';
-import { buildTransformerBlock, loadModel, Model, validateModel } from '../lib/onnx';
+import { buildTransformerBlock, loadModel, Model } from '../lib/onnx';
 import { prune, type PruneOptions, type PruneReport } from '../lib/prune';
 import { accuracyOf, timeModelPair, type OutputAccuracy, type PairSettings } from './model-pair';
 import { machineName, writeResults } from './results';

@@ -5,6 +5,8 @@ import { buildTransformerBlock } from '../../lib/onnx/models/transformer-block';
 import { quantize } from '../../lib/quantize';
 import { prune } from '../../lib/prune';
 import { floatFeed, compareRun, loadBoth } from './native-helpers';
+import { GraphBuilder } from '../../lib/onnx/builder';
+import { randomNormal } from '../../lib/onnx/random';
 
 // Float32 kernels sum in another order than onnxruntime's: within these bounds of the issue.
 const FLOAT = { cosine: 0.99999, relative: 1e-4 };
@@ -63,6 +65,28 @@ describe('MLPs', () => {
       expect(Array.from(sync.output.data as Float32Array)).toEqual(Array.from(async.output.data as Float32Array));
       // Bias and Relu folded into the linear steps: nothing else runs.
       expect(pair.native.report.steps).toEqual({ Linear: 3 });
+    } finally {
+      await pair.dispose();
+    }
+  });
+});
+
+describe('a dynamic-quantized linear layer quantizes exactly as onnxruntime does', () => {
+  // DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul (-> Add bias), as `quantize --mode dynamic` writes it.
+  test.each([[1, 1, 1], [3, 17, 5], [33, 128, 128], [132, 512, 128], [64, 255, 65], [200, 768, 3]])('m %i, k %i, n %i', async (m, k, n) => {
+    const g = new GraphBuilder();
+    const x = g.input('x', 'float32', ['m', k]);
+    const y = g.node('MatMul', [x, g.initializer('w', randomNormal(k * n, k), [k, n])]);
+    g.node('Add', [y, g.initializer('b', randomNormal(n, n), [n])], ['y']);
+    g.output('y', 'float32', ['m', n]);
+    const { model } = await quantize(g.build({ opset: 17 }), { mode: 'dynamic' });
+    const pair = await loadBoth(model);
+    try {
+      expect(pair.native.report.layers.map((l) => l.kind)).toEqual(['int8']);
+      const result = await compareRun(pair, { x: floatFeed([m, k], m + k) });
+      // Same activation codes and int32 products: only the float epilogue's rounding may differ (one
+      // quantization step apart would show as ~1e-2).
+      expect(result.y.maxRelativeError).toBeLessThanOrEqual(2e-7);
     } finally {
       await pair.dispose();
     }

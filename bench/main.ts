@@ -1,6 +1,7 @@
 // npm run bench [-- SUITE... [--flag=value...]]: runs the named suites (all when none is named). Each suite
 // times onnxforge against onnxruntime-node in the same run and writes JSON and a markdown table.
 import { runCudaBench } from './cuda';
+import { runEngineBench } from './engine';
 import { runInt8Bench } from './int8';
 import { runPruneBench } from './prune';
 import { runQuantizeBench } from './quantize';
@@ -8,6 +9,7 @@ import { runSparseBench } from './sparse';
 import { runServeBench } from './serve';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
+  engine: runEngineBench,
   int8: runInt8Bench,
   prune: runPruneBench,
   quantize: runQuantizeBench,

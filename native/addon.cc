@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "napi/cuda.h"
+#include "napi/float_gemm.h"
 #include "napi/int8.h"
 #include "napi/int8_testing.h"
 #include "napi/quant.h"
@@ -17,6 +18,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   onnxforge::napi::registerInt8Internals(env, exports);
   onnxforge::napi::registerSparse(env, exports);
   onnxforge::napi::registerCuda(env, exports);
+  onnxforge::napi::registerFloatGemm(env, exports);
   return exports;
 }
 

@@ -2,8 +2,8 @@
 // k for the caches, splitting the product into work items for the thread pool, and
 // the epilogue. Loop order inside an item (BLIS's jr-ir): for each k block, for each
 // panel, for each register block of rows; the panel's k block (kc x panel width)
-// stays hot in L1 while the rows sweep over it, and the item's rows of A (rows x kc)
-// stay in L2 while the panels sweep over them.
+// stays in L2 while the rows sweep over it, and the item's rows of A (rows x kc)
+// stay in L2 (or L3 when kc is deep) while the panels sweep over them.
 #include "float_gemm.h"
 
 #include <algorithm>
@@ -37,8 +37,9 @@ const FloatKernels& activeKernels() {
 
 size_t ceilDiv(size_t a, size_t b) { return (a + b - 1) / b; }
 
-// Depth of a k block: a panel's slice (kc x 32 floats on AVX-512) fits L1.
-constexpr size_t kMaxDepth = 256;
+// Depth of a k block. The micro-kernels run at full speed with the panel's slice in L2
+// (kc x 32 floats on AVX-512: 256 KiB at most); deeper blocks mean fewer passes over C.
+constexpr size_t kMaxDepth = 2048;
 // Floats of A one item keeps in L2 (half of a 1 MiB L2; the rest holds panels and C).
 constexpr size_t kL2Floats = 128 * 1024;
 // Products below this many multiply-adds finish before waking the pool would pay off.
@@ -67,9 +68,11 @@ Plan makePlan(const FloatKernels& isa, size_t m, size_t n, size_t k, bool allowT
   plan.n = n;
   plan.k = k;
   if (m == 0 || n == 0) return plan;
-  plan.kBlocks = std::max<size_t>(1, ceilDiv(k, kMaxDepth));
-  plan.kc = ceilDiv(k, plan.kBlocks);
   plan.rowBlocks = ceilDiv(m, isa.maxRows);
+  // One register block of rows reuses no panel slice, so its k is never split: B then
+  // streams from memory in order, as a batch-1 layer needs.
+  plan.kBlocks = plan.rowBlocks == 1 ? 1 : std::max<size_t>(1, ceilDiv(k, kMaxDepth));
+  plan.kc = ceilDiv(k, plan.kBlocks);
   // Row items of equal size, each within the L2 budget.
   size_t rowsByCache = std::max<size_t>(isa.maxRows, kL2Floats / std::max<size_t>(plan.kc, 1));
   size_t rowItems = ceilDiv(plan.rowBlocks, std::max<size_t>(1, rowsByCache / isa.maxRows));

@@ -1,6 +1,7 @@
 // npm run bench [-- SUITE... [--flag=value...]]: runs the named suites (all when none is named). Each suite
 // times onnxforge against onnxruntime-node in the same run and writes JSON and a markdown table.
 import { runCudaBench } from './cuda';
+import { runFloatBench } from './float';
 import { runInt8Bench } from './int8';
 import { runPruneBench } from './prune';
 import { runQuantizeBench } from './quantize';
@@ -9,6 +10,7 @@ import { runServeBench } from './serve';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   int8: runInt8Bench,
+  float: runFloatBench,
   prune: runPruneBench,
   quantize: runQuantizeBench,
   sparse: runSparseBench,

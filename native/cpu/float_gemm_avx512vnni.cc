@@ -96,13 +96,12 @@ void block(size_t kc, const float* a, size_t lda, const float* b, const TileOutp
 
 using BlockFn = void (*)(size_t, const float*, size_t, const float*, const TileOutput&);
 
-// Accumulator sets per row count: at least 8 FMAs in flight for the 4-cycle latency.
+// Accumulator sets per row count: well over 8 FMAs in flight for the 4-cycle latency.
 template <int NV>
 constexpr BlockFn kBlocks[kMaxRows] = {
-    block<1, NV, 8 / NV>, block<2, NV, 4 / NV>, block<3, NV, NV == 1 ? 3 : 2>, block<4, NV, NV == 1 ? 2 : 1>,
-    block<5, NV, 1>,      block<6, NV, 1>,      block<7, NV, 1>,                block<8, NV, 1>,
-    block<9, NV, 1>,      block<10, NV, 1>,     block<11, NV, 1>,               block<12, NV, 1>,
-    block<13, NV, 1>,     block<14, NV, 1>};
+    block<1, NV, 8 / NV>, block<2, NV, 4 / NV>, block<3, NV, 2>,  block<4, NV, 2>,  block<5, NV, 2>,
+    block<6, NV, 2>,      block<7, NV, 2>,      block<8, NV, 1>,  block<9, NV, 1>,  block<10, NV, 1>,
+    block<11, NV, 1>,     block<12, NV, 1>,     block<13, NV, 1>, block<14, NV, 1>};
 
 void tileAvx512(size_t rows, size_t kc, const float* a, size_t lda, const float* b, const TileOutput& out) {
   (out.columns > 16 ? kBlocks<2> : kBlocks<1>)[rows - 1](kc, a, lda, b, out);

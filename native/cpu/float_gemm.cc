@@ -130,23 +130,15 @@ vmath::VectorKernels::Unary activationKernel(const vmath::VectorKernels& v, Acti
 }
 
 // Columns [col0, col0 + columns) of op(B) rows [k0, k0 + kc) as one zero-padded panel slice.
-void packPanel(const float* b, size_t ldb, bool transposed, size_t k0, size_t kc, size_t col0, size_t columns,
-               size_t panelWidth, float* out) {
-  if (!transposed) {
-    for (size_t p = 0; p < kc; ++p) {
-      float* row = out + p * panelWidth;
-      std::memcpy(row, b + (k0 + p) * ldb + col0, columns * sizeof(float));
-      std::fill(row + columns, row + panelWidth, 0.0f);
-    }
-    return;
+void packPanel(const FloatKernels& isa, const float* b, size_t ldb, bool transposed, size_t k0, size_t kc, size_t col0,
+               size_t columns, float* out) {
+  const size_t width = isa.panelWidth;
+  if (transposed) {
+    isa.transpose(b + col0 * ldb + k0, ldb, columns, kc, out, width);
+  } else {
+    for (size_t p = 0; p < kc; ++p) std::memcpy(out + p * width, b + (k0 + p) * ldb + col0, columns * sizeof(float));
   }
-  for (size_t c = 0; c < columns; ++c) {
-    const float* column = b + (col0 + c) * ldb + k0;
-    for (size_t p = 0; p < kc; ++p) out[p * panelWidth + c] = column[p];
-  }
-  for (size_t p = 0; p < kc && columns < panelWidth; ++p) {
-    std::fill(out + p * panelWidth + columns, out + (p + 1) * panelWidth, 0.0f);
-  }
+  for (size_t p = 0; p < kc && columns < width; ++p) std::fill(out + p * width + columns, out + (p + 1) * width, 0.0f);
 }
 
 // Per-thread scratch for on-the-fly packing, 64-byte aligned, grown as needed.
@@ -176,8 +168,7 @@ std::unique_ptr<PackedFloatWeights> packWeights(const float* b, size_t k, size_t
   parallelFor(w->panels(), grain, [&](size_t begin, size_t end) {
     for (size_t panel = begin; panel < end; ++panel) {
       size_t col0 = panel * isa.panelWidth;
-      packPanel(b, ldb, transposed, 0, k, col0, std::min(isa.panelWidth, n - col0), isa.panelWidth,
-                data + panel * k * isa.panelWidth);
+      packPanel(isa, b, ldb, transposed, 0, k, col0, std::min(isa.panelWidth, n - col0), data + panel * k * isa.panelWidth);
     }
   });
   return w;
@@ -205,7 +196,7 @@ void gemmPacked(const float* a, size_t m, size_t lda, const PackedFloatWeights& 
           out.columns = columns;
           out.beta = kb == 0 ? 0.0f : 1.0f;
           out.bias = last && epilogue.bias ? epilogue.bias + col0 : nullptr;
-          isa.tile(rows, kc, a + r0 * lda + k0, lda, b, out);
+          isa.tile(rows, kc, a + r0 * lda + k0, lda, b, width, out);
           if (!last || (!activation && !epilogue.residual)) continue;
           // The tile is still in L1.
           for (size_t r = 0; r < rows; ++r) {
@@ -239,18 +230,23 @@ void runGemm(bool allowThreads, size_t m, size_t n, size_t k, float alpha, const
       const float* rows0 = rowBuffer;
       size_t rowStride = kc;
       if (transA) {
-        const size_t itemRows = plan.rowBegin(rb1) - itemRow0;
-        for (size_t p = 0; p < kc; ++p) {
-          const float* column = a + (k0 + p) * lda + itemRow0;
-          for (size_t i = 0; i < itemRows; ++i) rowBuffer[i * kc + p] = column[i];
-        }
+        isa.transpose(a + k0 * lda + itemRow0, lda, kc, plan.rowBegin(rb1) - itemRow0, rowBuffer, kc);
       } else {
         rows0 = a + itemRow0 * lda + k0;
         rowStride = lda;
       }
       for (size_t panel = p0; panel < p1; ++panel) {
         const size_t col0 = panel * width, columns = std::min(width, n - col0);
-        packPanel(b, ldb, transB, k0, kc, col0, columns, width, panelBuffer);
+        // A single row block reads a full panel of B in place: with no other rows to reuse
+        // a packed copy, packing would only add a pass over B.
+        const float* panelB = panelBuffer;
+        size_t bStride = width;
+        if (!transB && columns == width && plan.rowBlocks == 1) {
+          panelB = b + k0 * ldb + col0;
+          bStride = ldb;
+        } else {
+          packPanel(isa, b, ldb, transB, k0, kc, col0, columns, panelBuffer);
+        }
         for (size_t rb = rb0; rb < rb1; ++rb) {
           const size_t r0 = plan.rowBegin(rb), rows = plan.rowBegin(rb + 1) - r0;
           TileOutput out;
@@ -259,7 +255,7 @@ void runGemm(bool allowThreads, size_t m, size_t n, size_t k, float alpha, const
           out.columns = columns;
           out.alpha = alpha;
           out.beta = kb == 0 ? beta : 1.0f;
-          isa.tile(rows, kc, rows0 + (r0 - itemRow0) * rowStride, rowStride, panelBuffer, out);
+          isa.tile(rows, kc, rows0 + (r0 - itemRow0) * rowStride, rowStride, panelB, bStride, out);
         }
       }
     }

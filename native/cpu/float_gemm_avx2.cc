@@ -54,7 +54,7 @@ void storeTile(__m256 (&acc)[MR][NV], const TileOutput& out) {
 
 // KU accumulator sets take alternate k; they are summed at the end.
 template <int MR, int NV, int KU>
-void block(size_t kc, const float* a, size_t lda, const float* b, const TileOutput& out) {
+void block(size_t kc, const float* a, size_t lda, const float* b, size_t bStride, const TileOutput& out) {
   __m256 acc[KU][MR][NV];
 #pragma GCC unroll 4
   for (int u = 0; u < KU; ++u) {
@@ -70,7 +70,7 @@ void block(size_t kc, const float* a, size_t lda, const float* b, const TileOutp
     for (int u = 0; u < KU; ++u) {
       __m256 bv[NV];
 #pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) bv[v] = _mm256_load_ps(b + (p + u) * kPanel + 8 * v);
+      for (int v = 0; v < NV; ++v) bv[v] = _mm256_loadu_ps(b + (p + u) * bStride + 8 * v);
 #pragma GCC unroll 6
       for (int r = 0; r < MR; ++r) {
         __m256 av = _mm256_broadcast_ss(a + r * lda + p + u);
@@ -84,7 +84,7 @@ void block(size_t kc, const float* a, size_t lda, const float* b, const TileOutp
     for (int r = 0; r < MR; ++r) {
       __m256 av = _mm256_broadcast_ss(a + r * lda + p);
 #pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) acc[0][r][v] = _mm256_fmadd_ps(av, _mm256_load_ps(b + p * kPanel + 8 * v), acc[0][r][v]);
+      for (int v = 0; v < NV; ++v) acc[0][r][v] = _mm256_fmadd_ps(av, _mm256_loadu_ps(b + p * bStride + 8 * v), acc[0][r][v]);
     }
   }
 #pragma GCC unroll 4
@@ -98,7 +98,7 @@ void block(size_t kc, const float* a, size_t lda, const float* b, const TileOutp
   storeTile<MR, NV>(acc[0], out);
 }
 
-using BlockFn = void (*)(size_t, const float*, size_t, const float*, const TileOutput&);
+using BlockFn = void (*)(size_t, const float*, size_t, const float*, size_t, const TileOutput&);
 
 // Accumulator sets per row count: at least 8 FMAs in flight for the 4-cycle latency.
 template <int NV>
@@ -106,8 +106,33 @@ constexpr BlockFn kBlocks[kMaxRows] = {block<1, NV, 8 / NV>,           block<2, 
                                        block<3, NV, NV == 1 ? 3 : 2>,  block<4, NV, NV == 1 ? 2 : 1>,
                                        block<5, NV, 1>,                block<6, NV, 1>};
 
-void tileAvx2(size_t rows, size_t kc, const float* a, size_t lda, const float* b, const TileOutput& out) {
-  (out.columns > 8 ? kBlocks<2> : kBlocks<1>)[rows - 1](kc, a, lda, b, out);
+void tileAvx2(size_t rows, size_t kc, const float* a, size_t lda, const float* b, size_t bStride,
+               const TileOutput& out) {
+  (out.columns > 8 ? kBlocks<2> : kBlocks<1>)[rows - 1](kc, a, lda, b, bStride, out);
+}
+
+// out rows j0..j0+7, columns i0..i0+7 from in rows i0..i0+7, columns j0..j0+7.
+void transpose8x8(const float* in, size_t ldi, float* out, size_t ldo) {
+  __m256 r[8], t[8];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(in + i * ldi);
+#pragma GCC unroll 4
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+#pragma GCC unroll 2
+  for (int i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(out + i * ldo, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+    _mm256_storeu_ps(out + (i + 4) * ldo, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+  }
 }
 
 double peakFlopsPerSecond(double seconds) {
@@ -148,8 +173,22 @@ double peakFlopsPerSecond(double seconds) {
 
 }  // namespace
 
+void transposeAvx2(const float* in, size_t ldi, size_t rows, size_t cols, float* out, size_t ldo) {
+  size_t i = 0;
+  for (; i + 8 <= rows; i += 8) {
+    size_t j = 0;
+    for (; j + 8 <= cols; j += 8) transpose8x8(in + i * ldi + j, ldi, out + j * ldo + i, ldo);
+    for (; j < cols; ++j) {
+      for (size_t r = 0; r < 8; ++r) out[j * ldo + i + r] = in[(i + r) * ldi + j];
+    }
+  }
+  for (; i < rows; ++i) {
+    for (size_t j = 0; j < cols; ++j) out[j * ldo + i] = in[i * ldi + j];
+  }
+}
+
 const FloatKernels& avx2FloatKernels() {
-  static const FloatKernels table{IsaLevel::Avx2, kPanel, kMaxRows, tileAvx2, peakFlopsPerSecond};
+  static const FloatKernels table{IsaLevel::Avx2, kPanel, kMaxRows, tileAvx2, transposeAvx2, peakFlopsPerSecond};
   return table;
 }
 

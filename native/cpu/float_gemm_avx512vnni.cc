@@ -50,7 +50,7 @@ void storeTile(__m512 (&acc)[MR][NV], const TileOutput& out) {
 
 // KU accumulator sets take alternate k; they are summed at the end.
 template <int MR, int NV, int KU>
-void block(size_t kc, const float* a, size_t lda, const float* b, const TileOutput& out) {
+void block(size_t kc, const float* a, size_t lda, const float* b, size_t bStride, const TileOutput& out) {
   __m512 acc[KU][MR][NV];
 #pragma GCC unroll 4
   for (int u = 0; u < KU; ++u) {
@@ -66,7 +66,7 @@ void block(size_t kc, const float* a, size_t lda, const float* b, const TileOutp
     for (int u = 0; u < KU; ++u) {
       __m512 bv[NV];
 #pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + (p + u) * kPanel + 16 * v);
+      for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + (p + u) * bStride + 16 * v);
 #pragma GCC unroll 14
       for (int r = 0; r < MR; ++r) {
         __m512 av = _mm512_set1_ps(a[r * lda + p + u]);
@@ -80,7 +80,7 @@ void block(size_t kc, const float* a, size_t lda, const float* b, const TileOutp
     for (int r = 0; r < MR; ++r) {
       __m512 av = _mm512_set1_ps(a[r * lda + p]);
 #pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) acc[0][r][v] = _mm512_fmadd_ps(av, _mm512_load_ps(b + p * kPanel + 16 * v), acc[0][r][v]);
+      for (int v = 0; v < NV; ++v) acc[0][r][v] = _mm512_fmadd_ps(av, _mm512_loadu_ps(b + p * bStride + 16 * v), acc[0][r][v]);
     }
   }
 #pragma GCC unroll 4
@@ -94,7 +94,7 @@ void block(size_t kc, const float* a, size_t lda, const float* b, const TileOutp
   storeTile<MR, NV>(acc[0], out);
 }
 
-using BlockFn = void (*)(size_t, const float*, size_t, const float*, const TileOutput&);
+using BlockFn = void (*)(size_t, const float*, size_t, const float*, size_t, const TileOutput&);
 
 // Accumulator sets per row count: well over 8 FMAs in flight for the 4-cycle latency.
 template <int NV>
@@ -103,8 +103,9 @@ constexpr BlockFn kBlocks[kMaxRows] = {
     block<6, NV, 2>,      block<7, NV, 2>,      block<8, NV, 1>,  block<9, NV, 1>,  block<10, NV, 1>,
     block<11, NV, 1>,     block<12, NV, 1>,     block<13, NV, 1>, block<14, NV, 1>};
 
-void tileAvx512(size_t rows, size_t kc, const float* a, size_t lda, const float* b, const TileOutput& out) {
-  (out.columns > 16 ? kBlocks<2> : kBlocks<1>)[rows - 1](kc, a, lda, b, out);
+void tileAvx512(size_t rows, size_t kc, const float* a, size_t lda, const float* b, size_t bStride,
+                 const TileOutput& out) {
+  (out.columns > 16 ? kBlocks<2> : kBlocks<1>)[rows - 1](kc, a, lda, b, bStride, out);
 }
 
 double peakFlopsPerSecond(double seconds) {
@@ -160,7 +161,7 @@ double peakFlopsPerSecond(double seconds) {
 }  // namespace
 
 const FloatKernels& avx512FloatKernels() {
-  static const FloatKernels table{IsaLevel::Avx512Vnni, kPanel, kMaxRows, tileAvx512, peakFlopsPerSecond};
+  static const FloatKernels table{IsaLevel::Avx512Vnni, kPanel, kMaxRows, tileAvx512, transposeAvx2, peakFlopsPerSecond};
   return table;
 }
 

@@ -12,10 +12,10 @@ constexpr size_t kPanel = 8;
 constexpr int kMaxRows = 4;
 
 template <int MR>
-void block(size_t kc, const float* a, size_t lda, const float* b, const TileOutput& out) {
+void block(size_t kc, const float* a, size_t lda, const float* b, size_t bStride, const TileOutput& out) {
   float acc[MR][kPanel] = {};
   for (size_t p = 0; p < kc; ++p) {
-    const float* bp = b + p * kPanel;
+    const float* bp = b + p * bStride;
     for (int r = 0; r < MR; ++r) {
       const float av = a[r * lda + p];
       for (size_t j = 0; j < kPanel; ++j) acc[r][j] += av * bp[j];
@@ -31,11 +31,18 @@ void block(size_t kc, const float* a, size_t lda, const float* b, const TileOutp
   }
 }
 
-using BlockFn = void (*)(size_t, const float*, size_t, const float*, const TileOutput&);
+using BlockFn = void (*)(size_t, const float*, size_t, const float*, size_t, const TileOutput&);
 constexpr BlockFn kBlocks[kMaxRows] = {block<1>, block<2>, block<3>, block<4>};
 
-void tileScalar(size_t rows, size_t kc, const float* a, size_t lda, const float* b, const TileOutput& out) {
-  kBlocks[rows - 1](kc, a, lda, b, out);
+void tileScalar(size_t rows, size_t kc, const float* a, size_t lda, const float* b, size_t bStride,
+                 const TileOutput& out) {
+  kBlocks[rows - 1](kc, a, lda, b, bStride, out);
+}
+
+void transposeScalar(const float* in, size_t ldi, size_t rows, size_t cols, float* out, size_t ldo) {
+  for (size_t i = 0; i < rows; ++i) {
+    for (size_t j = 0; j < cols; ++j) out[j * ldo + i] = in[i * ldi + j];
+  }
 }
 
 double peakFlopsPerSecond(double seconds) {
@@ -62,7 +69,7 @@ double peakFlopsPerSecond(double seconds) {
 }  // namespace
 
 const FloatKernels& scalarFloatKernels() {
-  static const FloatKernels table{IsaLevel::Scalar, kPanel, kMaxRows, tileScalar, peakFlopsPerSecond};
+  static const FloatKernels table{IsaLevel::Scalar, kPanel, kMaxRows, tileScalar, transposeScalar, peakFlopsPerSecond};
   return table;
 }
 

@@ -21,9 +21,13 @@ struct FloatKernels {
   IsaLevel isa;
   size_t panelWidth;  // columns per packed B panel
   size_t maxRows;     // rows of the largest register block
-  // rows (1..maxRows) of A (row stride lda) times kc rows of a B panel (panelWidth
-  // contiguous floats each, 64-byte aligned), written to `out`.
-  void (*tile)(size_t rows, size_t kc, const float* a, size_t lda, const float* b, const TileOutput& out);
+  // rows (1..maxRows) of A (row stride lda) times kc rows of B, each row panelWidth floats
+  // (all readable, even past out.columns), bStride floats apart: a packed panel's slice
+  // (bStride = panelWidth, 64-byte aligned), or B itself. Written to `out`.
+  void (*tile)(size_t rows, size_t kc, const float* a, size_t lda, const float* b, size_t bStride,
+               const TileOutput& out);
+  // out[j * ldo + i] = in[i * ldi + j] for i < rows, j < cols: packing for transposed operands.
+  void (*transpose)(const float* in, size_t ldi, size_t rows, size_t cols, float* out, size_t ldo);
   // Float operations per second (2 per FMA) of the ISA's multiply-add on this thread.
   double (*peakFlopsPerSecond)(double seconds);
 };
@@ -32,6 +36,8 @@ const FloatKernels& scalarFloatKernels();
 #if defined(ONNXFORGE_X86)
 const FloatKernels& avx2FloatKernels();
 const FloatKernels& avx512FloatKernels();
+// In 8 x 8 blocks with AVX2 shuffles; the AVX-512 table uses it too.
+void transposeAvx2(const float* in, size_t ldi, size_t rows, size_t cols, float* out, size_t ldo);
 #endif
 
 }  // namespace onnxforge::fgemm

@@ -17,6 +17,7 @@
 namespace onnxforge::fgemm {
 namespace {
 
+constexpr size_t kPrefetchRows = 16;
 constexpr size_t kPanel = 32;
 constexpr int kMaxRows = 14;
 
@@ -62,6 +63,14 @@ void block(size_t kc, const float* a, size_t lda, const float* b, size_t bStride
   }
   size_t p = 0;
   for (; p + KU <= kc; p += KU) {
+    // B streams from L2 or memory (a batch-1 layer reads each row once): ask for it
+    // kPrefetchRows rows ahead. Prefetches never fault, so reading past B is harmless.
+    const char* ahead = reinterpret_cast<const char*>(b + (p + kPrefetchRows) * bStride);
+#pragma GCC unroll 4
+    for (int u = 0; u < KU; ++u) {
+      _mm_prefetch(ahead + u * bStride * sizeof(float), _MM_HINT_T0);
+      _mm_prefetch(ahead + u * bStride * sizeof(float) + 64, _MM_HINT_T0);
+    }
 #pragma GCC unroll 4
     for (int u = 0; u < KU; ++u) {
       __m512 bv[NV];

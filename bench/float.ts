@@ -141,7 +141,7 @@ function markdown(cases: Case[], machine: string, features: string, peakGflops: 
 
 export async function runFloatBench(args: string[]): Promise<void> {
   const { flag, outDir, quick } = benchFlags(args);
-  const maxRuns = Number(flag('runs') ?? 60);
+  const maxRuns = Number(flag('runs') ?? 150);
   const loadBefore = os.loadavg()[0];
   const info = kernels.cpuInfo();
   const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, ${kernels._floatInternals.isa()}`;
@@ -176,7 +176,7 @@ export async function runFloatBench(args: string[]): Promise<void> {
         const mmDiff = maxRelDiff(kernels.linearFloat(xs, m, k, w), (await mmSession.run(feeds)).Y.data as Float32Array);
         const gemmDiff = maxRelDiff(kernels.linearFloat(xs, m, k, wT, bias), (await gemmSession.run(feeds)).Y.data as Float32Array);
         // Fewer runs where one run is long: the suite stays within a few minutes.
-        const budget = flops > 4e9 ? 3000 : 1500;
+        const budget = flops > 4e9 ? 4000 : 2500;
         const [oursMm, ortMm, oursGemm, ortGemm] = await timeInterleaved([
           () => kernels.linearFloat(xs, m, k, w),
           () => mmSession.run(feeds),

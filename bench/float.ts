@@ -12,8 +12,10 @@ import { GraphBuilder, serializeModel } from '../lib/onnx';
 import { timeInterleaved, type Timing } from './timing';
 import { benchFlags } from './flags';
 
-// Blocks of 3 runs, each after a pause and an untimed run (see InterleaveOptions.pauseMs).
-const pausedBlocks = (budgetMs: number, maxRuns: number) => ({ budgetMs, maxRuns, block: 3, warmup: 0, pauseMs: 5 });
+// Blocks of 3 runs, each after a pause and an untimed run (see InterleaveOptions.pauseMs). onnxruntime's
+// intra-op threads keep spinning for about 20 ms after a run (measured with process.cpuUsage while idle): a
+// shorter pause would time our two-thread runs while its spinning thread still holds the second core.
+const pausedBlocks = (budgetMs: number, maxRuns: number) => ({ budgetMs, maxRuns, block: 3, warmup: 0, pauseMs: 40 });
 
 const SHAPES: [number, number, number][] = [
   [1, 784, 1024], [64, 784, 1024], [1, 1024, 1024], [128, 768, 768],

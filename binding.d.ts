@@ -120,6 +120,44 @@ export interface Int8Internals {
   isa(): IsaName;
 }
 
+/** Dense float32 weights packed once into the float GEMM's panels (from `packFloatWeights`). */
+export interface PackedFloat {
+  readonly k: number;
+  readonly n: number;
+  /** Native bytes held (the packed panels); 0 once disposed. */
+  readonly bytes: number;
+  /** The ISA whose layout the weights are packed in (the AMX level runs the AVX-512 kernels: 'avx512vnni'). */
+  readonly isa: IsaName;
+  /** Always 'cpu'. */
+  readonly device: 'cpu' | 'cuda';
+  readonly disposed: boolean;
+  /** Frees the native memory now (calls still running finish first); using it afterwards throws. */
+  dispose(): void;
+}
+
+export interface PackFloatOptions {
+  /** b is n x k (as ONNX Gemm's B with transB = 1) instead of k x n. Default false. */
+  transposed?: boolean;
+}
+
+/** Elementwise function of the linear layer's epilogue: 'gelu' is the exact (erf) form, 'gelu_tanh' the tanh approximation. */
+export type FloatActivation = 'none' | 'relu' | 'gelu' | 'gelu_tanh' | 'tanh' | 'sigmoid';
+
+export interface LinearFloatOptions {
+  /** Applied to x * W + bias; default 'none'. */
+  activation?: FloatActivation;
+  /** m x n values added after the activation (a residual connection). */
+  residual?: Float32Array;
+}
+
+/** Benchmark hooks of the float GEMM; not a stable API. */
+export interface FloatInternals {
+  /** Float operations per second (2 per FMA) of the active ISA's multiply-add on one thread. */
+  peakFlopsPerSecond(seconds: number): number;
+  /** The ISA the float kernels run at. */
+  isa(): IsaName;
+}
+
 export type PrunePattern = 'unstructured' | '2:4' | '4:8' | 'block';
 
 /**
@@ -314,6 +352,19 @@ export interface NativeBinding {
    * onnxruntime's quantization tool). Throws RangeError when a range is not finite (x holds Infinity).
    */
   quantParams(x: Float32Array, opts?: QuantParamsOptions): QuantParams;
+  /** The class of packFloatWeights' handles (for instanceof); not constructible from JS. */
+  PackedFloat: { readonly prototype: PackedFloat };
+  /** Packs dense float32 B (k x n row-major, or n x k with `transposed`) for linearFloat. */
+  packFloatWeights(b: Float32Array, k: number, n: number, opts?: PackFloatOptions): PackedFloat;
+  /**
+   * Dense Linear layer: activation(x * W + bias) + residual, x m x k row-major, bias n values; returns m x n.
+   * Each element is within (k + 2) * 2^-24 * sum |x_i w_i| (+ the activation's error) of the exact result.
+   */
+  linearFloat(x: Float32Array, m: number, k: number, w: PackedFloat, bias?: Float32Array | null,
+    opts?: LinearFloatOptions): Float32Array;
+  /** linearFloat off the event loop; works on copies of x, bias and residual. */
+  linearFloatAsync(x: Float32Array, m: number, k: number, w: PackedFloat, bias?: Float32Array | null,
+    opts?: LinearFloatOptions): Promise<Float32Array>;
   /** Magnitude pruning mask of W (k x n): 1 keeps an element, 0 prunes it. Throws RangeError on NaN. */
   pruneMask(w: Float32Array, k: number, n: number, opts: PruneMaskOptions): Uint8Array;
   pruneMaskAsync(w: Float32Array, k: number, n: number, opts: PruneMaskOptions): Promise<Uint8Array>;
@@ -349,6 +400,7 @@ export interface NativeBinding {
 export interface TestBinding extends NativeBinding {
   _int8Internals: Int8Internals;
   _cudaInternals: CudaInternals;
+  _floatInternals: FloatInternals;
 }
 
 declare const binding: NativeBinding;

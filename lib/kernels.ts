@@ -25,6 +25,9 @@ export const linearInt8Async = forward('linearInt8Async');
 export const quantize = forward('quantize');
 export const dequantize = forward('dequantize');
 export const quantParams = forward('quantParams');
+export const packFloatWeights = forward('packFloatWeights');
+export const linearFloat = forward('linearFloat');
+export const linearFloatAsync = forward('linearFloatAsync');
 export const pruneMask = forward('pruneMask');
 export const pruneMaskAsync = forward('pruneMaskAsync');
 export const packSparse = forward('packSparse');
@@ -55,6 +58,12 @@ export const kernels: NativeBinding = Object.freeze({
   quantize,
   dequantize,
   quantParams,
+  get PackedFloat() {
+    return native().PackedFloat;
+  },
+  packFloatWeights,
+  linearFloat,
+  linearFloatAsync,
   pruneMask,
   pruneMaskAsync,
   get PackedSparse() {

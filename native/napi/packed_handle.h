@@ -14,6 +14,16 @@
 
 namespace onnxforge::napi {
 
+// The device of weights a backend packed; host-only weights (the float kernels') are on the CPU.
+template <typename W>
+auto weightsDevice(const W& w, int) -> decltype(w.backend.device()) {
+  return w.backend.device();
+}
+template <typename W>
+const char* weightsDevice(const W&, long) {
+  return "cpu";
+}
+
 // Derived supplies: static const napi_type_tag kTag; static constexpr const char*
 // kClassName, kFactory (the kernels.* function that makes it).
 template <typename Derived, typename Weights>
@@ -48,7 +58,7 @@ class PackedHandle : public Napi::ObjectWrap<Derived> {
                                      Derived::kFactory + "()");
     }
     weights_ = std::shared_ptr<Weights>(std::move(pending()));
-    device_ = weights_->backend.device();
+    device_ = weightsDevice(*weights_, 0);
     bytes_ = weights_->bytes();
     info.This().template As<Napi::Object>().TypeTag(&Derived::kTag);
     Napi::MemoryManagement::AdjustExternalMemory(info.Env(), static_cast<int64_t>(bytes_));

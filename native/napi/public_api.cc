@@ -2,6 +2,7 @@
 
 #include "cuda.h"
 #include "engine.h"
+#include "float_gemm.h"
 #include "int8.h"
 #include "quant.h"
 #include "sparse.h"
@@ -16,6 +17,7 @@ void registerPublicApi(Napi::Env env, Napi::Object exports) {
   registerSparse(env, exports);
   registerCuda(env, exports);
   registerEngine(env, exports);
+  registerFloatGemm(env, exports);
 }
 
 }  // namespace onnxforge::napi

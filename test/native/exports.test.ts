@@ -31,7 +31,7 @@ describe('addon exports', () => {
   });
 
   test('the test addon exports NativeBinding plus the hooks of TestBinding', () => {
-    expect(declaredMembers('TestBinding')).toEqual(['_cudaInternals', '_int8Internals']);
+    expect(declaredMembers('TestBinding')).toEqual(['_cudaInternals', '_floatInternals', '_int8Internals']);
     expect(exportsOf(TEST_ADDON)).toEqual([...publicApi, ...declaredMembers('TestBinding')].sort());
   });
 

@@ -308,12 +308,15 @@ export interface EnginePlan {
   readonly arenaBytes: number;
   /** Arena bytes held now (one arena per run that was in flight at the same time). */
   readonly arenaBytesHeld: number;
-  /** Runs on the calling thread; inputs and outputs in plan order, of exactly the plan's types and sizes. */
-  run(inputs: EngineConstantData[], outputs: EngineConstantData[], threads?: number): void;
-  /** Runs on a worker thread; the arrays are kept alive until the promise settles. */
-  runAsync(inputs: EngineConstantData[], outputs: EngineConstantData[], threads?: number): Promise<void>;
-  /** A run on the calling thread that returns each step's wall time in milliseconds. */
-  profile(inputs: EngineConstantData[], outputs: EngineConstantData[], threads?: number): Float64Array;
+  /**
+   * Runs on the calling thread; inputs in plan order, of exactly the plan's types and sizes. Returns the
+   * outputs in plan order (their memory is pooled: collected arrays give it back for later runs).
+   */
+  run(inputs: EngineConstantData[], threads?: number): EngineConstantData[];
+  /** Runs on a worker thread; the inputs are kept alive until the promise settles. */
+  runAsync(inputs: EngineConstantData[], threads?: number): Promise<EngineConstantData[]>;
+  /** A run on the calling thread with each step's wall time in milliseconds. */
+  profile(inputs: EngineConstantData[], threads?: number): { outputs: EngineConstantData[]; stepMs: Float64Array };
   dispose(): void;
 }
 

@@ -9,6 +9,7 @@
 #include "../engine/executor.h"
 #include "../engine/model_weights.h"
 #include "../engine/op_kernel.h"
+#include "../engine/output_pool.h"
 #include "args.h"
 #include "async.h"
 
@@ -341,22 +342,91 @@ std::vector<Napi::TypedArray> runArrays(Napi::Env env, Napi::Value value, const 
   return out;
 }
 
+// The outputs of one run, in pooled blocks until they are handed to JavaScript as arrays
+// (engine/output_pool.h); blocks of a failed run go straight back.
+class RunOutputs {
+ public:
+  explicit RunOutputs(const engine::Plan& plan) {
+    for (int32_t id : plan.outputs) {
+      const engine::ValueSlot& v = plan.values[static_cast<size_t>(id)];
+      Block b{nullptr, 0, v.count, v.dtype};
+      if (v.bytes() > 0) b.data = engine::takeOutputBlock(v.bytes(), &b.capacity);
+      blocks_.push_back(b);
+    }
+  }
+  ~RunOutputs() {
+    for (Block& b : blocks_) if (b.data) engine::giveBackOutputBlock(b.data, b.capacity);
+  }
+  RunOutputs(const RunOutputs&) = delete;
+  RunOutputs& operator=(const RunOutputs&) = delete;
+
+  std::vector<void*> pointers() const {
+    std::vector<void*> out;
+    for (const Block& b : blocks_) out.push_back(b.data);
+    return out;
+  }
+
+  // The outputs as typed arrays that own their blocks (returned to the pool when collected).
+  Napi::Array toArrays(Napi::Env env) {
+    Napi::Array out = Napi::Array::New(env, blocks_.size());
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      Block& b = blocks_[i];
+      Napi::ArrayBuffer buffer;
+      if (b.data) {
+        size_t* capacity = new size_t(b.capacity);
+        // Told to the GC, so that outputs a program drops are collected (and their blocks reused) soon.
+        Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(b.capacity));
+        buffer = Napi::ArrayBuffer::New(env, b.data, b.count * engine::dtypeSize(b.dtype),
+                                        [](Napi::Env finalizeEnv, void* data, size_t* cap) {
+                                          Napi::MemoryManagement::AdjustExternalMemory(finalizeEnv, -static_cast<int64_t>(*cap));
+                                          engine::giveBackOutputBlock(data, *cap);
+                                          delete cap;
+                                        },
+                                        capacity);
+        b.data = nullptr;
+      } else {
+        buffer = Napi::ArrayBuffer::New(env, 0);
+      }
+      out.Set(static_cast<uint32_t>(i), typedArrayOver(env, buffer, b.dtype, b.count));
+    }
+    return out;
+  }
+
+ private:
+  struct Block {
+    void* data;
+    size_t capacity;
+    size_t count;
+    DType dtype;
+  };
+
+  static Napi::TypedArray typedArrayOver(Napi::Env env, Napi::ArrayBuffer buffer, DType dtype, size_t count) {
+    switch (dtype) {
+      case DType::Float32: return Napi::Float32Array::New(env, count, buffer, 0);
+      case DType::Int8: return Napi::Int8Array::New(env, count, buffer, 0);
+      case DType::Int32: return Napi::Int32Array::New(env, count, buffer, 0);
+      case DType::Int64: return Napi::BigInt64Array::New(env, count, buffer, 0);
+      case DType::Uint8: case DType::Bool: break;
+    }
+    return Napi::Uint8Array::New(env, count, buffer, 0);
+  }
+
+  std::vector<Block> blocks_;
+};
+
 class RunWorker : public Napi::AsyncWorker {
  public:
   RunWorker(Napi::Env env, std::shared_ptr<const PlanRuntime> plan, Napi::Object planObject,
-            const std::vector<Napi::TypedArray>& inputs, const std::vector<Napi::TypedArray>& outputs, int threads)
+            const std::vector<Napi::TypedArray>& inputs, int threads)
       : Napi::AsyncWorker(env, "onnxforge.engine.run"),
         deferred_(Napi::Promise::Deferred::New(env)),
         plan_(std::move(plan)),
+        outputs_(std::make_unique<RunOutputs>(plan_->plan())),
         threads_(threads) {
     keep_.push_back(Napi::Persistent(planObject));
     for (const auto& a : inputs) {
       keep_.push_back(Napi::Persistent(static_cast<Napi::Object>(a)));
       inputs_.push_back(dataOf(a));
-    }
-    for (const auto& a : outputs) {
-      keep_.push_back(Napi::Persistent(static_cast<Napi::Object>(a)));
-      outputs_.push_back(dataOf(a));
     }
   }
 
@@ -364,22 +434,22 @@ class RunWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     try {
-      plan_->run(inputs_, outputs_, threads_);
+      plan_->run(inputs_, outputs_->pointers(), threads_);
     } catch (const std::bad_alloc&) {
       SetError("out of memory running the model");
     } catch (const std::exception& e) {
       SetError(e.what());
     }
   }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnOK() override { deferred_.Resolve(outputs_->toArrays(Env())); }
   void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
 
  private:
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<const PlanRuntime> plan_;
+  std::unique_ptr<RunOutputs> outputs_;
   std::vector<Napi::Reference<Napi::Object>> keep_;
   std::vector<const void*> inputs_;
-  std::vector<void*> outputs_;
   int threads_;
 };
 
@@ -421,60 +491,47 @@ class EnginePlan : public Napi::ObjectWrap<EnginePlan> {
     return static_cast<int>(intArg(info.Env(), info[at], "threads", 0, 256));
   }
 
-  // run(inputs, outputs, threads?)
-  Napi::Value run(const Napi::CallbackInfo& info) {
+  // Runs on the calling thread; stepSeconds as PlanRuntime::run takes it.
+  Napi::Array runHere(const Napi::CallbackInfo& info, const char* signature, std::vector<double>* stepSeconds) {
     Napi::Env env = info.Env();
-    requireArgCount(info, 2, "run(inputs, outputs, threads?)");
+    requireArgCount(info, 1, signature);
     auto plan = live(env);
     auto inputs = runArrays(env, info[0], plan->plan(), plan->plan().inputs, "inputs");
-    auto outputs = runArrays(env, info[1], plan->plan(), plan->plan().outputs, "outputs");
-    int threads = threadsArg(info, 2);
     std::vector<const void*> in;
-    std::vector<void*> out;
     for (auto& a : inputs) in.push_back(dataOf(a));
-    for (auto& a : outputs) out.push_back(dataOf(a));
+    RunOutputs outputs(plan->plan());
     try {
-      plan->run(in, out, threads);
+      plan->run(in, outputs.pointers(), threadsArg(info, 1), stepSeconds);
     } catch (const std::bad_alloc&) {
       throwRangeError(env, "out of memory running the model");
     } catch (const engine::RunError& e) {
       throwRangeError(env, e.what());
     }
-    return env.Undefined();
+    return outputs.toArrays(env);
   }
 
-  // profile(inputs, outputs, threads?): a sync run that returns each step's milliseconds.
+  // run(inputs, threads?): the outputs, in plan order.
+  Napi::Value run(const Napi::CallbackInfo& info) { return runHere(info, "run(inputs, threads?)", nullptr); }
+
+  // profile(inputs, threads?): { outputs, stepMs } of a run on the calling thread.
   Napi::Value profile(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    requireArgCount(info, 2, "profile(inputs, outputs, threads?)");
-    auto plan = live(env);
-    auto inputs = runArrays(env, info[0], plan->plan(), plan->plan().inputs, "inputs");
-    auto outputs = runArrays(env, info[1], plan->plan(), plan->plan().outputs, "outputs");
-    std::vector<const void*> in;
-    std::vector<void*> out;
-    for (auto& a : inputs) in.push_back(dataOf(a));
-    for (auto& a : outputs) out.push_back(dataOf(a));
     std::vector<double> seconds;
-    try {
-      plan->run(in, out, threadsArg(info, 2), &seconds);
-    } catch (const std::bad_alloc&) {
-      throwRangeError(env, "out of memory running the model");
-    } catch (const engine::RunError& e) {
-      throwRangeError(env, e.what());
-    }
-    Napi::Float64Array ms = Napi::Float64Array::New(env, seconds.size());
+    Napi::Array outputs = runHere(info, "profile(inputs, threads?)", &seconds);
+    Napi::Float64Array ms = Napi::Float64Array::New(info.Env(), seconds.size());
     for (size_t i = 0; i < seconds.size(); ++i) ms[i] = seconds[i] * 1e3;
-    return ms;
+    Napi::Object result = Napi::Object::New(info.Env());
+    result.Set("outputs", outputs);
+    result.Set("stepMs", ms);
+    return result;
   }
 
   Napi::Value runAsync(const Napi::CallbackInfo& info) {
     return asyncCall(info, [&]() -> Napi::Value {
       Napi::Env env = info.Env();
-      requireArgCount(info, 2, "runAsync(inputs, outputs, threads?)");
+      requireArgCount(info, 1, "runAsync(inputs, threads?)");
       auto plan = live(env);
       auto inputs = runArrays(env, info[0], plan->plan(), plan->plan().inputs, "inputs");
-      auto outputs = runArrays(env, info[1], plan->plan(), plan->plan().outputs, "outputs");
-      auto* worker = new RunWorker(env, plan, info.This().As<Napi::Object>(), inputs, outputs, threadsArg(info, 2));
+      auto* worker = new RunWorker(env, plan, info.This().As<Napi::Object>(), inputs, threadsArg(info, 1));
       Napi::Promise promise = worker->promise();
       worker->Queue();
       return promise;

@@ -39,8 +39,7 @@ describe('a valid plan', () => {
       [input, output, { storage: 1, dtype: F32, count: 4, index: 0 }, { storage: 5, dtype: F32, count: 2, index: 2, offset: 8 }],
       [step('Binary', [0, 3], [1], [0, 2, 2, 2, 2, 1, 0, 1])],
     ));
-    const out = new Float32Array(4);
-    plan.run([Float32Array.of(10, 20, 30, 40)], [out]);
+    const [out] = plan.run([Float32Array.of(10, 20, 30, 40)]) as Float32Array[];
     // x [2,2] + (constant elements 2..3 as a row) -> [[13, 24], [33, 44]].
     expect(Array.from(out)).toEqual([13, 24, 33, 44]);
   });
@@ -52,8 +51,7 @@ describe('a valid plan', () => {
       [step('Linear', [0, 2], [1], [2, 2, 3, 1, 2], [], 0)],
       { planConstants: [new Uint8Array(Float32Array.of(0.5, -10, 0).buffer)] },
     ));
-    const out = new Float32Array(6);
-    await plan.runAsync([Float32Array.of(1, 2, 3, 4)], [out]);
+    const [out] = (await plan.runAsync([Float32Array.of(1, 2, 3, 4)])) as Float32Array[];
     // relu([x0, x1, 0] + [0.5, -10, 0])
     expect(Array.from(out)).toEqual([1.5, 0, 0, 3.5, 0, 0]);
     // Packed into one panel of 32 columns (AVX-512), 16 (AVX2) or 8 (scalar), zero-padded.
@@ -89,19 +87,27 @@ describe('runs with the wrong arrays', () => {
   const weights = native().engineWeights(weightsSpec);
   const plan = native().enginePlan(weights, spec([input, output], [step('Copy', [0], [1])]));
   test.each([
-    ['too few inputs', [], [new Float32Array(4)], /inputs must hold 1 arrays, got 0/],
-    ['the wrong kind', [new Int32Array(4)], [new Float32Array(4)], /inputs\[0\] must be a Float32Array/],
-    ['the wrong length', [new Float32Array(3)], [new Float32Array(4)], /inputs\[0\].*length/],
-    ['a non-array output', [new Float32Array(4)], [{}], /outputs\[0\]/],
-  ])('%s', async (_what, inputs, outputs, message) => {
-    expect(() => plan.run(inputs as never, outputs as never)).toThrow(message);
-    await expect(plan.runAsync(inputs as never, outputs as never)).rejects.toThrow(message);
+    ['too few inputs', [], /inputs must hold 1 arrays, got 0/],
+    ['the wrong kind', [new Int32Array(4)], /inputs\[0\] must be a Float32Array/],
+    ['the wrong length', [new Float32Array(3)], /inputs\[0\].*length/],
+    ['a non-array input', [{}], /inputs\[0\]/],
+  ])('%s', async (_what, inputs, message) => {
+    expect(() => plan.run(inputs as never)).toThrow(message);
+    await expect(plan.runAsync(inputs as never)).rejects.toThrow(message);
+  });
+
+  test('outputs reuse pooled memory once collected, and runs stay correct', () => {
+    let last: Float32Array | undefined;
+    for (let i = 0; i < 200; i++) {
+      [last] = plan.run([Float32Array.of(i, 1, 2, 3)]) as Float32Array[];
+      expect(Array.from(last)).toEqual([i, 1, 2, 3]);
+    }
   });
 
   test('a disposed plan refuses to run', () => {
     const p = native().enginePlan(weights, spec([input, output], [step('Copy', [0], [1])]));
     p.dispose();
-    expect(() => p.run([new Float32Array(4)], [new Float32Array(4)])).toThrow(/disposed/);
+    expect(() => p.run([new Float32Array(4)])).toThrow(/disposed/);
   });
 });
 

@@ -12,7 +12,6 @@ import { LoweringError, NativeEngineUnsupportedError } from './errors';
 import { buildPlan, type BuiltPlan, type TensorSpec } from './plan-builder';
 import { prepareModel } from './prepare';
 import { acquireShared, releaseShared, type SharedModel } from './shared-weights';
-import { emptyTensor } from './tensor-data';
 import { chooseKernels, packWeights, type KernelChoiceOptions, type LinearChoice } from './weights';
 
 export interface NativeEngineOptions extends EngineOptions, KernelChoiceOptions {
@@ -125,41 +124,37 @@ export class NativeSession implements Session {
     return cached;
   }
 
-  private prepareRun(feeds: Feeds): { plan: CachedPlan; inputs: EngineConstantData[]; outputs: HostTensor[] } {
+  private prepareRun(feeds: Feeds): { plan: CachedPlan; inputs: EngineConstantData[] } {
     const specs = this.inputSpecs(feeds);
     const plan = this.planFor(specs);
-    const inputs = specs.map((s) => feeds[s.name].data as EngineConstantData);
-    const outputs = plan.built.outputs.map((o): HostTensor => ({
-      type: o.dtype as TensorType, dims: o.dims, data: emptyTensor(o.dtype, o.dims).data as HostTensor['data'],
-    }));
-    return { plan, inputs, outputs };
+    return { plan, inputs: specs.map((s) => feeds[s.name].data as EngineConstantData) };
   }
 
-  private collect(outputs: HostTensor[], plan: CachedPlan, names?: readonly string[]): Record<string, HostTensor> {
+  private collect(outputs: EngineConstantData[], plan: CachedPlan, names?: readonly string[]): Record<string, HostTensor> {
     const out: Record<string, HostTensor> = {};
-    plan.built.outputs.forEach((o, i) => { if (!names || names.includes(o.name)) out[o.name] = outputs[i]; });
+    plan.built.outputs.forEach((o, i) => {
+      if (!names || names.includes(o.name)) out[o.name] = { type: o.dtype as TensorType, dims: o.dims, data: outputs[i] as HostTensor['data'] };
+    });
     for (const name of names ?? []) if (!out[name]) throw new RangeError(`"${name}" is not an output of the model`);
     return out;
   }
 
   async run(feeds: Feeds, outputNames?: readonly string[]): Promise<Record<string, HostTensor>> {
-    const { plan, inputs, outputs } = this.prepareRun(feeds);
-    await plan.plan.runAsync(inputs, outputs.map((o) => o.data as EngineConstantData), this.options.threads ?? 0);
-    return this.collect(outputs, plan, outputNames);
+    const { plan, inputs } = this.prepareRun(feeds);
+    return this.collect(await plan.plan.runAsync(inputs, this.options.threads ?? 0), plan, outputNames);
   }
 
   /** The same as run, on the calling thread (no promise, no thread hop: for the smallest models). */
   runSync(feeds: Feeds, outputNames?: readonly string[]): Record<string, HostTensor> {
-    const { plan, inputs, outputs } = this.prepareRun(feeds);
-    plan.plan.run(inputs, outputs.map((o) => o.data as EngineConstantData), this.options.threads ?? 0);
-    return this.collect(outputs, plan, outputNames);
+    const { plan, inputs } = this.prepareRun(feeds);
+    return this.collect(plan.plan.run(inputs, this.options.threads ?? 0), plan, outputNames);
   }
 
   /** One run on the calling thread with each step timed: where a model's time goes. */
   profile(feeds: Feeds): { op: string; ms: number; detail: string }[] {
-    const { plan, inputs, outputs } = this.prepareRun(feeds);
-    const ms = plan.plan.profile(inputs, outputs.map((o) => o.data as EngineConstantData), this.options.threads ?? 0);
-    return plan.built.spec.steps.map((s, i) => ({ op: s.op, ms: ms[i], detail: Array.from(s.ints.slice(0, 6)).join(',') }));
+    const { plan, inputs } = this.prepareRun(feeds);
+    const { stepMs } = plan.plan.profile(inputs, this.options.threads ?? 0);
+    return plan.built.spec.steps.map((s, i) => ({ op: s.op, ms: stepMs[i], detail: Array.from(s.ints.slice(0, 6)).join(',') }));
   }
 
   async dispose(): Promise<void> {

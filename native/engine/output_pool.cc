@@ -1,0 +1,68 @@
+#include "output_pool.h"
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <new>
+#include <vector>
+
+namespace onnxforge::engine {
+namespace {
+
+// Blocks are rounded up to a power of two from 4 KiB, so a size class serves every run shape
+// near it; the pool keeps at most this many idle bytes.
+constexpr size_t kSmallest = 4096;
+constexpr size_t kIdleBudget = size_t{64} << 20;
+
+struct Pool {
+  std::mutex mutex;
+  std::map<size_t, std::vector<void*>> idle;
+  size_t idleBytes = 0;
+};
+
+Pool& pool() {
+  // Leaked on purpose: arrays may be garbage-collected during process exit.
+  static Pool* instance = new Pool();
+  return *instance;
+}
+
+size_t sizeClass(size_t bytes) {
+  size_t c = kSmallest;
+  while (c < bytes) c *= 2;
+  return c;
+}
+
+}  // namespace
+
+void* takeOutputBlock(size_t bytes, size_t* capacity) {
+  *capacity = sizeClass(bytes);
+  Pool& p = pool();
+  {
+    std::lock_guard<std::mutex> lock(p.mutex);
+    auto it = p.idle.find(*capacity);
+    if (it != p.idle.end() && !it->second.empty()) {
+      void* block = it->second.back();
+      it->second.pop_back();
+      p.idleBytes -= *capacity;
+      return block;
+    }
+  }
+  void* block = std::aligned_alloc(64, *capacity);
+  if (!block) throw std::bad_alloc();
+  return block;
+}
+
+void giveBackOutputBlock(void* block, size_t capacity) {
+  Pool& p = pool();
+  {
+    std::lock_guard<std::mutex> lock(p.mutex);
+    if (p.idleBytes + capacity <= kIdleBudget) {
+      p.idle[capacity].push_back(block);
+      p.idleBytes += capacity;
+      return;
+    }
+  }
+  std::free(block);
+}
+
+}  // namespace onnxforge::engine

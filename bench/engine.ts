@@ -18,7 +18,7 @@ import { buildBertEncoder, buildMlp, serializeModel, randomNormal, type Model } 
 import { prune } from '../lib/prune';
 import { quantize } from '../lib/quantize';
 import { benchFlags } from './flags';
-import { timeSessionPair } from './timing';
+import { timeInterleaved } from './timing';
 import { renderBarChart } from './svg-chart';
 
 interface ModelSpec {
@@ -180,7 +180,11 @@ export async function runEngineBench(args: string[]): Promise<void> {
               const feeds = model.feeds(batch);
               const runs = Number(runsFlag ?? (batch === model.batches[model.batches.length - 1] ? model.runs : model.runs * 2));
               const cosine = await agreement(ort, native, feeds);
-              const [o, n] = await timeSessionPair(ort, native, feeds, runs, 2);
+              // Blocks of runs, each after a pause and an untimed run: onnxruntime's threads spin for
+              // ~20 ms after a run and ours for ~1 ms; on 2 cores either would slow the other's next run.
+              const [o, n] = await timeInterleaved([() => ort.run(feeds), () => native.run(feeds)], {
+                budgetMs: 0, maxRuns: runs, block: Math.max(1, Math.ceil(runs / 8)), minBlocks: 8, warmup: 2, pauseMs: 40,
+              });
               if (variant === 'dense') ortFloatMs.set(batch, o.medianMs);
               const report = native.report;
               const counts: Record<string, number> = {};

@@ -49,6 +49,7 @@ export interface BenchModelReport {
 }
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+const SETTLE_MS = 40;
 
 export async function benchModel(source: string | Uint8Array, options: BenchModelOptions = {}): Promise<BenchModelReport> {
   const choices = options.engines ?? ['ort', 'native'];
@@ -66,11 +67,17 @@ export async function benchModel(source: string | Uint8Array, options: BenchMode
     if (options.batch !== undefined) for (const i of meta) if (typeof i.shape?.[0] === 'string') dims[i.shape[0]] = options.batch;
     const feeds: Feeds = generateFeeds(meta, options.seed ?? 0, { dims });
     for (const l of loaded) for (let i = 0; i < warmup; i++) await l.session.run(feeds);
-    // Interleaved rounds: a burst of load on the machine hits every engine alike.
+    // Interleaved rounds: a burst of load on the machine hits every engine alike. Each round starts
+    // after a pause and an untimed run, so that one engine's threads, still spinning after its own
+    // runs (onnxruntime's spin for ~20 ms), do not slow the next engine's runs.
     const times: number[][] = loaded.map(() => []);
     const rounds = Math.min(runs, 10), perRound = Math.ceil(runs / rounds);
     for (let r = 0; r < rounds; r++) {
       for (let e = 0; e < loaded.length; e++) {
+        if (loaded.length > 1) {
+          await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+          await loaded[e].session.run(feeds);
+        }
         for (let i = 0; i < perRound && times[e].length < runs; i++) {
           const start = now();
           await loaded[e].session.run(feeds);

@@ -129,8 +129,8 @@ describe('optimized models run on the matching kernels', () => {
     }
   });
 
-  test('pruned then quantized: sparse int8 kernels', async () => {
-    const pruned = (await prune(base(), { sparsity: 0.9, pattern: 'unstructured' })).model;
+  test('pruned to 95% then quantized: sparse int8 kernels', async () => {
+    const pruned = (await prune(base(), { sparsity: 0.95, pattern: 'unstructured' })).model;
     const { model } = await quantize(pruned, { mode: 'dynamic' });
     const pair = await loadBoth(model);
     try {
@@ -138,6 +138,19 @@ describe('optimized models run on the matching kernels', () => {
       const result = await compareRun(pair, feeds(2));
       expect(result.output.cosine).toBeGreaterThanOrEqual(QUANTIZED.cosine);
       expect(result.output.top1!).toBeGreaterThanOrEqual(QUANTIZED.top1);
+    } finally {
+      await pair.dispose();
+    }
+  });
+
+  test('pruned to 90% then quantized: below the sparse int8 crossover, dense int8 kernels', async () => {
+    const pruned = (await prune(base(), { sparsity: 0.9, pattern: 'unstructured' })).model;
+    const { model } = await quantize(pruned, { mode: 'dynamic' });
+    const pair = await loadBoth(model);
+    try {
+      const layers = pair.native.report.layers;
+      expect(layers.map((l) => l.kind)).toEqual(Array(6).fill('int8'));
+      expect(layers[0].reason).toMatch(/^sparsity 9\d\.\d% < 94%$/);
     } finally {
       await pair.dispose();
     }

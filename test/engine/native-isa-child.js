@@ -19,7 +19,7 @@ function agreement(a, b) {
 
 async function main() {
   const base = lib.buildTransformerBlock({ seq: 17, hidden: 96, heads: 3, ffn: 384, batch: 'batch', seed: 3 });
-  const pruned = (await lib.prune(base, { sparsity: 0.9, pattern: 'unstructured' })).model;
+  const pruned = (await lib.prune(base, { sparsity: 0.95, pattern: 'unstructured' })).model;
   const variants = {
     float32: base,
     int8: (await lib.quantize(base, { mode: 'dynamic' })).model,

@@ -2,7 +2,8 @@
 // same file, in the same run on the same inputs (interleaved, after warm-up, medians). Models: a 4-layer
 // encoder (hidden 256, ffn 1024), a BERT-base-sized one (12 x 768, ffn 3072) at seq 128, batch 1 and 8,
 // and an MLP 784-1024-1024-10 at batch 1 and 64; variants dense float32, dynamic int8, 90% unstructured,
-// 90% then int8, 2:4; threads 1 and 2. Flags: --quick (no BERT-base, threads 2 only), --runs=N, --out=DIR.
+// 90% then int8, 2:4; threads 1 and 2. Flags: --quick (no BERT-base, threads 2 only), --models=mlp,encoder,bert
+// (names' starts), --runs=N, --out=DIR.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -163,7 +164,8 @@ export async function runEngineBench(args: string[]): Promise<void> {
   const loads: LoadRow[] = [];
   const before = kernels.getNumThreads();
   try {
-    for (const model of MODELS.filter((m) => !quick || !m.big)) {
+    const only = flag('models')?.split(',');
+    for (const model of MODELS.filter((m) => (!quick || !m.big) && (!only || only.some((o) => m.name.toLowerCase().startsWith(o.toLowerCase()))))) {
       process.stderr.write(`engine: building ${model.name} and its variants\n`);
       const variants = await variantModels(model.build());
       for (const threads of threadCounts) {

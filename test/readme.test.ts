@@ -44,6 +44,15 @@ const CASES: Record<string, Case> = {
     kind: 'cli',
     expect: [/^inputs: 16 sample\(s\), generated from a seed$/m, /^output +0\.99\d+ /m, /^speed-up in onnxruntime: \d+\.\d\dx/m],
   },
+  'npx onnxforge compare model.onnx model.int8.onnx --engine native': {
+    kind: 'cli',
+    expect: [/^output +0\.99\d+ /m, /^B model\.int8\.onnx +native /m, /^speed-up \(native against ort\): \d+\.\d\dx/m],
+  },
+  'npx onnxforge bench model.onnx --engine ort,native --batch 8': {
+    kind: 'cli',
+    expect: [/^inputs: input float32\[8, 64\]; 50 timed runs per engine/m, /^ort +\d+\.\d{3} /m, /^native +\d+\.\d{3} /m,
+      /^native vs onnxruntime: \d+\.\d\dx at p50$/m, /^native: packed weights [\d.]+ KiB, arena [\d.]+ (KiB|B) per run$/m],
+  },
   'npx onnxforge convert model.onnx -o model.fp16.onnx --dtype float16 --keep-io-types --compare': {
     kind: 'cli', expect: [/^float16: 4 tensor\(s\)/m, /casts: 2 inserted/, ...COMPARE_FIGURES],
   },
@@ -120,13 +129,13 @@ const CASES: Record<string, Case> = {
     kind: 'check', why: 'npm ci runs the install script, the same command', check: () => expect(packageJson().scripts['build:native']).toBe(packageJson().scripts.install),
   },
   'npm run build:ts': { kind: 'check', why: 'npm test runs it first', check: () => expect(packageJson().scripts.test).toMatch(/^npm run build:ts && /) },
-  'npm run bench -- int8 sparse quantize prune serve cuda': {
+  'npm run bench -- engine float int8 sparse quantize prune serve cuda': {
     kind: 'check',
     why: 'the suites take minutes: each named suite exists and has its results committed',
     check: () => {
       const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/bench/main.js'), 'no-such-suite'], { encoding: 'utf8' });
       const available = /available: (.*)$/m.exec(r.stderr)?.[1].split(', ') ?? [];
-      for (const suite of ['int8', 'sparse', 'quantize', 'prune', 'serve', 'cuda']) {
+      for (const suite of ['engine', 'float', 'int8', 'sparse', 'quantize', 'prune', 'serve', 'cuda']) {
         expect(available).toContain(suite);
         for (const ext of ['json', 'md']) expect(fs.existsSync(path.join(ROOT, 'bench/results', `${suite}.${ext}`))).toBe(true);
       }

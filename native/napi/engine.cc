@@ -342,62 +342,76 @@ std::vector<Napi::TypedArray> runArrays(Napi::Env env, Napi::Value value, const 
   return out;
 }
 
-// The outputs of one run, in pooled blocks until they are handed to JavaScript as arrays
-// (engine/output_pool.h); blocks of a failed run go straight back.
+// The outputs of one run. Large ones live in pooled blocks (engine/output_pool.h) until they are
+// handed to JavaScript as arrays that own them; small ones are plain arrays from the start (their
+// pages are no cost, and an external buffer would cost more than it saves). Blocks of a failed
+// run go straight back.
 class RunOutputs {
  public:
-  explicit RunOutputs(const engine::Plan& plan) {
+  static constexpr size_t kPooledFrom = 64 * 1024;
+
+  RunOutputs(Napi::Env env, const engine::Plan& plan) {
     for (int32_t id : plan.outputs) {
       const engine::ValueSlot& v = plan.values[static_cast<size_t>(id)];
-      Block b{nullptr, 0, v.count, v.dtype};
-      if (v.bytes() > 0) b.data = engine::takeOutputBlock(v.bytes(), &b.capacity);
-      blocks_.push_back(b);
+      Output o;
+      o.count = v.count;
+      o.dtype = v.dtype;
+      if (v.bytes() >= kPooledFrom) {
+        o.block = engine::takeOutputBlock(v.bytes(), &o.capacity);
+        o.data = o.block;
+      } else {
+        Napi::TypedArray array = typedArrayOver(env, Napi::ArrayBuffer::New(env, v.bytes()), v.dtype, v.count);
+        o.array = Napi::Persistent(static_cast<Napi::Object>(array));
+        o.data = dataOf(array);
+      }
+      outputs_.push_back(std::move(o));
     }
   }
   ~RunOutputs() {
-    for (Block& b : blocks_) if (b.data) engine::giveBackOutputBlock(b.data, b.capacity);
+    for (Output& o : outputs_) if (o.block) engine::giveBackOutputBlock(o.block, o.capacity);
   }
   RunOutputs(const RunOutputs&) = delete;
   RunOutputs& operator=(const RunOutputs&) = delete;
 
   std::vector<void*> pointers() const {
     std::vector<void*> out;
-    for (const Block& b : blocks_) out.push_back(b.data);
+    for (const Output& o : outputs_) out.push_back(o.data);
     return out;
   }
 
-  // The outputs as typed arrays that own their blocks (returned to the pool when collected).
   Napi::Array toArrays(Napi::Env env) {
-    Napi::Array out = Napi::Array::New(env, blocks_.size());
-    for (size_t i = 0; i < blocks_.size(); ++i) {
-      Block& b = blocks_[i];
-      Napi::ArrayBuffer buffer;
-      if (b.data) {
-        size_t* capacity = new size_t(b.capacity);
-        // Told to the GC, so that outputs a program drops are collected (and their blocks reused) soon.
-        Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(b.capacity));
-        buffer = Napi::ArrayBuffer::New(env, b.data, b.count * engine::dtypeSize(b.dtype),
-                                        [](Napi::Env finalizeEnv, void* data, size_t* cap) {
-                                          Napi::MemoryManagement::AdjustExternalMemory(finalizeEnv, -static_cast<int64_t>(*cap));
-                                          engine::giveBackOutputBlock(data, *cap);
-                                          delete cap;
-                                        },
-                                        capacity);
-        b.data = nullptr;
-      } else {
-        buffer = Napi::ArrayBuffer::New(env, 0);
+    Napi::Array out = Napi::Array::New(env, outputs_.size());
+    for (size_t i = 0; i < outputs_.size(); ++i) {
+      Output& o = outputs_[i];
+      if (!o.block) {
+        out.Set(static_cast<uint32_t>(i), o.array.Value());
+        continue;
       }
-      out.Set(static_cast<uint32_t>(i), typedArrayOver(env, buffer, b.dtype, b.count));
+      size_t* capacity = new size_t(o.capacity);
+      // Told to the GC, so that outputs a program drops are collected (and their blocks reused) soon.
+      Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(o.capacity));
+      Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+          env, o.block, o.count * engine::dtypeSize(o.dtype),
+          [](Napi::Env finalizeEnv, void* data, size_t* cap) {
+            Napi::MemoryManagement::AdjustExternalMemory(finalizeEnv, -static_cast<int64_t>(*cap));
+            engine::giveBackOutputBlock(data, *cap);
+            delete cap;
+          },
+          capacity);
+      o.block = nullptr;
+      out.Set(static_cast<uint32_t>(i), typedArrayOver(env, buffer, o.dtype, o.count));
     }
     return out;
   }
 
  private:
-  struct Block {
-    void* data;
-    size_t capacity;
-    size_t count;
-    DType dtype;
+  struct Output {
+    void* data = nullptr;
+    void* block = nullptr;  // pooled memory not yet handed to JavaScript
+    size_t capacity = 0;
+    size_t count = 0;
+    DType dtype = DType::Float32;
+    Napi::Reference<Napi::Object> array;
   };
 
   static Napi::TypedArray typedArrayOver(Napi::Env env, Napi::ArrayBuffer buffer, DType dtype, size_t count) {
@@ -411,7 +425,7 @@ class RunOutputs {
     return Napi::Uint8Array::New(env, count, buffer, 0);
   }
 
-  std::vector<Block> blocks_;
+  std::vector<Output> outputs_;
 };
 
 class RunWorker : public Napi::AsyncWorker {
@@ -421,7 +435,7 @@ class RunWorker : public Napi::AsyncWorker {
       : Napi::AsyncWorker(env, "onnxforge.engine.run"),
         deferred_(Napi::Promise::Deferred::New(env)),
         plan_(std::move(plan)),
-        outputs_(std::make_unique<RunOutputs>(plan_->plan())),
+        outputs_(std::make_unique<RunOutputs>(env, plan_->plan())),
         threads_(threads) {
     keep_.push_back(Napi::Persistent(planObject));
     for (const auto& a : inputs) {
@@ -499,7 +513,7 @@ class EnginePlan : public Napi::ObjectWrap<EnginePlan> {
     auto inputs = runArrays(env, info[0], plan->plan(), plan->plan().inputs, "inputs");
     std::vector<const void*> in;
     for (auto& a : inputs) in.push_back(dataOf(a));
-    RunOutputs outputs(plan->plan());
+    RunOutputs outputs(env, plan->plan());
     try {
       plan->run(in, outputs.pointers(), threadsArg(info, 1), stepSeconds);
     } catch (const std::bad_alloc&) {

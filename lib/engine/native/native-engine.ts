@@ -40,6 +40,9 @@ function metadata(values: { name: string; dtype: string | undefined; dims: reado
   }));
 }
 
+/** Runs up to this many multiply-adds (~0.1 ms on one core) need no worker thread. */
+export const SYNC_RUN_MACS = 4_000_000;
+
 interface CachedPlan {
   built: BuiltPlan;
   plan: EnginePlan;
@@ -141,7 +144,10 @@ export class NativeSession implements Session {
 
   async run(feeds: Feeds, outputNames?: readonly string[]): Promise<Record<string, HostTensor>> {
     const { plan, inputs } = this.prepareRun(feeds);
-    return this.collect(await plan.plan.runAsync(inputs, this.options.threads ?? 0), plan, outputNames);
+    const threads = this.options.threads ?? 0;
+    // A run shorter than the hop to a worker thread and back runs here (well under a millisecond).
+    if (plan.built.macs <= SYNC_RUN_MACS) return this.collect(plan.plan.run(inputs, threads), plan, outputNames);
+    return this.collect(await plan.plan.runAsync(inputs, threads), plan, outputNames);
   }
 
   /** The same as run, on the calling thread (no promise, no thread hop: for the smallest models). */

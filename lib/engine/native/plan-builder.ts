@@ -33,6 +33,18 @@ export interface BuiltPlan {
   arenaBytes: number;
   /** Step kinds and how often each occurs (for reports). */
   stepCounts: Record<string, number>;
+  /** Multiply-adds of the plan's linear, matmul and attention steps: what a run costs. */
+  macs: number;
+}
+
+/** Multiply-adds of a step (0 for the element-wise ones, whose cost is small beside them). */
+function stepMacs(op: string, ints: readonly number[]): number {
+  switch (op) {
+    case 'Linear': return ints[0] * ints[1] * ints[2];
+    case 'MatMul': return ints[0] * ints[1] * ints[2] * ints.slice(4, 4 + ints[3]).reduce((p, d) => p * d, 1);
+    case 'Attention': return 2 * ints[0] * ints[1] * ints[2] * ints[3] * ints[4];
+    default: return 0;
+  }
 }
 
 function encode(ctx: LowerContext, offsets: Map<number, number>, arenaBytes: number, inputs: number[], outputs: number[]): NativePlanSpec {
@@ -99,9 +111,13 @@ export function buildPlan(graph: IrGraph, constantIndex: ReadonlyMap<string, num
   });
   const memory = planMemory(ctx.values, ctx.steps);
   const stepCounts: Record<string, number> = {};
-  for (const s of ctx.steps) stepCounts[s.op] = (stepCounts[s.op] ?? 0) + 1;
+  let macs = 0;
+  for (const s of ctx.steps) {
+    stepCounts[s.op] = (stepCounts[s.op] ?? 0) + 1;
+    macs += stepMacs(s.op, s.ints);
+  }
   return {
     spec: encode(ctx, memory.offsets, memory.arenaBytes, inputIds, outputIds),
-    inputs: [...inputs], outputs, arenaBytes: memory.arenaBytes, stepCounts,
+    inputs: [...inputs], outputs, arenaBytes: memory.arenaBytes, stepCounts, macs,
   };
 }

@@ -3,13 +3,13 @@
 // one-node Gemm (transB = 1, bias C). Weights are initializers on both sides, so both prepack them once. Shapes
 // m x k x n, threads 1 and 2 on both sides. Flags: --quick (three shapes), --shapes=MxKxN,... , --threads=1,2,
 // --runs=N (most timed runs per variant), --out=DIR.
-import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { kernels } from '../lib/kernels';
 import { testAddon } from '../test/helpers/test-addon';
-import { GraphBuilder, serializeModel } from '../lib/onnx';
+import { lcgFloats, maxRelDiff } from './data';
+import { gemmGraph, kernelSessionOptions, matmulGraph } from './ort-graphs';
+import { machineName, writeResults } from './results';
 import { timeInterleaved, type Timing } from './timing';
 import { benchFlags } from './flags';
 
@@ -36,15 +36,6 @@ interface Measured {
 }
 interface Case { m: number; k: number; n: number; threads: number; matmul: Measured; gemm: Measured }
 
-function floats(count: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s >>> 8) / (1 << 24) - 0.5) * 0.25;
-  }
-  return out;
-}
 
 function transpose(b: Float32Array, k: number, n: number): Float32Array {
   const out = new Float32Array(k * n);
@@ -52,40 +43,9 @@ function transpose(b: Float32Array, k: number, n: number): Float32Array {
   return out;
 }
 
-const sessionOptions = (threads: number): ort.InferenceSession.SessionOptions => ({
-  intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'],
-});
 
-/** One MatMul node: X float [m, k] (input), B [k, n] an initializer. */
-function matmulModel(b: Float32Array, k: number, n: number): Uint8Array {
-  const g = new GraphBuilder('matmul');
-  g.input('X', 'float32', ['m', k]);
-  g.initializer('B', b, [k, n], 'float32');
-  g.node('MatMul', ['X', 'B'], ['Y']);
-  g.output('Y', 'float32', ['m', n]);
-  return serializeModel(g.build({ opset: 21 }));
-}
 
-/** One Gemm node as exporters write nn.Linear: B [n, k] with transB = 1, bias C [n]. */
-function gemmModel(bT: Float32Array, bias: Float32Array, k: number, n: number): Uint8Array {
-  const g = new GraphBuilder('gemm');
-  g.input('X', 'float32', ['m', k]);
-  g.initializer('B', bT, [n, k], 'float32');
-  g.initializer('C', bias, [n], 'float32');
-  g.node('Gemm', ['X', 'B', 'C'], ['Y'], { transB: 1 });
-  g.output('Y', 'float32', ['m', n]);
-  return serializeModel(g.build({ opset: 21 }));
-}
 
-function maxRelDiff(got: Float32Array, want: Float32Array): number {
-  let scale = 0;
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    scale = Math.max(scale, Math.abs(want[i]));
-    worst = Math.max(worst, Math.abs(got[i] - want[i]));
-  }
-  return scale > 0 ? worst / scale : worst;
-}
 
 function measured(ours: Timing, ortTiming: Timing, flops: number, peak: number, diff: number): Measured {
   const gflops = flops / (ours.medianMs * 1e6);
@@ -148,14 +108,14 @@ export async function runFloatBench(args: string[]): Promise<void> {
   const maxRuns = Number(flag('runs') ?? 150);
   const loadBefore = os.loadavg()[0];
   const info = kernels.cpuInfo();
-  const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, ${testAddon()._floatInternals.isa()}`;
+  const machine = machineName();
   const features = Object.entries(info.features).filter(([, on]) => on).map(([name]) => name).join(', ');
   const before = kernels.getNumThreads();
   const peak = testAddon()._floatInternals.peakFlopsPerSecond(0.5);
   process.stderr.write(`float: FMA peak of ${testAddon()._floatInternals.isa()}: ${(peak / 1e9).toFixed(1)} GFLOP/s per thread\n`);
 
-  const tiny = await ort.InferenceSession.create(matmulModel(Float32Array.of(1), 1, 1), sessionOptions(1));
-  const tinyFeeds = { X: new ort.Tensor('float32', Float32Array.of(1), [1, 1]) };
+  const tiny = await ort.InferenceSession.create(matmulGraph(Float32Array.of(1), 1, 1), kernelSessionOptions(1));
+  const tinyFeeds = { x: new ort.Tensor('float32', Float32Array.of(1), [1, 1]) };
   const [ortOverhead] = await timeInterleaved([() => tiny.run(tinyFeeds)], pausedBlocks(300, 300));
   await tiny.release();
 
@@ -165,20 +125,20 @@ export async function runFloatBench(args: string[]): Promise<void> {
       ?? (quick ? QUICK_SHAPES : SHAPES);
     const threadCounts = flag('threads')?.split(',').map(Number) ?? [1, 2];
     for (const [m, k, n] of shapes) {
-      const b = floats(k * n, k * 31 + n);
+      const b = lcgFloats(k * n, k * 31 + n);
       const bT = transpose(b, k, n);
-      const bias = floats(n, n + 7);
-      const xs = floats(m * k, m * 7 + k);
+      const bias = lcgFloats(n, n + 7);
+      const xs = lcgFloats(m * k, m * 7 + k);
       const w = kernels.packFloatWeights(b, k, n);
       const wT = kernels.packFloatWeights(bT, k, n, { transposed: true });
       const flops = 2 * m * k * n;
       for (const threads of threadCounts) {
         kernels.setNumThreads(threads);
-        const mmSession = await ort.InferenceSession.create(matmulModel(b, k, n), sessionOptions(threads));
-        const gemmSession = await ort.InferenceSession.create(gemmModel(bT, bias, k, n), sessionOptions(threads));
-        const feeds = { X: new ort.Tensor('float32', xs, [m, k]) };
-        const mmDiff = maxRelDiff(kernels.linearFloat(xs, m, k, w), (await mmSession.run(feeds)).Y.data as Float32Array);
-        const gemmDiff = maxRelDiff(kernels.linearFloat(xs, m, k, wT, bias), (await gemmSession.run(feeds)).Y.data as Float32Array);
+        const mmSession = await ort.InferenceSession.create(matmulGraph(b, k, n), kernelSessionOptions(threads));
+        const gemmSession = await ort.InferenceSession.create(gemmGraph(bT, bias, k, n), kernelSessionOptions(threads));
+        const feeds = { x: new ort.Tensor('float32', xs, [m, k]) };
+        const mmDiff = maxRelDiff(kernels.linearFloat(xs, m, k, w), (await mmSession.run(feeds)).y.data as Float32Array);
+        const gemmDiff = maxRelDiff(kernels.linearFloat(xs, m, k, wT, bias), (await gemmSession.run(feeds)).y.data as Float32Array);
         // Fewer runs where one run is long: the suite stays within a few minutes.
         const budget = flops > 4e9 ? 4000 : 2500;
         const [oursMm, ortMm, oursGemm, ortGemm] = await timeInterleaved([
@@ -204,13 +164,9 @@ export async function runFloatBench(args: string[]): Promise<void> {
   } finally {
     kernels.setNumThreads(before);
   }
-  fs.mkdirSync(outDir, { recursive: true });
   const load = `${loadBefore.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end on ${os.cpus().length} logical cores`;
   const result = {
     suite: 'float', machine, cpu: info, load, peakGflopsPerThread: peak / 1e9, ortOverheadMs: ortOverhead.medianMs, cases,
   };
-  fs.writeFileSync(path.join(outDir, 'float.json'), JSON.stringify(result, null, 2) + '\n');
-  const table = markdown(cases, machine, features, peak / 1e9, ortOverhead.medianMs, load);
-  fs.writeFileSync(path.join(outDir, 'float.md'), table);
-  process.stdout.write(table);
+  writeResults(outDir, 'float', result, markdown(cases, machine, features, peak / 1e9, ortOverhead.medianMs, load));
 }

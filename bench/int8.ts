@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { kernels } from '../lib/kernels';
 import { testAddon } from '../test/helpers/test-addon';
 import { lcgBytes as bytes, lcgFloats as floats, maxRelDiff } from './data';
-import { dynamicLinearGraph, matmulIntegerGraph } from './ort-graphs';
+import { dynamicLinearGraph, kernelSessionOptions, matmulIntegerGraph } from './ort-graphs';
 import { machineName, writeResults } from './results';
 import { timeInterleaved, type Timing } from './timing';
 import { benchFlags } from './flags';
@@ -36,9 +36,6 @@ interface Case {
   linearInt8: Measured & { maxRelDiff: number };
 }
 
-const sessionOptions = (threads: number): ort.InferenceSession.SessionOptions => ({
-  intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'],
-});
 
 function measured(ours: Timing, ortTiming: Timing, ops: number, peakOps: number): Measured {
   const gops = ops / (ours.medianMs * 1e6);
@@ -102,7 +99,7 @@ export async function runInt8Bench(args: string[]): Promise<void> {
   const peakOps = internals.peakOpsPerSecond(0.5);
   process.stderr.write(`int8: peak of the ${internals.isa()} instruction: ${(peakOps / 1e9).toFixed(1)} GOP/s per thread\n`);
 
-  const tiny = await ort.InferenceSession.create(matmulIntegerGraph(Int8Array.of(1), 1, 1, A_ZERO_POINT), sessionOptions(1));
+  const tiny = await ort.InferenceSession.create(matmulIntegerGraph(Int8Array.of(1), 1, 1, A_ZERO_POINT), kernelSessionOptions(1));
   const tinyFeeds = { A: new ort.Tensor('uint8', Uint8Array.of(1), [1, 1]) };
   const [ortOverhead] = await timeInterleaved([() => tiny.run(tinyFeeds)], pausedBlocks(300, 300));
   await tiny.release();
@@ -122,8 +119,8 @@ export async function runInt8Bench(args: string[]): Promise<void> {
       const ops = 2 * m * k * n;
       for (const threads of threadCounts) {
         kernels.setNumThreads(threads);
-        const mmSession = await ort.InferenceSession.create(matmulIntegerGraph(b, k, n, A_ZERO_POINT), sessionOptions(threads));
-        const linSession = await ort.InferenceSession.create(dynamicLinearGraph(b, k, n, scales, bias), sessionOptions(threads));
+        const mmSession = await ort.InferenceSession.create(matmulIntegerGraph(b, k, n, A_ZERO_POINT), kernelSessionOptions(threads));
+        const linSession = await ort.InferenceSession.create(dynamicLinearGraph(b, k, n, scales, bias), kernelSessionOptions(threads));
         const mmFeeds = { A: new ort.Tensor('uint8', a, [m, k]) };
         const linFeeds = { x: new ort.Tensor('float32', xs, [m, k]) };
         const ortY = (await mmSession.run(mmFeeds)).Y.data as Int32Array;

@@ -1,5 +1,6 @@
 // The one-layer onnxruntime graphs the kernel suites time our calls against, weights as initializers
 // so that onnxruntime prepacks them once, as we do.
+import * as ort from 'onnxruntime-node';
 import { GraphBuilder, serializeModel } from '../lib/onnx';
 
 /** One MatMulInteger node: A uint8 [m, k] (input), B int8 [k, n] and, when given, A's zero point as initializers. */
@@ -43,4 +44,20 @@ export function matmulGraph(w: Float32Array, k: number, n: number): Uint8Array {
   g.node('MatMul', ['x', 'W'], ['y']);
   g.output('y', 'float32', ['m', n]);
   return serializeModel(g.build({ opset: 21 }));
+}
+
+/** One Gemm node as exporters write nn.Linear: x [m, k], W [n, k] with transB = 1, bias [n]. */
+export function gemmGraph(wT: Float32Array, bias: Float32Array, k: number, n: number): Uint8Array {
+  const g = new GraphBuilder('gemm');
+  g.input('x', 'float32', ['m', k]);
+  g.initializer('W', wT, [n, k], 'float32');
+  g.initializer('bias', bias, [n], 'float32');
+  g.node('Gemm', ['x', 'W', 'bias'], ['y'], { transB: 1 });
+  g.output('y', 'float32', ['m', n]);
+  return serializeModel(g.build({ opset: 21 }));
+}
+
+/** The options both sides of the kernel suites use: `threads` intra-op threads, one inter-op. */
+export function kernelSessionOptions(threads: number): ort.InferenceSession.SessionOptions {
+  return { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionProviders: ['cpu'] };
 }

@@ -1,9 +1,8 @@
 // The float GEMM API at the boundary: handles, argument checks, async form, threads.
-import { spawnSync } from 'child_process';
 import type { PackedFloat } from '../../binding';
 import { kernels } from '../../lib/kernels';
 import { testAddon } from '../helpers/test-addon';
-import { ADDON } from '../helpers/test-addon';
+import { rssGrowthMiB } from './gc-growth';
 import { randomFloats, rng } from './int8-reference';
 import { firstOutOfBound, linearRef } from './float-gemm-reference';
 
@@ -40,24 +39,10 @@ describe('PackedFloat', () => {
   });
 
   test('unreferenced handles are freed by the garbage collector', () => {
-    // A child with --expose-gc: 150 x 4 MiB of weights would be 600 MiB if never freed.
-    const script = `
-      const addon = require(${JSON.stringify(ADDON)});
-      const b = new Float32Array(1024 * 1024);
-      const tick = () => new Promise((resolve) => setImmediate(resolve));
-      (async () => {
-        const before = process.memoryUsage().rss;
-        for (let i = 0; i < 150; i++) {
-          addon.packFloatWeights(b, 1024, 1024);
-          if (i % 10 === 0) { global.gc(); await tick(); }
-        }
-        global.gc();
-        await tick();
-        console.log(Math.round((process.memoryUsage().rss - before) / 2 ** 20));
-      })();`;
-    const child = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' });
-    expect(child.stderr).toBe('');
-    expect(Number(child.stdout)).toBeLessThan(200);
+    // 150 x 4 MiB of weights would be 600 MiB if never freed.
+    const { stderr, mib } = rssGrowthMiB('const b = new Float32Array(1024 * 1024);', 'addon.packFloatWeights(b, 1024, 1024)', 150);
+    expect(stderr).toBe('');
+    expect(mib).toBeLessThan(200);
   });
 });
 

@@ -261,11 +261,16 @@ export interface CudaInternals {
 
 /** A linear layer handed to engineWeights: y = x * W (+ bias, activation, added by the plan's step). */
 export interface EngineLayer {
-  /** The kernel: dense float32, sparse float32, int8, or sparse int8 (symmetric weights only). */
-  kind: 'dense' | 'sparse' | 'int8' | 'sparse-int8';
+  /**
+   * The kernel: dense float32, sparse float32, int8, sparse int8 (symmetric weights only), or 'auto': sparse
+   * when the weights' zero fraction reaches `sparseFrom` (int8: and the zero points are all 0), else dense.
+   */
+  kind: 'auto' | 'dense' | 'sparse' | 'int8' | 'sparse-int8';
+  /** With kind 'auto': the sparsity (0..1) from which the layer is packed sparse. */
+  sparseFrom?: number;
   k: number;
   n: number;
-  /** float32 (dense/sparse) or int8 (int8/sparse-int8) k x n row-major; n x k when `transposed` (dense only). */
+  /** float32 (dense/sparse) or int8 (int8/sparse-int8) k x n row-major; float32 may be n x k when `transposed`. */
   weights: Float32Array | Int8Array;
   transposed?: boolean;
   /** int8 kinds: 1 or n weight scales. */
@@ -287,7 +292,7 @@ export interface EngineWeightsSpec {
 export interface EngineWeights {
   /** Bytes of packed weights. */
   readonly bytes: number;
-  readonly layers: { kind: EngineLayer['kind']; k: number; n: number; sparsity: number; bytes: number }[];
+  readonly layers: { kind: Exclude<EngineLayer['kind'], 'auto'>; k: number; n: number; sparsity: number; bytes: number }[];
   /** Releases the packed weights once no plan uses them. */
   dispose(): void;
 }
@@ -393,6 +398,11 @@ export interface NativeBinding {
   cudaDevices(): CudaDevice[];
   /** What cudaAvailable() found and why; never throws. */
   cudaInfo(): CudaInfo;
+  /**
+   * A file's bytes in memory of their own, from huge pages where the OS gives them (a page fault per 2 MiB,
+   * not per 4 KiB): what the native engine loads models with.
+   */
+  readFileLarge(path: string): Uint8Array;
   /** Packs a model's linear layers and views its constants, for enginePlan. */
   engineWeights(spec: EngineWeightsSpec): EngineWeights;
   /** Checks and prepares a plan (RangeError naming the first problem). */

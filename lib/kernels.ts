@@ -39,6 +39,7 @@ export const cudaAvailable = forward('cudaAvailable');
 export const cudaDevices = forward('cudaDevices');
 export const cudaInfo = forward('cudaInfo');
 /** The native engine's two entry points (NativeEngine lowers models into their specs). */
+export const readFileLarge = forward('readFileLarge');
 export const engineWeights = forward('engineWeights');
 export const enginePlan = forward('enginePlan');
 
@@ -77,6 +78,7 @@ export const kernels: NativeBinding = Object.freeze({
   cudaAvailable,
   cudaDevices,
   cudaInfo,
+  readFileLarge,
   engineWeights,
   enginePlan,
 });

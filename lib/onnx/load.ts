@@ -22,9 +22,11 @@ export interface LoadOptions {
   baseDir?: string;
   /** Check the model's structure with validateModel (default true). */
   validate?: boolean;
+  /** Reads the model file (default fs.readFileSync); the native engine maps it instead of copying it. */
+  readFile?: (file: string) => Uint8Array;
 }
 
-function readModelFile(file: string): Uint8Array {
+function readModelFile(file: string, read: (file: string) => Uint8Array): Uint8Array {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
@@ -40,7 +42,7 @@ function readModelFile(file: string): Uint8Array {
     throw new ModelLoadError(`cannot load model "${file}": ${stat.size} bytes is over protobuf's 2 GiB limit; large models keep their weights in external data`);
   }
   try {
-    return fs.readFileSync(file);
+    return read(file);
   } catch (err) {
     throw new ModelLoadError(`cannot load model "${file}": ${describeError(err)}`, { cause: err });
   }
@@ -70,7 +72,7 @@ export function parseModelProto(bytes: Uint8Array, label = 'model'): ModelProto 
  */
 export function loadModel(pathOrBytes: string | Uint8Array, options: LoadOptions = {}): Model {
   const fromFile = typeof pathOrBytes === 'string';
-  const bytes = fromFile ? readModelFile(pathOrBytes) : pathOrBytes;
+  const bytes = fromFile ? readModelFile(pathOrBytes, options.readFile ?? fs.readFileSync) : pathOrBytes;
   if (!fromFile && !ArrayBuffer.isView(bytes)) throw new TypeError('loadModel expects a file path or a Uint8Array');
   const label = fromFile ? `model "${pathOrBytes}"` : 'model bytes';
   const proto = parseModelProto(bytes, label);

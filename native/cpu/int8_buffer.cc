@@ -1,5 +1,7 @@
 #include "int8_buffer.h"
 
+#include "large_pages.h"
+
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -11,8 +13,6 @@ namespace {
 
 std::atomic<const BufferPlacement*> currentPlacement{nullptr};
 
-size_t roundUp(size_t value, size_t multiple) { return (value + multiple - 1) / multiple * multiple; }
-
 }  // namespace
 
 void setBufferPlacement(const BufferPlacement* placement) { currentPlacement.store(placement); }
@@ -23,7 +23,7 @@ ByteBuffer::ByteBuffer(size_t bytes, bool zeroFill) : placement_(currentPlacemen
     data_ = placement_->allocate(bytes, &token_);
     return;
   }
-  token_ = std::aligned_alloc(64, roundUp(bytes == 0 ? 1 : bytes, 64));
+  token_ = allocateAligned(bytes);
   if (!token_) throw std::bad_alloc();
   data_ = static_cast<uint8_t*>(token_);
   if (zeroFill) std::memset(data_, 0, bytes);

@@ -1,5 +1,7 @@
 #include "output_pool.h"
 
+#include "large_pages.h"
+
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -47,7 +49,7 @@ void* takeOutputBlock(size_t bytes, size_t* capacity) {
       return block;
     }
   }
-  void* block = std::aligned_alloc(64, *capacity);
+  void* block = allocateAligned(*capacity);
   if (!block) throw std::bad_alloc();
   return block;
 }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,14 +66,16 @@ Napi::Object objectArg(Napi::Env env, Napi::Value value, const char* name) {
 
 // ---------------------------------------------------------------- weights
 
-LinearKind linearKindArg(Napi::Env env, Napi::Value value, const char* name) {
+// A kind by name, or 'auto' (nullopt): the kernel the measured sparsity calls for.
+std::optional<LinearKind> linearKindArg(Napi::Env env, Napi::Value value, const char* name) {
   if (!value.IsString()) throwTypeError(env, std::string(name) + " must be a string");
   std::string kind = value.As<Napi::String>().Utf8Value();
+  if (kind == "auto") return std::nullopt;
   if (kind == "dense") return LinearKind::Dense;
   if (kind == "sparse") return LinearKind::Sparse;
   if (kind == "int8") return LinearKind::Int8;
   if (kind == "sparse-int8") return LinearKind::SparseInt8;
-  throwRangeError(env, std::string(name) + " must be 'dense', 'sparse', 'int8' or 'sparse-int8', got '" + kind + "'");
+  throwRangeError(env, std::string(name) + " must be 'auto', 'dense', 'sparse', 'int8' or 'sparse-int8', got '" + kind + "'");
 }
 
 template <typename T>
@@ -82,19 +85,28 @@ double zeroFraction(const T* w, size_t count) {
   return count ? static_cast<double>(zeros) / static_cast<double>(count) : 0.0;
 }
 
-// { kind, k, n, weights, transposed?, scales?, zeroPoints?, pattern? }
+// W (n x k) as k x n row-major, for the sparse packers.
+std::vector<float> transposedCopy(const float* w, size_t k, size_t n) {
+  std::vector<float> out(k * n);
+  for (size_t j = 0; j < n; ++j)
+    for (size_t kk = 0; kk < k; ++kk) out[kk * n + j] = w[j * k + kk];
+  return out;
+}
+
+// { kind, k, n, weights, transposed?, scales?, zeroPoints?, pattern?, sparseFrom? }. kind 'auto' packs
+// sparse when the weights' zero fraction reaches sparseFrom (int8: and every zero point is 0).
 LinearWeights packLinear(Napi::Env env, Napi::Object spec, const std::string& name) {
-  requireKnownOptions(env, spec, name.c_str(), {"kind", "k", "n", "weights", "transposed", "scales", "zeroPoints", "pattern"});
+  requireKnownOptions(env, spec, name.c_str(),
+                      {"kind", "k", "n", "weights", "transposed", "scales", "zeroPoints", "pattern", "sparseFrom"});
   LinearWeights layer;
-  layer.kind = linearKindArg(env, spec.Get("kind"), (name + ".kind").c_str());
+  const std::optional<LinearKind> kind = linearKindArg(env, spec.Get("kind"), (name + ".kind").c_str());
+  double sparseFrom = 2.0;
+  if (!kind) sparseFrom = numberArg(env, spec.Get("sparseFrom"), (name + ".sparseFrom").c_str());
   layer.k = dimArg(env, spec.Get("k"), (name + ".k").c_str());
   layer.n = dimArg(env, spec.Get("n"), (name + ".n").c_str());
   const size_t count = checkedProduct(env, {layer.k, layer.n}, (name + ": k * n").c_str());
   checkedProduct(env, {layer.k + 64, layer.n + 64, 8}, (name + ": packed size").c_str());
   const bool transposed = spec.Get("transposed").ToBoolean().Value();
-  if (transposed && layer.kind != LinearKind::Dense) {
-    throwTypeError(env, name + ".transposed is only for dense layers");
-  }
   bool twoFour = false;
   Napi::Value pattern = spec.Get("pattern");
   if (!pattern.IsUndefined()) {
@@ -103,22 +115,30 @@ LinearWeights packLinear(Napi::Env env, Napi::Object spec, const std::string& na
     twoFour = p == "2:4";
   }
   const std::string weightsName = name + ".weights";
-  if (layer.kind == LinearKind::Dense || layer.kind == LinearKind::Sparse) {
+  const bool floatWeights = kind ? (*kind == LinearKind::Dense || *kind == LinearKind::Sparse)
+                                 : spec.Get("weights").IsTypedArray() &&
+                                       spec.Get("weights").As<Napi::TypedArray>().TypedArrayType() == napi_float32_array;
+  if (transposed && !floatWeights) throwTypeError(env, name + ".transposed is only for float32 layers");
+  if (floatWeights) {
     const float* w = typedDataArg<float>(env, spec.Get("weights"), weightsName.c_str(), napi_float32_array, count);
     layer.sparsity = zeroFraction(w, count);
+    layer.kind = kind ? *kind : layer.sparsity >= sparseFrom ? LinearKind::Sparse : LinearKind::Dense;
+    if (layer.kind != LinearKind::Dense && layer.kind != LinearKind::Sparse) throwTypeError(env, weightsName + " must be an Int8Array");
     withAllocation(env, "packed weights", [&] {
       if (layer.kind == LinearKind::Dense) {
         layer.dense = engine::packDense(w, layer.k, layer.n, transposed);
-      } else {
-        layer.sparse = sparse::packFloat(w, layer.k, layer.n,
-                                         twoFour ? sparse::SparsePattern::TwoFour : sparse::SparsePattern::Unstructured);
+        return 0;
       }
+      std::vector<float> rowMajor = transposed ? transposedCopy(w, layer.k, layer.n) : std::vector<float>();
+      layer.sparse = sparse::packFloat(transposed ? rowMajor.data() : w, layer.k, layer.n,
+                                       twoFour ? sparse::SparsePattern::TwoFour : sparse::SparsePattern::Unstructured);
       return 0;
     });
     return layer;
   }
   const int8_t* w = typedDataArg<int8_t>(env, spec.Get("weights"), weightsName.c_str(), napi_int8_array, count);
   layer.sparsity = zeroFraction(w, count);
+  if (kind && *kind != LinearKind::Int8 && *kind != LinearKind::SparseInt8) throwTypeError(env, weightsName + " must be a Float32Array");
   size_t scaleCount = 0;
   const std::string scalesName = name + ".scales";
   const float* scales = typedDataArg<float>(env, spec.Get("scales"), scalesName.c_str(), napi_float32_array, SIZE_MAX, &scaleCount);
@@ -134,10 +154,11 @@ LinearWeights packLinear(Napi::Env env, Napi::Object spec, const std::string& na
     zeroPoints = typedDataArg<int8_t>(env, zp, zpName.c_str(), napi_int8_array, SIZE_MAX, &zeroPointCount);
     if (zeroPointCount != 1 && zeroPointCount != layer.n) throwRangeError(env, zpName + " must have 1 or n values");
   }
+  bool symmetric = true;
+  for (size_t i = 0; i < zeroPointCount; ++i) symmetric = symmetric && zeroPoints[i] == 0;
+  layer.kind = kind ? *kind : layer.sparsity >= sparseFrom && symmetric ? LinearKind::SparseInt8 : LinearKind::Int8;
   if (layer.kind == LinearKind::SparseInt8) {
-    for (size_t i = 0; i < zeroPointCount; ++i) {
-      if (zeroPoints[i] != 0) throwRangeError(env, name + ": sparse int8 weights must be symmetric (zero points 0)");
-    }
+    if (!symmetric) throwRangeError(env, name + ": sparse int8 weights must be symmetric (zero points 0)");
     if (twoFour && sparse::findTwoFourViolation(w, sparse::WeightType::Int8, layer.k, layer.n, nullptr, nullptr)) {
       throwRangeError(env, name + ": the weights are not 2:4 sparse");
     }

@@ -2,6 +2,7 @@
 
 #include "cuda.h"
 #include "engine.h"
+#include "files.h"
 #include "float_gemm.h"
 #include "int8.h"
 #include "quant.h"
@@ -17,6 +18,7 @@ void registerPublicApi(Napi::Env env, Napi::Object exports) {
   registerSparse(env, exports);
   registerCuda(env, exports);
   registerEngine(env, exports);
+  registerFiles(env, exports);
   registerFloatGemm(env, exports);
 }
 

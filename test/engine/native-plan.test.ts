@@ -111,13 +111,33 @@ describe('runs with the wrong arrays', () => {
   });
 });
 
+describe("weights packed by kind 'auto'", () => {
+  test('each layer on the kernel its zero fraction calls for, transposed or not', () => {
+    const sparseish = Float32Array.of(0, 0, 0, 5, 0, 0);  // 5/6 zeros
+    const weights = native().engineWeights({
+      constants: [],
+      linears: [
+        { kind: 'auto', sparseFrom: 0.8, k: 2, n: 3, weights: sparseish },
+        { kind: 'auto', sparseFrom: 0.9, k: 2, n: 3, weights: sparseish },
+        { kind: 'auto', sparseFrom: 0.8, k: 3, n: 2, weights: sparseish, transposed: true },
+        { kind: 'auto', sparseFrom: 0.8, k: 2, n: 3, weights: Int8Array.of(0, 0, 0, 5, 0, 0), scales: Float32Array.of(1) },
+        { kind: 'auto', sparseFrom: 0.8, k: 2, n: 3, weights: Int8Array.of(0, 0, 0, 5, 0, 0), scales: Float32Array.of(1), zeroPoints: Int8Array.of(1) },
+      ],
+    });
+    expect(weights.layers.map((l) => l.kind)).toEqual(['sparse', 'dense', 'sparse', 'sparse-int8', 'int8']);
+    expect(weights.layers.every((l) => Math.abs(l.sparsity - 5 / 6) < 1e-12)).toBe(true);
+  });
+});
+
 describe('weights that are refused', () => {
   test.each([
-    ['an unknown kind', { kind: 'huge', k: 1, n: 1, weights: Float32Array.of(1) }, /must be 'dense', 'sparse', 'int8' or 'sparse-int8'/],
+    ['an unknown kind', { kind: 'huge', k: 1, n: 1, weights: Float32Array.of(1) }, /must be 'auto', 'dense', 'sparse', 'int8' or 'sparse-int8'/],
+    ["'auto' without its threshold", { kind: 'auto', k: 1, n: 1, weights: Float32Array.of(1) }, /sparseFrom must be a number/],
+    ['float weights for an int8 kernel', { kind: 'int8', k: 1, n: 1, weights: Float32Array.of(1), scales: Float32Array.of(1) }, /weights must be a Int8Array, got Float32Array/],
     ['weights of the wrong length', { kind: 'dense', k: 2, n: 2, weights: Float32Array.of(1) }, /weights.*length/],
     ['int8 weights without scales', { kind: 'int8', k: 1, n: 1, weights: Int8Array.of(1) }, /scales/],
     ['asymmetric sparse int8 weights', { kind: 'sparse-int8', k: 1, n: 1, weights: Int8Array.of(1), scales: Float32Array.of(1), zeroPoints: Int8Array.of(3) }, /must be symmetric/],
-    ['a transposed sparse layer', { kind: 'sparse', k: 1, n: 1, weights: Float32Array.of(1), transposed: true }, /only for dense layers/],
+    ['transposed int8 weights', { kind: 'int8', k: 1, n: 1, weights: Int8Array.of(1), scales: Float32Array.of(1), transposed: true }, /only for float32 layers/],
   ])('%s', (_what, layer, message) => {
     expect(() => native().engineWeights({ constants: [], linears: [layer as never] })).toThrow(message);
   });

@@ -12,7 +12,7 @@ import { LoweringError, NativeEngineUnsupportedError } from './errors';
 import { buildPlan, type BuiltPlan, type TensorSpec } from './plan-builder';
 import { prepareModel } from './prepare';
 import { acquireShared, releaseShared, type SharedModel } from './shared-weights';
-import { chooseKernels, packWeights, type KernelChoiceOptions, type LinearChoice } from './weights';
+import { packWeights, type KernelChoiceOptions, type LinearChoice } from './weights';
 
 export interface NativeEngineOptions extends EngineOptions, KernelChoiceOptions {
   /** Plans kept per session, one per input shape signature (least recently used dropped first; default 16). */
@@ -190,10 +190,11 @@ export class NativeEngine implements Engine {
     if (options.device === 'cuda') throw new RangeError("the native engine runs on the CPU; use device 'cpu' or 'auto'");
     const choiceKey = JSON.stringify({ k: options.linearKinds ?? null, t: options.sparseThreshold ?? null });
     const create = (): SharedModel => {
-      const parsed = model instanceof Model ? model : typeof model === 'string' ? loadModel(model) : new Model(parseModelProto(model));
+      const parsed = model instanceof Model ? model
+        : typeof model === 'string' ? loadModel(model, { readFile: (file) => native().readFileLarge(file) })
+        : new Model(parseModelProto(model));
       const prepared = prepareModel(parsed);
-      const choices = chooseKernels(prepared.layers, options);
-      const weights = packWeights(native(), prepared, choices);
+      const { weights, choices } = packWeights(native(), prepared, options);
       // Packed now: the plans need only the layers' sizes, and the model's buffer may go.
       for (const layer of prepared.layers) {
         layer.weights = layer.weights instanceof Int8Array ? new Int8Array(0) : new Float32Array(0);

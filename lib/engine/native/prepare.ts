@@ -50,7 +50,9 @@ export function prepareModel(model: Model): PreparedModel {
     for (const name of node.inputs) {
       const tensor = name ? graph.constants.get(name) : undefined;
       if (!tensor || kept.has(name)) continue;
-      const copy = { ...tensor, data: tensor.data.slice() };
+      // Only a view into a larger buffer (the file's) is copied; a tensor that owns its buffer is kept.
+      const owns = tensor.data.byteOffset === 0 && tensor.data.byteLength === tensor.data.buffer.byteLength;
+      const copy = owns ? tensor : { ...tensor, data: tensor.data.slice() };
       kept.set(name, copy);
       if (!isEngineDType(tensor.dtype)) continue;
       constantIndex.set(name, constants.length);

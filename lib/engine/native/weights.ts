@@ -1,7 +1,7 @@
 // Which kernel each linear layer runs on, and the engineWeights call that packs them.
 import type { EngineLayer, EngineWeights, NativeBinding } from '../../../binding';
 import type { LinearLayer } from './linear-layers';
-import { isQuantizedLayer, layerSparsity, rowMajorWeights } from './linear-layers';
+import { isQuantizedLayer } from './linear-layers';
 import type { PreparedModel } from './prepare';
 import { ENGINE_DTYPES } from './tensor-data';
 
@@ -31,40 +31,41 @@ export interface KernelChoiceOptions {
   sparseThreshold?: number;
 }
 
-export function chooseKernels(layers: readonly LinearLayer[], options: KernelChoiceOptions = {}): LinearChoice[] {
-  return layers.map((layer) => {
-    const quantized = isQuantizedLayer(layer);
-    const sparsity = layerSparsity(layer);
-    const override = options.linearKinds?.[layer.name];
-    if (override) {
-      if ((override === 'int8' || override === 'sparse-int8') !== quantized) {
-        throw new RangeError(`layer "${layer.name}" has ${quantized ? 'int8' : 'float32'} weights; kernel '${override}' does not take them`);
-      }
-      return { name: layer.name, kind: override, k: layer.k, n: layer.n, sparsity, reason: 'override' };
-    }
-    const threshold = options.sparseThreshold ?? (quantized ? SPARSE_CROSSOVER.int8 : SPARSE_CROSSOVER.float32);
-    const symmetric = !layer.zeroPoints || layer.zeroPoints.every((z) => z === 0);
-    const sparse = sparsity >= threshold && (!quantized || symmetric);
-    const kind: LinearKind = quantized ? (sparse ? 'sparse-int8' : 'int8') : sparse ? 'sparse' : 'dense';
-    const reason = `sparsity ${(sparsity * 100).toFixed(1)}% ${sparse ? '>=' : '<'} ${(threshold * 100).toFixed(0)}%` +
-      (quantized && sparsity >= threshold && !symmetric ? ' (asymmetric weights run dense)' : '');
-    return { name: layer.name, kind, k: layer.k, n: layer.n, sparsity, reason };
-  });
+function thresholdFor(layer: LinearLayer, options: KernelChoiceOptions): number {
+  return options.sparseThreshold ?? (isQuantizedLayer(layer) ? SPARSE_CROSSOVER.int8 : SPARSE_CROSSOVER.float32);
 }
 
-export function packWeights(binding: NativeBinding, prepared: PreparedModel, choices: readonly LinearChoice[]): EngineWeights {
-  return binding.engineWeights({
+/** The engineWeights spec of each layer: its override, else 'auto' at the layer type's crossover. */
+function layerSpec(layer: LinearLayer, options: KernelChoiceOptions): EngineLayer {
+  const override = options.linearKinds?.[layer.name];
+  if (override && (override === 'int8' || override === 'sparse-int8') !== isQuantizedLayer(layer)) {
+    throw new RangeError(`layer "${layer.name}" has ${isQuantizedLayer(layer) ? 'int8' : 'float32'} weights; kernel '${override}' does not take them`);
+  }
+  return {
+    kind: override ?? 'auto', k: layer.k, n: layer.n, weights: layer.weights, transposed: layer.transposed,
+    ...(override ? {} : { sparseFrom: thresholdFor(layer, options) }),
+    ...(layer.scales ? { scales: layer.scales } : {}),
+    ...(layer.zeroPoints ? { zeroPoints: layer.zeroPoints } : {}),
+  };
+}
+
+/** Packs every layer on the kernel its override or its measured sparsity calls for, and says which and why. */
+export function packWeights(binding: NativeBinding, prepared: PreparedModel, options: KernelChoiceOptions = {}):
+  { weights: EngineWeights; choices: LinearChoice[] } {
+  const weights = binding.engineWeights({
     constants: prepared.constants.map(({ tensor }) => ({ type: ENGINE_DTYPES[tensor.dtype]!, data: tensor.data as never })),
-    linears: prepared.layers.map((layer, i): EngineLayer => {
-      const kind = choices[i].kind;
-      const dense = kind === 'dense';
-      return {
-        kind, k: layer.k, n: layer.n,
-        weights: dense ? layer.weights : rowMajorWeights(layer),
-        transposed: dense && layer.transposed,
-        ...(layer.scales ? { scales: layer.scales } : {}),
-        ...(layer.zeroPoints ? { zeroPoints: layer.zeroPoints } : {}),
-      };
-    }),
+    linears: prepared.layers.map((layer) => layerSpec(layer, options)),
   });
+  const choices = weights.layers.map((packed, i): LinearChoice => {
+    const layer = prepared.layers[i];
+    const threshold = thresholdFor(layer, options);
+    const sparse = packed.kind === 'sparse' || packed.kind === 'sparse-int8';
+    const asymmetric = isQuantizedLayer(layer) && !sparse && packed.sparsity >= threshold;
+    const reason = options.linearKinds?.[layer.name]
+      ? 'override'
+      : `sparsity ${(packed.sparsity * 100).toFixed(1)}% ${packed.sparsity >= threshold ? '>=' : '<'} ${(threshold * 100).toFixed(0)}%` +
+        (asymmetric ? ' (asymmetric weights run dense)' : '');
+    return { name: layer.name, kind: packed.kind, k: packed.k, n: packed.n, sparsity: packed.sparsity, reason };
+  });
+  return { weights, choices };
 }

@@ -1,4 +1,5 @@
 // Gradient rules of MatMul (numpy semantics: 1-D operands, broadcast batch dims) and Gemm.
+import { attr } from '../../onnx/attributes';
 import type { GraphWriter } from '../graph-writer';
 import { sumToShape } from './broadcast';
 import { floatAttr, intAttr, product, type GradientRule } from './rule';
@@ -69,7 +70,7 @@ export const gemm: GradientRule = {
     const beta = floatAttr(ctx.node, 'beta', 1);
     const transA = intAttr(ctx.node, 'transA', 0);
     const transB = intAttr(ctx.node, 'transB', 0);
-    const scaled = { alpha };
+    const scaled = { alpha: attr.float(alpha) };
     const da = !ctx.needs(0) ? undefined : transA
       ? w.op('Gemm', [b, dY], { ...scaled, transA: transB, transB: 1 })
       : w.op('Gemm', [dY, b], { ...scaled, transB: 1 - transB });

@@ -1,5 +1,6 @@
 // Gradient rules of Softmax, LogSoftmax (one axis: opset 13 and later, which the training graph has)
 // and LayerNormalization (from its saved mean and inverse standard deviation).
+import { DataType, dataTypeOf } from '../../onnx/dtype';
 import { sumToShape } from './broadcast';
 import { intAttr, normAxis, product, unary, type GradientRule } from './rule';
 
@@ -35,8 +36,12 @@ export const layerNormalization: GradientRule = {
     const axis = normAxis(intAttr(ctx.node, 'axis', -1), xDims.length);
     const axes = Array.from({ length: xDims.length - axis }, (_, i) => axis + i);
     const count = product(xDims.slice(axis));
-    const mean = ctx.forwardOutput(1);
-    const inv = ctx.forwardOutput(2);
+    // Mean and inverse deviation come in the stash type (float32 by default, also for float64 inputs).
+    const own = dataTypeOf(ctx.dtype);
+    const saved = (i: number): string => intAttr(ctx.node, 'stash_type', DataType.FLOAT) === own
+      ? ctx.forwardOutput(i) : w.op('Cast', [ctx.forwardOutput(i)], { to: own });
+    const mean = saved(1);
+    const inv = saved(2);
     const normalized = w.op('Mul', [w.op('Sub', [x, mean]), inv]);
     const meanOver = (v: string): string => w.op('Mul', [w.reduceSum(v, axes, true), ctx.scalar(1 / count)]);
     let dx: string | undefined;

@@ -3,9 +3,11 @@
 // the training graph's opset (16 or later, see training-opset.ts) expects.
 import { makeNode, type AttributeValue } from '../onnx/attributes';
 import type { DTypeName, TypedArray } from '../onnx/dtype';
-import type { GraphProto } from '../onnx/gen/onnx_pb';
+import { create } from '@bufbuild/protobuf';
+import { ValueInfoProtoSchema, type GraphProto } from '../onnx/gen/onnx_pb';
 import type { Model } from '../onnx/model';
 import { makeTensor } from '../onnx/tensor';
+import { makeValueInfo } from '../onnx/value-info';
 
 /** The float types gradients are computed in. */
 export type FloatType = 'float32' | 'float64';
@@ -32,6 +34,18 @@ export class GraphWriter {
     for (let i = 1; this.names.has(name); i++) name = `${base}_${i}`;
     this.names.add(name);
     return name;
+  }
+
+  /** Declare a new graph input (fed every step). */
+  input(hint: string, dtype: DTypeName, dims: readonly number[]): string {
+    const name = this.fresh(hint);
+    this.graph.input.push(makeValueInfo(name, dtype, dims));
+    return name;
+  }
+
+  /** Declare an existing value as a graph output. */
+  output(name: string): void {
+    this.graph.output.push(create(ValueInfoProtoSchema, { name }));
   }
 
   /** Append a node; returns its output names (`outputs` fresh ones, or the names given). */

@@ -14,7 +14,8 @@ export interface LossTerms {
   /** Labels fed each step: integer class ids (cross-entropy) or float targets (squared error). */
   labels?: { dtype: 'int64' | 'float32'; weight: number };
   /** Student values pulled toward teacher values fed each step. */
-  matches?: { student: string; teacherDims: number[]; weight: number }[];
+  /** Each teacher value's dims per sample (without the batch axis). */
+  matches?: { student: string; sampleDims: number[]; weight: number }[];
   /** Seed of the projections' initial values. */
   seed: number;
 }
@@ -73,10 +74,11 @@ export function appendLoss(w: GraphWriter, terms: LossTerms, shapes: ValueShapes
   (terms.matches ?? []).forEach((m, i) => {
     const student = shapes.get(m.student);
     if (!student) throw new Error(`the student has no value "${m.student}" to match`);
-    const target = w.input(`teacher_match_${i}`, dtype, m.teacherDims);
+    const targetDims = [dims[0], ...m.sampleDims];
+    const target = w.input(`teacher_match_${i}`, dtype, targetDims);
     result.matchTargets.push(target);
     const from = student.dims[student.dims.length - 1];
-    const to = m.teacherDims[m.teacherDims.length - 1];
+    const to = targetDims[targetDims.length - 1];
     let value = m.student;
     if (from !== to) {
       const initial = randomNormal(from * to, terms.seed + i, 1 / Math.sqrt(from));
@@ -85,7 +87,7 @@ export function appendLoss(w: GraphWriter, terms: LossTerms, shapes: ValueShapes
       value = w.op('MatMul', [value, projection]);
     }
     const error = w.op('Sub', [value, target]);
-    weighted(w.op('Mul', [w.sumAll(w.op('Mul', [error, error])), scalar(1 / product(m.teacherDims))]), m.weight);
+    weighted(w.op('Mul', [w.sumAll(w.op('Mul', [error, error])), scalar(1 / product(targetDims))]), m.weight);
   });
   if (parts.length === 0) throw new Error('no loss term: give a teacher, labels or matched values with a weight above 0');
   result.loss = parts.length === 1 ? parts[0] : w.op('Sum', parts);

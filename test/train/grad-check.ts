@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { create } from '@bufbuild/protobuf';
 import { GraphBuilder } from '../../lib/onnx/builder';
 import type { Model } from '../../lib/onnx/model';
-import { proto } from '../../lib/onnx';
+import { makeNode, proto } from '../../lib/onnx';
 import { createRandom, randomNormal } from '../../lib/onnx/random';
 import { serializeModel } from '../../lib/onnx/save';
 import { differentiate } from '../../lib/train/autodiff';
@@ -81,16 +81,43 @@ async function session(model: Model): Promise<ort.InferenceSession> {
 }
 
 export async function checkGradients(c: GradCase): Promise<GradResult> {
-  const feeds = makeFeeds(c);
-  const forward = await session(buildModel(c));
+  return checkModelGradients(buildModel(c), makeFeeds(c), c.wrt, { reference: c.reference, eps: c.eps, samples: c.samples, seed: c.seed, build: (r) => buildModel(c, r) });
+}
+
+export interface ModelCheckOptions {
+  reference?: GradCase['reference'];
+  eps?: number;
+  samples?: number;
+  seed?: number;
+  /** The forward model with the loss Σ r·y added (default: appended to a copy of the forward model). */
+  build?: (r: { data: Float64Array; dims: number[] }) => Model;
+}
+
+/** Appends loss = Σ r·y on the model's first output, keeping y an output. */
+function withLoss(forward: Model, r: { data: Float64Array; dims: number[] }): Model {
+  const model = forward.clone();
+  const y = model.graph.output[0].name;
+  const dtype = model.outputs[0].dtype;
+  const weights = model.uniqueName('r');
+  model.setInitializer(weights, dtype === 'float64' ? r.data : Float32Array.from(r.data), r.dims);
+  const product = model.uniqueName('r_y');
+  model.addNode(makeNode('Mul', [y, weights], [product]));
+  model.addNode(makeNode('ReduceSum', [product], ['loss'], { keepdims: 0 }));
+  model.graph.output.unshift(create(proto.ValueInfoProtoSchema, { name: 'loss' }));
+  return model;
+}
+
+/** Gradient check of any forward model whose differentiated values (`wrt`) are graph inputs. */
+export async function checkModelGradients(forwardModel: Model, feeds: Record<string, ort.Tensor>, wrt: string[], o: ModelCheckOptions = {}): Promise<GradResult> {
+  const forward = await session(forwardModel);
   const outName = forward.outputNames[0];
   const y0 = (await forward.run(feeds))[outName];
   const r = { data: Float64Array.from(randomNormal(y0.data.length, 99)), dims: [...y0.dims] };
 
-  const model = buildModel(c, r);
+  const model = o.build ? o.build(r) : withLoss(forwardModel, r);
   const shapes = await probeValues(model, feeds);
-  const grads = differentiate(model, new GraphWriter(model, 'grad.'), { loss: 'loss', wrt: c.wrt, shapes });
-  for (const name of c.wrt) {
+  const grads = differentiate(model, new GraphWriter(model, 'grad.'), { loss: 'loss', wrt, shapes });
+  for (const name of wrt) {
     const g = grads.get(name);
     if (g === undefined) throw new Error(`no gradient for ${name}`);
     model.graph.output.push(create(proto.ValueInfoProtoSchema, { name: g }));
@@ -100,10 +127,10 @@ export async function checkGradients(c: GradCase): Promise<GradResult> {
 
   const lossAt = async (values: Record<string, ort.Tensor>): Promise<number> => {
     let y: ArrayLike<number>;
-    if (c.reference) {
+    if (o.reference) {
       const plain: Record<string, Float64Array> = {};
       for (const [k, t] of Object.entries(values)) plain[k] = Float64Array.from(t.data as ArrayLike<number>, Number);
-      y = c.reference(plain);
+      y = o.reference(plain);
     } else {
       y = (await forward.run(values))[outName].data as ArrayLike<number>;
     }
@@ -111,22 +138,23 @@ export async function checkGradients(c: GradCase): Promise<GradResult> {
     for (let i = 0; i < r.data.length; i++) total += r.data[i] * y[i];
     return total;
   };
-  const eps = c.eps ?? 1e-6;
-  const pick = createRandom(c.seed ?? 7);
+  const eps = o.eps ?? 1e-6;
+  const pick = createRandom(o.seed ?? 7);
+  const samples = o.samples ?? 24;
   let maxError = 0;
   let scale = 0;
   let checked = 0;
-  for (const name of c.wrt) {
+  for (const name of wrt) {
     const base = feeds[name];
     const n = base.data.length;
     const gradient = analytic[grads.get(name) as string].data as Float32Array | Float64Array;
-    const indices = n <= (c.samples ?? 24) ? Array.from({ length: n }, (_, i) => i) : Array.from({ length: c.samples ?? 24 }, () => Math.floor(pick() * n));
+    const indices = n <= samples ? Array.from({ length: n }, (_, i) => i) : Array.from({ length: samples }, () => Math.floor(pick() * n));
     for (const i of indices) {
       const at = (delta: number): Record<string, ort.Tensor> => {
-        // The perturbed point in float64, so the step is exactly ±eps in the reference.
-        const data = c.reference ? Float64Array.from(base.data as Float32Array) : (base.data as Float64Array).slice();
+        // With a reference the perturbed point is float64, so the step is exactly ±eps.
+        const data = o.reference ? Float64Array.from(base.data as Float32Array) : (base.data as Float64Array).slice();
         data[i] += delta;
-        return { ...feeds, [name]: new ort.Tensor(c.reference ? 'float64' : c.dtype, data, base.dims) };
+        return { ...feeds, [name]: new ort.Tensor(o.reference ? 'float64' : base.type as 'float32', data, base.dims) };
       };
       const numeric = ((await lossAt(at(eps))) - (await lossAt(at(-eps)))) / (2 * eps);
       maxError = Math.max(maxError, Math.abs(numeric - gradient[i]));

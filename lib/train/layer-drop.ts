@@ -1,7 +1,9 @@
 // Students with fewer layers, DistilBERT-style: blocks of a repeated stack are removed and the kept ones
-// keep the teacher's weights. Each node belongs to the block its name or its weights' names number
-// ("layers.3/...", "layer3.attn.q.weight", "encoder.layer.3..."), or else to the latest block it reads
-// from; removing a block wires the block after it to the block before it.
+// keep the teacher's weights. A node belongs to block i when its name, an output's name or a weight's
+// name numbers it ("/layers.3/q/MatMul", "/layers.3/..._output_0", "layer3.attn.q.weight",
+// "encoder.layer.3..."). The stream between blocks is then found from the graph: X(i), the value block
+// i reads that only blocks before it made. Removing block i makes X(i+1)'s readers read X(i); nodes
+// nothing reads any more go.
 import type { NodeProto } from '../onnx/gen/onnx_pb';
 import { makeNode } from '../onnx/attributes';
 import { DataType } from '../onnx/dtype';
@@ -9,10 +11,6 @@ import type { Model } from '../onnx/model';
 import { sortNodes } from '../onnx/topo';
 
 const LAYER_INDEX = /(?:^|[/._])(?:layers?|blocks?|h)[._]?(\d+)(?=$|[/._])/i;
-/** Before the stack (embeddings, mask arithmetic). */
-const BEFORE = -1;
-/** After the stack (pooler, classifier head). */
-const AFTER = Number.MAX_SAFE_INTEGER;
 
 export class LayerDropError extends Error {
   constructor(message: string) {
@@ -34,83 +32,99 @@ const indexIn = (name: string): number | undefined => {
   return m ? Number(m[1]) : undefined;
 };
 
-/** Block of each node: BEFORE, a block index, or AFTER. */
-function blockOf(model: Model, nodes: NodeProto[]): Map<NodeProto, number> {
+interface Stack {
+  nodes: NodeProto[];
+  /** Block number of numbered nodes. */
+  block: Map<NodeProto, number>;
+  /** Per value: the blocks whose numbered nodes it depends on. */
+  after: Map<string, Set<number>>;
+  producer: Map<string, NodeProto>;
+  layers: number;
+}
+
+function analyzeStack(model: Model): Stack {
+  const graph = model.graph;
+  const nodes = sortNodes(graph).order.map((i) => graph.node[i]);
   // Float tensors of more than one element: weights, not shapes or scalar constants.
-  const weights = new Set(model.graph.initializer
+  const weights = new Set(graph.initializer
     .filter((t) => (t.dataType === DataType.FLOAT || t.dataType === DataType.DOUBLE) && t.dims.reduce((a, b) => a * Number(b), 1) > 1)
     .map((t) => t.name));
-  const valueBlock = new Map<string, number>();
-  const blocks = new Map<NodeProto, number>();
+  const block = new Map<NodeProto, number>();
+  const after = new Map<string, Set<number>>();
+  const producer = new Map<string, NodeProto>();
   for (const node of nodes) {
-    const inherited = Math.max(BEFORE, ...node.input.map((v) => valueBlock.get(v) ?? BEFORE));
-    const named = indexIn(node.name);
-    const ownWeights = node.input.filter((v) => weights.has(v));
-    const weightIndices = ownWeights.map(indexIn).filter((i): i is number => i !== undefined);
-    let block: number;
-    if (named !== undefined) block = Math.max(named, inherited);
-    else if (weightIndices.length) block = Math.max(...weightIndices, inherited);
-    // Weights without a block number after the stack: the head.
-    else if (ownWeights.length && inherited > BEFORE) block = AFTER;
-    else block = inherited;
-    blocks.set(node, block);
-    for (const out of node.output) valueBlock.set(out, block);
+    const own = [node.name, ...node.output, ...node.input.filter((v) => weights.has(v))].map(indexIn).find((i) => i !== undefined);
+    const deps = new Set<number>(node.input.flatMap((v) => [...(after.get(v) ?? [])]));
+    if (own !== undefined) {
+      block.set(node, own);
+      deps.add(own);
+    }
+    for (const out of node.output) {
+      after.set(out, deps);
+      producer.set(out, node);
+    }
   }
-  return blocks;
+  const numbers = [...new Set(block.values())].sort((a, b) => a - b);
+  if (numbers.length < 2 || numbers.some((b, i) => b !== i)) throw new LayerDropError(`no repeated stack of numbered blocks found (block numbers seen: ${numbers.join(', ') || 'none'})`);
+  return { nodes, block, after, producer, layers: numbers.length };
+}
+
+/** X(0) .. X(layers): what each block reads from before it, and what the last block hands on. */
+function streamValues(model: Model, s: Stack): string[] {
+  const readBy = (b: number): string[] => [...new Set(s.nodes.filter((n) => s.block.get(n) === b).flatMap((n) => n.input))].filter((v) => v !== '');
+  const dependsOn = (v: string, b: number): boolean => s.after.get(v)?.has(b) ?? false;
+  const unique = (candidates: string[], what: string): string => {
+    if (candidates.length !== 1) throw new LayerDropError(`cannot tell ${what} (${candidates.length ? candidates.join(', ') : 'no value'} qualifies)`);
+    return candidates[0];
+  };
+  const stream: string[] = [];
+  for (let b = 1; b < s.layers; b++) {
+    stream[b] = unique(readBy(b).filter((v) => dependsOn(v, b - 1) && !dependsOn(v, b)), `which value block ${b} reads from block ${b - 1}`);
+  }
+  // Block 0 reads its input the way block 1 reads block 0's output: by the same kinds of nodes.
+  const readers = (v: string, b: number): string => s.nodes.filter((n) => s.block.get(n) === b && n.input.includes(v)).map((n) => n.opType).sort().join();
+  const firstReaders = readers(stream[1], 1);
+  stream[0] = unique(readBy(0).filter((v) => !model.initializerProto(v) && (s.after.get(v)?.size ?? 0) === 0 && readers(v, 0) === firstReaders), 'which value block 0 reads as its input');
+  // The last block hands on the value made at the place in it where the block before made X(last):
+  // blocks are copies of each other, written node for node in the same order.
+  const last = s.layers - 1;
+  const region = (b: number): NodeProto[] => s.nodes.filter((n) => dependsOn(n.output[0], b) && !dependsOn(n.output[0], b + 1));
+  const maker = s.producer.get(stream[last]) as NodeProto;
+  const at = region(last - 1).indexOf(maker);
+  const twin = region(last)[at];
+  if (at < 0 || twin?.opType !== maker.opType) throw new LayerDropError(`cannot tell which value the last block hands on: blocks ${last - 1} and ${last} differ`);
+  stream[s.layers] = twin.output[maker.output.indexOf(stream[last])];
+  return stream;
 }
 
 /** A copy of `source` keeping only blocks `keep` (indices into its repeated stack). */
 export function dropLayers(source: Model, keep: readonly number[]): LayerDropResult {
   const model = source.clone();
-  const graph = model.graph;
-  const { order } = sortNodes(graph);
-  const nodes = order.map((i) => graph.node[i]);
-  const blocks = blockOf(model, nodes);
-  const indices = [...new Set(blocks.values())].filter((b) => b !== BEFORE && b !== AFTER).sort((a, b) => a - b);
-  const layers = indices.length;
-  if (layers < 2 || indices.some((b, i) => b !== i)) throw new LayerDropError(`no repeated stack of numbered blocks found (block numbers seen: ${indices.join(', ') || 'none'})`);
+  const stack = analyzeStack(model);
+  const { layers } = stack;
   for (const k of keep) if (!Number.isInteger(k) || k < 0 || k >= layers) throw new LayerDropError(`block ${k} does not exist: the model has blocks 0..${layers - 1}`);
   const kept = [...new Set(keep)].sort((a, b) => a - b);
   if (kept.length === 0) throw new LayerDropError('keep at least one block');
-  const dropped = indices.filter((b) => !kept.includes(b));
-  const graphOutputs = new Set(graph.output.map((o) => o.name));
-  const producedIn = (b: number): Set<string> => new Set(nodes.filter((n) => blocks.get(n) === b).flatMap((n) => n.output));
-  const readersOf = (value: string): NodeProto[] => nodes.filter((n) => n.input.includes(value));
-
-  /** The one value block `b` hands to what comes after it. */
-  const streamOut = (b: number): string => {
-    const leaving = [...producedIn(b)].filter((v) => graphOutputs.has(v) || readersOf(v).some((n) => (blocks.get(n) as number) > b));
-    if (leaving.length !== 1) throw new LayerDropError(`block ${b} hands ${leaving.length} values to later nodes (${leaving.join(', ')}); only a single stream can be rewired`);
-    return leaving[0];
-  };
-  /** The value block `b` reads from before it: the previous block's stream, or for block 0 the value read like block 1 reads block 0's. */
-  const streamIn = (b: number): string => {
-    if (b > 0) return streamOut(b - 1);
-    const inBlock = (n: NodeProto, block: number) => blocks.get(n) === block;
-    const readers = (v: string, block: number) => readersOf(v).filter((n) => inBlock(n, block)).length;
-    const want = readers(streamOut(0), 1);
-    const inside = producedIn(0);
-    const candidates = [...new Set(nodes.filter((n) => inBlock(n, 0)).flatMap((n) => n.input))]
-      .filter((v) => v !== '' && !inside.has(v) && !model.initializerProto(v) && readers(v, 0) === want);
-    if (candidates.length !== 1) throw new LayerDropError(`cannot tell which value block 0 reads as its input (${candidates.join(', ') || 'none'} match)`);
-    return candidates[0];
-  };
-
-  const removed = new Set<NodeProto>();
+  const dropped = Array.from({ length: layers }, (_, i) => i).filter((b) => !kept.includes(b));
+  const stream = streamValues(model, stack);
+  const graph = model.graph;
+  const outputs = new Set(graph.output.map((o) => o.name));
   for (const b of [...dropped].reverse()) {
-    const from = streamIn(b);
-    const to = streamOut(b);
-    for (const n of nodes) if (!removed.has(n) && blocks.get(n) !== b) n.input.forEach((v, i) => v === to && (n.input[i] = from));
-    for (const n of nodes) if (blocks.get(n) === b) removed.add(n);
-    if (graphOutputs.has(to)) graph.node.push(makeNode('Identity', [from], [to], {}, { name: model.uniqueName(`${to}_kept`) }));
+    const [from, to] = [stream[b], stream[b + 1]];
+    for (const n of graph.node) n.input.forEach((v, i) => v === to && (n.input[i] = from));
+    if (outputs.has(to)) {
+      // The graph output keeps its name, now made from the kept stream; its old maker is left unread.
+      const maker = graph.node.find((n) => n.output.includes(to)) as NodeProto;
+      maker.output[maker.output.indexOf(to)] = model.uniqueName(`${to}_dropped`);
+      graph.node.push(makeNode('Identity', [from], [to], {}, { name: model.uniqueName(`${to}_kept`) }));
+    }
   }
-  graph.node = graph.node.filter((n) => !removed.has(n));
-  removeDeadNodes(model);
+  removeUnread(model);
   return { model, layers, kept, dropped };
 }
 
 /** Nodes nothing reads, initializers nothing reads, and value infos of values no longer made. */
-function removeDeadNodes(model: Model): void {
+function removeUnread(model: Model): void {
   const graph = model.graph;
   const outputs = new Set(graph.output.map((o) => o.name));
   for (let changed = true; changed;) {

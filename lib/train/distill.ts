@@ -41,7 +41,8 @@ export interface ModelSize {
 export interface DistillReport {
   student: { source: string; description: string; size: ModelSize };
   teacher: { size: ModelSize };
-  output: string;
+  /** The output the loss reads. */
+  logits: string;
   temperature: number;
   alpha: number;
   matches: ValueMatch[];
@@ -111,7 +112,7 @@ export async function distill(teacher: Model, student: Model | string, data: Dat
       report: {
         student: { source: made ? made.spec : 'model', description: made?.description ?? 'given model', size: sizeOf(studentModel) },
         teacher: { size: sizeOf(teacher) },
-        output,
+        logits: output,
         temperature,
         alpha,
         matches,

@@ -31,7 +31,9 @@ export interface FitSpec {
 }
 
 export interface TrainingSummary {
+  /** Steps done (all of `plannedSteps` unless interrupted). */
   steps: number;
+  plannedSteps: number;
   /** Steps done before this run (resumed from a checkpoint). */
   resumedAt: number;
   batch: number;
@@ -113,7 +115,7 @@ export async function fit(spec: FitSpec): Promise<FitResult> {
     const loop = await runSteps(session, sampler, feedsFor, {
       schedule: { kind: resolved.schedule, base: resolved.learningRate, warmup: resolved.warmup, total: resolved.steps },
       startStep,
-      checkpoint: options.checkpoint ? { path: options.checkpoint, every: options.checkpointEvery ?? resolved.steps } : undefined,
+      checkpoint: options.checkpoint ? { path: options.checkpoint, every: options.checkpointEvery } : undefined,
       onProgress: options.onProgress,
       signal: options.signal,
     });
@@ -123,6 +125,7 @@ export async function fit(spec: FitSpec): Promise<FitResult> {
       resolved,
       summary: {
         steps: loop.stepsDone,
+        plannedSteps: resolved.steps,
         resumedAt: startStep,
         batch: resolved.batch,
         optimizer: resolved.optimizer.kind,

@@ -18,7 +18,8 @@ export interface LoopOptions {
   schedule: Schedule;
   /** Steps already done (a resumed run starts there). */
   startStep: number;
-  checkpoint?: { path: string; every: number };
+  /** Where checkpoints go: every `every` steps and at the end when `every` is set, and always when stopped. */
+  checkpoint?: { path: string; every?: number };
   onProgress?: (p: TrainingProgress) => void;
   /** Aborting stops after the current step (with a checkpoint when one is configured). */
   signal?: AbortSignal;
@@ -55,7 +56,7 @@ export async function runSteps(session: TrainingSession, sampler: BatchSampler,
     result.losses.push(loss);
     result.stepsDone = step + 1;
     if (!Number.isFinite(loss)) throw new Error(`the loss became ${loss} at step ${step + 1}; lower the learning rate (or clip gradients)`);
-    if (o.checkpoint && result.stepsDone % o.checkpoint.every === 0) save();
+    if (o.checkpoint?.every && result.stepsDone % o.checkpoint.every === 0) save();
     const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
     const done = result.stepsDone - o.startStep;
     o.onProgress?.({
@@ -64,7 +65,7 @@ export async function runSteps(session: TrainingSession, sampler: BatchSampler,
       etaSeconds: (elapsed / done) * (total - result.stepsDone),
     });
   }
-  if (result.interrupted || (o.checkpoint && result.stepsDone % o.checkpoint.every !== 0)) save();
+  if (result.interrupted || (o.checkpoint?.every && result.stepsDone % o.checkpoint.every !== 0)) save();
   result.totalMs = Number(process.hrtime.bigint() - start) / 1e6;
   return result;
 }

@@ -28,7 +28,7 @@ export interface TrainOptions {
   threads?: number;
   /** Initializers kept as they are: globs on their names (e.g. "*embeddings*"). */
   freeze?: string[];
-  /** Checkpoint file, written every `checkpointEvery` steps, at the end and when stopped. */
+  /** Checkpoint file: written when stopped, and with `checkpointEvery` every so many steps and at the end. */
   checkpoint?: string;
   checkpointEvery?: number;
   /** Checkpoint to continue from (same student, data and options). */

@@ -16,7 +16,8 @@ export interface TrainModelOptions extends TrainOptions {
 }
 
 export interface TrainReport {
-  output: string;
+  /** The output the loss reads. */
+  logits: string;
   training: TrainingSummary;
   /** On the eval set when given, else on the training data. */
   evaluatedOn: 'eval' | 'training';
@@ -44,5 +45,5 @@ export async function train(source: Model, data: Dataset, options: TrainModelOpt
     targets: async (indices) => ({ labels: takeRows(labels, indices) }),
     options,
   });
-  return { model, report: { output, training: summary, evaluatedOn: options.eval ? 'eval' : 'training', before, after: await evaluate(model) } };
+  return { model, report: { logits: output, training: summary, evaluatedOn: options.eval ? 'eval' : 'training', before, after: await evaluate(model) } };
 }

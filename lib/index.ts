@@ -19,6 +19,13 @@ export { OrtCudaUnavailableError, ortCudaSupport, type OrtCudaSupport } from './
 export type { Engine, EngineOptions, Session, ValueMetadata } from './engine/engine';
 export type { HostTensor, Feeds, TensorType } from './engine/tensor';
 export { prune, pruneModel, pruneFile, PRUNE_PATTERNS, type PruneResult, type PruneOptions, type PruneRunOptions, type PrunePattern, type PruneReport } from './prune';
+export {
+  distill, distillFile, train, trainFile, readDataset, readLabels, studentFromSpec, dropLayers, differentiate, findUnsupported,
+  buildTrainingGraph, TrainingSession, GRADIENT_RULES, GradientError, StudentSpecError, LayerDropError, TrainingInterrupted,
+  type DistillOptions, type DistillReport, type DistillResult, type DistillFileOptions, type DistillFileReport, type TrainOptions,
+  type TrainModelOptions, type TrainReport, type TrainResult, type TrainFileOptions, type TrainFileReport, type TrainingProgress,
+  type TrainingSummary, type Evaluation, type Dataset, type ValueMatch, type UnsupportedNode, type TrainingGraph,
+} from './train';
 export { quantize, quantizeFile, readCalibrationDir, parseNpz, type QuantizeResult, type QuantizeOptions, type QuantizeFileOptions, type QuantizeReport, type QuantizeMode, type QuantFormat, type CalibrationMethod, type CalibrationData } from './quantize';
 export {
   convertFloat, convertFile, optimizeModel, applyWeights, exportWeights, readWeightMap, withFloat32Io,

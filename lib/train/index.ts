@@ -2,6 +2,9 @@
 // distillation and supervised training.
 export { distill, type DistillOptions, type DistillReport, type DistillResult, type ValueMatch, type ModelSize } from './distill';
 export { train, type TrainModelOptions, type TrainReport, type TrainResult } from './train';
+export { distillFile, type DistillFileOptions, type DistillFileReport } from './distill-file';
+export { trainFile, type TrainFileOptions, type TrainFileReport } from './train-file';
+export { TrainingInterrupted } from './interrupted';
 export type { TrainOptions } from './options';
 export type { TrainingProgress } from './loop';
 export type { TrainingSummary } from './fit';

@@ -24,7 +24,7 @@ export {
   buildTrainingGraph, TrainingSession, GRADIENT_RULES, GradientError, StudentSpecError, LayerDropError, TrainingInterrupted,
   type DistillOptions, type DistillReport, type DistillResult, type DistillFileOptions, type DistillFileReport, type TrainOptions,
   type TrainModelOptions, type TrainReport, type TrainResult, type TrainFileOptions, type TrainFileReport, type TrainingProgress,
-  type TrainingSummary, type Evaluation, type Dataset, type ValueMatch, type UnsupportedNode, type TrainingGraph,
+  type TrainingSummary, type Evaluation, type Dataset, type ValueMatch, type UnsupportedNode as UnsupportedGradientNode, type TrainingGraph,
 } from './train';
 export { quantize, quantizeFile, readCalibrationDir, parseNpz, type QuantizeResult, type QuantizeOptions, type QuantizeFileOptions, type QuantizeReport, type QuantizeMode, type QuantFormat, type CalibrationMethod, type CalibrationData } from './quantize';
 export {

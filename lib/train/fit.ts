@@ -119,7 +119,7 @@ export async function fit(spec: FitSpec): Promise<FitResult> {
       onProgress: options.onProgress,
       signal: options.signal,
     });
-    const parameters = graph.carried.filter((c) => c.kind === 'parameter');
+    const parameters = graph.layout.filter((s) => !s.projection);
     return {
       model: session.trainedModel(student),
       resolved,
@@ -131,8 +131,8 @@ export async function fit(spec: FitSpec): Promise<FitResult> {
         optimizer: resolved.optimizer.kind,
         learningRate: resolved.learningRate,
         tensors: parameters.length,
-        elements: parameters.reduce((n, c) => n + c.initial.length, 0),
-        masked: weights.filter((w) => graph.parameters.includes(w.name)),
+        elements: parameters.reduce((n, s) => n + s.dims.reduce((a, b) => a * b, 1), 0),
+        masked: weights.filter((w) => parameters.some((s) => s.name === w.name)),
         untouched: graph.untouched,
         graphNodes: graph.model.graph.node.length,
         ...summarize(loop, resolved, data.size),

@@ -7,7 +7,7 @@ import { ortSessionOptions } from '../engine/ort-engine';
 import type { Model } from '../onnx/model';
 import { serializeModel } from '../onnx/save';
 import type { OptimizerOptions } from './optimizer';
-import type { TrainingGraph } from './training-graph';
+import type { CarriedValue, TrainingGraph } from './training-graph';
 
 export interface StepResult {
   loss: number;
@@ -64,6 +64,13 @@ export class TrainingSession {
   /** A copy of `student` holding the trained parameters and statistics: a plain inference model. */
   trainedModel(student: Model): Model {
     const model = student.clone();
+    const flat = this.graph.carried.find((c) => c.kind === 'parameters') as CarriedValue;
+    const values = (this.state.get(flat.input) as ort.Tensor).data as Float32Array;
+    for (const s of this.graph.layout) {
+      if (s.projection) continue;
+      const n = s.dims.reduce((a, b) => a * b, 1);
+      model.setInitializer(s.name, values.slice(s.offset, s.offset + n), s.dims, flat.dtype);
+    }
     for (const c of this.graph.carried) {
       if (!c.initializer) continue;
       const data = (this.state.get(c.input) as ort.Tensor).data as Float32Array;

@@ -1,45 +1,30 @@
 // Gradient rule of Conv (any spatial rank, strides, dilations, pads, groups including depthwise).
-// dX is a ConvTranspose of dY with the same weights. dW correlates X with dY: a Conv whose "kernel" is dY,
-// with strides and dilations swapped.
-import type { GraphWriter } from '../graph-writer';
+// dX is a ConvTranspose of dY with the same weights; dW correlates X's patches with dY.
+import type { FloatType, GraphWriter } from '../graph-writer';
 import { intAttr, type GradientRule } from './rule';
 import { transposeBack, windowOf, type Window } from './window';
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
 
-/** The first `kernel` entries of each spatial axis of a [*, *, spatial...] value, when it has more. */
-function cropToKernel(w: GraphWriter, value: string, kernel: readonly number[]): string {
-  const n = kernel.length;
-  return w.op('Slice', [value, w.ints(new Array<number>(n).fill(0)), w.ints(kernel), w.ints(range(2, 2 + n))]);
-}
-
 /**
- * group 1: batch and channels swap roles, X as [C, N, ...] against dY as kernels [M, N, ...], one
- * dense Conv. Grouped: every (sample, input channel) is its own group of a depthwise Conv against the
- * dY channels of its group, then the samples are summed.
+ * dW[o, i, t] = Σ over samples and positions of dY[o] · X[i] at tap t. A depthwise Conv with one-hot
+ * kernels unfolds X into its taps at every output position (im2col), then per group one batched MatMul
+ * against dY and a sum over the samples.
  */
-function weightGradient(w: GraphWriter, x: string, dY: string, xDims: number[], yDims: number[], group: number, win: Window): string {
-  const n = win.kernel.length;
-  const spatial = range(2, 2 + n);
-  const swapped = { strides: win.dilations, dilations: win.strides, pads: win.pads };
+function weightGradient(w: GraphWriter, x: string, dY: string, xDims: number[], yDims: number[], group: number, win: Window, dtype: FloatType): string {
   const [batch, channels] = xDims;
   const outputs = yDims[1];
-  if (group === 1) {
-    const correlated = w.op('Conv', [w.transpose(x, [1, 0, ...spatial]), w.transpose(dY, [1, 0, ...spatial])], swapped);
-    return cropToKernel(w, w.transpose(correlated, [1, 0, ...spatial]), win.kernel);
-  }
+  const taps = win.kernel.reduce((a, b) => a * b, 1);
+  const positions = yDims.slice(2).reduce((a, b) => a * b, 1);
+  const oneHot = dtype === 'float64' ? new Float64Array(channels * taps * taps) : new Float32Array(channels * taps * taps);
+  for (let c = 0; c < channels; c++) for (let t = 0; t < taps; t++) oneHot[(c * taps + t) * taps + t] = 1;
+  const unfold = w.constant(oneHot, [channels * taps, 1, ...win.kernel], dtype);
+  const patches = w.op('Conv', [x, unfold], { group: channels, strides: win.strides, dilations: win.dilations, pads: win.pads });
   const perIn = channels / group;
   const perOut = outputs / group;
-  const ySpatial = yDims.slice(2);
-  const kernels = w.op('Expand', [w.reshape(dY, [batch, group, 1, perOut, ...ySpatial]), w.ints([batch, group, perIn, perOut, ...ySpatial])]);
-  const correlated = w.op('Conv', [
-    w.reshape(x, [1, batch * channels, ...xDims.slice(2)]),
-    w.reshape(kernels, [batch * channels * perOut, 1, ...ySpatial]),
-  ], { ...swapped, group: batch * channels });
-  const cropped = cropToKernel(w, correlated, win.kernel);
-  const perSample = w.reshape(cropped, [batch, group, perIn, perOut, ...win.kernel]);
-  const summed = w.reduceSum(perSample, [0], false);
-  return w.reshape(w.transpose(summed, [0, 2, 1, ...range(3, 3 + n)]), [outputs, perIn, ...win.kernel]);
+  const columns = w.transpose(w.reshape(patches, [batch, group, perIn * taps, positions]), [0, 1, 3, 2]);
+  const products = w.op('MatMul', [w.reshape(dY, [batch, group, perOut, positions]), columns]);
+  return w.reshape(w.reduceSum(products, [0], false), [outputs, perIn, ...win.kernel]);
 }
 
 export const conv: GradientRule = {
@@ -57,7 +42,7 @@ export const conv: GradientRule = {
     const dx = ctx.needs(0)
       ? w.op('ConvTranspose', [dY, weight], { ...transposeBack(win, yDims.slice(2), xDims.slice(2)), group })
       : undefined;
-    const dw = ctx.needs(1) ? weightGradient(w, x, dY, xDims, yDims, group, win) : undefined;
+    const dw = ctx.needs(1) ? weightGradient(w, x, dY, xDims, yDims, group, win, ctx.dtype) : undefined;
     const db = bias !== '' && ctx.needs(2) ? w.reduceSum(dY, [0, ...range(2, yDims.length)], false) : undefined;
     return [dx, dw, db];
   },

@@ -90,7 +90,8 @@ export const erf = unary((ctx, dY) => {
   const gauss = w.op('Exp', [w.op('Neg', [w.op('Mul', [x, x])])]);
   return w.op('Mul', [dY, w.op('Mul', [gauss, ctx.scalar(2 / Math.sqrt(Math.PI))])]);
 });
-export const relu = unary((ctx, dY) => zeroWhere(ctx, ctx.w.op('Greater', [ctx.node.input[0], ctx.scalar(0)]), dY));
+// Read from the output (y > 0 exactly where x > 0), so onnxruntime can still fuse the op before with Relu.
+export const relu = unary((ctx, dY) => zeroWhere(ctx, ctx.w.op('Greater', [ctx.node.output[0], ctx.scalar(0)]), dY));
 
 /** Clip passes the gradient where min <= x <= max (bounds are inputs from opset 11). */
 export const clip = unary((ctx, dY) => {

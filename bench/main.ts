@@ -7,6 +7,7 @@ import { runInt8Bench } from './int8';
 import { runPruneBench } from './prune';
 import { runQuantizeBench } from './quantize';
 import { runSparseBench } from './sparse';
+import { runTrainBench } from './train';
 import { runServeBench } from './serve';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
@@ -14,6 +15,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   int8: runInt8Bench,
   float: runFloatBench,
   prune: runPruneBench,
+  train: runTrainBench,
   quantize: runQuantizeBench,
   sparse: runSparseBench,
   serve: runServeBench,

@@ -22,7 +22,11 @@ namespace onnxforge::engine {
   X(Reduce)                     \
   X(QuantizeLinear)             \
   X(DequantizeLinear)           \
-  X(DynamicQuantizeLinear)
+  X(DynamicQuantizeLinear)     \
+  X(Conv)                      \
+  X(QConv)                     \
+  X(DepthwiseConv)             \
+  X(Pool)
 
 enum class Op : uint16_t {
 #define ONNXFORGE_ENGINE_OP_ENUM(name) name,

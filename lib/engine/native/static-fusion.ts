@@ -6,6 +6,7 @@ import { ENGINE_DOMAIN, floatAttr, intAttr, intsAttr, type IrGraph, type IrNode 
 import { GraphEdit } from './graph-edit';
 import type { LinearLayer } from './linear-layers';
 import { dequantizeNBits, MS_DOMAIN } from './matmul-nbits';
+import { fuseConvs, fuseQdqConvs } from './conv-fusion';
 import { opDef } from './ops';
 import type { Shaped } from './ops/types';
 import { tensorFrom, valuesOf, type ConstTensor } from './tensor-data';
@@ -270,12 +271,15 @@ function fuseLinears(edit: GraphEdit, layers: LinearLayer[]): void {
 
 /** All load-time rewrites; returns the linear layers the graph's Linear nodes refer to. */
 export function fuseStatic(graph: IrGraph): LinearLayer[] {
+  const layers: LinearLayer[] = [];
+  // Before folding: folding would turn a QDQ model's int8 conv weights back into floats.
+  fuseQdqConvs(new GraphEdit(graph), layers);
   foldConstants(graph);
   const edit = new GraphEdit(graph);
   edit.removeDead();
   fuseLayerNorms(edit);
   fuseGelus(edit);
-  const layers: LinearLayer[] = [];
+  fuseConvs(edit, layers);
   fuseLinears(edit, layers);
   edit.removeDead();
   return layers;

@@ -3,6 +3,7 @@ import { elementCount } from '../../../onnx/tensor';
 import { LoweringError } from '../errors';
 import { intAttr, type IrNode } from '../ir';
 import { emptyTensor, setValues, valuesOf, type ConstTensor } from '../tensor-data';
+import { packedOrder } from '../lower-context';
 import type { LowerArgs, OpDef, Shaped } from './types';
 
 function fail(node: IrNode, reason: string): never {
@@ -72,11 +73,14 @@ function quantizeOp(dequantize: boolean): OpDef {
     lower(args) {
       const { ctx, node, shaped, outputs } = args;
       const [outer, channels, inner] = axisLayout(node, shaped[0]!, shaped[1]!);
-      const out = ctx.arena(outputs[0].dtype, outputs[0].dims);
-      const inputs = [ctx.dense(refOf(args, 0)), ctx.dense(refOf(args, 1))];
+      const x = refOf(args, 0);
+      // Per tensor, any packed layout (NHWC between convolutions) is quantized as it lies.
+      const order = channels === 1 ? packedOrder(x) : undefined;
+      const out = ctx.arenaInOrder(outputs[0].dtype, outputs[0].dims, order ?? outputs[0].dims.map((_, i) => i));
+      const inputs = [order ? ctx.flat(x) : ctx.dense(x), ctx.dense(refOf(args, 1))];
       if (shaped[2]) inputs.push(ctx.dense(refOf(args, 2)));
       if (outer * channels * inner > 0) {
-        ctx.step(dequantize ? 'DequantizeLinear' : 'QuantizeLinear', inputs, [ctx.dense(out)], [outer, channels, inner]);
+        ctx.step(dequantize ? 'DequantizeLinear' : 'QuantizeLinear', inputs, [ctx.flat(out)], [outer, channels, inner]);
       }
       return [out];
     },

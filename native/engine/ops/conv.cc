@@ -1,0 +1,209 @@
+// Convolutions over NHWC tensors. Conv: each output pixel's window (im2col, one block of rows at a
+// time so it stays in cache) times the layer's weights on whichever kernel they were packed for
+// (dense, sparse, int8, sparse int8), one layer per group; a 1x1, stride-1 convolution reads its
+// input in place. QConv: the same on activations a static QDQ model keeps quantized (padding holds
+// the zero point). DepthwiseConv: its own loop over channels.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "../float_kernels.h"
+#include "../op_kernel.h"
+#include "conv_geometry.h"
+#include "linear_rows.h"
+
+namespace onnxforge::engine {
+namespace {
+
+// ints = geometry + [groups, activation]; step.linear = the first group's layer.
+constexpr size_t kGroups = WindowGeometry::kParams, kActivation = kGroups + 1;
+
+size_t groupsOf(const Step& step) { return static_cast<size_t>(step.ints[kGroups]); }
+
+void checkConvCommon(const Step& step, const Plan& plan, DType inputType) {
+  requireArity(step, 1, 2, 1);
+  requireInts(step, kActivation + 1);
+  const WindowGeometry g = checkedWindowGeometry(step);
+  const size_t groups = sizeParam(step, kGroups);
+  if (step.ints[kActivation] < 0 || step.ints[kActivation] >= static_cast<int64_t>(Activation::Count)) planError(step, "unknown activation");
+  if (groups == 0 || g.c % groups != 0 || g.oc % groups != 0) planError(step, "channels do not split into the groups");
+  const ValueSlot& x = valueOf(step, plan, step.inputs[0], "x");
+  requireDType(step, x, inputType, "x");
+  requireCount(step, x, g.inputCount(), "x");
+  const ValueSlot& y = valueOf(step, plan, step.outputs[0], "y");
+  requireDType(step, y, DType::Float32, "y");
+  requireCount(step, y, g.outputCount(), "y");
+  if (step.inputs.size() == 2 && step.inputs[1] >= 0) {
+    const ValueSlot& bias = valueOf(step, plan, step.inputs[1], "bias");
+    requireDType(step, bias, DType::Float32, "bias");
+    requireCount(step, bias, g.oc, "bias");
+  }
+  const size_t k = g.kh * g.kw * (g.c / groups), n = g.oc / groups;
+  if (step.linear < 0 || static_cast<size_t>(step.linear) + groups > plan.weights->linears.size()) {
+    planError(step, "refers to layers the model does not have");
+  }
+  for (size_t i = 0; i < groups; ++i) {
+    const LinearWeights& w = plan.weights->linears[static_cast<size_t>(step.linear) + i];
+    if (w.k != k || w.n != n) planError(step, "a group's layer does not match the window and channels");
+    const bool int8Layer = w.kind == LinearKind::Int8 || w.kind == LinearKind::SparseInt8;
+    if (int8Layer != (inputType != DType::Float32)) planError(step, "the layer's kernel does not take this input type");
+  }
+}
+
+void checkConv(const Step& step, const Plan& plan) { checkConvCommon(step, plan, DType::Float32); }
+
+// The window of output pixel `pixel` (over N x OH x OW) for channels [c0, c0 + cg) of x, as one
+// row of kh * kw * cg values (taps outside the input hold `pad`).
+template <typename T>
+void windowRow(const WindowGeometry& g, const T* x, size_t pixel, size_t c0, size_t cg, T pad, T* row) {
+  const size_t ox = pixel % g.ow, oy = (pixel / g.ow) % g.oh, b = pixel / (g.ow * g.oh);
+  for (size_t ky = 0; ky < g.kh; ++ky) {
+    const int64_t iy = g.inY(oy, ky);
+    for (size_t kx = 0; kx < g.kw; ++kx, row += cg) {
+      const int64_t ix = g.inX(ox, kx);
+      if (iy < 0 || ix < 0 || iy >= static_cast<int64_t>(g.h) || ix >= static_cast<int64_t>(g.w)) {
+        std::fill(row, row + cg, pad);
+        continue;
+      }
+      std::memcpy(row, x + ((b * g.h + static_cast<size_t>(iy)) * g.w + static_cast<size_t>(ix)) * g.c + c0, cg * sizeof(T));
+    }
+  }
+}
+
+// Output pixels per im2col block: about 256 KiB of window rows, at least one row.
+size_t blockRows(size_t rowBytes) { return std::clamp<size_t>((256 * 1024) / std::max<size_t>(rowBytes, 1), 1, 512); }
+
+template <typename T, typename Product>
+void convBlocks(const Step& step, RunState& state, T pad, Product product) {
+  const WindowGeometry g = windowGeometry(step);
+  const size_t groups = groupsOf(step), cg = g.c / groups, ocg = g.oc / groups, k = g.kh * g.kw * cg;
+  const size_t pixels = g.n * g.oh * g.ow;
+  const T* x = state.at<T>(step.inputs[0]);
+  const float* bias = step.inputs.size() == 2 ? state.at<float>(step.inputs[1]) : nullptr;
+  float* y = state.at<float>(step.outputs[0]);
+  const size_t rows = blockRows(k * sizeof(T));
+  const size_t blocks = (pixels + rows - 1) / rows;
+  parallelRange(blocks * groups, static_cast<double>(rows) * k * ocg, [&](size_t b0, size_t b1) {
+    std::vector<T> col(rows * k);
+    std::vector<float> out(groups > 1 ? rows * ocg : 0);
+    for (size_t item = b0; item < b1; ++item) {
+      const size_t grp = item % groups, p0 = (item / groups) * rows, count = std::min(rows, pixels - p0);
+      for (size_t r = 0; r < count; ++r) windowRow(g, x, p0 + r, grp * cg, cg, pad, col.data() + r * k);
+      const LinearWeights& w = state.plan.weights->linears[static_cast<size_t>(step.linear) + grp];
+      const float* groupBias = bias ? bias + grp * ocg : nullptr;
+      if (groups == 1) {
+        product(w, col.data(), count, k, groupBias, y + p0 * g.oc);
+        continue;
+      }
+      product(w, col.data(), count, k, groupBias, out.data());
+      for (size_t r = 0; r < count; ++r) std::memcpy(y + (p0 + r) * g.oc + grp * ocg, out.data() + r * ocg, ocg * sizeof(float));
+    }
+  });
+}
+
+bool pointwise(const WindowGeometry& g, size_t groups) {
+  return groups == 1 && g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w;
+}
+
+void runConv(const Step& step, RunState& state) {
+  const WindowGeometry g = windowGeometry(step);
+  const auto activation = static_cast<Activation>(step.ints[kActivation]);
+  if (g.outputCount() == 0) return;
+  if (pointwise(g, groupsOf(step))) {
+    const LinearWeights& w = state.plan.weights->linears[static_cast<size_t>(step.linear)];
+    linearRows(w, state.at<float>(step.inputs[0]), g.n * g.h * g.w, g.c,
+               step.inputs.size() == 2 ? state.at<float>(step.inputs[1]) : nullptr, activation, state.at<float>(step.outputs[0]));
+    return;
+  }
+  // Blocks run on the pool's threads, each product on its own thread.
+  convBlocks<float>(step, state, 0.0f, [&](const LinearWeights& w, const float* col, size_t m, size_t k, const float* bias, float* y) {
+    linearRows(w, col, m, k, bias, activation, y);
+  });
+}
+
+// QConv: inputs x (uint8 or int8, NHWC), bias; floats [x scale]; ints geometry + [groups, activation,
+// x zero point]. Output float32.
+void checkQConv(const Step& step, const Plan& plan) {
+  if (step.inputs.empty()) planError(step, "needs x");
+  const ValueSlot& x = valueOf(step, plan, step.inputs[0], "x");
+  if (x.dtype != DType::Uint8 && x.dtype != DType::Int8) planError(step, "x must be uint8 or int8");
+  checkConvCommon(step, plan, x.dtype);
+  requireInts(step, kActivation + 2);
+  requireFloats(step, 1);
+  const int64_t zp = step.ints[kActivation + 1];
+  if (x.dtype == DType::Uint8 ? (zp < 0 || zp > 255) : (zp < -128 || zp > 127)) planError(step, "the zero point is out of the type's range");
+}
+
+void runQConv(const Step& step, RunState& state) {
+  const WindowGeometry g = windowGeometry(step);
+  if (g.outputCount() == 0) return;
+  const auto activation = static_cast<Activation>(step.ints[kActivation]);
+  const int32_t zp = static_cast<int32_t>(step.ints[kActivation + 1]);
+  const float scale = step.floats[0];
+  const bool isSigned = state.plan.values[static_cast<size_t>(step.inputs[0])].dtype == DType::Int8;
+  const uint8_t pad = static_cast<uint8_t>(zp);
+  convBlocks<uint8_t>(step, state, pad, [&](const LinearWeights& w, const uint8_t* col, size_t m, size_t k, const float* bias, float* y) {
+    quantizedLinearRows(w, col, isSigned, m, k, scale, zp, bias, activation, y);
+  });
+}
+
+// DepthwiseConv: inputs x (NHWC), weights [KH, KW, C], bias (C, optional); ints geometry (OC == C)
+// + [activation].
+void checkDepthwise(const Step& step, const Plan& plan) {
+  requireArity(step, 2, 3, 1);
+  const WindowGeometry g = checkedWindowGeometry(step);
+  requireInts(step, WindowGeometry::kParams + 1);
+  if (g.oc != g.c) planError(step, "a depthwise convolution keeps the channel count");
+  const ValueSlot& x = valueOf(step, plan, step.inputs[0], "x");
+  requireDType(step, x, DType::Float32, "x");
+  requireCount(step, x, g.inputCount(), "x");
+  const ValueSlot& w = valueOf(step, plan, step.inputs[1], "weights");
+  requireDType(step, w, DType::Float32, "weights");
+  requireCount(step, w, g.kh * g.kw * g.c, "weights");
+  if (step.inputs.size() == 3 && step.inputs[2] >= 0) requireCount(step, valueOf(step, plan, step.inputs[2], "bias"), g.c, "bias");
+  const ValueSlot& y = valueOf(step, plan, step.outputs[0], "y");
+  requireDType(step, y, DType::Float32, "y");
+  requireCount(step, y, g.outputCount(), "y");
+  const int64_t a = step.ints[WindowGeometry::kParams];
+  if (a < 0 || a >= static_cast<int64_t>(Activation::Count)) planError(step, "unknown activation");
+}
+
+void runDepthwise(const Step& step, RunState& state) {
+  const WindowGeometry g = windowGeometry(step);
+  const auto activation = static_cast<Activation>(step.ints[WindowGeometry::kParams]);
+  const float* x = state.at<float>(step.inputs[0]);
+  const float* w = state.at<float>(step.inputs[1]);
+  const float* bias = step.inputs.size() == 3 ? state.at<float>(step.inputs[2]) : nullptr;
+  float* y = state.at<float>(step.outputs[0]);
+  const size_t c = g.c;
+  parallelRange(g.n * g.oh, static_cast<double>(g.ow) * g.kh * g.kw * c, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; ++r) {
+      const size_t b = r / g.oh, oy = r % g.oh;
+      for (size_t ox = 0; ox < g.ow; ++ox) {
+        float* out = y + ((b * g.oh + oy) * g.ow + ox) * c;
+        if (bias) std::memcpy(out, bias, c * sizeof(float));
+        else std::memset(out, 0, c * sizeof(float));
+        for (size_t ky = 0; ky < g.kh; ++ky) {
+          const int64_t iy = g.inY(oy, ky);
+          if (iy < 0 || iy >= static_cast<int64_t>(g.h)) continue;
+          for (size_t kx = 0; kx < g.kw; ++kx) {
+            const int64_t ix = g.inX(ox, kx);
+            if (ix < 0 || ix >= static_cast<int64_t>(g.w)) continue;
+            const float* in = x + ((b * g.h + static_cast<size_t>(iy)) * g.w + static_cast<size_t>(ix)) * c;
+            const float* tap = w + (ky * g.kw + kx) * c;
+            for (size_t ch = 0; ch < c; ++ch) out[ch] += in[ch] * tap[ch];
+          }
+        }
+      }
+      applyActivation(activation, y + (b * g.oh + oy) * g.ow * c, g.ow * c);
+    }
+  });
+}
+
+}  // namespace
+
+extern const OpKernel kConvKernel{checkConv, runConv};
+extern const OpKernel kQConvKernel{checkQConv, runQConv};
+extern const OpKernel kDepthwiseConvKernel{checkDepthwise, runDepthwise};
+
+}  // namespace onnxforge::engine

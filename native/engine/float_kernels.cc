@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "float_gemm.h"
+#include "op_kernel.h"
 #include "thread_pool.h"
 #include "vector_math.h"
 
@@ -34,7 +35,7 @@ fgemm::Activation gemmActivation(Activation a) {
     case Activation::GeluTanh: return fgemm::Activation::GeluTanh;
     case Activation::Tanh: return fgemm::Activation::Tanh;
     case Activation::Sigmoid: return fgemm::Activation::Sigmoid;
-    case Activation::None: case Activation::Count: break;
+    case Activation::None: case Activation::Relu6: case Activation::HardSwish: case Activation::Count: break;
   }
   return fgemm::Activation::None;
 }
@@ -47,6 +48,11 @@ void denseLinear(const float* x, size_t m, size_t lda, const DenseWeights& w, co
   epilogue.bias = bias;
   epilogue.activation = gemmActivation(activation);
   fgemm::gemmPacked(x, m, lda, *w.packed, y, w.packed->n, epilogue);
+  // What the GEMM's epilogue lacks runs over the rows just written (conv blocks are cache-sized).
+  if (activation == Activation::Relu6 || activation == Activation::HardSwish) {
+    const size_t n = w.packed->n;
+    parallelRange(m, static_cast<double>(n) * 2, [&](size_t r0, size_t r1) { applyActivation(activation, y + r0 * n, (r1 - r0) * n); });
+  }
 }
 
 void gemmSerial(size_t m, size_t n, size_t k, float alpha, const float* a, size_t lda, bool transA,
@@ -67,6 +73,8 @@ void applyActivation(Activation activation, float* y, size_t count) {
     case Activation::GeluTanh: unaryFloat(UnaryKind::GeluTanh, y, y, count, 0, 0); return;
     case Activation::Tanh: unaryFloat(UnaryKind::Tanh, y, y, count, 0, 0); return;
     case Activation::Sigmoid: unaryFloat(UnaryKind::Sigmoid, y, y, count, 0, 0); return;
+    case Activation::Relu6: unaryFloat(UnaryKind::Clip, y, y, count, 0.0f, 6.0f); return;
+    case Activation::HardSwish: unaryFloat(UnaryKind::HardSwish, y, y, count, 0, 0); return;
     case Activation::Count: return;
   }
 }

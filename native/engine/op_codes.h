@@ -51,6 +51,6 @@ enum class UnaryKind : int64_t {
 };
 enum class ReduceKind : int64_t { Mean, Sum, Max, Min, Prod, SumSquare, L2, Count };
 // What follows the product in a Linear step (the GEMM epilogue).
-enum class Activation : int64_t { None, Relu, Gelu, GeluTanh, Tanh, Sigmoid, Count };
+enum class Activation : int64_t { None, Relu, Gelu, GeluTanh, Tanh, Sigmoid, Relu6, HardSwish, Count };
 
 }  // namespace onnxforge::engine

@@ -7,7 +7,15 @@ import type { GraphEdit } from './graph-edit';
 import type { LinearLayer } from './linear-layers';
 import { valuesOf, type ConstTensor } from './tensor-data';
 
-const ACTIVATIONS: Record<string, string> = { Relu: 'Relu', Sigmoid: 'Sigmoid', Tanh: 'Tanh' };
+const ACTIVATIONS: Record<string, string> = { Relu: 'Relu', Sigmoid: 'Sigmoid', Tanh: 'Tanh', HardSwish: 'HardSwish' };
+
+/** Clip to [0, 6] (ReLU6), with its bounds as attributes (opset < 11) or constant inputs. */
+function isRelu6(edit: GraphEdit, node: IrNode): boolean {
+  if (node.op !== 'Clip' || node.domain !== '') return false;
+  const lo = node.inputs[1] ? scalarOf(edit.constant(node.inputs[1])) : node.attrs.min;
+  const hi = node.inputs[2] ? scalarOf(edit.constant(node.inputs[2])) : node.attrs.max;
+  return lo === 0 && hi === 6;
+}
 
 interface ConvWeights {
   /** [OC, Cg, ...kernel] as float32 (or int8 with per-OC scales for QConv). */
@@ -67,9 +75,11 @@ function geometryAttrs(conv: IrNode, w: ConvWeights, groups: number) {
 
 function fuseActivation(edit: GraphEdit, output: string, removed: IrNode[]): { output: string; activation: string } {
   const act = edit.soleConsumer(output);
-  if (!act || act.domain !== '' || !ACTIVATIONS[act.op]) return { output, activation: 'None' };
+  if (!act || act.domain !== '') return { output, activation: 'None' };
+  const activation = isRelu6(edit, act) ? 'Relu6' : ACTIVATIONS[act.op];
+  if (!activation) return { output, activation: 'None' };
   removed.push(act);
-  return { output: act.outputs[0], activation: ACTIVATIONS[act.op] };
+  return { output: act.outputs[0], activation };
 }
 
 /** Float Conv (+ BatchNormalization, + activation) with constant weights. */

@@ -97,7 +97,7 @@ function remedy(): string {
   if (isGitCheckout()) return 'build it with `npm run build:native` (needs cmake >= 3.18 and a C++17 compiler)';
   const target = currentPlatformTarget();
   const install = target ? `install the prebuilt binary with \`npm install ${platformPackageName(target)}@${packageVersion()}\`, or ` : '';
-  return `${install}build it from source with \`npm rebuild onnxforge --build-from-source\` (needs cmake >= 3.18 and a C++17 compiler)`;
+  return `${install}build it from source with \`npm rebuild onnxforge\` (needs cmake >= 3.18 and a C++17 compiler)`;
 }
 
 function loadBinding(): LoadedBinary {

@@ -20,6 +20,8 @@ endfunction()
 
 function(onnxforge_apply_glibc_floor)
   set(compat ${CMAKE_CURRENT_SOURCE_DIR}/native/compat/glibc_floor.cc)
+  # The --wrap list is read from that file: a pin added there reconfigures the build.
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${compat})
   file(STRINGS ${compat} wrapped REGEX "ONNXFORGE_PIN(_AT)?\\([A-Za-z_0-9]+|__wrap_[A-Za-z_0-9]+\\(")
   set(wrap_options)
   list(FILTER wrapped EXCLUDE REGEX "#define")

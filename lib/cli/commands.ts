@@ -5,6 +5,7 @@ import { registerCompare } from './commands/compare';
 import { registerConvert } from './commands/convert';
 import { registerCpu } from './commands/cpu';
 import { registerDemo } from './commands/demo';
+import { registerDoctor } from './commands/doctor';
 import { registerExportWeights } from './commands/export-weights';
 import { registerInspect } from './commands/inspect';
 import { registerOptimize } from './commands/optimize';
@@ -18,6 +19,7 @@ export function registerCommands(program: Command): void {
   registerConvert(program);
   registerCpu(program);
   registerDemo(program);
+  registerDoctor(program);
   registerExportWeights(program);
   registerInspect(program);
   registerOptimize(program);

@@ -33,6 +33,10 @@ void gelu(const float* x, float* y, size_t n) { active().gelu(x, y, n); }
 void geluTanh(const float* x, float* y, size_t n) { active().geluTanh(x, y, n); }
 void relu(const float* x, float* y, size_t n) { active().relu(x, y, n); }
 void add(const float* a, const float* b, float* y, size_t n) { active().add(a, b, y, n); }
+void weightedSum(const float* const* rows, const float* const* weights, size_t count, const float* bias, float* y,
+                 size_t n) {
+  active().weightedSum(rows, weights, count, bias, y, n);
+}
 void softmaxRow(const float* x, float* y, size_t n) { active().softmaxRow(x, y, n); }
 void layerNormRow(const float* x, const float* gamma, const float* beta, size_t n, float epsilon, float* y) {
   active().layerNormRow(x, gamma, beta, n, epsilon, y);

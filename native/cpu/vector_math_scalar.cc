@@ -39,6 +39,15 @@ void addRow(const float* a, const float* b, float* y, size_t n) {
   for (size_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
 }
 
+void weightedSum(const float* const* rows, const float* const* weights, size_t count, const float* bias, float* y,
+                 size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    float a = bias ? bias[i] : 0.0f;
+    for (size_t t = 0; t < count; ++t) a += rows[t][i] * weights[t][i];
+    y[i] = a;
+  }
+}
+
 void softmaxRow(const float* x, float* y, size_t n) {
   if (n == 0) return;
   // A NaN is skipped here but makes its exp, and so the sum, NaN.
@@ -79,6 +88,7 @@ const VectorKernels& scalarVectorKernels() {
                                    unaryRow<geluTanhScalar>,
                                    unaryRow<reluScalar>,
                                    addRow,
+                                   weightedSum,
                                    softmaxRow,
                                    layerNormRow};
   return table;

@@ -156,6 +156,40 @@ void addRow(const float* a, const float* b, float* y, size_t n) {
   }
 }
 
+// y = bias + sum over t of rows[t] * weights[t] (element-wise); bias may be nullptr.
+// Channel blocks outside, taps inside: each block is accumulated in registers and
+// stored once; four blocks at a time hide the FMA latency.
+template <typename V>
+void weightedSum(const float* const* rows, const float* const* weights, size_t count, const float* bias, float* y,
+                 size_t n) {
+  using F = typename V::F;
+  constexpr size_t W = V::kWidth;
+  size_t i = 0;
+  for (; i + 4 * W <= n; i += 4 * W) {
+    F a0 = bias ? V::load(bias + i) : V::set1(0.0f), a1 = bias ? V::load(bias + i + W) : V::set1(0.0f);
+    F a2 = bias ? V::load(bias + i + 2 * W) : V::set1(0.0f), a3 = bias ? V::load(bias + i + 3 * W) : V::set1(0.0f);
+    for (size_t t = 0; t < count; ++t) {
+      const float* r = rows[t] + i;
+      const float* w = weights[t] + i;
+      a0 = V::fma(V::load(r), V::load(w), a0);
+      a1 = V::fma(V::load(r + W), V::load(w + W), a1);
+      a2 = V::fma(V::load(r + 2 * W), V::load(w + 2 * W), a2);
+      a3 = V::fma(V::load(r + 3 * W), V::load(w + 3 * W), a3);
+    }
+    V::store(y + i, a0);
+    V::store(y + i + W, a1);
+    V::store(y + i + 2 * W, a2);
+    V::store(y + i + 3 * W, a3);
+  }
+  for (; i < n; i += W) {
+    const size_t lanes = n - i < W ? n - i : W;
+    F a = bias ? V::loadPartial(bias + i, lanes, 0.0f) : V::set1(0.0f);
+    for (size_t t = 0; t < count; ++t)
+      a = V::fma(V::loadPartial(rows[t] + i, lanes, 0.0f), V::loadPartial(weights[t] + i, lanes, 0.0f), a);
+    V::storePartial(y + i, a, lanes);
+  }
+}
+
 template <typename V>
 void softmaxRow(const float* x, float* y, size_t n) {
   using F = typename V::F;
@@ -243,6 +277,7 @@ VectorKernels makeVectorKernels(IsaLevel isa) {
                        unaryRow<V, geluTanhV<V>>,
                        unaryRow<V, reluV<V>>,
                        addRow<V>,
+                       weightedSum<V>,
                        softmaxRow<V>,
                        layerNormRow<V>};
 }

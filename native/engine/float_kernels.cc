@@ -112,6 +112,11 @@ void unaryFloat(UnaryKind kind, const float* x, float* y, size_t count, float al
   }
 }
 
+void weightedSum(const float* const* rows, const float* const* weights, size_t count, const float* bias, float* y,
+                 size_t n) {
+  vmath::weightedSum(rows, weights, count, bias, y, n);
+}
+
 void softmaxRow(const float* x, float* y, size_t n, bool logarithm) {
   if (!logarithm) {
     vmath::softmaxRow(x, y, n);

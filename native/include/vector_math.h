@@ -35,6 +35,10 @@ void geluTanh(const float* x, float* y, size_t n);
 void relu(const float* x, float* y, size_t n);
 // y = a + b; y may alias a or b.
 void add(const float* a, const float* b, float* y, size_t n);
+// y = bias + sum over t < count of rows[t] * weights[t], element-wise over n (a depthwise
+// convolution's output pixel); bias may be nullptr; y must not alias the inputs.
+void weightedSum(const float* const* rows, const float* const* weights, size_t count, const float* bias, float* y,
+                 size_t n);
 
 // y = exp(x - max x) / sum: stable for any finite row; relative error <= (8 + n / 8 +
 // |x - max|) 2^-24 (the last term is the rounding of x - max). -inf entries give 0; a row

@@ -13,6 +13,8 @@ struct VectorKernels {
   IsaLevel isa;
   Unary exp, erf, tanh, sigmoid, gelu, geluTanh, relu;
   void (*add)(const float* a, const float* b, float* y, size_t n);
+  void (*weightedSum)(const float* const* rows, const float* const* weights, size_t count, const float* bias, float* y,
+                      size_t n);
   void (*softmaxRow)(const float* x, float* y, size_t n);
   void (*layerNormRow)(const float* x, const float* gamma, const float* beta, size_t n, float epsilon, float* y);
 };

@@ -176,24 +176,25 @@ void runDepthwise(const Step& step, RunState& state) {
   const float* bias = step.inputs.size() == 3 ? state.at<float>(step.inputs[2]) : nullptr;
   float* y = state.at<float>(step.outputs[0]);
   const size_t c = g.c;
-  parallelRange(g.n * g.oh, static_cast<double>(g.ow) * g.kh * g.kw * c, [&](size_t r0, size_t r1) {
+  const size_t taps = g.kh * g.kw;
+  parallelRange(g.n * g.oh, static_cast<double>(g.ow) * taps * c, [&](size_t r0, size_t r1) {
+    std::vector<const float*> rows(taps), weights(taps);
     for (size_t r = r0; r < r1; ++r) {
       const size_t b = r / g.oh, oy = r % g.oh;
       for (size_t ox = 0; ox < g.ow; ++ox) {
-        float* out = y + ((b * g.oh + oy) * g.ow + ox) * c;
-        if (bias) std::memcpy(out, bias, c * sizeof(float));
-        else std::memset(out, 0, c * sizeof(float));
+        // The taps inside the image; padding contributes nothing.
+        size_t count = 0;
         for (size_t ky = 0; ky < g.kh; ++ky) {
           const int64_t iy = g.inY(oy, ky);
           if (iy < 0 || iy >= static_cast<int64_t>(g.h)) continue;
           for (size_t kx = 0; kx < g.kw; ++kx) {
             const int64_t ix = g.inX(ox, kx);
             if (ix < 0 || ix >= static_cast<int64_t>(g.w)) continue;
-            const float* in = x + ((b * g.h + static_cast<size_t>(iy)) * g.w + static_cast<size_t>(ix)) * c;
-            const float* tap = w + (ky * g.kw + kx) * c;
-            for (size_t ch = 0; ch < c; ++ch) out[ch] += in[ch] * tap[ch];
+            rows[count] = x + ((b * g.h + static_cast<size_t>(iy)) * g.w + static_cast<size_t>(ix)) * c;
+            weights[count++] = w + (ky * g.kw + kx) * c;
           }
         }
+        weightedSum(rows.data(), weights.data(), count, bias, y + ((b * g.oh + oy) * g.ow + ox) * c, c);
       }
       applyActivation(activation, y + (b * g.oh + oy) * g.ow * c, g.ow * c);
     }

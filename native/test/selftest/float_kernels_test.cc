@@ -384,6 +384,45 @@ void layerNormTests(std::mt19937& rng) {
   report(ok, line);
 }
 
+void weightedSumTests(std::mt19937& rng) {
+  double worst = 0;
+  bool ok = true;
+  for (size_t n : {1, 7, 16, 17, 63, 64, 65, 96, 576}) {
+    for (size_t count : {0, 1, 4, 9, 25}) {
+      for (bool withBias : {true, false}) {
+        std::vector<std::vector<float>> rows, weights;
+        std::vector<const float*> rowPtrs, weightPtrs;
+        for (size_t t = 0; t < count; ++t) {
+          rows.push_back(randomFloats(n, rng, 3.0f));
+          weights.push_back(randomFloats(n, rng));
+        }
+        for (size_t t = 0; t < count; ++t) {
+          rowPtrs.push_back(rows[t].data());
+          weightPtrs.push_back(weights[t].data());
+        }
+        std::vector<float> bias = randomFloats(n, rng), y(n + 1, 7.0f);
+        onnxforge::vmath::weightedSum(rowPtrs.data(), weightPtrs.data(), count, withBias ? bias.data() : nullptr,
+                                      y.data(), n);
+        for (size_t i = 0; i < n; ++i) {
+          double ref = withBias ? bias[i] : 0.0, magnitude = std::fabs(ref);
+          for (size_t t = 0; t < count; ++t) {
+            ref += static_cast<double>(rows[t][i]) * weights[t][i];
+            magnitude += std::fabs(static_cast<double>(rows[t][i]) * weights[t][i]);
+          }
+          // A sum of count + 1 terms: (count + 1) u of the sum of magnitudes.
+          double err = std::fabs(y[i] - ref) / (((count + 1) * kUnit) * std::max(magnitude, 1e-30));
+          worst = std::max(worst, err);
+          ok = ok && err <= 1.0;
+        }
+        ok = ok && y[n] == 7.0f;
+      }
+    }
+  }
+  char line[160];
+  std::snprintf(line, sizeof(line), "weightedSum: n 1..576, 0..25 taps, with and without bias: max error %.3f of (taps + 1) u sum |terms|", worst);
+  report(ok, line);
+}
+
 }  // namespace
 
 int main() {
@@ -396,6 +435,7 @@ int main() {
   vectorMathTests(rng);
   softmaxTests(rng);
   layerNormTests(rng);
+  weightedSumTests(rng);
   std::printf("%d failure(s)\n", failures);
   return failures ? 1 : 0;
 }

@@ -112,6 +112,8 @@ void unaryFloat(UnaryKind kind, const float* x, float* y, size_t count, float al
   }
 }
 
+void addInto(float* y, const float* x, size_t n) { vmath::add(y, x, y, n); }
+
 void weightedSum(const float* const* rows, const float* const* weights, size_t count, const float* bias, float* y,
                  size_t n) {
   vmath::weightedSum(rows, weights, count, bias, y, n);

@@ -27,6 +27,8 @@ void gemmParallel(size_t m, size_t n, size_t k, float alpha, const float* a, siz
 void applyActivation(Activation activation, float* y, size_t count);
 // Element-wise math whose cost matters (exp, erf, tanh, gelu, ...): y may equal x.
 void unaryFloat(UnaryKind kind, const float* x, float* y, size_t count, float alpha, float beta);
+// y += x.
+void addInto(float* y, const float* x, size_t n);
 // y = bias + sum of rows[t] * weights[t] over count taps (one depthwise output pixel).
 void weightedSum(const float* const* rows, const float* const* weights, size_t count, const float* bias, float* y,
                  size_t n);

@@ -26,7 +26,10 @@ namespace onnxforge::engine {
   X(Conv)                      \
   X(QConv)                     \
   X(DepthwiseConv)             \
-  X(Pool)
+  X(ConvTranspose)             \
+  X(Pool)                      \
+  X(Resize)                    \
+  X(Pad)
 
 enum class Op : uint16_t {
 #define ONNXFORGE_ENGINE_OP_ENUM(name) name,

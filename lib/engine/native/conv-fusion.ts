@@ -3,6 +3,7 @@
 // [kh, kw, c]) or QConv (a static QDQ model's: quantized input, int8 weights). A BatchNormalization
 // after a Conv is folded into its weights, and a Relu/Sigmoid/Tanh after it into its epilogue.
 import { ENGINE_DOMAIN, floatAttr, intAttr, type IrNode } from './ir';
+import { foldChannelAffines, postAffine } from './affine-fusion';
 import type { GraphEdit } from './graph-edit';
 import type { LinearLayer } from './linear-layers';
 import { valuesOf, type ConstTensor } from './tensor-data';
@@ -10,14 +11,14 @@ import { valuesOf, type ConstTensor } from './tensor-data';
 const ACTIVATIONS: Record<string, string> = { Relu: 'Relu', Sigmoid: 'Sigmoid', Tanh: 'Tanh', HardSwish: 'HardSwish' };
 
 /** Clip to [0, 6] (ReLU6), with its bounds as attributes (opset < 11) or constant inputs. */
-function isRelu6(edit: GraphEdit, node: IrNode): boolean {
+export function isRelu6(edit: GraphEdit, node: IrNode): boolean {
   if (node.op !== 'Clip' || node.domain !== '') return false;
   const lo = node.inputs[1] ? scalarOf(edit.constant(node.inputs[1])) : node.attrs.min;
   const hi = node.inputs[2] ? scalarOf(edit.constant(node.inputs[2])) : node.attrs.max;
   return lo === 0 && hi === 6;
 }
 
-interface ConvWeights {
+export interface ConvWeights {
   /** [OC, Cg, ...kernel] as float32 (or int8 with per-OC scales for QConv). */
   values: Float32Array | Int8Array;
   outChannels: number;
@@ -73,7 +74,7 @@ function geometryAttrs(conv: IrNode, w: ConvWeights, groups: number) {
   };
 }
 
-function fuseActivation(edit: GraphEdit, output: string, removed: IrNode[]): { output: string; activation: string } {
+export function fuseActivation(edit: GraphEdit, output: string, removed: IrNode[]): { output: string; activation: string } {
   const act = edit.soleConsumer(output);
   if (!act || act.domain !== '') return { output, activation: 'None' };
   const activation = isRelu6(edit, act) ? 'Relu6' : ACTIVATIONS[act.op];
@@ -98,7 +99,17 @@ function fuseFloatConv(edit: GraphEdit, conv: IrNode, layers: LinearLayer[]): vo
     removed.push(bn);
     output = bn.outputs[0];
   }
+  const perOut = w.values.length / w.outChannels;
+  const values = w.values === edit.constant(conv.inputs[1])?.data ? Float32Array.from(w.values as Float32Array) : w.values;
+  w.values = values;
+  output = foldChannelAffines(edit, output, removed, {
+    bias, outChannels: w.outChannels, rank: 2 + w.kernel.length,
+    scaleChannel: (oc, s) => { for (let i = oc * perOut; i < (oc + 1) * perOut; i++) values[i] *= s; },
+  });
   const fused = fuseActivation(edit, output, removed);
+  const post = fused.activation !== 'None' ? postAffine(edit, fused.output, removed) : undefined;
+  if (post) fused.output = post.output;
+  const postAttrs = post ? { postScale: post.scale, postShift: post.shift } : {};
   const biasName = edit.addConstant(`${conv.name}/bias`, { dtype: 'float32', dims: [w.outChannels], data: bias });
   const depthwise = groups > 1 && w.groupChannels === 1 && w.outChannels === groups;
   if (depthwise) {
@@ -109,7 +120,7 @@ function fuseFloatConv(edit: GraphEdit, conv: IrNode, layers: LinearLayer[]): vo
     const weightsName = edit.addConstant(`${conv.name}/depthwise`, { dtype: 'float32', dims: [taps * groups], data: nhwc });
     edit.replace(removed, [{
       op: 'DepthwiseConv', domain: ENGINE_DOMAIN, name: conv.name, inputs: [conv.inputs[0], weightsName, biasName], outputs: [fused.output],
-      attrs: { ...geometryAttrs(conv, w, groups), activation: fused.activation },
+      attrs: { ...geometryAttrs(conv, w, groups), activation: fused.activation, ...postAttrs },
     }]);
     return;
   }
@@ -117,7 +128,7 @@ function fuseFloatConv(edit: GraphEdit, conv: IrNode, layers: LinearLayer[]): vo
   for (let g = 0; g < groups; g++) layers.push(groupLayer(conv.name, w, groups, g));
   edit.replace(removed, [{
     op: 'Conv', domain: ENGINE_DOMAIN, name: conv.name, inputs: [conv.inputs[0], biasName], outputs: [fused.output],
-    attrs: { ...geometryAttrs(conv, w, groups), layer: first, activation: fused.activation },
+    attrs: { ...geometryAttrs(conv, w, groups), layer: first, activation: fused.activation, ...postAttrs },
   }]);
 }
 

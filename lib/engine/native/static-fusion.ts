@@ -7,6 +7,8 @@ import { GraphEdit } from './graph-edit';
 import type { LinearLayer } from './linear-layers';
 import { dequantizeNBits, MS_DOMAIN } from './matmul-nbits';
 import { fuseConvs, fuseQdqConvs } from './conv-fusion';
+import { fuseConvTransposes } from './conv-transpose-fusion';
+import { foldPadsIntoConvs } from './pad-fusion';
 import { opDef } from './ops';
 import type { Shaped } from './ops/types';
 import { tensorFrom, valuesOf, type ConstTensor } from './tensor-data';
@@ -345,7 +347,9 @@ export function fuseStatic(graph: IrGraph): LinearLayer[] {
   fuseLayerNorms(edit);
   fuseGelus(edit);
   fuseHardSwishes(edit);
+  foldPadsIntoConvs(edit, graph.opset);
   fuseConvs(edit, layers);
+  fuseConvTransposes(edit, layers);
   fuseLinears(edit, layers);
   edit.removeDead();
   return layers;

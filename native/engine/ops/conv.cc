@@ -20,6 +20,25 @@ constexpr size_t kGroups = WindowGeometry::kParams, kActivation = kGroups + 1;
 
 size_t groupsOf(const Step& step) { return static_cast<size_t>(step.ints[kGroups]); }
 
+// Conv and DepthwiseConv may carry floats [scale, shift]: y = activation(...) * scale + shift.
+struct PostAffine {
+  bool on = false;
+  float scale = 1, shift = 0;
+  void apply(float* y, size_t count) const {
+    if (!on) return;
+    for (size_t i = 0; i < count; ++i) y[i] = y[i] * scale + shift;
+  }
+};
+
+PostAffine postAffineOf(const Step& step) {
+  if (step.floats.size() < 2) return {};
+  return {true, step.floats[0], step.floats[1]};
+}
+
+void checkPostAffine(const Step& step) {
+  if (!step.floats.empty() && step.floats.size() != 2) planError(step, "takes no floats or [scale, shift]");
+}
+
 void checkConvCommon(const Step& step, const Plan& plan, DType inputType) {
   requireArity(step, 1, 2, 1);
   requireInts(step, kActivation + 1);
@@ -50,7 +69,10 @@ void checkConvCommon(const Step& step, const Plan& plan, DType inputType) {
   }
 }
 
-void checkConv(const Step& step, const Plan& plan) { checkConvCommon(step, plan, DType::Float32); }
+void checkConv(const Step& step, const Plan& plan) {
+  checkConvCommon(step, plan, DType::Float32);
+  checkPostAffine(step);
+}
 
 // The window of output pixel `pixel` (over N x OH x OW) for channels [c0, c0 + cg) of x, as one
 // row of kh * kw * cg values (taps outside the input hold `pad`).
@@ -74,7 +96,7 @@ void windowRow(const WindowGeometry& g, const T* x, size_t pixel, size_t c0, siz
 size_t blockRows(size_t rowBytes) { return std::clamp<size_t>((256 * 1024) / std::max<size_t>(rowBytes, 1), 1, 512); }
 
 template <typename T, typename Product>
-void convBlocks(const Step& step, RunState& state, T pad, Product product) {
+void convBlocks(const Step& step, RunState& state, T pad, const PostAffine& post, Product product) {
   const WindowGeometry g = windowGeometry(step);
   const size_t groups = groupsOf(step), cg = g.c / groups, ocg = g.oc / groups, k = g.kh * g.kw * cg;
   const size_t pixels = g.n * g.oh * g.ow;
@@ -93,9 +115,11 @@ void convBlocks(const Step& step, RunState& state, T pad, Product product) {
       const float* groupBias = bias ? bias + grp * ocg : nullptr;
       if (groups == 1) {
         product(w, col.data(), count, k, groupBias, y + p0 * g.oc);
+        post.apply(y + p0 * g.oc, count * g.oc);
         continue;
       }
       product(w, col.data(), count, k, groupBias, out.data());
+      post.apply(out.data(), count * ocg);
       for (size_t r = 0; r < count; ++r) std::memcpy(y + (p0 + r) * g.oc + grp * ocg, out.data() + r * ocg, ocg * sizeof(float));
     }
   });
@@ -109,14 +133,21 @@ void runConv(const Step& step, RunState& state) {
   const WindowGeometry g = windowGeometry(step);
   const auto activation = static_cast<Activation>(step.ints[kActivation]);
   if (g.outputCount() == 0) return;
+  const PostAffine post = postAffineOf(step);
   if (pointwise(g, groupsOf(step))) {
     const LinearWeights& w = state.plan.weights->linears[static_cast<size_t>(step.linear)];
+    float* y = state.at<float>(step.outputs[0]);
     linearRows(w, state.at<float>(step.inputs[0]), g.n * g.h * g.w, g.c,
-               step.inputs.size() == 2 ? state.at<float>(step.inputs[1]) : nullptr, activation, state.at<float>(step.outputs[0]));
+               step.inputs.size() == 2 ? state.at<float>(step.inputs[1]) : nullptr, activation, y);
+    if (post.on) {
+      parallelRange(g.n * g.h * g.w, static_cast<double>(g.oc), [&](size_t r0, size_t r1) {
+        post.apply(y + r0 * g.oc, (r1 - r0) * g.oc);
+      });
+    }
     return;
   }
   // Blocks run on the pool's threads, each product on its own thread.
-  convBlocks<float>(step, state, 0.0f, [&](const LinearWeights& w, const float* col, size_t m, size_t k, const float* bias, float* y) {
+  convBlocks<float>(step, state, 0.0f, post, [&](const LinearWeights& w, const float* col, size_t m, size_t k, const float* bias, float* y) {
     linearRows(w, col, m, k, bias, activation, y);
   });
 }
@@ -142,7 +173,7 @@ void runQConv(const Step& step, RunState& state) {
   const float scale = step.floats[0];
   const bool isSigned = state.plan.values[static_cast<size_t>(step.inputs[0])].dtype == DType::Int8;
   const uint8_t pad = static_cast<uint8_t>(zp);
-  convBlocks<uint8_t>(step, state, pad, [&](const LinearWeights& w, const uint8_t* col, size_t m, size_t k, const float* bias, float* y) {
+  convBlocks<uint8_t>(step, state, pad, PostAffine{}, [&](const LinearWeights& w, const uint8_t* col, size_t m, size_t k, const float* bias, float* y) {
     quantizedLinearRows(w, col, isSigned, m, k, scale, zp, bias, activation, y);
   });
 }
@@ -166,6 +197,7 @@ void checkDepthwise(const Step& step, const Plan& plan) {
   requireCount(step, y, g.outputCount(), "y");
   const int64_t a = step.ints[WindowGeometry::kParams];
   if (a < 0 || a >= static_cast<int64_t>(Activation::Count)) planError(step, "unknown activation");
+  checkPostAffine(step);
 }
 
 void runDepthwise(const Step& step, RunState& state) {
@@ -177,6 +209,7 @@ void runDepthwise(const Step& step, RunState& state) {
   float* y = state.at<float>(step.outputs[0]);
   const size_t c = g.c;
   const size_t taps = g.kh * g.kw;
+  const PostAffine post = postAffineOf(step);
   parallelRange(g.n * g.oh, static_cast<double>(g.ow) * taps * c, [&](size_t r0, size_t r1) {
     std::vector<const float*> rows(taps), weights(taps);
     for (size_t r = r0; r < r1; ++r) {
@@ -197,6 +230,7 @@ void runDepthwise(const Step& step, RunState& state) {
         weightedSum(rows.data(), weights.data(), count, bias, y + ((b * g.oh + oy) * g.ow + ox) * c, c);
       }
       applyActivation(activation, y + (b * g.oh + oy) * g.ow * c, g.ow * c);
+      post.apply(y + (b * g.oh + oy) * g.ow * c, g.ow * c);
     }
   });
 }

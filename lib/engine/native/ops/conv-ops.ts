@@ -10,7 +10,7 @@ import { lowerBinary } from './elementwise';
 import { ACTIVATIONS } from './nn';
 import type { LowerArgs, OpDef, OutputType, Shaped } from './types';
 
-const NHWC = [0, 2, 3, 1];
+export const NHWC = [0, 2, 3, 1];
 
 function fail(node: IrNode, reason: string): never {
   throw new LoweringError(node.name, node.op, reason);
@@ -61,7 +61,7 @@ function windowOf(node: IrNode, spatial: number[], kernel: number[], ceilMode = 
 }
 
 /** `x` as a 4-D NCHW view (a 1-D op's input gets height 1). */
-function as4d(x: ValueRef): ValueRef {
+export function as4d(x: ValueRef): ValueRef {
   if (x.dims.length === 4) return x;
   return { ...x, dims: [x.dims[0], x.dims[1], 1, x.dims[2]], strides: [x.strides[0], x.strides[1], 0, x.strides[2]] };
 }
@@ -82,13 +82,13 @@ function geometry(x4: readonly number[], w: Window, outChannels: number): number
     w.begin[0], w.begin[1], w.end[0], w.end[1], w.dilations[0], w.dilations[1]];
 }
 
-function refOf(args: LowerArgs, i: number): ValueRef {
+export function refOf(args: LowerArgs, i: number): ValueRef {
   return args.inputs[i] ?? args.ctx.constant(args.shaped[i]!.name, args.shaped[i]!.value!);
 }
 
 /** Runs `step` on x laid out NHWC and returns the result as an NCHW-dimmed view of NHWC memory. */
 function lowerWindowStep(args: LowerArgs, op: string, window: Window, outChannels: number,
-  extraInputs: number[], ints: number[], floats: number[] = [], linear = -1): ValueRef[] {
+  extraInputs: number[], ints: number[], floats: number[] = [], linear = -1, scratchElements = 0): ValueRef[] {
   const { ctx, outputs } = args;
   const x = refOf(args, 0);
   const x4 = as4d(x);
@@ -97,13 +97,14 @@ function lowerWindowStep(args: LowerArgs, op: string, window: Window, outChannel
   const out = ctx.arenaInOrder(outputs[0].dtype, dims4, NHWC);
   if (elementCount(dims4) > 0 && elementCount(x4.dims) > 0) {
     const xh = ctx.packedIn(x4, NHWC);
-    ctx.step(op, [ctx.flat(xh), ...extraInputs], [ctx.flat(out)], [...geometry(x4.dims, w2, outChannels), ...ints], floats, linear);
+    const scratch = scratchElements > 0 ? [ctx.flat(ctx.arena('float32', [scratchElements]))] : [];
+    ctx.step(op, [ctx.flat(xh), ...extraInputs], [ctx.flat(out), ...scratch], [...geometry(x4.dims, w2, outChannels), ...ints], floats, linear);
   }
   if (x.dims.length === 4) return [out];
   return [{ ...out, dims: [dims4[0], dims4[1], dims4[3]], strides: [out.strides[0], out.strides[1], out.strides[3]] }];
 }
 
-function requireSpatial(node: IrNode, x: Shaped | undefined): Shaped {
+export function requireSpatial(node: IrNode, x: Shaped | undefined): Shaped {
   if (!x || (x.dims.length !== 3 && x.dims.length !== 4)) fail(node, 'only 1-D and 2-D inputs ([N, C, L] or [N, C, H, W]) are supported');
   return x;
 }
@@ -122,6 +123,11 @@ function activationOf(node: IrNode): number {
   return ACTIVATIONS[String(node.attrs.activation ?? 'None')];
 }
 
+/** [scale, shift] applied after the activation (the fused "affine" Mul/Add), or none. */
+function postAffineOf(node: IrNode): number[] {
+  return node.attrs.postScale === undefined ? [] : [floatAttr(node, 'postScale', 1), floatAttr(node, 'postShift', 0)];
+}
+
 /** Engine Conv: inputs x, bias; attrs kernel, strides, pads, dilations, auto_pad, groups, outChannels, layer, activation. */
 const conv: OpDef = {
   infer(node, inputs) {
@@ -135,7 +141,7 @@ const conv: OpDef = {
     const w = windowOf(node, shaped[0]!.dims.slice(2), node.attrs.kernel as number[]);
     const bias = shaped[1] ? [ctx.dense(refOf(args, 1))] : [];
     return lowerWindowStep(args, 'Conv', w, intAttr(node, 'outChannels', 0), bias,
-      [intAttr(node, 'groups', 1), activationOf(node)], [], intAttr(node, 'layer', -1));
+      [intAttr(node, 'groups', 1), activationOf(node)], postAffineOf(node), intAttr(node, 'layer', -1));
   },
 };
 
@@ -165,7 +171,67 @@ const depthwise: OpDef = {
     const { node, shaped, ctx } = args;
     const w = windowOf(node, shaped[0]!.dims.slice(2), node.attrs.kernel as number[]);
     const extra = [ctx.dense(refOf(args, 1)), ...(shaped[2] ? [ctx.dense(refOf(args, 2))] : [])];
-    return lowerWindowStep(args, 'DepthwiseConv', w, shaped[0]!.dims[1], extra, [activationOf(node)]);
+    return lowerWindowStep(args, 'DepthwiseConv', w, shaped[0]!.dims[1], extra, [activationOf(node)], postAffineOf(node));
+  },
+};
+
+/**
+ * ONNX ConvTranspose's output size and padding (the pads at the output's begin and end), with
+ * output_shape and auto_pad resolved as onnxruntime does.
+ */
+function transposedWindowOf(node: IrNode, spatial: number[], kernel: number[]): Window {
+  const rank = spatial.length;
+  if (kernel.length !== rank) fail(node, `a ${kernel.length}-D kernel over ${rank}-D input`);
+  const ones = kernel.map(() => 1), zeros = kernel.map(() => 0);
+  const strides = intsAttr(node, 'strides') ?? ones;
+  const dilations = intsAttr(node, 'dilations') ?? ones;
+  const outputPadding = intsAttr(node, 'output_padding') ?? zeros;
+  const outputShape = intsAttr(node, 'output_shape');
+  const autoPad = stringAttr(node, 'auto_pad', 'NOTSET');
+  const pads = intsAttr(node, 'pads') ?? new Array<number>(2 * rank).fill(0);
+  const begin: number[] = [], end: number[] = [], out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    if (strides[i] < 1 || dilations[i] < 1 || kernel[i] < 1) fail(node, 'strides, dilations and kernel sizes must be positive');
+    const full = strides[i] * (spatial[i] - 1) + outputPadding[i] + (kernel[i] - 1) * dilations[i] + 1;
+    const same = autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER';
+    if (outputShape || same) {
+      const o = outputShape ? outputShape[outputShape.length - rank + i] : spatial[i] * strides[i];
+      const total = Math.max(0, full - o);
+      const small = Math.floor(total / 2);
+      // As onnxruntime splits it: the odd one at the end for SAME_UPPER, at the begin otherwise.
+      begin.push(autoPad === 'SAME_UPPER' ? small : total - small);
+      end.push(total - begin[i]);
+      out.push(o);
+      continue;
+    }
+    const [b, e] = autoPad === 'VALID' ? [0, 0] : [pads[i], pads[i + rank]];
+    begin.push(b);
+    end.push(e);
+    out.push(full - b - e);
+  }
+  if (out.some((o) => o < 1)) fail(node, `the output of input [${spatial}] would be empty`);
+  return { kernel, strides, dilations, begin, end, out };
+}
+
+/** Engine ConvTranspose: inputs x, bias; attrs as ONNX's plus kernel, groups, outChannels, layer, activation. */
+const convTranspose: OpDef = {
+  infer(node, inputs) {
+    const x = requireSpatial(node, inputs[0]);
+    if (x.dtype !== 'float32') fail(node, 'the input must be float32');
+    if (x.dims[1] % intAttr(node, 'groups', 1) !== 0) fail(node, 'channels do not split into the groups');
+    const w = transposedWindowOf(node, x.dims.slice(2), node.attrs.kernel as number[]);
+    return [{ dtype: 'float32', dims: [x.dims[0], intAttr(node, 'outChannels', 0), ...w.out] }];
+  },
+  lower(args) {
+    const { node, shaped, ctx } = args;
+    const x = shaped[0]!;
+    const kernel = node.attrs.kernel as number[];
+    const w = transposedWindowOf(node, x.dims.slice(2), kernel);
+    const outChannels = intAttr(node, 'outChannels', 0);
+    const taps = kernel.reduce((p, d) => p * d, 1);
+    const bias = shaped[1] ? [ctx.dense(refOf(args, 1))] : [];
+    return lowerWindowStep(args, 'ConvTranspose', w, outChannels, bias, [intAttr(node, 'groups', 1), activationOf(node)], [],
+      intAttr(node, 'layer', -1), elementCount(x.dims.slice(0, 1).concat(x.dims.slice(2))) * taps * outChannels);
   },
 };
 
@@ -230,4 +296,4 @@ export const CONV_OPS: Record<string, OpDef> = {
   BatchNormalization: batchNorm,
 };
 
-export const ENGINE_CONV_OPS: Record<string, OpDef> = { Conv: conv, QConv: qconv, DepthwiseConv: depthwise };
+export const ENGINE_CONV_OPS: Record<string, OpDef> = { Conv: conv, QConv: qconv, DepthwiseConv: depthwise, ConvTranspose: convTranspose };

@@ -29,6 +29,22 @@ export function randomBatchNorm(channels: number, seed: number, gain = 1): Batch
   };
 }
 
+/**
+ * A BatchNorm whose running statistics are those measured on its input (per-channel `mean`, pooled
+ * `variance`), as training leaves them, with a scale near `std` and a shift near 0: its output per
+ * channel has about that std on data like the measured.
+ */
+export function measuredBatchNorm(mean: Float32Array, variance: number, seed: number, std: number): BatchNormParams {
+  const next = seedStream(seed);
+  const channels = mean.length;
+  return {
+    scale: randomUniform(channels, next(), 0.75 * std, 1.25 * std),
+    shift: randomNormal(channels, next(), 0.1 * std),
+    mean,
+    variance: new Float32Array(channels).fill(variance),
+  };
+}
+
 /** Conv weights [outChannels, ...] and BatchNorm folded into one weight and bias (the conv has no bias). */
 export function foldBatchNorm(weight: Float32Array, bn: BatchNormParams): { weight: Float32Array; bias: Float32Array } {
   const channels = bn.scale.length;

@@ -3,7 +3,7 @@
 // with `onnx::Conv_*` weight and bias (eval-mode export) or kept as Conv + BatchNormalization
 // (unfolded exports, paddle2onnx), and the hard-swish / hard-sigmoid activations per opset.
 import { attr, type AttributeValue } from '../attributes';
-import { BATCH_NORM_EPSILON, foldBatchNorm, randomBatchNorm } from './batch-norm';
+import { BATCH_NORM_EPSILON, foldBatchNorm, randomBatchNorm, type BatchNormParams } from './batch-norm';
 import type { ExportWriter } from './export-writer';
 import { heWeights, smallBias } from './weights';
 
@@ -82,17 +82,29 @@ function weightDims(shape: ConvShape): { dims: number[]; fanIn: number } {
   return { dims: [shape.outChannels, groupChannels, ...kernel], fanIn: groupChannels * taps };
 }
 
-/** nn.Conv2d with a bias and no BatchNorm after it (squeeze-excite fc layers, heads): `param.weight`, `param.bias`. */
-export function exportConv(w: ExportWriter, x: string, module: TorchModule, shape: ConvShape, seed: () => number, gain = 2): string {
+/** He-scaled random weights [outChannels, inChannels / group, ...kernel] for a conv of `shape`. */
+export function drawConvWeights(shape: ConvShape, seed: number, gain: number): { dims: number[]; values: Float32Array } {
   const { dims, fanIn } = weightDims(shape);
-  const weight = w.g.initializer(`${module.param}.weight`, heWeights(dims.reduce((a, b) => a * b, 1), fanIn, seed(), gain), dims);
-  const bias = w.g.initializer(`${module.param}.bias`, smallBias(shape.outChannels, seed()), [shape.outChannels]);
-  return w.scoped(module.scope, () => w.node('Conv', [x, weight, bias], convAttributes(shape)));
+  return { dims, values: heWeights(dims.reduce((a, b) => a * b, 1), fanIn, seed, gain) };
+}
+
+/** nn.Conv2d with a bias and no BatchNorm after it (squeeze-excite fc layers, heads): `param.weight`, `param.bias`. */
+export function writeConv(w: ExportWriter, x: string, module: TorchModule, shape: ConvShape, weight: Float32Array, bias: Float32Array): string {
+  const { dims } = weightDims(shape);
+  const weightName = w.g.initializer(`${module.param}.weight`, weight, dims);
+  const biasName = w.g.initializer(`${module.param}.bias`, bias, [shape.outChannels]);
+  return w.scoped(module.scope, () => w.node('Conv', [x, weightName, biasName], convAttributes(shape)));
+}
+
+/** writeConv with He-scaled random weights and small biases. */
+export function exportConv(w: ExportWriter, x: string, module: TorchModule, shape: ConvShape, seed: () => number, gain = 2): string {
+  const weight = drawConvWeights(shape, seed(), gain).values;
+  return writeConv(w, x, module, shape, weight, smallBias(shape.outChannels, seed()));
 }
 
 export interface ConvBnOptions {
   mode: BatchNormMode;
-  /** He gain of the raw conv weights: 2 before ReLU, about 3 before hard-swish. */
+  /** He gain of the raw conv weights: 2 when the conv reads a ReLU's output, 1 when it reads linear values. */
   gain?: number;
   /** Multiplies the BatchNorm scale; below 1 on a residual branch keeps the sum from growing block by block. */
   bnGain?: number;
@@ -103,18 +115,22 @@ export interface ConvBnOptions {
  * modes, so a 'folded' model and a 'separate' one built with the same seed compute the same function.
  */
 export function exportConvBn(w: ExportWriter, x: string, conv: TorchModule, bn: TorchModule, shape: ConvShape, seed: () => number, options: ConvBnOptions): string {
-  const { dims, fanIn } = weightDims(shape);
-  const raw = heWeights(dims.reduce((a, b) => a * b, 1), fanIn, seed(), options.gain ?? 2);
-  const params = randomBatchNorm(shape.outChannels, seed(), options.bnGain ?? 1);
+  const raw = drawConvWeights(shape, seed(), options.gain ?? 2).values;
+  return writeConvBn(w, x, conv, bn, shape, raw, randomBatchNorm(shape.outChannels, seed(), options.bnGain ?? 1), options.mode);
+}
+
+/** Conv `conv` with raw weights `weight` then BatchNorm `bn` with `params`: folded into one Conv, or two nodes. */
+export function writeConvBn(w: ExportWriter, x: string, conv: TorchModule, bn: TorchModule, shape: ConvShape, weight: Float32Array, params: BatchNormParams, mode: BatchNormMode): string {
+  const { dims } = weightDims(shape);
   const channels = [shape.outChannels];
-  if (options.mode === 'folded') {
-    const folded = foldBatchNorm(raw, params);
-    const weight = w.g.initializer(w.unscopedName('Conv'), folded.weight, dims);
+  if (mode === 'folded') {
+    const folded = foldBatchNorm(weight, params);
+    const weightName = w.g.initializer(w.unscopedName('Conv'), folded.weight, dims);
     const bias = w.g.initializer(w.unscopedName('Conv'), folded.bias, channels);
-    return w.scoped(conv.scope, () => w.node('Conv', [x, weight, bias], convAttributes(shape)));
+    return w.scoped(conv.scope, () => w.node('Conv', [x, weightName, bias], convAttributes(shape)));
   }
-  const weight = w.g.initializer(`${conv.param}.weight`, raw, dims);
-  const y = w.scoped(conv.scope, () => w.node('Conv', [x, weight], convAttributes(shape)));
+  const weightName = w.g.initializer(`${conv.param}.weight`, weight, dims);
+  const y = w.scoped(conv.scope, () => w.node('Conv', [x, weightName], convAttributes(shape)));
   const inputs = [params.scale, params.shift, params.mean, params.variance].map((values, i) =>
     w.g.initializer(`${bn.param}.${['weight', 'bias', 'running_mean', 'running_var'][i]}`, values, channels));
   // torch writes momentum as 1 - its own momentum (0.1), and training_mode from opset 14, where it arrived.
@@ -122,9 +138,6 @@ export function exportConvBn(w: ExportWriter, x: string, conv: TorchModule, bn: 
   if (w.opset >= 14) attrs.training_mode = 0;
   return w.scoped(bn.scope, () => w.node('BatchNormalization', [y, ...inputs], attrs));
 }
-
-/** He gain before hard-swish, which keeps about a third of a unit-variance input's power (ReLU keeps half). */
-export const HARD_SWISH_GAIN = 3;
 
 /** nn.Hardsigmoid: HardSigmoid with torch's alpha 1/6 (beta stays at ONNX's default 0.5). */
 export function exportHardSigmoid(w: ExportWriter, x: string): string {

@@ -1,8 +1,9 @@
 // MobileNetV3's inverted residual block as torch.onnx.export writes torchvision's: optional 1x1
 // expansion, depthwise k x k (group = channels), optional squeeze-excite, 1x1 projection without an
 // activation, and the residual Add when the block keeps the shape.
-import { childModule, exportConv, exportConvBn, exportHardSigmoid, exportHardSwish, HARD_SWISH_GAIN, type BatchNormMode, type ConvShape, type TorchModule } from './export-conv';
-import type { ExportWriter } from './export-writer';
+import { childModule, type ConvShape, type TorchModule } from './export-conv';
+import { probeRms } from './probe';
+import type { Probed, ProbedLayers } from './probed-layers';
 
 export type MobileNetActivation = 'relu' | 'hardswish';
 
@@ -25,66 +26,64 @@ export function makeDivisible(value: number, divisor = 8): number {
   return rounded < 0.9 * value ? rounded + divisor : rounded;
 }
 
-/** torchvision pads the depthwise conv to keep the size at stride 1. */
-export const depthwisePad = (kernel: number): number => (kernel - 1) >> 1;
+/**
+ * The std of the pre-activations. Hard-swish is ReLU-like beyond |x| = 3 and curved inside: at std 5
+ * nearly half the values fall in the curved part, yet a change in the input's scale passes through 20
+ * layers almost unamplified (at std 1 each hard-swish layer amplifies it by about 1.2, so an image
+ * twice as bright as the probe's would blow the logits up).
+ */
+export const ACTIVATION_STD = 5;
 
-// He gains keep unit scale: each conv's gain undoes the activation before it (none before the
-// expansion, which reads the last block's linear projection). The squeeze-excite gate's mean square is
-// about 1/3, and halving the residual branch keeps residual sums from doubling block by block.
-const AFTER_SE_GAIN = 3;
-const RESIDUAL_BN_GAIN = 0.5;
-
-/** What an inverted residual block reads: channels, spatial size, and the He gain for a conv reading it. */
-export interface BlockInput {
-  channels: number;
-  size: readonly number[];
-  gain: number;
-}
+// The squeeze-excite gate's input std: HardSigmoid spans most of its range and clips now and then.
+const GATE_STD = 2;
+// The residual branch's share: the sum then grows slowly instead of doubling block by block.
+const RESIDUAL_BRANCH_SHARE = 0.5;
 
 /** features.N reading `x`. */
-export function exportInvertedResidual(
-  w: ExportWriter, x: string, module: TorchModule, input: BlockInput, spec: InvertedResidualSpec, seed: () => number, mode: BatchNormMode,
-): string {
-  const inChannels = input.channels;
+export function exportInvertedResidual(layers: ProbedLayers, x: Probed, module: TorchModule, spec: InvertedResidualSpec): Probed {
+  const { w } = layers;
   const { kernel, expanded, out, se, activation, stride } = spec;
-  const activationGain = activation === 'relu' ? 2 : HARD_SWISH_GAIN;
+  const inChannels = x.probe.channels;
   const residual = stride === 1 && inChannels === out;
   return w.scoped(module.scope, () => {
     const block = childModule(module, 'block');
     const result = w.scoped(block.scope, () => {
       let index = 0;
       // Each layer of the block Sequential is Conv2dNormActivation (Conv .0, BatchNorm .1, activation .2) or SE.
-      const convBnActivation = (input: string, shape: ConvShape, gain: number): string => {
+      const convBnActivation = (input: Probed, shape: ConvShape): Probed => {
         const layer = childModule(block, index++, true);
         return w.scoped(layer.scope, () => {
-          const y = exportConvBn(w, input, childModule(layer, 0, true), childModule(layer, 1, true), shape, seed, { mode, gain });
-          return w.scoped(childModule(layer, 2, true).scope, () => (activation === 'relu' ? w.node('Relu', [y]) : exportHardSwish(w, y)));
+          const y = layers.convBn(input, childModule(layer, 0, true), childModule(layer, 1, true), shape, ACTIVATION_STD);
+          return w.scoped(childModule(layer, 2, true).scope, () => (activation === 'relu' ? layers.relu(y) : layers.hardSwish(y)));
         });
       };
       let y = x;
-      const expands = expanded !== inChannels;
-      if (expands) y = convBnActivation(y, { inChannels, outChannels: expanded, kernel: [1, 1] }, input.gain);
-      const depthwise = { inChannels: expanded, outChannels: expanded, kernel: [kernel, kernel], stride, pad: depthwisePad(kernel), group: expanded, input: input.size };
-      y = convBnActivation(y, depthwise, expands ? activationGain : input.gain);
-      if (se) y = exportSqueezeExcite(w, y, childModule(block, index++, true), expanded, seed);
+      if (expanded !== inChannels) y = convBnActivation(y, { inChannels, outChannels: expanded, kernel: [1, 1] });
+      y = convBnActivation(y, { inChannels: expanded, outChannels: expanded, kernel: [kernel, kernel], stride, pad: depthwisePad(kernel), group: expanded });
+      if (se) y = exportSqueezeExcite(layers, y, childModule(block, index++, true));
       const project = childModule(block, index, true);
-      const gains = { gain: activationGain * (se ? AFTER_SE_GAIN : 1), bnGain: residual ? RESIDUAL_BN_GAIN : 1 };
+      const std = residual ? RESIDUAL_BRANCH_SHARE * probeRms(x.probe) : 1;
       return w.scoped(project.scope, () =>
-        exportConvBn(w, y, childModule(project, 0, true), childModule(project, 1, true), { inChannels: expanded, outChannels: out, kernel: [1, 1] }, seed, { mode, ...gains }));
+        layers.convBn(y, childModule(project, 0, true), childModule(project, 1, true), { inChannels: expanded, outChannels: out, kernel: [1, 1] }, std));
     });
-    return residual ? w.node('Add', [result, x]) : result;
+    return residual ? layers.add(result, x) : result;
   });
 }
 
+/** torchvision pads the depthwise conv to keep the size at stride 1. */
+export const depthwisePad = (kernel: number): number => (kernel - 1) >> 1;
+
 /** GlobalAveragePool -> fc1 (1x1 Conv) -> Relu -> fc2 -> HardSigmoid, then Mul(scale, x). */
-function exportSqueezeExcite(w: ExportWriter, x: string, module: TorchModule, channels: number, seed: () => number): string {
+function exportSqueezeExcite(layers: ProbedLayers, x: Probed, module: TorchModule): Probed {
+  const { w } = layers;
+  const channels = x.probe.channels;
   const squeeze = makeDivisible(Math.floor(channels / 4));
   return w.scoped(module.scope, () => {
-    const pooled = w.scoped('avgpool', () => w.node('GlobalAveragePool', [x]));
-    const fc1 = exportConv(w, pooled, childModule(module, 'fc1'), { inChannels: channels, outChannels: squeeze, kernel: [1, 1] }, seed);
-    const relu = w.scoped('activation', () => w.node('Relu', [fc1]));
-    const fc2 = exportConv(w, relu, childModule(module, 'fc2'), { inChannels: squeeze, outChannels: channels, kernel: [1, 1] }, seed);
-    const scale = w.scoped('scale_activation', () => exportHardSigmoid(w, fc2));
-    return w.node('Mul', [scale, x]);
+    const pooled = w.scoped('avgpool', () => layers.globalAveragePool(x));
+    const fc1 = layers.conv(pooled, childModule(module, 'fc1'), { inChannels: channels, outChannels: squeeze, kernel: [1, 1] }, 1);
+    const activated = w.scoped('activation', () => layers.relu(fc1));
+    const fc2 = layers.conv(activated, childModule(module, 'fc2'), { inChannels: squeeze, outChannels: channels, kernel: [1, 1] }, GATE_STD);
+    const scale = w.scoped('scale_activation', () => layers.hardSigmoid(fc2));
+    return layers.gate(scale, x);
   });
 }

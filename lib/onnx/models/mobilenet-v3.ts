@@ -6,10 +6,10 @@ import { GraphBuilder, type BuildOptions } from '../builder';
 import type { Model } from '../model';
 import type { Dim } from '../value-info';
 import { checkIntegers, imageSize, type ImageSizeOptions } from './conv-options';
-import { childModule, convOutputSize, exportConvBn, exportHardSwish, HARD_SWISH_GAIN, ROOT_MODULE, slidingOutputSize, type BatchNormMode, type ConvShape } from './export-conv';
-import { exportGemm } from './export-ops';
+import { childModule, ROOT_MODULE, slidingOutputSize, type BatchNormMode, type ConvShape } from './export-conv';
 import { checkExportOpset, ExportWriter, TORCH_EXPORT } from './export-writer';
-import { depthwisePad, exportInvertedResidual, makeDivisible, type InvertedResidualSpec } from './inverted-residual';
+import { ACTIVATION_STD, depthwisePad, exportInvertedResidual, makeDivisible, type InvertedResidualSpec } from './inverted-residual';
+import { probeImages, ProbedLayers, type Probed } from './probed-layers';
 import { seedStream } from './weights';
 
 export type { InvertedResidualSpec, MobileNetActivation } from './inverted-residual';
@@ -52,9 +52,24 @@ export interface MobileNetV3LikeOptions extends ImageSizeOptions {
 }
 
 /**
+ * Images in the probe batch that sets the BatchNorm statistics and layer scales (see probed-layers.ts):
+ * enough that each channel of the last feature map shows at least PROBE_VALUES values, since statistics
+ * of a few values (a 1x1 map of one image) normalise by chance.
+ */
+const PROBE_VALUES = 16;
+
+function probeImageCount(height: number, width: number, blocks: readonly InvertedResidualSpec[]): number {
+  let size = [height, width].map((n) => slidingOutputSize(n, 3, 2, 1));
+  for (const b of blocks) size = size.map((n) => slidingOutputSize(n, b.kernel, b.stride, depthwisePad(b.kernel)));
+  return Math.ceil(PROBE_VALUES / (size[0] * size[1]));
+}
+
+/**
  * Input `input` FLOAT [batch, 3, height, width] (default 224 x 224; any size from 1 up), output
  * `logits` FLOAT [batch, classes]. Values are named as torch names them
- * (/features/features.4/block/block.2/fc1/Conv_output_0); weights are random, deterministic in `seed`.
+ * (/features/features.4/block/block.2/fc1/Conv_output_0). Weights are random, deterministic in `seed`;
+ * BatchNorm statistics and layer scales are set on a probe batch of unit-variance images, on which
+ * the logits have rms 1 (inputs are expected normalised per channel, as torchvision's transforms do).
  */
 export function buildMobileNetV3Like(options: MobileNetV3LikeOptions = {}, build: Omit<BuildOptions, 'opset' | 'opsets'> = {}): Model {
   const {
@@ -71,50 +86,37 @@ export function buildMobileNetV3Like(options: MobileNetV3LikeOptions = {}, build
   checkIntegers({ headHidden }, 0);
   const scale = (channels: number): number => makeDivisible(channels * widthMultiplier);
 
-  const nextSeed = seedStream(seed);
   const g = new GraphBuilder('torch_jit');
   const w = new ExportWriter(g, opset);
+  const layers = new ProbedLayers(w, seedStream(seed), batchNorm);
   const features = childModule(ROOT_MODULE, 'features');
   // features.0 and the last features.N are Conv2dNormActivation: Conv at .0, BatchNorm at .1, hard-swish at .2.
-  // Both read linear values (the image, the last projection): He gain 1.
-  const convBnHardSwish = (x: string, index: number, shape: ConvShape): string => {
+  const convBnHardSwish = (x: Probed, index: number, shape: ConvShape): Probed => {
     const layer = childModule(features, index, true);
     return w.scoped(layer.scope, () => {
-      const y = exportConvBn(w, x, childModule(layer, 0, true), childModule(layer, 1, true), shape, nextSeed, { mode: batchNorm, gain: 1 });
-      return w.scoped(childModule(layer, 2, true).scope, () => exportHardSwish(w, y));
+      const y = layers.convBn(x, childModule(layer, 0, true), childModule(layer, 1, true), shape, ACTIVATION_STD);
+      return w.scoped(childModule(layer, 2, true).scope, () => layers.hardSwish(y));
     });
   };
 
-  let x = g.input('input', 'float32', [batch, 3, height, width]);
-  let channels = scale(stem);
-  x = w.scoped(features.scope, () => {
-    const stemShape = { inChannels: 3, outChannels: channels, kernel: [3, 3], stride: 2, pad: 1, input: [height, width] };
-    let y = convBnHardSwish(x, 0, stemShape);
-    let size = convOutputSize(stemShape);
+  const input = { name: g.input('input', 'float32', [batch, 3, height, width]), probe: probeImages(probeImageCount(height, width, blocks), 3, [height, width], seed) };
+  let x = w.scoped(features.scope, () => {
+    let y = convBnHardSwish(input, 0, { inChannels: 3, outChannels: scale(stem), kernel: [3, 3], stride: 2, pad: 1 });
     blocks.forEach((spec, i) => {
-      const scaled = { ...spec, expanded: scale(spec.expanded), out: scale(spec.out) };
-      // The first block reads the stem's hard-swish; the others read a linear projection.
-      const input = { channels, size, gain: i === 0 ? HARD_SWISH_GAIN : 1 };
-      y = exportInvertedResidual(w, y, childModule(features, i + 1, true), input, scaled, nextSeed, batchNorm);
-      size = size.map((n) => slidingOutputSize(n, spec.kernel, spec.stride, depthwisePad(spec.kernel)));
-      channels = scaled.out;
+      y = exportInvertedResidual(layers, y, childModule(features, i + 1, true), { ...spec, expanded: scale(spec.expanded), out: scale(spec.out) });
     });
-    const last = scale(lastChannels);
-    y = convBnHardSwish(y, blocks.length + 1, { inChannels: channels, outChannels: last, kernel: [1, 1] });
-    channels = last;
-    return y;
+    return convBnHardSwish(y, blocks.length + 1, { inChannels: y.probe.channels, outChannels: scale(lastChannels), kernel: [1, 1] });
   });
-  x = w.scoped('avgpool', () => w.node('GlobalAveragePool', [x]));
-  x = w.node('Flatten', [x], { axis: 1 });
+  x = w.scoped('avgpool', () => layers.globalAveragePool(x));
+  x = layers.flatten(x);
   // classifier: Linear, Hardswish, Dropout (gone in eval), Linear; without a hidden layer just the Linear.
   const classifier = childModule(ROOT_MODULE, 'classifier');
   const logits = w.scoped(classifier.scope, () => {
-    if (headHidden === 0) return exportGemm(w, x, `${classifier.param}.0`, channels, classes, nextSeed, 1, 'logits');
-    const hidden = scale(headHidden);
-    const h = exportGemm(w, x, `${classifier.param}.0`, channels, hidden, nextSeed);
-    const activated = w.scoped(`${classifier.scope}.1`, () => exportHardSwish(w, h));
-    return exportGemm(w, activated, `${classifier.param}.3`, hidden, classes, nextSeed, HARD_SWISH_GAIN, 'logits');
-  });
+    if (headHidden === 0) return layers.gemm(x, `${classifier.param}.0`, classes, 1, 'logits');
+    const hidden = layers.gemm(x, `${classifier.param}.0`, scale(headHidden), ACTIVATION_STD);
+    const activated = w.scoped(`${classifier.scope}.1`, () => layers.hardSwish(hidden));
+    return layers.gemm(activated, `${classifier.param}.3`, classes, 1, 'logits');
+  }).name;
   g.output(logits, 'float32', [batch, classes]);
   return g.build({ ...TORCH_EXPORT, ...build, opset });
 }

@@ -4,6 +4,7 @@
 // (unfolded exports, paddle2onnx), and the hard-swish / hard-sigmoid activations per opset.
 import { attr, type AttributeValue } from '../attributes';
 import { BATCH_NORM_EPSILON, foldBatchNorm, randomBatchNorm, type BatchNormParams } from './batch-norm';
+import { convWeightDims, type ConvShape } from './conv-geometry';
 import type { ExportWriter } from './export-writer';
 import { heWeights, smallBias } from './weights';
 
@@ -26,71 +27,21 @@ export function childModule(parent: TorchModule, name: string | number, ofSequen
   };
 }
 
-/** A convolution's geometry: one kernel size per spatial axis; stride, pad and dilation alike on every axis. */
-export interface ConvShape {
-  inChannels: number;
-  outChannels: number;
-  kernel: readonly number[];
-  stride?: number;
-  pad?: number;
-  dilation?: number;
-  group?: number;
-  /**
-   * The input's spatial size. With it, He scaling counts only the taps that read the input, not its
-   * zero padding, so small inputs (a 5x5 kernel on a 1x2 map) keep unit scale instead of shrinking.
-   */
-  input?: readonly number[];
-}
-
-/** Output length of a convolution or pooling window sliding over `size` (floor mode). */
-export function slidingOutputSize(size: number, kernel: number, stride = 1, pad = 0, dilation = 1): number {
-  return Math.floor((size + 2 * pad - dilation * (kernel - 1) - 1) / stride) + 1;
-}
-
-/** The spatial size a conv of `shape` writes from its `input` size. */
-export function convOutputSize(shape: ConvShape & { input: readonly number[] }): number[] {
-  const { stride = 1, pad = 0, dilation = 1 } = shape;
-  return shape.input.map((size, axis) => slidingOutputSize(size, shape.kernel[axis], stride, pad, dilation));
-}
-
-/** Taps of a kernel per output position, on average, that land inside an input of `size`. */
-function tapsInside(size: number, kernel: number, stride: number, pad: number, dilation: number): number {
-  const outputs = slidingOutputSize(size, kernel, stride, pad, dilation);
-  let inside = 0;
-  for (let o = 0; o < outputs; o++) {
-    for (let t = 0; t < kernel; t++) {
-      const at = o * stride - pad + t * dilation;
-      if (at >= 0 && at < size) inside++;
-    }
-  }
-  return inside / outputs;
-}
-
 export function convAttributes(shape: ConvShape): Record<string, AttributeValue> {
   const { kernel, stride = 1, pad = 0, dilation = 1, group = 1 } = shape;
   const perAxis = (value: number): number[] => kernel.map(() => value);
   return { dilations: perAxis(dilation), group, kernel_shape: [...kernel], pads: [...perAxis(pad), ...perAxis(pad)], strides: perAxis(stride) };
 }
 
-function weightDims(shape: ConvShape): { dims: number[]; fanIn: number } {
-  const groupChannels = shape.inChannels / (shape.group ?? 1);
-  if (!Number.isInteger(groupChannels) || shape.outChannels % (shape.group ?? 1) !== 0) {
-    throw new RangeError(`group ${shape.group} does not divide ${shape.inChannels} input and ${shape.outChannels} output channels`);
-  }
-  const { kernel, input, stride = 1, pad = 0, dilation = 1 } = shape;
-  const taps = kernel.reduce((product, k, axis) => product * (input ? tapsInside(input[axis], k, stride, pad, dilation) : k), 1);
-  return { dims: [shape.outChannels, groupChannels, ...kernel], fanIn: groupChannels * taps };
-}
-
 /** He-scaled random weights [outChannels, inChannels / group, ...kernel] for a conv of `shape`. */
 export function drawConvWeights(shape: ConvShape, seed: number, gain: number): { dims: number[]; values: Float32Array } {
-  const { dims, fanIn } = weightDims(shape);
+  const { dims, fanIn } = convWeightDims(shape);
   return { dims, values: heWeights(dims.reduce((a, b) => a * b, 1), fanIn, seed, gain) };
 }
 
 /** nn.Conv2d with a bias and no BatchNorm after it (squeeze-excite fc layers, heads): `param.weight`, `param.bias`. */
 export function writeConv(w: ExportWriter, x: string, module: TorchModule, shape: ConvShape, weight: Float32Array, bias: Float32Array): string {
-  const { dims } = weightDims(shape);
+  const { dims } = convWeightDims(shape);
   const weightName = w.g.initializer(`${module.param}.weight`, weight, dims);
   const biasName = w.g.initializer(`${module.param}.bias`, bias, [shape.outChannels]);
   return w.scoped(module.scope, () => w.node('Conv', [x, weightName, biasName], convAttributes(shape)));
@@ -121,7 +72,7 @@ export function exportConvBn(w: ExportWriter, x: string, conv: TorchModule, bn: 
 
 /** Conv `conv` with raw weights `weight` then BatchNorm `bn` with `params`: folded into one Conv, or two nodes. */
 export function writeConvBn(w: ExportWriter, x: string, conv: TorchModule, bn: TorchModule, shape: ConvShape, weight: Float32Array, params: BatchNormParams, mode: BatchNormMode): string {
-  const { dims } = weightDims(shape);
+  const { dims } = convWeightDims(shape);
   const channels = [shape.outChannels];
   if (mode === 'folded') {
     const folded = foldBatchNorm(weight, params);

@@ -1,7 +1,8 @@
 // MobileNetV3's inverted residual block as torch.onnx.export writes torchvision's: optional 1x1
 // expansion, depthwise k x k (group = channels), optional squeeze-excite, 1x1 projection without an
 // activation, and the residual Add when the block keeps the shape.
-import { childModule, type ConvShape, type TorchModule } from './export-conv';
+import type { ConvShape } from './conv-geometry';
+import { childModule, type TorchModule } from './export-conv';
 import { probeRms } from './probe';
 import type { Probed, ProbedLayers } from './probed-layers';
 

@@ -2,7 +2,7 @@
 // builder can set BatchNorm running statistics from the values each conv actually produces, as training
 // does, instead of guessing them (random weights through hard-swish and squeeze-excite otherwise drift
 // in scale from seed to seed).
-import { convOutputSize, type ConvShape } from './export-conv';
+import { convOutputSize, type ConvShape } from './conv-geometry';
 
 // Looked up once: a global `Math` lookup per value is slow in a vm realm (jest).
 const { ceil, floor, max, min, sqrt } = Math;

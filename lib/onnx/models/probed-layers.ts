@@ -4,7 +4,8 @@
 // Every layer then works at the scale it was meant for, whatever the seed, widths or input size.
 import { randomNormal } from '../random';
 import { BATCH_NORM_EPSILON, measuredBatchNorm } from './batch-norm';
-import { drawConvWeights, exportHardSigmoid, exportHardSwish, writeConv, writeConvBn, type BatchNormMode, type ConvShape, type TorchModule } from './export-conv';
+import type { ConvShape } from './conv-geometry';
+import { drawConvWeights, exportHardSigmoid, exportHardSwish, writeConv, writeConvBn, type BatchNormMode, type TorchModule } from './export-conv';
 import { writeGemm } from './export-ops';
 import type { ExportWriter } from './export-writer';
 import {
@@ -87,9 +88,13 @@ export class ProbedLayers {
     return { name: this.w.node('Add', [a.name, b.name]), probe: probeAdd(a.probe, b.probe) };
   }
 
-  /** Scales `weight` in place, and the output `y` it gave, so that y has rms `rms`. */
+  /**
+   * Scales `weight` in place, and the output `y` it gave, so that y has rms `rms`; an all-zero y (a
+   * squeeze-excite fc reading a Relu that the few probe values left all zero) keeps the He scale.
+   */
   private scaleTo(weight: Float32Array, y: Probe, rms: number): Probe {
-    const factor = rms / probeRms(y);
+    const current = probeRms(y);
+    const factor = current > 0 ? rms / current : 1;
     for (let i = 0; i < weight.length; i++) weight[i] *= factor;
     return probeMap(y, (v) => v * factor);
   }

@@ -1,6 +1,7 @@
 // Convolutional nets on the native engine against onnxruntime: float32 (Conv, pooling, depthwise),
 // static QDQ int8 (QConv on the quantized values), and the real PP-OCR models that ship in npm packages.
 import { buildConvNet } from '../../lib/onnx/models/conv-net';
+import { buildMobileNetV3Like, MOBILENET_V3_SMALL_BLOCKS } from '../../lib/onnx/models/mobilenet-v3';
 import { GraphBuilder } from '../../lib/onnx/builder';
 import { quantize } from '../../lib/quantize';
 import { randomNormal, randomUniform } from '../../lib/onnx/random';
@@ -36,6 +37,27 @@ describe('conv nets', () => {
         const result = await compareRun(pair, { input: floatFeed([batch, 3, 24, 24], batch) });
         expect(result.output.cosine).toBeGreaterThanOrEqual(0.999);
         expect(result.output.top1!).toBe(1);
+      }
+    } finally {
+      await pair.dispose();
+    }
+  });
+
+  test('static QDQ MobileNetV3-like: depthwise layers run as float DepthwiseConv on the dequantized input, the rest as QConv', async () => {
+    const model = buildMobileNetV3Like({ size: 32, classes: 10, headHidden: 32, seed: 3 });
+    const calibration = [0, 1, 2, 3].map((i) => ({ input: floatFeed([1, 3, 32, 32], 20 + i) }));
+    const { model: q } = await quantize(model, { mode: 'static', calibration });
+    const pair = await loadBoth(q);
+    try {
+      const steps = pair.native.report.steps;
+      // One int8 layer per grouped conv would be one per channel here (thousands of 1-channel GEMMs).
+      expect(steps.DepthwiseConv).toBe(MOBILENET_V3_SMALL_BLOCKS.length);
+      expect(pair.native.report.layers.every((l) => !l.name.includes('/group'))).toBe(true);
+      expect(steps.QConv).toBeGreaterThan(MOBILENET_V3_SMALL_BLOCKS.length);
+      for (const batch of [1, 3]) {
+        const result = await compareRun(pair, { input: floatFeed([batch, 3, 32, 32], batch) });
+        expect(result.logits.cosine).toBeGreaterThanOrEqual(0.999);
+        expect(result.logits.top1).toBe(1);
       }
     } finally {
       await pair.dispose();

@@ -1,6 +1,6 @@
 // Convolutions with constant weights become the engine's Conv (im2col rows times one linear layer
 // per group, weights in (kh, kw, c) order to match NHWC windows), DepthwiseConv (weights as
-// [kh, kw, c]) or QConv (a static QDQ model's: quantized input, int8 weights). A BatchNormalization
+// [kh, kw, c]) or QConv (a static QDQ model's: quantized input, int8 weights; a depthwise one runs as float DepthwiseConv). A BatchNormalization
 // after a Conv is folded into its weights, and a Relu/Sigmoid/Tanh after it into its epilogue.
 import { ENGINE_DOMAIN, floatAttr, intAttr, type IrNode } from './ir';
 import { foldChannelAffines, postAffine } from './affine-fusion';
@@ -158,6 +158,9 @@ function fuseQdqConv(edit: GraphEdit, conv: IrNode, layers: LinearLayer[]): void
   if (wScale.data.length !== 1 && (wScale.data.length !== outChannels || intAttr(wDq, 'axis', 1) !== 0)) return;
   const groups = intAttr(conv, 'group', 1);
   if (groups < 1 || outChannels % groups !== 0) return;
+  // Depthwise: one channel per group would make a 1-channel int8 layer per channel. Left alone, the weights'
+  // DequantizeLinear folds and the float DepthwiseConv runs on the dequantized input: faster, and exact.
+  if (groups > 1 && wq.dims[1] === 1 && outChannels === groups) return;
   let bias: Float32Array | undefined;
   if (conv.inputs[2]) {
     const b = edit.constant(conv.inputs[2]);

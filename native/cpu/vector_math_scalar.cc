@@ -34,17 +34,22 @@ float geluTanhScalar(float x) {
 }
 
 float reluScalar(float x) { return x < 0.0f ? 0.0f : x; }
+float relu6Scalar(float x) { return x != x ? x : std::min(std::max(x, 0.0f), 6.0f); }
+float hardSwishScalar(float x) { return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f)); }
 
 void addRow(const float* a, const float* b, float* y, size_t n) {
   for (size_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
 }
 
-void weightedSum(const float* const* rows, const float* const* weights, size_t count, const float* bias, float* y,
-                 size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    float a = bias ? bias[i] : 0.0f;
-    for (size_t t = 0; t < count; ++t) a += rows[t][i] * weights[t][i];
-    y[i] = a;
+void depthwiseRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets,
+                  const float* const* weights, size_t taps, const float* bias, float* y, size_t n) {
+  for (size_t p = 0; p < pixels; ++p) {
+    const float* xp = x + p * pixelStride;
+    for (size_t i = 0; i < n; ++i) {
+      float a = bias ? bias[i] : 0.0f;
+      for (size_t t = 0; t < taps; ++t) a += xp[offsets[t] + static_cast<ptrdiff_t>(i)] * weights[t][i];
+      y[p * n + i] = a;
+    }
   }
 }
 
@@ -87,8 +92,10 @@ const VectorKernels& scalarVectorKernels() {
                                    unaryRow<geluScalar>,
                                    unaryRow<geluTanhScalar>,
                                    unaryRow<reluScalar>,
+                                   unaryRow<relu6Scalar>,
+                                   unaryRow<hardSwishScalar>,
                                    addRow,
-                                   weightedSum,
+                                   depthwiseRow,
                                    softmaxRow,
                                    layerNormRow};
   return table;

@@ -138,6 +138,20 @@ typename V::F reluV(typename V::F x) {
   return V::max(V::set1(0.0f), x);
 }
 
+// min(max(x, 0), 6); NaN stays NaN.
+template <typename V>
+typename V::F relu6V(typename V::F x) {
+  return V::min(V::set1(6.0f), V::max(V::set1(0.0f), x));
+}
+
+// x * min(max(x / 6 + 0.5, 0), 1) (ONNX HardSwish), rounded as the scalar path rounds it; NaN stays NaN.
+template <typename V>
+typename V::F hardSwishV(typename V::F x) {
+  // min returns its second operand when either is NaN: the gate of a NaN is 1 and the product NaN.
+  typename V::F gate = V::min(V::add(V::div(x, V::set1(6.0f)), V::set1(0.5f)), V::set1(1.0f));
+  return V::mul(x, V::max(gate, V::set1(0.0f)));
+}
+
 // Applies f to a row, the tail through a partial vector.
 template <typename V, typename V::F (*f)(typename V::F)>
 void unaryRow(const float* x, float* y, size_t n) {
@@ -156,38 +170,57 @@ void addRow(const float* a, const float* b, float* y, size_t n) {
   }
 }
 
-// y = bias + sum over t of rows[t] * weights[t] (element-wise); bias may be nullptr.
-// Channel blocks outside, taps inside: each block is accumulated in registers and
-// stored once; four blocks at a time hide the FMA latency.
-template <typename V>
-void weightedSum(const float* const* rows, const float* const* weights, size_t count, const float* bias, float* y,
-                 size_t n) {
+// Channel block [i, i + lanes) (Full: lanes == kWidth) of a depthwise output row: each tap's weights
+// are loaded once for four output pixels, whose sums stay in registers.
+template <typename V, bool Full>
+void depthwiseBlock(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets,
+                    const float* const* weights, size_t taps, const float* bias, float* y, size_t n, size_t i,
+                    size_t lanes) {
   using F = typename V::F;
+  auto load = [lanes](const float* p) { return Full ? V::load(p) : V::loadPartial(p, lanes, 0.0f); };
+  auto store = [lanes](float* p, F v) {
+    if (Full) {
+      V::store(p, v);
+    } else {
+      V::storePartial(p, v, lanes);
+    }
+  };
+  const F b = bias ? load(bias + i) : V::set1(0.0f);
+  size_t p = 0;
+  for (; p + 4 <= pixels; p += 4) {
+    F a0 = b, a1 = b, a2 = b, a3 = b;
+    const float* x0 = x + p * pixelStride + i;
+    for (size_t t = 0; t < taps; ++t) {
+      const F w = load(weights[t] + i);
+      const float* xt = x0 + offsets[t];
+      a0 = V::fma(load(xt), w, a0);
+      a1 = V::fma(load(xt + pixelStride), w, a1);
+      a2 = V::fma(load(xt + 2 * pixelStride), w, a2);
+      a3 = V::fma(load(xt + 3 * pixelStride), w, a3);
+    }
+    float* yp = y + p * n + i;
+    store(yp, a0);
+    store(yp + n, a1);
+    store(yp + 2 * n, a2);
+    store(yp + 3 * n, a3);
+  }
+  for (; p < pixels; ++p) {
+    F a = b;
+    const float* x0 = x + p * pixelStride + i;
+    for (size_t t = 0; t < taps; ++t) a = V::fma(load(x0 + offsets[t]), load(weights[t] + i), a);
+    store(y + p * n + i, a);
+  }
+}
+
+// y[p][j] = bias[j] + sum over t of x[p * pixelStride + offsets[t] + j] * weights[t][j]. Channel
+// blocks outside, pixels inside: a block's taps stay in L1 along the row whatever the channel count.
+template <typename V>
+void depthwiseRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets,
+                  const float* const* weights, size_t taps, const float* bias, float* y, size_t n) {
   constexpr size_t W = V::kWidth;
   size_t i = 0;
-  for (; i + 4 * W <= n; i += 4 * W) {
-    F a0 = bias ? V::load(bias + i) : V::set1(0.0f), a1 = bias ? V::load(bias + i + W) : V::set1(0.0f);
-    F a2 = bias ? V::load(bias + i + 2 * W) : V::set1(0.0f), a3 = bias ? V::load(bias + i + 3 * W) : V::set1(0.0f);
-    for (size_t t = 0; t < count; ++t) {
-      const float* r = rows[t] + i;
-      const float* w = weights[t] + i;
-      a0 = V::fma(V::load(r), V::load(w), a0);
-      a1 = V::fma(V::load(r + W), V::load(w + W), a1);
-      a2 = V::fma(V::load(r + 2 * W), V::load(w + 2 * W), a2);
-      a3 = V::fma(V::load(r + 3 * W), V::load(w + 3 * W), a3);
-    }
-    V::store(y + i, a0);
-    V::store(y + i + W, a1);
-    V::store(y + i + 2 * W, a2);
-    V::store(y + i + 3 * W, a3);
-  }
-  for (; i < n; i += W) {
-    const size_t lanes = n - i < W ? n - i : W;
-    F a = bias ? V::loadPartial(bias + i, lanes, 0.0f) : V::set1(0.0f);
-    for (size_t t = 0; t < count; ++t)
-      a = V::fma(V::loadPartial(rows[t] + i, lanes, 0.0f), V::loadPartial(weights[t] + i, lanes, 0.0f), a);
-    V::storePartial(y + i, a, lanes);
-  }
+  for (; i + W <= n; i += W) depthwiseBlock<V, true>(x, pixels, pixelStride, offsets, weights, taps, bias, y, n, i, W);
+  if (i < n) depthwiseBlock<V, false>(x, pixels, pixelStride, offsets, weights, taps, bias, y, n, i, n - i);
 }
 
 template <typename V>
@@ -276,8 +309,10 @@ VectorKernels makeVectorKernels(IsaLevel isa) {
                        unaryRow<V, geluV<V>>,
                        unaryRow<V, geluTanhV<V>>,
                        unaryRow<V, reluV<V>>,
+                       unaryRow<V, relu6V<V>>,
+                       unaryRow<V, hardSwishV<V>>,
                        addRow<V>,
-                       weightedSum<V>,
+                       depthwiseRow<V>,
                        softmaxRow<V>,
                        layerNormRow<V>};
 }

@@ -95,12 +95,15 @@ void unaryFloat(UnaryKind kind, const float* x, float* y, size_t count, float al
     case UnaryKind::Reciprocal: each([](float v) { return 1.0f / v; }); return;
     case UnaryKind::Gelu: vmath::gelu(x, y, count); return;
     case UnaryKind::GeluTanh: vmath::geluTanh(x, y, count); return;
-    case UnaryKind::Clip: each([&](float v) { return v != v ? v : std::min(std::max(v, alpha), beta); }); return;
+    case UnaryKind::Clip:
+      if (alpha == 0.0f && beta == 6.0f) {
+        vmath::relu6(x, y, count);
+        return;
+      }
+      each([&](float v) { return v != v ? v : std::min(std::max(v, alpha), beta); }); return;
     case UnaryKind::LeakyRelu: each([&](float v) { return v >= 0.0f ? v : alpha * v; }); return;
     case UnaryKind::HardSigmoid: each([&](float v) { return std::max(0.0f, std::min(1.0f, alpha * v + beta)); }); return;
-    case UnaryKind::HardSwish:
-      each([](float v) { return v * std::max(0.0f, std::min(1.0f, v / 6.0f + 0.5f)); });
-      return;
+    case UnaryKind::HardSwish: vmath::hardSwish(x, y, count); return;
     case UnaryKind::Softplus: each([](float v) { return v > 20.0f ? v : std::log1p(std::exp(v)); }); return;
     case UnaryKind::Floor: each([](float v) { return std::floor(v); }); return;
     case UnaryKind::Ceil: each([](float v) { return std::ceil(v); }); return;
@@ -114,9 +117,9 @@ void unaryFloat(UnaryKind kind, const float* x, float* y, size_t count, float al
 
 void addInto(float* y, const float* x, size_t n) { vmath::add(y, x, y, n); }
 
-void weightedSum(const float* const* rows, const float* const* weights, size_t count, const float* bias, float* y,
-                 size_t n) {
-  vmath::weightedSum(rows, weights, count, bias, y, n);
+void depthwiseRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets,
+                  const float* const* weights, size_t taps, const float* bias, float* y, size_t n) {
+  vmath::depthwiseRow(x, pixels, pixelStride, offsets, weights, taps, bias, y, n);
 }
 
 void softmaxRow(const float* x, float* y, size_t n, bool logarithm) {

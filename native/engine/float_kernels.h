@@ -29,9 +29,9 @@ void applyActivation(Activation activation, float* y, size_t count);
 void unaryFloat(UnaryKind kind, const float* x, float* y, size_t count, float alpha, float beta);
 // y += x.
 void addInto(float* y, const float* x, size_t n);
-// y = bias + sum of rows[t] * weights[t] over count taps (one depthwise output pixel).
-void weightedSum(const float* const* rows, const float* const* weights, size_t count, const float* bias, float* y,
-                 size_t n);
+// One depthwise output row (see vmath::depthwiseRow).
+void depthwiseRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets,
+                  const float* const* weights, size_t taps, const float* bias, float* y, size_t n);
 void softmaxRow(const float* x, float* y, size_t n, bool logarithm);
 void layerNormRow(const float* x, const float* gamma, const float* beta, size_t n, float epsilon, float* y);
 

@@ -4,6 +4,7 @@
 // input in place. QConv: the same on activations a static QDQ model keeps quantized (padding holds
 // the zero point). DepthwiseConv: its own loop over channels.
 #include <algorithm>
+#include <utility>
 #include <cstring>
 #include <vector>
 
@@ -79,15 +80,31 @@ void checkConv(const Step& step, const Plan& plan) {
 template <typename T>
 void windowRow(const WindowGeometry& g, const T* x, size_t pixel, size_t c0, size_t cg, T pad, T* row) {
   const size_t ox = pixel % g.ow, oy = (pixel / g.ow) % g.oh, b = pixel / (g.ow * g.oh);
-  for (size_t ky = 0; ky < g.kh; ++ky) {
+  // All channels and adjacent taps: a window row's in-bounds taps are one run of memory.
+  const bool runs = cg == g.c && g.dw == 1;
+  for (size_t ky = 0; ky < g.kh; ++ky, row += g.kw * cg) {
     const int64_t iy = g.inY(oy, ky);
-    for (size_t kx = 0; kx < g.kw; ++kx, row += cg) {
+    if (iy < 0 || iy >= static_cast<int64_t>(g.h)) {
+      std::fill(row, row + g.kw * cg, pad);
+      continue;
+    }
+    const T* line = x + (b * g.h + static_cast<size_t>(iy)) * g.w * g.c + c0;
+    if (runs) {
+      size_t lo = 0, hi = g.kw;
+      while (lo < hi && g.inX(ox, lo) < 0) ++lo;
+      while (hi > lo && g.inX(ox, hi - 1) >= static_cast<int64_t>(g.w)) --hi;
+      std::fill(row, row + lo * cg, pad);
+      if (hi > lo) std::memcpy(row + lo * cg, line + static_cast<size_t>(g.inX(ox, lo)) * g.c, (hi - lo) * cg * sizeof(T));
+      std::fill(row + hi * cg, row + g.kw * cg, pad);
+      continue;
+    }
+    for (size_t kx = 0; kx < g.kw; ++kx) {
       const int64_t ix = g.inX(ox, kx);
-      if (iy < 0 || ix < 0 || iy >= static_cast<int64_t>(g.h) || ix >= static_cast<int64_t>(g.w)) {
-        std::fill(row, row + cg, pad);
+      if (ix < 0 || ix >= static_cast<int64_t>(g.w)) {
+        std::fill(row + kx * cg, row + (kx + 1) * cg, pad);
         continue;
       }
-      std::memcpy(row, x + ((b * g.h + static_cast<size_t>(iy)) * g.w + static_cast<size_t>(ix)) * g.c + c0, cg * sizeof(T));
+      std::memcpy(row + kx * cg, line + static_cast<size_t>(ix) * g.c, cg * sizeof(T));
     }
   }
 }
@@ -200,6 +217,15 @@ void checkDepthwise(const Step& step, const Plan& plan) {
   checkPostAffine(step);
 }
 
+// Output columns [lo, hi) whose every tap column lies inside the input.
+std::pair<size_t, size_t> interiorColumns(const WindowGeometry& g) {
+  size_t lo = 0;
+  while (lo < g.ow && g.inX(lo, 0) < 0) ++lo;
+  size_t hi = lo;
+  while (hi < g.ow && g.inX(hi, g.kw - 1) < static_cast<int64_t>(g.w)) ++hi;
+  return {lo, hi};
+}
+
 void runDepthwise(const Step& step, RunState& state) {
   const WindowGeometry g = windowGeometry(step);
   const auto activation = static_cast<Activation>(step.ints[WindowGeometry::kParams]);
@@ -210,27 +236,40 @@ void runDepthwise(const Step& step, RunState& state) {
   const size_t c = g.c;
   const size_t taps = g.kh * g.kw;
   const PostAffine post = postAffineOf(step);
+  const auto [lo, hi] = interiorColumns(g);
   parallelRange(g.n * g.oh, static_cast<double>(g.ow) * taps * c, [&](size_t r0, size_t r1) {
-    std::vector<const float*> rows(taps), weights(taps);
+    std::vector<ptrdiff_t> offsets(taps);
+    std::vector<const float*> weights(taps);
     for (size_t r = r0; r < r1; ++r) {
       const size_t b = r / g.oh, oy = r % g.oh;
-      for (size_t ox = 0; ox < g.ow; ++ox) {
-        // The taps inside the image; padding contributes nothing.
+      const float* image = x + b * g.h * g.w * c;
+      float* row = y + r * g.ow * c;
+      // The taps of output column ox that fall inside the image (padding contributes nothing), as
+      // offsets from the image; all columns when ox is interior.
+      auto tapsOf = [&](size_t ox, bool allColumns) {
         size_t count = 0;
         for (size_t ky = 0; ky < g.kh; ++ky) {
           const int64_t iy = g.inY(oy, ky);
           if (iy < 0 || iy >= static_cast<int64_t>(g.h)) continue;
           for (size_t kx = 0; kx < g.kw; ++kx) {
-            const int64_t ix = g.inX(ox, kx);
-            if (ix < 0 || ix >= static_cast<int64_t>(g.w)) continue;
-            rows[count] = x + ((b * g.h + static_cast<size_t>(iy)) * g.w + static_cast<size_t>(ix)) * c;
+            const int64_t ix = allColumns ? g.inX(lo, 0) + static_cast<int64_t>(kx * g.dw) : g.inX(ox, kx);
+            if (!allColumns && (ix < 0 || ix >= static_cast<int64_t>(g.w))) continue;
+            offsets[count] = static_cast<ptrdiff_t>((iy * static_cast<int64_t>(g.w) + ix) * static_cast<int64_t>(c));
             weights[count++] = w + (ky * g.kw + kx) * c;
           }
         }
-        weightedSum(rows.data(), weights.data(), count, bias, y + ((b * g.oh + oy) * g.ow + ox) * c, c);
+        return count;
+      };
+      for (size_t ox = 0; ox < g.ow; ++ox) {
+        if (ox == lo && hi > lo) {
+          depthwiseRow(image, hi - lo, g.sw * c, offsets.data(), weights.data(), tapsOf(lo, true), bias, row + lo * c, c);
+          ox = hi - 1;
+          continue;
+        }
+        depthwiseRow(image, 1, 0, offsets.data(), weights.data(), tapsOf(ox, false), bias, row + ox * c, c);
       }
-      applyActivation(activation, y + (b * g.oh + oy) * g.ow * c, g.ow * c);
-      post.apply(y + (b * g.oh + oy) * g.ow * c, g.ow * c);
+      applyActivation(activation, row, g.ow * c);
+      post.apply(row, g.ow * c);
     }
   });
 }

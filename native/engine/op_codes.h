@@ -23,6 +23,7 @@ namespace onnxforge::engine {
   X(QuantizeLinear)             \
   X(DequantizeLinear)           \
   X(DynamicQuantizeLinear)     \
+  X(QuantizeLookup)            \
   X(Conv)                      \
   X(QConv)                     \
   X(DepthwiseConv)             \

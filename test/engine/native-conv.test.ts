@@ -2,6 +2,7 @@
 // static QDQ int8 (QConv on the quantized values), and the real PP-OCR models that ship in npm packages.
 import { buildConvNet } from '../../lib/onnx/models/conv-net';
 import { buildMobileNetV3Like, MOBILENET_V3_SMALL_BLOCKS } from '../../lib/onnx/models/mobilenet-v3';
+import { buildResNetLike } from '../../lib/onnx/models/resnet';
 import { GraphBuilder } from '../../lib/onnx/builder';
 import { quantize } from '../../lib/quantize';
 import { randomNormal, randomUniform } from '../../lib/onnx/random';
@@ -54,7 +55,32 @@ describe('conv nets', () => {
       expect(steps.DepthwiseConv).toBe(MOBILENET_V3_SMALL_BLOCKS.length);
       expect(pair.native.report.layers.every((l) => !l.name.includes('/group'))).toBe(true);
       expect(steps.QConv).toBeGreaterThan(MOBILENET_V3_SMALL_BLOCKS.length);
+      // Every hard-swish, ReLU and hard-sigmoid sits between quantize pairs: each chain is one table lookup
+      // (QuantizeLookup, or the code table a QConv writes through), never a float pass of its own.
+      expect(steps.Unary).toBeUndefined();
+      expect(steps.QuantizeLookup).toBeGreaterThan(0);
       for (const batch of [1, 3]) {
+        const result = await compareRun(pair, { input: floatFeed([batch, 3, 32, 32], batch) });
+        expect(result.logits.cosine).toBeGreaterThanOrEqual(0.999);
+        expect(result.logits.top1).toBe(1);
+      }
+    } finally {
+      await pair.dispose();
+    }
+  });
+
+  test.each(['uint8', 'int8'] as const)('static QDQ ResNet-like, %s activations: a QConv whose output is quantized again writes the codes; equal to onnxruntime', async (activationType) => {
+    const model = buildResNetLike({ size: 32, classes: 10, seed: 3 });
+    const calibration = [0, 1, 2, 3].map((i) => ({ input: floatFeed([1, 3, 32, 32], 20 + i) }));
+    const { model: q } = await quantize(model, { mode: 'static', calibration, activationType });
+    const pair = await loadBoth(q);
+    try {
+      const steps = pair.native.report.steps;
+      expect(steps.QConv).toBe(20);
+      // Quantized in a step of its own only where a float value feeds a conv: the input and each of the
+      // 8 residual sums. Conv -> conv links carry codes.
+      expect(steps.QuantizeLinear).toBe(1 + 8);
+      for (const batch of [1, 2]) {
         const result = await compareRun(pair, { input: floatFeed([batch, 3, 32, 32], batch) });
         expect(result.logits.cosine).toBeGreaterThanOrEqual(0.999);
         expect(result.logits.top1).toBe(1);

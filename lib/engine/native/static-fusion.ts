@@ -9,6 +9,7 @@ import { dequantizeNBits, MS_DOMAIN } from './matmul-nbits';
 import { fuseConvs, fuseQdqConvs } from './conv-fusion';
 import { fuseConvTransposes } from './conv-transpose-fusion';
 import { foldPadsIntoConvs } from './pad-fusion';
+import { fuseQConvOutputs, fuseQuantizedLookups } from './lookup-fusion';
 import { opDef } from './ops';
 import type { Shaped } from './ops/types';
 import { tensorFrom, valuesOf, type ConstTensor } from './tensor-data';
@@ -351,6 +352,9 @@ export function fuseStatic(graph: IrGraph): LinearLayer[] {
   fuseConvs(edit, layers);
   fuseConvTransposes(edit, layers);
   fuseLinears(edit, layers);
+  // Last: QConv outputs quantized in place, then the pairs no QConv or Linear took as its input.
+  fuseQConvOutputs(edit, graph.opset);
+  fuseQuantizedLookups(edit, graph.opset);
   edit.removeDead();
   return layers;
 }

@@ -4,6 +4,7 @@
 // input in place. QConv: the same on activations a static QDQ model keeps quantized (padding holds
 // the zero point). DepthwiseConv: its own loop over channels.
 #include <algorithm>
+#include <cmath>
 #include <utility>
 #include <cstring>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "../op_kernel.h"
 #include "conv_geometry.h"
 #include "linear_rows.h"
+#include "quantize.h"
 
 namespace onnxforge::engine {
 namespace {
@@ -40,8 +42,24 @@ void checkPostAffine(const Step& step) {
   if (!step.floats.empty() && step.floats.size() != 2) planError(step, "takes no floats or [scale, shift]");
 }
 
-void checkConvCommon(const Step& step, const Plan& plan, DType inputType) {
-  requireArity(step, 1, 2, 1);
+// A QConv whose output a static QDQ model quantizes again: the float result of each block is quantized
+// (scale, zero point, type of that QuantizeLinear) and mapped through a 256-entry code table (what an
+// elementwise op between two quantize pairs does to each code; the identity otherwise), so the next
+// QConv reads int8 codes with no float tensor in between.
+struct OutputQuantization {
+  float scale = 1;
+  int32_t zeroPoint = 0;
+  quant::QuantType type = quant::QuantType::Uint8;
+  const uint8_t* table = nullptr;
+  // codes[i] = table[codes[i]], indexing int8 codes from -128.
+  void mapCodes(uint8_t* codes, size_t count) const {
+    const uint8_t shift = type == quant::QuantType::Int8 ? 128 : 0;
+    for (size_t i = 0; i < count; ++i) codes[i] = table[static_cast<uint8_t>(codes[i] + shift)];
+  }
+};
+
+void checkConvCommon(const Step& step, const Plan& plan, DType inputType, bool quantizedOutput = false) {
+  requireArity(step, 1, quantizedOutput ? 3 : 2, 1);
   requireInts(step, kActivation + 1);
   const WindowGeometry g = checkedWindowGeometry(step);
   const size_t groups = sizeParam(step, kGroups);
@@ -51,9 +69,13 @@ void checkConvCommon(const Step& step, const Plan& plan, DType inputType) {
   requireDType(step, x, inputType, "x");
   requireCount(step, x, g.inputCount(), "x");
   const ValueSlot& y = valueOf(step, plan, step.outputs[0], "y");
-  requireDType(step, y, DType::Float32, "y");
+  if (quantizedOutput) {
+    if (y.dtype != DType::Uint8 && y.dtype != DType::Int8) planError(step, "a quantized y must be uint8 or int8");
+  } else {
+    requireDType(step, y, DType::Float32, "y");
+  }
   requireCount(step, y, g.outputCount(), "y");
-  if (step.inputs.size() == 2 && step.inputs[1] >= 0) {
+  if (step.inputs.size() >= 2 && step.inputs[1] >= 0) {
     const ValueSlot& bias = valueOf(step, plan, step.inputs[1], "bias");
     requireDType(step, bias, DType::Float32, "bias");
     requireCount(step, bias, g.oc, "bias");
@@ -113,23 +135,37 @@ void windowRow(const WindowGeometry& g, const T* x, size_t pixel, size_t c0, siz
 size_t blockRows(size_t rowBytes) { return std::clamp<size_t>((256 * 1024) / std::max<size_t>(rowBytes, 1), 1, 512); }
 
 template <typename T, typename Product>
-void convBlocks(const Step& step, RunState& state, T pad, const PostAffine& post, Product product) {
+void convBlocks(const Step& step, RunState& state, T pad, const PostAffine& post, const OutputQuantization* quantized,
+                Product product) {
   const WindowGeometry g = windowGeometry(step);
   const size_t groups = groupsOf(step), cg = g.c / groups, ocg = g.oc / groups, k = g.kh * g.kw * cg;
   const size_t pixels = g.n * g.oh * g.ow;
   const T* x = state.at<T>(step.inputs[0]);
-  const float* bias = step.inputs.size() == 2 ? state.at<float>(step.inputs[1]) : nullptr;
-  float* y = state.at<float>(step.outputs[0]);
+  const float* bias = step.inputs.size() >= 2 && step.inputs[1] >= 0 ? state.at<float>(step.inputs[1]) : nullptr;
+  float* y = quantized ? nullptr : state.at<float>(step.outputs[0]);
+  uint8_t* yq = quantized ? state.at<uint8_t>(step.outputs[0]) : nullptr;
   const size_t rows = blockRows(k * sizeof(T));
   const size_t blocks = (pixels + rows - 1) / rows;
   parallelRange(blocks * groups, static_cast<double>(rows) * k * ocg, [&](size_t b0, size_t b1) {
     std::vector<T> col(rows * k);
-    std::vector<float> out(groups > 1 ? rows * ocg : 0);
+    std::vector<float> out(groups > 1 || quantized ? rows * ocg : 0);
     for (size_t item = b0; item < b1; ++item) {
       const size_t grp = item % groups, p0 = (item / groups) * rows, count = std::min(rows, pixels - p0);
       for (size_t r = 0; r < count; ++r) windowRow(g, x, p0 + r, grp * cg, cg, pad, col.data() + r * k);
       const LinearWeights& w = state.plan.weights->linears[static_cast<size_t>(step.linear) + grp];
       const float* groupBias = bias ? bias + grp * ocg : nullptr;
+      if (quantized) {
+        product(w, col.data(), count, k, groupBias, out.data());
+        // One group: the block's rows are contiguous in y, quantized in one call.
+        const size_t runs = groups == 1 ? 1 : count, runLength = groups == 1 ? count * ocg : ocg;
+        for (size_t r = 0; r < runs; ++r) {
+          uint8_t* codes = yq + (p0 + r) * g.oc + grp * ocg;
+          quant::quantize(out.data() + r * ocg, quant::AxisLayout{1, 1, runLength}, &quantized->scale, &quantized->zeroPoint,
+                          quantized->type, codes);
+          quantized->mapCodes(codes, runLength);
+        }
+        continue;
+      }
       if (groups == 1) {
         product(w, col.data(), count, k, groupBias, y + p0 * g.oc);
         post.apply(y + p0 * g.oc, count * g.oc);
@@ -164,22 +200,34 @@ void runConv(const Step& step, RunState& state) {
     return;
   }
   // Blocks run on the pool's threads, each product on its own thread.
-  convBlocks<float>(step, state, 0.0f, post, [&](const LinearWeights& w, const float* col, size_t m, size_t k, const float* bias, float* y) {
+  convBlocks<float>(step, state, 0.0f, post, nullptr, [&](const LinearWeights& w, const float* col, size_t m, size_t k, const float* bias, float* y) {
     linearRows(w, col, m, k, bias, activation, y);
   });
 }
 
-// QConv: inputs x (uint8 or int8, NHWC), bias; floats [x scale]; ints geometry + [groups, activation,
-// x zero point]. Output float32.
+// QConv: inputs x (uint8 or int8, NHWC), bias (or -1); floats [x scale]; ints geometry + [groups,
+// activation, x zero point]. Output float32. With a quantized output (OutputQuantization): input 2 the
+// code table (uint8, 256), floats + [output scale], ints + [output zero point, 1 if that quantization
+// is int8], y uint8 or int8 (the table's codes).
+bool zeroPointFits(int64_t zp, bool isSigned) { return isSigned ? zp >= -128 && zp <= 127 : zp >= 0 && zp <= 255; }
+
 void checkQConv(const Step& step, const Plan& plan) {
   if (step.inputs.empty()) planError(step, "needs x");
   const ValueSlot& x = valueOf(step, plan, step.inputs[0], "x");
   if (x.dtype != DType::Uint8 && x.dtype != DType::Int8) planError(step, "x must be uint8 or int8");
-  checkConvCommon(step, plan, x.dtype);
-  requireInts(step, kActivation + 2);
-  requireFloats(step, 1);
-  const int64_t zp = step.ints[kActivation + 1];
-  if (x.dtype == DType::Uint8 ? (zp < 0 || zp > 255) : (zp < -128 || zp > 127)) planError(step, "the zero point is out of the type's range");
+  const bool quantizedOutput = step.floats.size() == 2;
+  checkConvCommon(step, plan, x.dtype, quantizedOutput);
+  requireInts(step, kActivation + (quantizedOutput ? 4 : 2));
+  requireFloats(step, quantizedOutput ? 2 : 1);
+  if (!zeroPointFits(step.ints[kActivation + 1], x.dtype == DType::Int8)) planError(step, "the zero point is out of the type's range");
+  if (!quantizedOutput) return;
+  if (step.inputs.size() != 3) planError(step, "a quantized output needs its code table");
+  const ValueSlot& table = valueOf(step, plan, step.inputs[2], "code table");
+  if (table.dtype != DType::Uint8 && table.dtype != DType::Int8) planError(step, "the code table must be uint8 or int8");
+  requireCount(step, table, 256, "code table");
+  if (step.ints[kActivation + 3] != 0 && step.ints[kActivation + 3] != 1) planError(step, "the output type flag must be 0 or 1");
+  if (!zeroPointFits(step.ints[kActivation + 2], step.ints[kActivation + 3] == 1)) planError(step, "the output zero point is out of the type's range");
+  if (!(step.floats[1] > 0) || !std::isfinite(step.floats[1])) planError(step, "the output scale must be positive and finite");
 }
 
 void runQConv(const Step& step, RunState& state) {
@@ -190,7 +238,15 @@ void runQConv(const Step& step, RunState& state) {
   const float scale = step.floats[0];
   const bool isSigned = state.plan.values[static_cast<size_t>(step.inputs[0])].dtype == DType::Int8;
   const uint8_t pad = static_cast<uint8_t>(zp);
-  convBlocks<uint8_t>(step, state, pad, PostAffine{}, [&](const LinearWeights& w, const uint8_t* col, size_t m, size_t k, const float* bias, float* y) {
+  OutputQuantization quantized;
+  const bool quantizedOutput = step.floats.size() == 2;
+  if (quantizedOutput) {
+    quantized.scale = step.floats[1];
+    quantized.zeroPoint = static_cast<int32_t>(step.ints[kActivation + 2]);
+    quantized.type = step.ints[kActivation + 3] == 1 ? quant::QuantType::Int8 : quant::QuantType::Uint8;
+    quantized.table = state.at<uint8_t>(step.inputs[2]);
+  }
+  convBlocks<uint8_t>(step, state, pad, PostAffine{}, quantizedOutput ? &quantized : nullptr, [&](const LinearWeights& w, const uint8_t* col, size_t m, size_t k, const float* bias, float* y) {
     quantizedLinearRows(w, col, isSigned, m, k, scale, zp, bias, activation, y);
   });
 }

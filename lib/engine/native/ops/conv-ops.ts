@@ -1,6 +1,7 @@
 // Convolutions and pooling, run in NHWC: the input is laid out NHWC once (a StridedCopy, unless it
 // already is), results stay NHWC behind a view with the model's NCHW dims, so conv -> activation ->
 // conv chains never transpose. 1-D ops run as 2-D ones of height 1.
+import type { DTypeName } from '../../../onnx/dtype';
 import { elementCount } from '../../../onnx/tensor';
 import { LoweringError } from '../errors';
 import { floatAttr, intAttr, intsAttr, stringAttr, type IrNode } from '../ir';
@@ -145,19 +146,31 @@ const conv: OpDef = {
   },
 };
 
-/** Engine QConv: inputs xq (uint8/int8), bias; attrs as Conv plus scale and zeroPoint. */
+/**
+ * Engine QConv: inputs xq (uint8/int8), bias (optional); attrs as Conv plus scale and zeroPoint. With
+ * outScale (lookup-fusion.ts): input 2 is the code table, the output holds codes of type outType,
+ * quantized with outScale, outZeroPoint, outSigned before the table.
+ */
 const qconv: OpDef = {
   infer(node, inputs) {
     const t = inputs[0]!.dtype;
     if (t !== 'uint8' && t !== 'int8') fail(node, 'the quantized input must be uint8 or int8');
-    return convInfer(node, inputs);
+    const [out] = convInfer(node, inputs);
+    return [node.attrs.outScale === undefined ? out : { ...out, dtype: String(node.attrs.outType) as DTypeName }];
   },
   lower(args) {
     const { node, shaped, ctx } = args;
     const w = windowOf(node, shaped[0]!.dims.slice(2), node.attrs.kernel as number[]);
-    const bias = shaped[1] ? [ctx.dense(refOf(args, 1))] : [];
-    return lowerWindowStep(args, 'QConv', w, intAttr(node, 'outChannels', 0), bias,
-      [intAttr(node, 'groups', 1), activationOf(node), intAttr(node, 'zeroPoint', 0)], [floatAttr(node, 'scale', 1)], intAttr(node, 'layer', -1));
+    const ints = [intAttr(node, 'groups', 1), activationOf(node), intAttr(node, 'zeroPoint', 0)];
+    const floats = [floatAttr(node, 'scale', 1)];
+    const extra = shaped[1] ? [ctx.dense(refOf(args, 1))] : [];
+    if (node.attrs.outScale !== undefined) {
+      if (!shaped[1]) extra.push(-1);
+      extra.push(ctx.dense(refOf(args, 2)));
+      ints.push(intAttr(node, 'outZeroPoint', 0), intAttr(node, 'outSigned', 0));
+      floats.push(floatAttr(node, 'outScale', 1));
+    }
+    return lowerWindowStep(args, 'QConv', w, intAttr(node, 'outChannels', 0), extra, ints, floats, intAttr(node, 'layer', -1));
   },
 };
 

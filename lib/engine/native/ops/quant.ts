@@ -1,7 +1,7 @@
 // QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear, per tensor or per axis.
 import { elementCount } from '../../../onnx/tensor';
 import { LoweringError } from '../errors';
-import { intAttr, type IrNode } from '../ir';
+import { floatAttr, intAttr, type IrNode } from '../ir';
 import { emptyTensor, setValues, valuesOf, type ConstTensor } from '../tensor-data';
 import { packedOrder } from '../lower-context';
 import type { LowerArgs, OpDef, Shaped } from './types';
@@ -100,6 +100,30 @@ const dynamicQuantize: OpDef = {
     return [y, scale, zp];
   },
 };
+
+/**
+ * Engine QuantizeLookup (lookup-fusion.ts): y = table[q(x)] over float32 x, q being QuantizeLinear's value
+ * for attrs scale, zeroPoint and signed; input 1 is the 256-entry float32 table. Runs on any packed layout.
+ */
+const quantizeLookup: OpDef = {
+  infer(node, inputs) {
+    if (inputs[0]!.dtype !== 'float32') fail(node, 'x must be float32');
+    return [{ dtype: 'float32', dims: inputs[0]!.dims }];
+  },
+  lower(args) {
+    const { ctx, node, outputs } = args;
+    const x = refOf(args, 0);
+    const order = packedOrder(x);
+    const out = ctx.arenaInOrder('float32', outputs[0].dims, order ?? outputs[0].dims.map((_, i) => i));
+    if (elementCount(outputs[0].dims) > 0) {
+      ctx.step('QuantizeLookup', [order ? ctx.flat(x) : ctx.dense(x), ctx.dense(refOf(args, 1))], [ctx.flat(out)],
+        [intAttr(node, 'signed', 0), intAttr(node, 'zeroPoint', 0)], [floatAttr(node, 'scale', 1)]);
+    }
+    return [out];
+  },
+};
+
+export const ENGINE_QUANT_OPS: Record<string, OpDef> = { QuantizeLookup: quantizeLookup };
 
 export const QUANT_OPS: Record<string, OpDef> = {
   QuantizeLinear: quantizeOp(false),

@@ -41,6 +41,21 @@ void addRow(const float* a, const float* b, float* y, size_t n) {
   for (size_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
 }
 
+void poolRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets, size_t taps, bool average,
+             float scale, float* y, size_t n) {
+  for (size_t p = 0; p < pixels; ++p) {
+    const float* xp = x + p * pixelStride;
+    for (size_t i = 0; i < n; ++i) {
+      float a = average ? 0.0f : -std::numeric_limits<float>::infinity();
+      for (size_t t = 0; t < taps; ++t) {
+        const float v = xp[offsets[t] + static_cast<ptrdiff_t>(i)];
+        a = average ? a + v : (a != a ? a : (v > a || v != v ? v : a));
+      }
+      y[p * n + i] = average ? a * scale : a;
+    }
+  }
+}
+
 void depthwiseRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets,
                   const float* const* weights, size_t taps, const float* bias, float* y, size_t n) {
   for (size_t p = 0; p < pixels; ++p) {
@@ -95,6 +110,7 @@ const VectorKernels& scalarVectorKernels() {
                                    unaryRow<relu6Scalar>,
                                    unaryRow<hardSwishScalar>,
                                    addRow,
+                                   poolRow,
                                    depthwiseRow,
                                    softmaxRow,
                                    layerNormRow};

@@ -223,6 +223,70 @@ void depthwiseRow(const float* x, size_t pixels, size_t pixelStride, const ptrdi
   if (i < n) depthwiseBlock<V, false>(x, pixels, pixelStride, offsets, weights, taps, bias, y, n, i, n - i);
 }
 
+// Channel block [i, i + lanes) of a pooling output row, four output pixels at a time: the maximum of
+// the taps (a NaN anywhere gives NaN), or their sum times scale.
+template <typename V, bool Full, bool Average>
+void poolBlock(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets, size_t taps, float scale,
+               float* y, size_t n, size_t i, size_t lanes) {
+  using F = typename V::F;
+  auto load = [lanes](const float* p) { return Full ? V::load(p) : V::loadPartial(p, lanes, 0.0f); };
+  auto store = [lanes](float* p, F v) {
+    if (Full) {
+      V::store(p, v);
+    } else {
+      V::storePartial(p, v, lanes);
+    }
+  };
+  // max returns its second operand when either is NaN: a NaN tap wins, and a NaN sum stays.
+  auto combine = [](F acc, F v) { return Average ? V::add(acc, v) : V::select(V::isNan(acc), acc, V::max(acc, v)); };
+  const F start = V::set1(Average ? 0.0f : -std::numeric_limits<float>::infinity());
+  const F s = V::set1(scale);
+  auto finish = [&](F acc) { return Average ? V::mul(acc, s) : acc; };
+  size_t p = 0;
+  for (; p + 4 <= pixels; p += 4) {
+    F a0 = start, a1 = start, a2 = start, a3 = start;
+    const float* x0 = x + p * pixelStride + i;
+    for (size_t t = 0; t < taps; ++t) {
+      const float* xt = x0 + offsets[t];
+      a0 = combine(a0, load(xt));
+      a1 = combine(a1, load(xt + pixelStride));
+      a2 = combine(a2, load(xt + 2 * pixelStride));
+      a3 = combine(a3, load(xt + 3 * pixelStride));
+    }
+    float* yp = y + p * n + i;
+    store(yp, finish(a0));
+    store(yp + n, finish(a1));
+    store(yp + 2 * n, finish(a2));
+    store(yp + 3 * n, finish(a3));
+  }
+  for (; p < pixels; ++p) {
+    F a = start;
+    const float* x0 = x + p * pixelStride + i;
+    for (size_t t = 0; t < taps; ++t) a = combine(a, load(x0 + offsets[t]));
+    store(y + p * n + i, finish(a));
+  }
+}
+
+template <typename V>
+void poolRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets, size_t taps, bool average,
+             float scale, float* y, size_t n) {
+  constexpr size_t W = V::kWidth;
+  size_t i = 0;
+  for (; i + W <= n; i += W) {
+    if (average) {
+      poolBlock<V, true, true>(x, pixels, pixelStride, offsets, taps, scale, y, n, i, W);
+    } else {
+      poolBlock<V, true, false>(x, pixels, pixelStride, offsets, taps, scale, y, n, i, W);
+    }
+  }
+  if (i == n) return;
+  if (average) {
+    poolBlock<V, false, true>(x, pixels, pixelStride, offsets, taps, scale, y, n, i, n - i);
+  } else {
+    poolBlock<V, false, false>(x, pixels, pixelStride, offsets, taps, scale, y, n, i, n - i);
+  }
+}
+
 template <typename V>
 void softmaxRow(const float* x, float* y, size_t n) {
   using F = typename V::F;
@@ -312,6 +376,7 @@ VectorKernels makeVectorKernels(IsaLevel isa) {
                        unaryRow<V, relu6V<V>>,
                        unaryRow<V, hardSwishV<V>>,
                        addRow<V>,
+                       poolRow<V>,
                        depthwiseRow<V>,
                        softmaxRow<V>,
                        layerNormRow<V>};

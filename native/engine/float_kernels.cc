@@ -117,6 +117,11 @@ void unaryFloat(UnaryKind kind, const float* x, float* y, size_t count, float al
 
 void addInto(float* y, const float* x, size_t n) { vmath::add(y, x, y, n); }
 
+void poolRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets, size_t taps, bool average,
+             float scale, float* y, size_t n) {
+  vmath::poolRow(x, pixels, pixelStride, offsets, taps, average, scale, y, n);
+}
+
 void depthwiseRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets,
                   const float* const* weights, size_t taps, const float* bias, float* y, size_t n) {
   vmath::depthwiseRow(x, pixels, pixelStride, offsets, weights, taps, bias, y, n);

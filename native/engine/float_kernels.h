@@ -29,6 +29,9 @@ void applyActivation(Activation activation, float* y, size_t count);
 void unaryFloat(UnaryKind kind, const float* x, float* y, size_t count, float alpha, float beta);
 // y += x.
 void addInto(float* y, const float* x, size_t n);
+// One pooling output row (see vmath::poolRow).
+void poolRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets, size_t taps, bool average,
+             float scale, float* y, size_t n);
 // One depthwise output row (see vmath::depthwiseRow).
 void depthwiseRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets,
                   const float* const* weights, size_t taps, const float* bias, float* y, size_t n);

@@ -39,6 +39,11 @@ void relu6(const float* x, float* y, size_t n);
 void hardSwish(const float* x, float* y, size_t n);
 // y = a + b; y may alias a or b.
 void add(const float* a, const float* b, float* y, size_t n);
+// One output row of max or average pooling, channels last: for p < pixels and j < n, y[p * n + j] =
+// the maximum (a NaN among the taps gives NaN) or scale times the sum of x[p * pixelStride + offsets[t] + j]
+// over t < taps. offsets are in floats and may be negative; y must not alias x.
+void poolRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets, size_t taps, bool average,
+             float scale, float* y, size_t n);
 // One output row of a depthwise convolution, channels last: for p < pixels and j < n,
 // y[p * n + j] = bias[j] + sum over t < taps of x[p * pixelStride + offsets[t] + j] * weights[t][j].
 // offsets are in floats and may be negative; bias may be nullptr; y must not alias x.

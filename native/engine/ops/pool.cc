@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "../float_kernels.h"
 #include "../op_kernel.h"
 #include "conv_geometry.h"
 
@@ -31,39 +32,58 @@ void runPool(const Step& step, RunState& state) {
   const bool average = step.ints[kKind] == 1, includePad = step.ints[kIncludePad] != 0;
   const float* x = state.at<float>(step.inputs[0]);
   float* y = state.at<float>(step.outputs[0]);
-  const size_t c = g.c;
+  const size_t c = g.c, taps = g.kh * g.kw;
   // The padded input's extent: windows that run past it (ceil mode) count only what lies inside.
   const int64_t padBottom = static_cast<int64_t>(g.h + g.pb), padRight = static_cast<int64_t>(g.w + g.pr);
-  parallelRange(g.n * g.oh, static_cast<double>(g.ow) * g.kh * g.kw * c, [&](size_t r0, size_t r1) {
-    std::vector<float> acc(c);
+  const int64_t padTop = -static_cast<int64_t>(g.pt), padLeft = -static_cast<int64_t>(g.pl);
+  // Output columns [lo, hi) whose window columns all lie inside the input.
+  size_t lo = 0;
+  while (lo < g.ow && g.inX(lo, 0) < 0) ++lo;
+  size_t hi = lo;
+  while (hi < g.ow && g.inX(hi, g.kw - 1) < static_cast<int64_t>(g.w)) ++hi;
+  parallelRange(g.n * g.oh, static_cast<double>(g.ow) * taps * c, [&](size_t r0, size_t r1) {
+    std::vector<ptrdiff_t> offsets(taps);
     for (size_t r = r0; r < r1; ++r) {
       const size_t b = r / g.oh, oy = r % g.oh;
-      for (size_t ox = 0; ox < g.ow; ++ox) {
-        std::fill(acc.begin(), acc.end(), average ? 0.0f : -INFINITY);
-        size_t inside = 0, padded = 0;
+      const float* image = x + b * g.h * g.w * c;
+      float* row = y + r * g.ow * c;
+      size_t rowsInside = 0, rowsPadded = 0;
+      for (size_t ky = 0; ky < g.kh; ++ky) {
+        const int64_t iy = g.inY(oy, ky);
+        rowsInside += iy >= 0 && iy < static_cast<int64_t>(g.h);
+        rowsPadded += iy >= padTop && iy < padBottom;
+      }
+      // The taps of column ox inside the image, as offsets from the image (of column lo for the
+      // interior run); how many taps the padded extent holds goes to *padded.
+      auto tapsOf = [&](size_t ox, bool interior, size_t* padded) {
+        size_t count = 0;
+        *padded = 0;
         for (size_t ky = 0; ky < g.kh; ++ky) {
           const int64_t iy = g.inY(oy, ky);
           for (size_t kx = 0; kx < g.kw; ++kx) {
-            const int64_t ix = g.inX(ox, kx);
-            if (iy >= -static_cast<int64_t>(g.pt) && iy < padBottom && ix >= -static_cast<int64_t>(g.pl) && ix < padRight) ++padded;
+            const int64_t ix = g.inX(interior ? lo : ox, kx);
+            *padded += iy >= padTop && iy < padBottom && ix >= padLeft && ix < padRight;
             if (iy < 0 || ix < 0 || iy >= static_cast<int64_t>(g.h) || ix >= static_cast<int64_t>(g.w)) continue;
-            ++inside;
-            const float* in = x + ((b * g.h + static_cast<size_t>(iy)) * g.w + static_cast<size_t>(ix)) * c;
-            if (average) {
-              for (size_t ch = 0; ch < c; ++ch) acc[ch] += in[ch];
-            } else {
-              for (size_t ch = 0; ch < c; ++ch) acc[ch] = in[ch] > acc[ch] || in[ch] != in[ch] ? in[ch] : acc[ch];
-            }
+            offsets[count++] = static_cast<ptrdiff_t>((iy * static_cast<int64_t>(g.w) + ix) * static_cast<int64_t>(c));
           }
         }
-        float* out = y + ((b * g.oh + oy) * g.ow + ox) * c;
-        if (average) {
-          const size_t divisor = includePad ? padded : inside;
-          const float inv = divisor ? 1.0f / static_cast<float>(divisor) : 0.0f;
-          for (size_t ch = 0; ch < c; ++ch) out[ch] = acc[ch] * inv;
-        } else {
-          std::copy(acc.begin(), acc.end(), out);
+        return count;
+      };
+      auto scaleFor = [&](size_t inside, size_t padded) {
+        const size_t divisor = includePad ? padded : inside;
+        return divisor ? 1.0f / static_cast<float>(divisor) : 0.0f;
+      };
+      for (size_t ox = 0; ox < g.ow; ++ox) {
+        size_t padded = 0;
+        if (ox == lo && hi > lo) {
+          const size_t count = tapsOf(lo, true, &padded);
+          poolRow(image, hi - lo, g.sw * c, offsets.data(), count, average, scaleFor(rowsInside * g.kw, rowsPadded * g.kw),
+                  row + lo * c, c);
+          ox = hi - 1;
+          continue;
         }
+        const size_t count = tapsOf(ox, false, &padded);
+        poolRow(image, 1, 0, offsets.data(), count, average, scaleFor(count, padded), row + ox * c, c);
       }
     }
   });

@@ -396,6 +396,58 @@ void layerNormTests(std::mt19937& rng) {
   report(ok, line);
 }
 
+void poolRowTests(std::mt19937& rng) {
+  double worst = 0;
+  bool ok = true;
+  for (size_t n : {1, 7, 16, 17, 64, 65, 576}) {
+    for (size_t taps : {0, 1, 4, 9, 49}) {
+      for (size_t pixels : {1, 3, 4, 9}) {
+        for (bool average : {false, true}) {
+          const size_t stride = 2 * n, span = 60 * n + pixels * stride;
+          std::vector<float> plane = randomFloats(span, rng, 3.0f);
+          std::vector<ptrdiff_t> offsets(taps);
+          for (size_t t = 0; t < taps; ++t) offsets[t] = (static_cast<ptrdiff_t>(t) - 24) * static_cast<ptrdiff_t>(n);
+          const float* x = plane.data() + 25 * n;
+          const float scale = taps ? 1.0f / static_cast<float>(taps) : 0.0f;
+          std::vector<float> y(pixels * n + 1, 7.0f);
+          onnxforge::vmath::poolRow(x, pixels, stride, offsets.data(), taps, average, scale, y.data(), n);
+          for (size_t p = 0; p < pixels; ++p) {
+            for (size_t i = 0; i < n; ++i) {
+              double sum = 0, magnitude = 0, max = -INFINITY;
+              for (size_t t = 0; t < taps; ++t) {
+                const double v = x[static_cast<ptrdiff_t>(p * stride + i) + offsets[t]];
+                sum += v;
+                magnitude += std::fabs(v);
+                max = std::max(max, v);
+              }
+              if (!average) {
+                ok = ok && y[p * n + i] == static_cast<float>(max);
+                continue;
+              }
+              const double err = std::fabs(y[p * n + i] - sum * scale) / ((taps + 1) * kUnit * std::max(magnitude * scale, 1e-30));
+              worst = std::max(worst, err);
+              ok = ok && err <= 1.0;
+            }
+          }
+          ok = ok && y[pixels * n] == 7.0f;
+        }
+      }
+    }
+  }
+  // A NaN in any tap (first, middle or last) makes the maximum NaN, as onnxruntime's MaxPool does.
+  for (size_t at = 0; at < 3; ++at) {
+    std::vector<float> x = randomFloats(3 * 20, rng);
+    x[at * 20 + 5] = kNaN;
+    const ptrdiff_t offsets[] = {0, 20, 40};
+    std::vector<float> y(20);
+    onnxforge::vmath::poolRow(x.data(), 1, 0, offsets, 3, false, 1.0f, y.data(), 20);
+    ok = ok && std::isnan(y[5]) && !std::isnan(y[4]);
+  }
+  char line[180];
+  std::snprintf(line, sizeof(line), "poolRow: max exact, average max error %.3f of (taps + 1) u sum |terms|; NaN wins a maximum", worst);
+  report(ok, line);
+}
+
 void depthwiseRowTests(std::mt19937& rng) {
   double worst = 0;
   bool ok = true;
@@ -454,6 +506,7 @@ int main() {
   softmaxTests(rng);
   layerNormTests(rng);
   depthwiseRowTests(rng);
+  poolRowTests(rng);
   std::printf("%d failure(s)\n", failures);
   return failures ? 1 : 0;
 }

@@ -99,7 +99,8 @@ async function timedLoad<T>(load: () => Promise<T>): Promise<[T, number]> {
   return [value, now() - start];
 }
 
-function agreement(a: Session, b: Session, feeds: Feeds): Promise<number> {
+/** Cosine of the two sessions' first outputs on `feeds`. */
+export function agreement(a: Session, b: Session, feeds: Feeds): Promise<number> {
   return Promise.all([a.run(feeds), b.run(feeds)]).then(([x, y]) => {
     const name = Object.keys(x)[0];
     return cosineSimilarity(toFloat64(x[name]), toFloat64(y[name]));
@@ -119,7 +120,7 @@ function target(row: Row, model: ModelSpec): { text: string; met: boolean } | un
   }
 }
 
-function summaryLine(counts: Record<string, number>): string {
+export function summaryLine(counts: Record<string, number>): string {
   return Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ');
 }
 

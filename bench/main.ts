@@ -2,6 +2,7 @@
 // times onnxforge against onnxruntime-node in the same run and writes JSON and a markdown table.
 import { runCudaBench } from './cuda';
 import { runEngineBench } from './engine';
+import { runEngineConvBench } from './engine-conv';
 import { runFloatBench } from './float';
 import { runInt8Bench } from './int8';
 import { runPruneBench } from './prune';
@@ -12,6 +13,7 @@ import { runServeBench } from './serve';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   engine: runEngineBench,
+  'engine-conv': runEngineConvBench,
   int8: runInt8Bench,
   float: runFloatBench,
   prune: runPruneBench,

@@ -1,8 +1,8 @@
 // The package root: require('onnxforge').
 export * from './onnx';
 export { kernels } from './kernels';
-export { NativeLoadError } from './native';
-export type { CpuInfo, CpuFeatureFlags, IsaName, NativeBinding } from '../binding';
+export { NativeLoadError, nativeAddonInfo, type NativeAddonInfo, type BinarySource } from './native';
+export type { BuildInfo, CpuInfo, CpuFeatureFlags, IsaName, NativeBinding } from '../binding';
 export { compareModels, type CompareOptions, type CompareReport, type ModelFigures } from './compare/compare';
 export { benchModel, type BenchModelOptions, type BenchModelReport, type EngineBenchFigures } from './compare/bench-model';
 export { generateFeeds, readSamplesDir, type GenerateOptions } from './compare/inputs';

@@ -29,6 +29,17 @@ type Case = CliCase | ServeCase | WhileServingCase | CheckCase;
 
 const packageJson = () => JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
 const ciScript = () => fs.readFileSync(path.join(ROOT, '.ci/run'), 'utf8');
+const installScript = () => fs.readFileSync(path.join(ROOT, 'scripts/install.js'), 'utf8');
+/** npm's install script is scripts/install.js, which compiles with `npm run build:native`. */
+function expectInstallScript(): void {
+  expect(packageJson().scripts.install).toBe('node scripts/install.js');
+  expect(installScript()).toContain("'run', 'build:native'");
+}
+/** The npm script builds dist/ and runs `file`, which exists. */
+function expectScript(name: string, file: string): void {
+  expect(packageJson().scripts[name]).toBe(`npm run build:ts && node ${file}`);
+  expect(fs.existsSync(path.join(ROOT, file))).toBe(true);
+}
 const CURL = `curl -s localhost:8000/v2/models/example/infer -H 'content-type: application/json' -d '{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[0.1,0.2,0.3,0.4]}]}'`;
 const SERVE_MODELS = 'npx onnxforge serve models/ --port 8000 --host 0.0.0.0 --memory-budget 4GiB --admin-token "$ADMIN" [--token "$TOKEN"] [--idle-unload 600000] [--max-body 64MiB] [--max-elements 16777216] [--max-inflight 1024] [--json]';
 const COMPARE_FIGURES = [/against the original \(\d+ (generated|given) sample\(s\)/, /^output +\d\.\d{6} /m];
@@ -141,8 +152,28 @@ const CASES: Record<string, Case> = {
     expect: [/ready: http:\/\/127\.0\.0\.1:\d+ \(memory budget 4\.00 GiB\)|"memoryBudgetBytes": 4294967296/, /example +1 +READY|"state": "READY"/],
   },
   'npm run build:native': {
-    kind: 'check', why: 'npm ci runs the install script, the same command', check: () => expect(packageJson().scripts['build:native']).toBe(packageJson().scripts.install),
+    kind: 'check', why: 'in a clone, npm ci runs the install script, which runs this command', check: expectInstallScript,
   },
+  'npm rebuild onnxforge': {
+    kind: 'check', why: 'in an installed project: test/install/prebuilt-install.test.ts runs it; it runs the install script', check: expectInstallScript,
+  },
+  'ONNXFORGE_BUILD_FROM_SOURCE=1 npm rebuild onnxforge': {
+    kind: 'check', why: 'in an installed project: test/install/prebuilt-install.test.ts forces the build both ways',
+    check: () => expect(installScript()).toMatch(/process\.env\.ONNXFORGE_BUILD_FROM_SOURCE[\s\S]*process\.env\.npm_config_build_from_source|npm_config_build_from_source[\s\S]*ONNXFORGE_BUILD_FROM_SOURCE/),
+  },
+  'npx onnxforge doctor [--json]': {
+    kind: 'cli',
+    variants: ['npx onnxforge doctor', 'npx onnxforge doctor --json'],
+    expect: [/^addon: .* \(local build\)$|"source": "local build"/m, /^onnxruntime-node \d|"onnxruntime": \{/m],
+  },
+  'npm run prebuild': {
+    kind: 'check', why: 'a release build takes minutes: test/install and test/native/cross-arm64 run its script',
+    check: () => expectScript('prebuild', 'dist/scripts/prebuild.js'),
+  },
+  'npm run prebuild -- --target linux-arm64-gnu': {
+    kind: 'check', why: 'test/native/cross-arm64.test.ts runs it', check: () => expectScript('prebuild', 'dist/scripts/prebuild.js'),
+  },
+  'npm run pack:main': { kind: 'check', why: 'test/install runs its script', check: () => expectScript('pack:main', 'dist/scripts/pack-main.js') },
   'npm run build:ts': { kind: 'check', why: 'npm test runs it first', check: () => expect(packageJson().scripts.test).toMatch(/^npm run build:ts && /) },
   'npm run bench -- engine float int8 sparse quantize prune train serve cuda': {
     kind: 'check',

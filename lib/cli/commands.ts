@@ -6,6 +6,7 @@ import { registerConvert } from './commands/convert';
 import { registerCpu } from './commands/cpu';
 import { registerDemo } from './commands/demo';
 import { registerDistill } from './commands/distill';
+import { registerDoctor } from './commands/doctor';
 import { registerExportWeights } from './commands/export-weights';
 import { registerInspect } from './commands/inspect';
 import { registerOptimize } from './commands/optimize';
@@ -21,6 +22,7 @@ export function registerCommands(program: Command): void {
   registerCpu(program);
   registerDemo(program);
   registerDistill(program);
+  registerDoctor(program);
   registerExportWeights(program);
   registerInspect(program);
   registerOptimize(program);

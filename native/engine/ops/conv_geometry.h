@@ -2,6 +2,7 @@
 // encodes it: ints [N, H, W, C, OH, OW, OC, KH, KW, SH, SW, PT, PL, PB, PR, DH, DW, ...].
 #pragma once
 #include <cstddef>
+#include <utility>
 #include <cstdint>
 
 #include "../op_kernel.h"
@@ -21,6 +22,14 @@ struct WindowGeometry {
   }
   int64_t inX(size_t ox, size_t kx) const {
     return static_cast<int64_t>(ox * sw + kx * dw) - static_cast<int64_t>(pl);
+  }
+  // Output columns [first, second) whose window columns all lie inside the input (none: first == second).
+  std::pair<size_t, size_t> interiorColumns() const {
+    size_t lo = 0;
+    while (lo < ow && inX(lo, 0) < 0) ++lo;
+    size_t hi = lo;
+    while (hi < ow && inX(hi, kw - 1) < static_cast<int64_t>(w)) ++hi;
+    return {lo, hi};
   }
 };
 

@@ -83,6 +83,13 @@ void transposedCopy(const StridedLayout& l, const T* in, T* out) {
         rest /= l.dims[d];
       }
       T* dst = out + o * rows * inner;
+      if (inner <= 4) {
+        // A few planes (an RGB image into NHWC): each output pixel written whole, the planes read in step.
+        for (size_t r = a0; r < a1; ++r) {
+          for (size_t b = 0; b < inner; ++b) dst[r * inner + b] = in[src + static_cast<int64_t>(b) * innerStride + static_cast<int64_t>(r)];
+        }
+        continue;
+      }
       for (size_t b0 = 0; b0 < inner; b0 += kTile) {
         const size_t b1 = std::min(inner, b0 + kTile);
         for (size_t b = b0; b < b1; ++b) {

@@ -36,11 +36,7 @@ void runPool(const Step& step, RunState& state) {
   // The padded input's extent: windows that run past it (ceil mode) count only what lies inside.
   const int64_t padBottom = static_cast<int64_t>(g.h + g.pb), padRight = static_cast<int64_t>(g.w + g.pr);
   const int64_t padTop = -static_cast<int64_t>(g.pt), padLeft = -static_cast<int64_t>(g.pl);
-  // Output columns [lo, hi) whose window columns all lie inside the input.
-  size_t lo = 0;
-  while (lo < g.ow && g.inX(lo, 0) < 0) ++lo;
-  size_t hi = lo;
-  while (hi < g.ow && g.inX(hi, g.kw - 1) < static_cast<int64_t>(g.w)) ++hi;
+  const auto [lo, hi] = g.interiorColumns();
   parallelRange(g.n * g.oh, static_cast<double>(g.ow) * taps * c, [&](size_t r0, size_t r1) {
     std::vector<ptrdiff_t> offsets(taps);
     for (size_t r = r0; r < r1; ++r) {

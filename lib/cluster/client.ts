@@ -1,0 +1,275 @@
+// ClusterClient: runs inference on the cluster's workers as ModelRuntime runs it in-process, with
+// the same errors (404 unknown model, 503 overloaded, 504 timeout, 400 bad request).
+import { randomUUID } from 'crypto';
+import Redis from 'ioredis';
+import { performance } from 'perf_hooks';
+import type { Feeds } from '../engine/tensor';
+import {
+  ModelNotFoundError, OverloadedError, RequestCancelledError, RequestTimeoutError, RuntimeError, ShuttingDownError,
+} from '../runtime/errors';
+import type { IndexEntry, InferResult, ModelMetadata } from '../runtime/runtime';
+import type { CancelSignal } from '../runtime/scheduler';
+import { connectionOptions, type RedisConnectionOptions } from './connection';
+import { errorFromReason, errorFromStatus } from './failure';
+import { JobWaiter } from './job-waiter';
+import { bullPriority, parseJobResult, type JobData, type JobKind, type JobResult } from './jobs';
+import { ClusterMetrics } from './metrics';
+import { checkModelName, checkPrefix, clusterKeys, DEFAULT_PREFIX, inferQueueName, modelOfQueue } from './names';
+import { DEFAULT_PAYLOAD_LIMITS, payloadRef, readPayload, storePayload, type PayloadLimits } from './payload';
+import { QueueSet } from './queues';
+import { listWorkers, servedModels, type ServedModel } from './registry';
+import { queueCounts, readClusterStatus, type ClusterStatus } from './status';
+import { decodeItems, encodeItems, type WireItem } from './wire';
+
+export interface ClusterOptions {
+  /** redis://[user:password@]host[:port][/db] or rediss://… for TLS. */
+  redis: string;
+  /** Key prefix shared by the cluster's workers and clients (default "onnxforge"). */
+  prefix?: string;
+  /** Payload size limit, inline threshold and side-key lifetime. */
+  payloads?: Partial<PayloadLimits>;
+}
+
+export interface ClusterClientOptions extends ClusterOptions {
+  /** Default per-request timeout in ms (default 30000; 0: none). */
+  timeoutMs?: number;
+  /** Jobs waiting in a model's queue before new requests get 503 (default 10000). */
+  maxQueued?: number;
+  /** How long the list of served models is trusted before it is read again (default 1000 ms; an unknown model always reads it). */
+  registryRefreshMs?: number;
+}
+
+export interface ClusterInferOptions {
+  /** Larger runs first (as the runtime's priority); default 0. */
+  priority?: number;
+  /** Round-trip limit in ms; 0: none. The job leaves the queue when it is exceeded. */
+  timeoutMs?: number;
+  /** Default: the latest version the worker that takes the job serves. */
+  version?: number;
+  /** Output names to compute; default all. */
+  outputs?: string[];
+  signal?: CancelSignal;
+}
+
+/** A job as it is submitted, kept until it settles so it can be submitted again after Redis lost it. */
+export interface Submission {
+  queue: string;
+  kind: JobKind;
+  data: Omit<JobData, 'input'>;
+  payload: Buffer;
+  priority: number;
+  /** The batch flow's parent job, for a chunk. */
+  parent?: { id: string; queue: string };
+  /** The job id may exist from an earlier run (a resumed batch): a finished one is taken as it is, a failed one runs again. */
+  adopt?: boolean;
+}
+
+export class ClusterClient {
+  readonly prefix: string;
+  readonly metrics: ClusterMetrics;
+  readonly redis: Redis;
+  readonly queues: QueueSet;
+  private readonly connection: RedisConnectionOptions;
+  private readonly limits: PayloadLimits;
+  private readonly waiter: JobWaiter;
+  private readonly submissions = new Map<string, Submission>();
+  private readonly timeoutMs: number;
+  private readonly maxQueued: number;
+  private readonly refreshMs: number;
+  private served: { at: number; models: Map<string, ServedModel> } | undefined;
+  private connectedOnce = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: ClusterClientOptions) {
+    this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
+    this.connection = connectionOptions(options.redis, 'onnxforge-client');
+    this.limits = { ...DEFAULT_PAYLOAD_LIMITS, ...options.payloads };
+    this.timeoutMs = options.timeoutMs ?? 30000;
+    this.maxQueued = options.maxQueued ?? 10000;
+    this.refreshMs = options.registryRefreshMs ?? 1000;
+    this.redis = new Redis(this.connection);
+    this.redis.on('error', () => undefined);
+    this.redis.on('ready', () => {
+      if (this.connectedOnce) void this.reconcile();
+      this.connectedOnce = true;
+    });
+    this.queues = new QueueSet(this.redis, this.prefix);
+    this.metrics = new ClusterMetrics(async () => {
+      const status = await this.status();
+      return { queues: status.queues, workers: status.workers.length };
+    });
+    this.waiter = new JobWaiter(this.redis, this.connection, this.prefix, {
+      onStalled: (queue) => this.metrics.stalled.inc({ model: modelOfQueue(queue) ?? queue }),
+    });
+  }
+
+  /** Models served by live workers, read from the registry (cached for registryRefreshMs). */
+  async models(refresh = false): Promise<Map<string, ServedModel>> {
+    if (refresh || !this.served || performance.now() - this.served.at > this.refreshMs) {
+      this.served = { at: performance.now(), models: servedModels(await listWorkers(this.redis, this.prefix)) };
+    }
+    return this.served.models;
+  }
+
+  /** The served model, reading the registry again before calling it unknown. */
+  async model(name: string, version?: number): Promise<ServedModel> {
+    checkModelName(name);
+    const model = (await this.models()).get(name) ?? (await this.models(true)).get(name);
+    if (!model) throw new ModelNotFoundError(`unknown model "${name}": no live worker serves it`);
+    if (version !== undefined && !model.versions.includes(String(version))) {
+      throw new ModelNotFoundError(`model "${name}" has no version ${version} (serving ${model.versions.join(', ')})`);
+    }
+    return model;
+  }
+
+  async metadata(name: string, version?: number): Promise<ModelMetadata> {
+    const model = await this.model(name, version);
+    return { name, versions: model.versions, platform: model.platform, inputs: model.inputs, outputs: model.outputs };
+  }
+
+  /** Every served model version, like the KServe repository index (all READY: a worker serves them). */
+  async index(): Promise<IndexEntry[]> {
+    const models = [...(await this.models(true)).values()].sort((a, b) => a.name.localeCompare(b.name));
+    return models.flatMap((m) => m.versions.map((version): IndexEntry => ({ name: m.name, version, state: 'READY' })));
+  }
+
+  status(): Promise<ClusterStatus> {
+    return readClusterStatus(this.redis, this.queues);
+  }
+
+  async infer(model: string, feeds: Feeds, options: ClusterInferOptions = {}): Promise<InferResult> {
+    const start = performance.now();
+    try {
+      if (this.closing) throw new ShuttingDownError();
+      await this.model(model, options.version);
+      const queue = inferQueueName(model);
+      const payload = encodeItems([{ tensors: feeds }]);
+      const priority = bullPriority(options.priority ?? 0);
+      const waiting = (await queueCounts(this.queues, model)).waiting;
+      if (waiting >= this.maxQueued) throw new OverloadedError(`${waiting} jobs are waiting for model "${model}" (limit ${this.maxQueued}); retry later`);
+      const data = { model, version: options.version, outputs: options.outputs, priority: options.priority, timeoutMs: options.timeoutMs };
+      const { result, items } = await this.run({ queue, kind: 'infer', data, payload, priority }, randomUUID(), options.timeoutMs ?? this.timeoutMs, options.signal);
+      const item = items[0];
+      if (items.length !== 1 || !item) throw new RuntimeError(`the worker answered ${items.length} items for one request`, 500);
+      if ('error' in item) throw errorFromStatus(item.error.status, item.error.message);
+      this.observe(model, 'success', start, result);
+      return { model, version: result.version, outputs: item.tensors };
+    } catch (err) {
+      this.observe(model, outcomeOf(err), start);
+      throw err;
+    }
+  }
+
+  /** Submits a job and waits for its outputs. */
+  async run(submission: Submission, jobId: string, timeoutMs: number, signal?: CancelSignal): Promise<{ result: JobResult; items: WireItem[] }> {
+    const { queue } = submission;
+    await this.waiter.watch(queue);
+    const settled = this.waiter.wait(queue, jobId);
+    this.submissions.set(jobId, submission);
+    let timer: NodeJS.Timeout | undefined;
+    const abandon = (err: RuntimeError) => {
+      this.waiter.reject(queue, jobId, err);
+      void this.queues.get(queue).remove(jobId).catch(() => undefined);
+      void this.redis.del(clusterKeys(this.prefix).payload(queue, jobId, 'in')).catch(() => undefined);
+    };
+    const onAbort = () => abandon(new RequestCancelledError());
+    try {
+      if (timeoutMs > 0) timer = setTimeout(() => abandon(new RequestTimeoutError(`request timed out after ${timeoutMs} ms`)), timeoutMs);
+      if (signal?.aborted) abandon(new RequestCancelledError());
+      signal?.addEventListener('abort', onAbort);
+      await (submission.adopt ? this.adopt(jobId, submission) : this.submit(jobId, submission)).catch((err: Error) => this.waiter.reject(queue, jobId, err));
+      const result = parseJobResult(await settled);
+      const keys = clusterKeys(this.prefix);
+      const [output] = await Promise.all([
+        readPayload(this.redis, keys.payload(queue, jobId, 'out'), result.output, true),
+        this.redis.del(keys.payload(queue, jobId, 'in')),
+      ]);
+      return { result, items: decodeItems(output) };
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      this.submissions.delete(jobId);
+    }
+  }
+
+  private async submit(jobId: string, s: Submission): Promise<void> {
+    const batch = s.parent !== undefined;
+    const ref = payloadRef(s.payload, this.limits, "the request's tensors are");
+    // The side key (if any) and the job go out on one connection in this order: the job never arrives first.
+    await Promise.all([
+      storePayload(this.redis, clusterKeys(this.prefix).payload(s.queue, jobId, 'in'), s.payload, ref, this.limits),
+      this.queues.get(s.queue).add(s.kind, { ...s.data, input: ref }, {
+        jobId,
+        priority: s.priority,
+        // Batch chunks stay until their batch ends: a resumed batch finds their results.
+        removeOnComplete: !batch,
+        removeOnFail: batch ? false : { count: 1000 },
+        parent: s.parent,
+        ignoreDependencyOnFailure: batch,
+      }),
+    ]);
+  }
+
+  /** Submits a job unless it exists: one that finished is settled from Redis, one that failed is replaced. */
+  private async adopt(jobId: string, s: Submission): Promise<void> {
+    const existing = await this.queues.get(s.queue).getJob(jobId);
+    if (existing?.finishedOn && existing.failedReason) await existing.remove();
+    else if (existing?.finishedOn) return this.waiter.resolve(s.queue, jobId, existing.returnvalue);
+    else if (existing) return;
+    await this.submit(jobId, s);
+  }
+
+  /**
+   * After a reconnection: a job that finished while the event stream was out of reach is settled
+   * from Redis; one that Redis lost (a restart without persistence) is submitted again.
+   */
+  private async reconcile(): Promise<void> {
+    this.served = undefined;
+    for (const [queue, jobId] of this.waiter.waiting()) {
+      const submission = this.submissions.get(jobId);
+      if (!submission) continue;
+      try {
+        const job = await this.queues.get(queue).getJob(jobId);
+        if (!job) await this.submit(jobId, submission);
+        else if (job.finishedOn && job.failedReason) this.waiter.reject(queue, jobId, errorFromReason(job.failedReason));
+        else if (job.finishedOn) this.waiter.resolve(queue, jobId, job.returnvalue);
+      } catch {
+        // Redis went away again; the next reconnection reconciles.
+      }
+    }
+  }
+
+  private observe(model: string, outcome: string, start: number, result?: JobResult): void {
+    const seconds = (performance.now() - start) / 1000;
+    this.metrics.requests.inc({ model, outcome });
+    if (!result) return;
+    this.metrics.requestSeconds.observe({ model }, seconds);
+    this.metrics.runSeconds.observe({ model }, result.runMs / 1000);
+    this.metrics.waitSeconds.observe({ model }, Math.max(0, seconds - result.runMs / 1000));
+    if (result.attempts > 1) this.metrics.retries.inc({ model });
+  }
+
+  /** Stops taking requests; requests still waiting fail with 503. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const [queue, jobId] of this.waiter.waiting()) this.waiter.reject(queue, jobId, new ShuttingDownError());
+      await this.waiter.close();
+      await this.queues.close();
+      await this.redis.quit().catch(() => undefined);
+    })();
+    return this.closing;
+  }
+}
+
+function outcomeOf(err: unknown): string {
+  if (!(err instanceof RuntimeError)) return 'error';
+  switch (err.status) {
+    case 400: return 'invalid';
+    case 404: return 'not_found';
+    case 413: return 'too_large';
+    case 499: return 'cancelled';
+    case 503: return 'overloaded';
+    case 504: return 'timeout';
+    default: return 'error';
+  }
+}

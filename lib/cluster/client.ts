@@ -9,12 +9,12 @@ import {
 } from '../runtime/errors';
 import type { IndexEntry, InferResult, ModelMetadata } from '../runtime/runtime';
 import type { CancelSignal } from '../runtime/scheduler';
-import { connectionOptions, type RedisConnectionOptions } from './connection';
+import { connectionOptions, waitForRedis, type RedisConnectionOptions } from './connection';
 import { errorFromReason, errorFromStatus } from './failure';
 import { JobWaiter } from './job-waiter';
 import { bullPriority, parseJobResult, type JobData, type JobKind, type JobResult } from './jobs';
 import { ClusterMetrics } from './metrics';
-import { checkModelName, checkPrefix, clusterKeys, DEFAULT_PREFIX, inferQueueName, modelOfQueue } from './names';
+import { BATCH_QUEUE, checkModelName, checkPrefix, clusterKeys, DEFAULT_PREFIX, inferQueueName, modelOfQueue } from './names';
 import { DEFAULT_PAYLOAD_LIMITS, payloadRef, readPayload, storePayload, type PayloadLimits } from './payload';
 import { QueueSet } from './queues';
 import { listWorkers, servedModels, type ServedModel } from './registry';
@@ -58,8 +58,8 @@ export interface Submission {
   data: Omit<JobData, 'input'>;
   payload: Buffer;
   priority: number;
-  /** The batch flow's parent job, for a chunk. */
-  parent?: { id: string; queue: string };
+  /** The batch's parent job, for a chunk: made with the first chunk (and again if Redis lost it). */
+  parent?: { id: string; data: Record<string, unknown> };
   /** The job id may exist from an earlier run (a resumed batch): a finished one is taken as it is, a failed one runs again. */
   adopt?: boolean;
 }
@@ -80,7 +80,10 @@ export class ClusterClient {
   private connectedOnce = false;
   private closing: Promise<void> | undefined;
 
+  private readonly url: string;
+
   constructor(options: ClusterClientOptions) {
+    this.url = options.redis;
     this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
     this.connection = connectionOptions(options.redis, 'onnxforge-client');
     this.limits = { ...DEFAULT_PAYLOAD_LIMITS, ...options.payloads };
@@ -101,6 +104,11 @@ export class ClusterClient {
     this.waiter = new JobWaiter(this.redis, this.connection, this.prefix, {
       onStalled: (queue) => this.metrics.stalled.inc({ model: modelOfQueue(queue) ?? queue }),
     });
+  }
+
+  /** Resolves once Redis answers; a clear error when it does not within `timeoutMs`. */
+  connect(timeoutMs?: number): Promise<void> {
+    return waitForRedis(this.redis, this.url, timeoutMs);
   }
 
   /** Models served by live workers, read from the registry (cached for registryRefreshMs). */
@@ -160,31 +168,41 @@ export class ClusterClient {
     }
   }
 
-  /** Submits a job and waits for its outputs. */
-  async run(submission: Submission, jobId: string, timeoutMs: number, signal?: CancelSignal): Promise<{ result: JobResult; items: WireItem[] }> {
+  /** Submits a job and waits for its outputs; `adopted`: the job existed already (see Submission.adopt). */
+  async run(submission: Submission, jobId: string, timeoutMs: number, signal?: CancelSignal): Promise<{ result: JobResult; items: WireItem[]; adopted: boolean }> {
     const { queue } = submission;
     await this.waiter.watch(queue);
     const settled = this.waiter.wait(queue, jobId);
     this.submissions.set(jobId, submission);
     let timer: NodeJS.Timeout | undefined;
+    // The job leaves the queue (a running one cannot: its output expires) before the caller hears of it.
+    let abandoned = false;
+    const drop = () => Promise.all([
+      this.queues.get(queue).remove(jobId).catch(() => undefined),
+      this.redis.del(clusterKeys(this.prefix).payload(queue, jobId, 'in')).catch(() => undefined),
+    ]);
     const abandon = (err: RuntimeError) => {
-      this.waiter.reject(queue, jobId, err);
-      void this.queues.get(queue).remove(jobId).catch(() => undefined);
-      void this.redis.del(clusterKeys(this.prefix).payload(queue, jobId, 'in')).catch(() => undefined);
+      abandoned = true;
+      void drop().then(() => this.waiter.reject(queue, jobId, err));
     };
     const onAbort = () => abandon(new RequestCancelledError());
     try {
       if (timeoutMs > 0) timer = setTimeout(() => abandon(new RequestTimeoutError(`request timed out after ${timeoutMs} ms`)), timeoutMs);
       if (signal?.aborted) abandon(new RequestCancelledError());
       signal?.addEventListener('abort', onAbort);
-      await (submission.adopt ? this.adopt(jobId, submission) : this.submit(jobId, submission)).catch((err: Error) => this.waiter.reject(queue, jobId, err));
+      let adopted = false;
+      const submitted = submission.adopt ? this.adopt(jobId, submission).then((found) => (adopted = found)) : this.submit(jobId, submission);
+      await submitted.catch((err: Error) => this.waiter.reject(queue, jobId, err));
+      // Given up on while it was being added: take it out again now that it is there.
+      if (abandoned) await drop();
       const result = parseJobResult(await settled);
       const keys = clusterKeys(this.prefix);
+      // A chunk's output stays until its files are written (discardOutput): a batch that dies in between finds it again.
       const [output] = await Promise.all([
-        readPayload(this.redis, keys.payload(queue, jobId, 'out'), result.output, true),
+        readPayload(this.redis, keys.payload(queue, jobId, 'out'), result.output, submission.parent === undefined),
         this.redis.del(keys.payload(queue, jobId, 'in')),
       ]);
-      return { result, items: decodeItems(output) };
+      return { result, items: decodeItems(output), adopted };
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -192,9 +210,16 @@ export class ClusterClient {
     }
   }
 
+  /** Drops a job's output once it is no longer needed (see run). */
+  async discardOutput(queue: string, jobId: string): Promise<void> {
+    await this.redis.del(clusterKeys(this.prefix).payload(queue, jobId, 'out'));
+  }
+
   private async submit(jobId: string, s: Submission): Promise<void> {
     const batch = s.parent !== undefined;
     const ref = payloadRef(s.payload, this.limits, "the request's tensors are");
+    // Adding a job whose id exists is a no-op, so every chunk can make sure its parent is there.
+    if (s.parent) await this.queues.get(BATCH_QUEUE).add('batch', s.parent.data, { jobId: s.parent.id });
     // The side key (if any) and the job go out on one connection in this order: the job never arrives first.
     await Promise.all([
       storePayload(this.redis, clusterKeys(this.prefix).payload(s.queue, jobId, 'in'), s.payload, ref, this.limits),
@@ -204,19 +229,20 @@ export class ClusterClient {
         // Batch chunks stay until their batch ends: a resumed batch finds their results.
         removeOnComplete: !batch,
         removeOnFail: batch ? false : { count: 1000 },
-        parent: s.parent,
+        parent: s.parent && { id: s.parent.id, queue: `${this.prefix}:${BATCH_QUEUE}` },
         ignoreDependencyOnFailure: batch,
       }),
     ]);
   }
 
   /** Submits a job unless it exists: one that finished is settled from Redis, one that failed is replaced. */
-  private async adopt(jobId: string, s: Submission): Promise<void> {
+  private async adopt(jobId: string, s: Submission): Promise<boolean> {
     const existing = await this.queues.get(s.queue).getJob(jobId);
-    if (existing?.finishedOn && existing.failedReason) await existing.remove();
-    else if (existing?.finishedOn) return this.waiter.resolve(s.queue, jobId, existing.returnvalue);
-    else if (existing) return;
+    if (existing?.finishedOn && !existing.failedReason) this.waiter.resolve(s.queue, jobId, existing.returnvalue);
+    if (existing && !existing.failedReason) return true;
+    await existing?.remove();
     await this.submit(jobId, s);
+    return false;
   }
 
   /**

@@ -1,5 +1,6 @@
 // Redis URLs -> connection options for ioredis and BullMQ: password and user (ACL), database,
 // TLS for rediss://, reconnection that never gives up. Passwords never reach logs (redactUrl).
+import type Redis from 'ioredis';
 import type { ConnectionOptions as TlsOptions } from 'tls';
 import { ClusterConfigError } from './names';
 
@@ -47,4 +48,25 @@ export function connectionOptions(url: string, connectionName?: string): RedisCo
 /** The URL with its password replaced, for messages and logs. */
 export function redactUrl(url: string): string {
   return url.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
+}
+
+/** Resolves when `redis` is connected; fails with the last connection error after `timeoutMs`. */
+export function waitForRedis(redis: Redis, url: string, timeoutMs = 10000): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    let last = 'no answer';
+    const onError = (err: Error) => (last = err.message || String(err));
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReady = () => done();
+    const timer = setTimeout(() => done(new ClusterConfigError(`cannot reach Redis at ${redactUrl(url)} within ${timeoutMs} ms: ${last}`)), timeoutMs);
+    redis.on('ready', onReady);
+    redis.on('error', onError);
+    if (redis.status === 'wait') redis.connect().catch(onError);
+  });
 }

@@ -8,7 +8,7 @@ import { performance } from 'perf_hooks';
 import { ModelRuntime } from '../runtime/runtime';
 import { InvalidRequestError } from '../runtime/errors';
 import type { ClusterOptions } from './client';
-import { connectionOptions, type RedisConnectionOptions } from './connection';
+import { connectionOptions, waitForRedis, type RedisConnectionOptions } from './connection';
 import { executeJob } from './execute-job';
 import { failureReason } from './failure';
 import { parseJobData, type JobKind, type JobResult } from './jobs';
@@ -97,7 +97,7 @@ export class ClusterWorker {
   private async startNow(): Promise<void> {
     await this.runtime.start();
     this.served = await this.loadServedModels();
-    await this.redis.connect();
+    await waitForRedis(this.redis, this.options.redis);
     await this.registration.claim(this.info());
     const renew = () => void this.registration.renew(this.info()).catch(() => undefined);
     this.heartbeat = setInterval(renew, this.options.heartbeatMs ?? 2000);

@@ -56,7 +56,8 @@ export class ClusterWorker {
   private readonly limits: PayloadLimits;
   private readonly redis: Redis;
   private readonly registration: Registration;
-  private readonly workers: Worker[] = [];
+  /** One BullMQ worker per served model, by model name. */
+  private readonly workers = new Map<string, Worker>();
   private readonly instance = `${process.pid}-${Math.random().toString(36).slice(2)}`;
   private served: ServedModel[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
@@ -115,9 +116,9 @@ export class ClusterWorker {
         maxStalledCount: this.options.maxStalledCount ?? 1,
       });
       worker.on('error', (err) => this.options.log?.(`worker ${this.name}, model ${model.name}: ${err.message}`));
-      this.workers.push(worker);
+      this.workers.set(model.name, worker);
     }
-    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    await Promise.all([...this.workers.values()].map((w) => w.waitUntilReady()));
   }
 
   private async loadServedModels(): Promise<ServedModel[]> {
@@ -168,6 +169,8 @@ export class ClusterWorker {
         // Draining ran out of time: the job goes back to the queue for another worker, not to failed.
         cancel.abort();
         await job.moveToWait(token);
+        // BullMQ does not wake idle workers for a prioritized job moved back to wait; its base marker does.
+        await this.redis.zadd(this.workers.get(model.name)!.keys.marker, 0, '0');
         throw new WaitingError();
       }
       const payload = encodeItems(outcome.items);
@@ -190,11 +193,11 @@ export class ClusterWorker {
       await this.started?.catch(() => undefined);
       clearInterval(this.heartbeat);
       this.state = 'draining';
-      if (this.workers.length) await this.registration.renew(this.info()).catch(() => undefined);
+      if (this.workers.size) await this.registration.renew(this.info()).catch(() => undefined);
       const deadline = setTimeout(this.handBack, this.options.drainTimeoutMs ?? 30000);
-      await Promise.all(this.workers.map((w) => w.close()));
+      await Promise.all([...this.workers.values()].map((w) => w.close()));
       clearTimeout(deadline);
-      if (this.workers.length) await this.registration.remove(this.name).catch(() => undefined);
+      if (this.workers.size) await this.registration.remove(this.name).catch(() => undefined);
       await this.runtime.close();
       this.redis.disconnect();
     })();

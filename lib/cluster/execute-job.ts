@@ -22,7 +22,8 @@ export async function executeJob(
     return { version, items: [{ tensors: result.outputs }] };
   }
   const results = await Promise.all(items.map(async (item): Promise<WireItem> => {
-    if ('error' in item) return { error: { status: 400, message: 'malformed job: a sample carries an error instead of tensors' } };
+    // A sample the batch could not read travels as its error and comes back as it is.
+    if ('error' in item) return item;
     try {
       return { tensors: (await runtime.infer(model, item.tensors, options)).outputs };
     } catch (err) {

@@ -154,7 +154,7 @@ export class ClusterClient {
       const payload = encodeItems([{ tensors: feeds }]);
       const priority = bullPriority(options.priority ?? 0);
       const waiting = (await queueCounts(this.queues, model)).waiting;
-      if (waiting >= this.maxQueued) throw new OverloadedError(`${waiting} jobs are waiting for model "${model}" (limit ${this.maxQueued}); retry later`);
+      if (waiting >= this.maxQueued) throw new OverloadedError(`the queue of model "${model}" is full (${waiting} waiting, limit ${this.maxQueued}); retry later`);
       const data = { model, version: options.version, outputs: options.outputs, priority: options.priority, timeoutMs: options.timeoutMs };
       const { result, items } = await this.run({ queue, kind: 'infer', data, payload, priority }, randomUUID(), options.timeoutMs ?? this.timeoutMs, options.signal);
       const item = items[0];

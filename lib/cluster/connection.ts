@@ -55,7 +55,11 @@ export function waitForRedis(redis: Redis, url: string, timeoutMs = 10000): Prom
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
     let last = 'no answer';
-    const onError = (err: Error) => (last = err.message || String(err));
+    const onError = (err: Error) => {
+      last = err.message || String(err);
+      // Retrying does not fix credentials.
+      if (/WRONGPASS|NOAUTH|invalid password|invalid username/i.test(last)) done(new ClusterConfigError(`Redis at ${redactUrl(url)} refused the credentials: ${last}`));
+    };
     const done = (err?: Error) => {
       clearTimeout(timer);
       redis.off('ready', onReady);

@@ -174,7 +174,7 @@ describeWhen(redisAbsent(), 'cluster: ClusterClient and worker processes', () =>
       const queued = [limited.infer('mlp', request(1)), limited.infer('mlp', request(2))];
       await jobEvents(redis.url, prefix, 'infer.mlp', 'added', 2, from);
       const err = await rejection(limited.infer('mlp', request(3)));
-      expect(err).toMatchObject({ status: 503, retryAfterSeconds: 1, message: '2 jobs are waiting for model "mlp" (limit 2); retry later' });
+      expect(err).toMatchObject({ status: 503, retryAfterSeconds: 1, message: 'the queue of model "mlp" is full (2 waiting, limit 2); retry later' });
       await queue.resume();
       expect((await Promise.all(queued)).map((r) => r.outputs.output.dims)).toEqual([[1, 4], [1, 4]]);
     } finally {

@@ -30,7 +30,7 @@ export function values(tensor: HostTensor): number[] {
 /** The id of the newest event of a queue's stream now ('0-0' when there is none): where jobEvents may start. */
 export async function streamTop(redis: string, prefix: string, queue: string): Promise<string> {
   const url = new URL(redis);
-  const client = new Redis({ host: url.hostname, port: Number(url.port) });
+  const client = new Redis({ host: url.hostname, port: Number(url.port), password: decodeURIComponent(url.password) || undefined });
   try {
     return (await client.xrevrange(`${prefix}:${queue}:events`, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
   } finally {
@@ -44,7 +44,7 @@ export async function streamTop(redis: string, prefix: string, queue: string): P
  */
 export async function jobEvents(redis: string, prefix: string, queue: string, event: 'added' | 'active', count: number, from = '0-0'): Promise<Set<string>> {
   const url = new URL(redis);
-  const events = new QueueEvents(queue, { connection: { host: url.hostname, port: Number(url.port) }, prefix, lastEventId: from });
+  const events = new QueueEvents(queue, { connection: { host: url.hostname, port: Number(url.port), password: decodeURIComponent(url.password) || undefined }, prefix, lastEventId: from });
   const seen = new Set<string>();
   try {
     await new Promise<void>((resolve) => {

@@ -30,16 +30,18 @@ function freePort(): Promise<number> {
 export class RedisServer {
   private child: ChildProcess | undefined;
 
-  private constructor(readonly port: number, private readonly dir: string) {}
+  private constructor(readonly port: number, private readonly dir: string, private readonly password: string | undefined) {}
 
+  /** The URL clients use, with the password when the server requires one. */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://${this.password ? `:${encodeURIComponent(this.password)}@` : ''}127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<RedisServer> {
+  /** `password`: the server requires it (requirepass). */
+  static async start(password?: string): Promise<RedisServer> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxforge-redis-'));
     for (let attempt = 0; ; attempt++) {
-      const server = new RedisServer(await freePort(), dir);
+      const server = new RedisServer(await freePort(), dir, password);
       try {
         await server.launch();
         return server;
@@ -52,7 +54,8 @@ export class RedisServer {
 
   /** Starts redis-server and resolves once it accepts connections. */
   private launch(): Promise<void> {
-    const child = spawn(BINARY, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const auth = this.password ? ['--requirepass', this.password] : [];
+    const child = spawn(BINARY, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...auth], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     let output = '';
     return new Promise((resolve, reject) => {

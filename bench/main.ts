@@ -1,5 +1,6 @@
 // npm run bench [-- SUITE... [--flag=value...]]: runs the named suites (all when none is named). Each suite
 // times onnxforge against onnxruntime-node in the same run and writes JSON and a markdown table.
+import { runClusterBench } from './cluster';
 import { runCudaBench } from './cuda';
 import { runEngineBench } from './engine';
 import { runFloatBench } from './float';
@@ -18,6 +19,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   sparse: runSparseBench,
   serve: runServeBench,
   cuda: runCudaBench,
+  cluster: runClusterBench,
 };
 
 async function main(argv: string[]): Promise<void> {

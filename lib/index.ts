@@ -37,6 +37,6 @@ export {
 } from './runtime';
 export {
   ClusterClient, ClusterWorker, createClusterServer, runBatch, ClusterConfigError,
-  type ClusterOptions, type ClusterClientOptions, type ClusterInferOptions, type ClusterWorkerOptions, type ClusterServer,
+  type ClusterOptions, type ClusterClientOptions, type ClusterInferOptions, type ClusterInferResult, type ClusterWorkerOptions, type ClusterServer,
   type ClusterServerOptions, type BatchOptions, type BatchReport, type ClusterStatus, type WorkerInfo,
 } from './cluster';

@@ -18,7 +18,7 @@ import { BATCH_QUEUE, checkModelName, checkPrefix, clusterKeys, DEFAULT_PREFIX, 
 import { DEFAULT_PAYLOAD_LIMITS, payloadRef, readPayload, storePayload, type PayloadLimits } from './payload';
 import { QueueSet } from './queues';
 import { listWorkers, servedModels, type ServedModel } from './registry';
-import { queueCounts, readClusterStatus, type ClusterStatus } from './status';
+import { readClusterStatus, type ClusterStatus } from './status';
 import { decodeItems, encodeItems, type WireItem } from './wire';
 
 export interface ClusterOptions {
@@ -37,6 +37,13 @@ export interface ClusterClientOptions extends ClusterOptions {
   maxQueued?: number;
   /** How long the list of served models is trusted before it is read again (default 1000 ms; an unknown model always reads it). */
   registryRefreshMs?: number;
+}
+
+/** What the local runtime returns, and which worker answered, its time on the job, and how many times the job started. */
+export interface ClusterInferResult extends InferResult {
+  worker: string;
+  runMs: number;
+  attempts: number;
 }
 
 export interface ClusterInferOptions {
@@ -145,7 +152,7 @@ export class ClusterClient {
     return readClusterStatus(this.redis, this.queues);
   }
 
-  async infer(model: string, feeds: Feeds, options: ClusterInferOptions = {}): Promise<InferResult> {
+  async infer(model: string, feeds: Feeds, options: ClusterInferOptions = {}): Promise<ClusterInferResult> {
     const start = performance.now();
     try {
       if (this.closing) throw new ShuttingDownError();
@@ -153,23 +160,37 @@ export class ClusterClient {
       const queue = inferQueueName(model);
       const payload = encodeItems([{ tensors: feeds }]);
       const priority = bullPriority(options.priority ?? 0);
-      const waiting = (await queueCounts(this.queues, model)).waiting;
-      if (waiting >= this.maxQueued) throw new OverloadedError(`the queue of model "${model}" is full (${waiting} waiting, limit ${this.maxQueued}); retry later`);
+      // The depth is read on the job's connection just before the job is added, so both take one round trip.
+      const admission = this.waiting(queue).then(
+        (waiting) => (waiting >= this.maxQueued ? new OverloadedError(`the queue of model "${model}" is full (${waiting} waiting, limit ${this.maxQueued}); retry later`) : undefined),
+        (err: Error) => err,
+      );
       const data = { model, version: options.version, outputs: options.outputs, priority: options.priority, timeoutMs: options.timeoutMs };
-      const { result, items } = await this.run({ queue, kind: 'infer', data, payload, priority }, randomUUID(), options.timeoutMs ?? this.timeoutMs, options.signal);
+      const { result, items } = await this.run({ queue, kind: 'infer', data, payload, priority }, randomUUID(), options.timeoutMs ?? this.timeoutMs, options.signal, admission);
       const item = items[0];
       if (items.length !== 1 || !item) throw new RuntimeError(`the worker answered ${items.length} items for one request`, 500);
       if ('error' in item) throw errorFromStatus(item.error.status, item.error.message);
       this.observe(model, 'success', start, result);
-      return { model, version: result.version, outputs: item.tensors };
+      return { model, version: result.version, outputs: item.tensors, worker: result.worker, runMs: result.runMs, attempts: result.attempts };
     } catch (err) {
       this.observe(model, outcomeOf(err), start);
       throw err;
     }
   }
 
+  /** Jobs waiting in a queue: two O(1) reads in one round trip (every job has a priority, so they sit in the prioritized set). */
+  private async waiting(queue: string): Promise<number> {
+    const { keys } = this.queues.get(queue);
+    const [[, prioritized], [, plain]] = (await this.redis.pipeline().zcard(keys.prioritized).llen(keys.wait).exec()) as [[null, number], [null, number]];
+    return prioritized + plain;
+  }
+
   /** Submits a job and waits for its outputs; `adopted`: the job existed already (see Submission.adopt). */
-  async run(submission: Submission, jobId: string, timeoutMs: number, signal?: CancelSignal): Promise<{ result: JobResult; items: WireItem[]; adopted: boolean }> {
+  async run(
+    submission: Submission, jobId: string, timeoutMs: number, signal?: CancelSignal,
+    /** Resolves to the error that refuses the job (a full queue) once the job is added, or to nothing. */
+    admission?: Promise<Error | undefined>,
+  ): Promise<{ result: JobResult; items: WireItem[]; adopted: boolean }> {
     const { queue } = submission;
     await this.waiter.watch(queue);
     const settled = this.waiter.wait(queue, jobId);
@@ -181,7 +202,7 @@ export class ClusterClient {
       this.queues.get(queue).remove(jobId).catch(() => undefined),
       this.redis.del(clusterKeys(this.prefix).payload(queue, jobId, 'in')).catch(() => undefined),
     ]);
-    const abandon = (err: RuntimeError) => {
+    const abandon = (err: Error) => {
       abandoned = true;
       void drop().then(() => this.waiter.reject(queue, jobId, err));
     };
@@ -193,6 +214,8 @@ export class ClusterClient {
       let adopted = false;
       const submitted = submission.adopt ? this.adopt(jobId, submission).then((found) => (adopted = found)) : this.submit(jobId, submission);
       await submitted.catch((err: Error) => this.waiter.reject(queue, jobId, err));
+      const refused = await admission;
+      if (refused) abandon(refused);
       // Given up on while it was being added: take it out again now that it is there.
       if (abandoned) await drop();
       const result = parseJobResult(await settled);

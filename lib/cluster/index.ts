@@ -1,5 +1,5 @@
 // Distributed inference on BullMQ/Redis: workers, the client, serve --cluster, batches, status.
-export { ClusterClient, type ClusterOptions, type ClusterClientOptions, type ClusterInferOptions } from './client';
+export { ClusterClient, type ClusterOptions, type ClusterClientOptions, type ClusterInferOptions, type ClusterInferResult } from './client';
 export { ClusterWorker, defaultWorkerName, type ClusterWorkerOptions } from './worker';
 export { createClusterServer, type ClusterServer, type ClusterServerOptions } from './cluster-server';
 export { runBatch, type BatchOptions, type BatchReport, type BatchFailure } from './batch';

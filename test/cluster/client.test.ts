@@ -70,9 +70,12 @@ describeWhen(redisAbsent(), 'cluster: ClusterClient and worker processes', () =>
       expect(r.outputs.output.dims).toEqual(want[i].dims);
       expect(values(r.outputs.output)).toEqual(values(want[i]));
     });
-    // Only worker-b serves "other" (worker-a's repository does not have it: a job reaching worker-a would fail with 404).
+    expect(new Set(got.map((r) => r.worker))).toEqual(new Set(['worker-a']));
+    // Only worker-b serves "other": its jobs go to its queue, which worker-a does not read.
     const [otherWant] = await expectedOutputs(other, [request(1)]);
-    expect(values((await client.infer('other', request(1))).outputs.output)).toEqual(values(otherWant));
+    const answer = await client.infer('other', request(1));
+    expect(answer).toMatchObject({ worker: 'worker-b', attempts: 1 });
+    expect(values(answer.outputs.output)).toEqual(values(otherWant));
   });
 
   test('large tensors travel in side keys as raw bytes, which are gone once the answer is in', async () => {

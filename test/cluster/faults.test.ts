@@ -62,6 +62,9 @@ describeWhen(redisAbsent(), 'cluster faults', () => {
       const results = await Promise.all(runs);
       await check(results, feeds);
       expect(held.size).toBe(4);
+      // The victim answered nothing; the four it held ran a second time, on the survivor.
+      expect(results.map((r) => r.worker)).toEqual(Array(8).fill('survivor'));
+      expect(results.map((r) => r.attempts).sort()).toEqual([1, 1, 1, 1, 2, 2, 2, 2]);
       const text = await client.metrics.registry.metrics();
       // Exactly the four jobs the victim held were recovered from it and run a second time.
       expect(metric(text, 'onnxforge_cluster_retries_total')).toBe(4);
@@ -87,6 +90,7 @@ describeWhen(redisAbsent(), 'cluster faults', () => {
       expect(a.stderr()).toMatch(/draining: finishing jobs in progress/);
       const results = await Promise.all(runs);
       await check(results, feeds);
+      expect(results.map((r) => [r.worker, r.attempts])).toEqual(Array(4).fill(['staying', 2]));
       const text = await client.metrics.registry.metrics();
       // Handed back, not stalled: the jobs ran again at once, without waiting for lock expiry.
       expect(metric(text, 'onnxforge_cluster_retries_total')).toBe(4);

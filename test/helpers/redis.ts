@@ -37,6 +37,11 @@ export class RedisServer {
     return `redis://${this.password ? `:${encodeURIComponent(this.password)}@` : ''}127.0.0.1:${this.port}`;
   }
 
+  /** The redis-server process (for its CPU time in benchmarks). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** `password`: the server requires it (requirepass). */
   static async start(password?: string): Promise<RedisServer> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxforge-redis-'));

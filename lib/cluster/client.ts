@@ -106,7 +106,7 @@ export class ClusterClient {
     this.queues = new QueueSet(this.redis, this.prefix);
     this.metrics = new ClusterMetrics(async () => {
       const status = await this.status();
-      return { queues: status.queues, workers: status.workers.length };
+      return { queues: status.queues, workers: status.workers };
     });
     this.waiter = new JobWaiter(this.redis, this.connection, this.prefix, {
       onStalled: (queue) => this.metrics.stalled.inc({ model: modelOfQueue(queue) ?? queue }),

@@ -12,6 +12,18 @@ export interface QueueCounts {
   failed: number;
 }
 
+export interface WorkerCounts {
+  name: string;
+  active: number;
+  completed: number;
+  failed: number;
+}
+
+interface Snapshot {
+  queues: QueueCounts[];
+  workers: WorkerCounts[];
+}
+
 export class ClusterMetrics {
   readonly registry = new Registry();
   readonly requests = new Counter<'model' | 'outcome'>({
@@ -55,9 +67,9 @@ export class ClusterMetrics {
   });
 
   /** `counts` is read at each scrape: queue depths and live workers, as `cluster status` shows them. */
-  constructor(counts: () => Promise<{ queues: QueueCounts[]; workers: number }>) {
-    // One read per scrape feeds both gauges.
-    let snapshot: Promise<{ queues: QueueCounts[]; workers: number }> | undefined;
+  constructor(counts: () => Promise<Snapshot>) {
+    // One read per scrape feeds every gauge.
+    let snapshot: Promise<Snapshot> | undefined;
     const read = () => (snapshot ??= counts().finally(() => setImmediate(() => (snapshot = undefined))));
     new Gauge<'model' | 'state'>({
       name: 'onnxforge_cluster_queue_jobs',
@@ -76,7 +88,19 @@ export class ClusterMetrics {
       help: 'Live workers',
       registers: [this.registry],
       async collect() {
-        this.set((await read()).workers);
+        this.set((await read()).workers.length);
+      },
+    });
+    new Gauge<'worker' | 'state'>({
+      name: 'onnxforge_cluster_worker_jobs',
+      help: 'Jobs of each live worker: in progress (active) and since it started (completed, failed), as of its last heartbeat',
+      labelNames: ['worker', 'state'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const w of (await read()).workers) {
+          for (const state of ['active', 'completed', 'failed'] as const) this.set({ worker: w.name, state }, w[state]);
+        }
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'onnxforge_' });

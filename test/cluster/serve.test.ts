@@ -103,6 +103,7 @@ describeWhen(redisAbsent(), 'cluster: serve --cluster', () => {
     expect(metricValue(text, 'onnxforge_cluster_run_seconds_count', { model: 'mlp' })).toBe(metricValue(text, 'onnxforge_cluster_requests_total', { model: 'mlp', outcome: 'success' }));
     expect(metricValue(text, 'onnxforge_cluster_queue_jobs', { model: 'mlp', state: 'waiting' })).toBe(0);
     expect(metricValue(text, 'onnxforge_cluster_workers')).toBe(1);
+    expect(text).toMatch(/^onnxforge_cluster_worker_jobs\{worker="front-worker",state="active"\} 0$/m);
   });
 
   test('onnxforge serve --cluster starts, answers and stops on SIGINT', async () => {

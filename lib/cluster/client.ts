@@ -9,7 +9,7 @@ import {
 } from '../runtime/errors';
 import type { IndexEntry, InferResult, ModelMetadata } from '../runtime/runtime';
 import type { CancelSignal } from '../runtime/scheduler';
-import { connectionOptions, waitForRedis, type RedisConnectionOptions } from './connection';
+import { connectionOptions, redactUrl, waitForRedis, type RedisConnectionOptions } from './connection';
 import { errorFromReason, errorFromStatus } from './failure';
 import { JobWaiter } from './job-waiter';
 import { bullPriority, parseJobResult, type JobData, type JobKind, type JobResult } from './jobs';
@@ -156,6 +156,8 @@ export class ClusterClient {
     const start = performance.now();
     try {
       if (this.closing) throw new ShuttingDownError();
+      // Once connected, a Redis out of reach is a retryable 503 at once rather than a wait until it returns.
+      if (this.connectedOnce && this.redis.status !== 'ready') throw new OverloadedError(`Redis at ${redactUrl(this.url)} is out of reach; retry later`);
       await this.model(model, options.version);
       const queue = inferQueueName(model);
       const payload = encodeItems([{ tensors: feeds }]);
@@ -192,19 +194,23 @@ export class ClusterClient {
     admission?: Promise<Error | undefined>,
   ): Promise<{ result: JobResult; items: WireItem[]; adopted: boolean }> {
     const { queue } = submission;
-    await this.waiter.watch(queue);
     const settled = this.waiter.wait(queue, jobId);
+    const ended = settled.then(() => undefined, () => undefined);
     this.submissions.set(jobId, submission);
     let timer: NodeJS.Timeout | undefined;
-    // The job leaves the queue (a running one cannot: its output expires) before the caller hears of it.
     let abandoned = false;
     const drop = () => Promise.all([
       this.queues.get(queue).remove(jobId).catch(() => undefined),
       this.redis.del(clusterKeys(this.prefix).payload(queue, jobId, 'in')).catch(() => undefined),
     ]);
+    // The job leaves the queue (a running one cannot: its output expires) before the caller hears of it;
+    // with Redis out of reach the caller hears at once, and the job goes when Redis is back.
     const abandon = (err: Error) => {
+      if (abandoned) return;
       abandoned = true;
-      void drop().then(() => this.waiter.reject(queue, jobId, err));
+      const dropped = drop();
+      if (this.redis.status === 'ready') void dropped.then(() => this.waiter.reject(queue, jobId, err));
+      else this.waiter.reject(queue, jobId, err);
     };
     const onAbort = () => abandon(new RequestCancelledError());
     try {
@@ -212,12 +218,26 @@ export class ClusterClient {
       if (signal?.aborted) abandon(new RequestCancelledError());
       signal?.addEventListener('abort', onAbort);
       let adopted = false;
-      const submitted = submission.adopt ? this.adopt(jobId, submission).then((found) => (adopted = found)) : this.submit(jobId, submission);
-      await submitted.catch((err: Error) => this.waiter.reject(queue, jobId, err));
-      const refused = await admission;
-      if (refused) abandon(refused);
-      // Given up on while it was being added: take it out again now that it is there.
-      if (abandoned) await drop();
+      // Events are collected before the job is added, so its completion cannot be missed.
+      const watching = await Promise.race([this.waiter.watch(queue).then(() => true), ended.then(() => false)]).catch((err: Error) => {
+        this.waiter.reject(queue, jobId, err);
+        return false;
+      });
+      if (watching && !abandoned) {
+        const submitted: Promise<boolean> = (submission.adopt ? this.adopt(jobId, submission).then((found) => (adopted = found)) : this.submit(jobId, submission))
+          .then(() => true, (err: Error) => {
+            this.waiter.reject(queue, jobId, err);
+            return false;
+          });
+        // Given up on while it was being added (Redis out of reach): take it out again once it is there.
+        void submitted.then((added) => {
+          if (added && abandoned) void drop();
+        });
+        if (await Promise.race([submitted, ended.then(() => false)])) {
+          const refused = await Promise.race([admission, ended.then(() => undefined)]);
+          if (refused) abandon(refused);
+        }
+      }
       const result = parseJobResult(await settled);
       const keys = clusterKeys(this.prefix);
       // A chunk's output stays until its files are written (discardOutput): a batch that dies in between finds it again.

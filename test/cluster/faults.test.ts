@@ -4,6 +4,7 @@
 import * as path from 'path';
 import { ClusterClient } from '../../lib/cluster/client';
 import type { HostTensor } from '../../lib/engine/tensor';
+import type { RuntimeError } from '../../lib/runtime/errors';
 import { RedisServer, redisAbsent } from '../helpers/redis';
 import { describeWhen } from '../helpers/skip';
 import { makeTempDir, removeDir } from '../helpers/temp';
@@ -118,6 +119,30 @@ describeWhen(redisAbsent(), 'cluster faults', () => {
       const later = [request(30), request(31)];
       await check(await Promise.all(later.map((f) => client.infer('mlp', f))), later);
     } finally {
+      await client.close();
+    }
+  });
+
+  test('Redis out of reach: new requests are 503 at once, one in flight ends at its timeout (504)', async () => {
+    const prefix = uniquePrefix();
+    const client = new ClusterClient({ redis: redis.url, prefix, timeoutMs: 0 });
+    try {
+      await worker(prefix, 'fast', 'patient');
+      expect((await client.infer('mlp', request(40))).worker).toBe('patient');
+      const queue = client.queues.get('infer.mlp');
+      await queue.pause();
+      const from = await streamTop(redis.url, prefix, 'infer.mlp');
+      const inFlight = client.infer('mlp', request(41), { timeoutMs: 300 });
+      await jobEvents(redis.url, prefix, 'infer.mlp', 'added', 1, from);
+      const lost = new Promise((resolve) => client.redis.once('close', resolve));
+      await redis.stop();
+      await lost;
+      const refused = await client.infer('mlp', request(42)).then(() => undefined, (err: RuntimeError) => err);
+      expect(refused).toMatchObject({ status: 503, retryAfterSeconds: 1, message: expect.stringMatching(/^Redis at redis:\/\/127\.0\.0\.1:\d+ is out of reach; retry later$/) });
+      const timedOut = await inFlight.then(() => undefined, (err: RuntimeError) => err);
+      expect(timedOut).toMatchObject({ status: 504, message: 'request timed out after 300 ms' });
+    } finally {
+      await redis.restart();
       await client.close();
     }
   });

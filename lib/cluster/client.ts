@@ -37,6 +37,12 @@ export interface ClusterClientOptions extends ClusterOptions {
   maxQueued?: number;
   /** How long the list of served models is trusted before it is read again (default 1000 ms; an unknown model always reads it). */
   registryRefreshMs?: number;
+  /**
+   * How long a model stays servable after it leaves the registry (default 6000 ms, a worker's registration
+   * lifetime): across a Redis restart workers register again a moment after clients reconnect, and the
+   * requests of that moment wait in the model's queue instead of failing with 404.
+   */
+  registryGraceMs?: number;
 }
 
 /** What the local runtime returns, and which worker answered, its time on the job, and how many times the job started. */
@@ -84,6 +90,8 @@ export class ClusterClient {
   private readonly maxQueued: number;
   private readonly refreshMs: number;
   private served: { at: number; models: Map<string, ServedModel> } | undefined;
+  private readonly lastServed = new Map<string, { model: ServedModel; at: number }>();
+  private readonly graceMs: number;
   private connectedOnce = false;
   private closing: Promise<void> | undefined;
 
@@ -97,6 +105,7 @@ export class ClusterClient {
     this.timeoutMs = options.timeoutMs ?? 30000;
     this.maxQueued = options.maxQueued ?? 10000;
     this.refreshMs = options.registryRefreshMs ?? 1000;
+    this.graceMs = options.registryGraceMs ?? 6000;
     this.redis = new Redis(this.connection);
     this.redis.on('error', () => undefined);
     this.redis.on('ready', () => {
@@ -121,7 +130,10 @@ export class ClusterClient {
   /** Models served by live workers, read from the registry (cached for registryRefreshMs). */
   async models(refresh = false): Promise<Map<string, ServedModel>> {
     if (refresh || !this.served || performance.now() - this.served.at > this.refreshMs) {
-      this.served = { at: performance.now(), models: servedModels(await listWorkers(this.redis, this.prefix)) };
+      const at = performance.now();
+      const models = servedModels(await listWorkers(this.redis, this.prefix));
+      for (const model of models.values()) this.lastServed.set(model.name, { model, at });
+      this.served = { at, models };
     }
     return this.served.models;
   }
@@ -129,12 +141,17 @@ export class ClusterClient {
   /** The served model, reading the registry again before calling it unknown. */
   async model(name: string, version?: number): Promise<ServedModel> {
     checkModelName(name);
-    const model = (await this.models()).get(name) ?? (await this.models(true)).get(name);
+    const model = (await this.models()).get(name) ?? (await this.models(true)).get(name) ?? this.recentlyServed(name);
     if (!model) throw new ModelNotFoundError(`unknown model "${name}": no live worker serves it`);
     if (version !== undefined && !model.versions.includes(String(version))) {
       throw new ModelNotFoundError(`model "${name}" has no version ${version} (serving ${model.versions.join(', ')})`);
     }
     return model;
+  }
+
+  private recentlyServed(name: string): ServedModel | undefined {
+    const last = this.lastServed.get(name);
+    return last && performance.now() - last.at < this.graceMs ? last.model : undefined;
   }
 
   async metadata(name: string, version?: number): Promise<ModelMetadata> {
@@ -218,13 +235,14 @@ export class ClusterClient {
       if (signal?.aborted) abandon(new RequestCancelledError());
       signal?.addEventListener('abort', onAbort);
       let adopted = false;
+      let submitted: Promise<boolean> = Promise.resolve(false);
       // Events are collected before the job is added, so its completion cannot be missed.
       const watching = await Promise.race([this.waiter.watch(queue).then(() => true), ended.then(() => false)]).catch((err: Error) => {
         this.waiter.reject(queue, jobId, err);
         return false;
       });
       if (watching && !abandoned) {
-        const submitted: Promise<boolean> = (submission.adopt ? this.adopt(jobId, submission).then((found) => (adopted = found)) : this.submit(jobId, submission))
+        submitted = (submission.adopt ? this.adopt(jobId, submission).then((found) => (adopted = found)) : this.submit(jobId, submission))
           .then(() => true, (err: Error) => {
             this.waiter.reject(queue, jobId, err);
             return false;
@@ -239,6 +257,8 @@ export class ClusterClient {
         }
       }
       const result = parseJobResult(await settled);
+      // A job that completed while it was being adopted: whether it existed is known once adopt returns.
+      await submitted;
       const keys = clusterKeys(this.prefix);
       // A chunk's output stays until its files are written (discardOutput): a batch that dies in between finds it again.
       const [output] = await Promise.all([
@@ -293,7 +313,6 @@ export class ClusterClient {
    * from Redis; one that Redis lost (a restart without persistence) is submitted again.
    */
   private async reconcile(): Promise<void> {
-    this.served = undefined;
     for (const [queue, jobId] of this.waiter.waiting()) {
       const submission = this.submissions.get(jobId);
       if (!submission) continue;

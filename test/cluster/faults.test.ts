@@ -3,6 +3,7 @@
 // one onnxruntime gives in-process.
 import * as path from 'path';
 import { ClusterClient } from '../../lib/cluster/client';
+import { ClusterWorker } from '../../lib/cluster/worker';
 import type { HostTensor } from '../../lib/engine/tensor';
 import type { RuntimeError } from '../../lib/runtime/errors';
 import { RedisServer, redisAbsent } from '../helpers/redis';
@@ -10,7 +11,7 @@ import { describeWhen } from '../helpers/skip';
 import { makeTempDir, removeDir } from '../helpers/temp';
 import { smallMlp } from '../runtime/fixtures';
 import { expectedOutputs, jobEvents, request, settleCounter, streamTop, uniquePrefix, values } from './helpers';
-import { FAST_CONFIG, FAST_RECOVERY, repositoryWith, startWorker, STUCK_CONFIG, type WorkerProcess } from './workers';
+import { FAST_CONFIG, FAST_RECOVERY, FOURS_CONFIG, repositoryWith, startWorker, STUCK_CONFIG, type WorkerProcess } from './workers';
 
 function metric(text: string, name: string): number {
   return Number(new RegExp(`^${name}\\{model="mlp"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
@@ -28,6 +29,7 @@ describeWhen(redisAbsent(), 'cluster faults', () => {
     // Same model, same weights: one repository holds its requests in the batcher (mid-job until the worker dies), one answers at once.
     repositoryWith(path.join(dir, 'stuck'), 'mlp', STUCK_CONFIG);
     repositoryWith(path.join(dir, 'fast'), 'mlp', FAST_CONFIG);
+    repositoryWith(path.join(dir, 'fours'), 'mlp', FOURS_CONFIG);
   });
 
   afterAll(async () => {
@@ -36,7 +38,7 @@ describeWhen(redisAbsent(), 'cluster faults', () => {
     removeDir(dir);
   });
 
-  const worker = async (prefix: string, repo: 'stuck' | 'fast', name: string, extra: string[] = []) => {
+  const worker = async (prefix: string, repo: 'stuck' | 'fast' | 'fours', name: string, extra: string[] = []) => {
     const w = await startWorker(redis.url, path.join(dir, repo), name, ['--prefix', prefix, ...FAST_RECOVERY, ...extra]);
     started.push(w);
     return w;
@@ -46,6 +48,22 @@ describeWhen(redisAbsent(), 'cluster faults', () => {
     const want = await expectedOutputs(mlp, feeds);
     results.forEach((r, i) => expect(values(r.outputs.output)).toEqual(values(want[i])));
   };
+
+  test('two worker processes share one model\'s jobs: eight requests, four run on each', async () => {
+    const prefix = uniquePrefix();
+    const client = new ClusterClient({ redis: redis.url, prefix, timeoutMs: 0 });
+    try {
+      // Each takes at most four jobs at once and finishes none before it holds four: only an even split completes.
+      await Promise.all([worker(prefix, 'fours', 'left', ['--concurrency', '4']), worker(prefix, 'fours', 'right', ['--concurrency', '4'])]);
+      const feeds = Array.from({ length: 8 }, (_, i) => request(50 + i));
+      const results = await Promise.all(feeds.map((f) => client.infer('mlp', f)));
+      await check(results, feeds);
+      expect(results.map((r) => r.worker).sort()).toEqual([...Array(4).fill('left'), ...Array(4).fill('right')]);
+      expect(results.map((r) => r.attempts)).toEqual(Array(8).fill(1));
+    } finally {
+      await client.close();
+    }
+  });
 
   test('two worker processes share the jobs; SIGKILL one mid-job and its jobs complete on the other, once each', async () => {
     const prefix = uniquePrefix();
@@ -120,6 +138,30 @@ describeWhen(redisAbsent(), 'cluster faults', () => {
       await check(await Promise.all(later.map((f) => client.infer('mlp', f))), later);
     } finally {
       await client.close();
+    }
+  });
+
+  test('a model gone from the registry a moment ago (its worker not registered again yet) still takes requests; with no grace it is a 404', async () => {
+    const prefix = uniquePrefix();
+    // In-process, with a heartbeat that never comes during the test: nothing registers it again.
+    const quiet = new ClusterWorker({ redis: redis.url, repository: path.join(dir, 'fast'), prefix, name: 'quiet', heartbeatMs: 600000 });
+    const client = new ClusterClient({ redis: redis.url, prefix, timeoutMs: 0 });
+    const strict = new ClusterClient({ redis: redis.url, prefix, timeoutMs: 0, registryGraceMs: 0, registryRefreshMs: 0 });
+    try {
+      await quiet.start();
+      const feeds = [request(60), request(61)];
+      expect((await client.infer('mlp', feeds[0])).worker).toBe('quiet');
+      expect((await strict.infer('mlp', feeds[0])).worker).toBe('quiet');
+      // What a Redis restart does to the registry until the worker's connection is back.
+      await client.redis.del(`${prefix}:worker:quiet`);
+      expect((await client.models(true)).has('mlp')).toBe(false);
+      const answer = await client.infer('mlp', feeds[1]);
+      expect(answer.worker).toBe('quiet');
+      await check([answer], [feeds[1]]);
+      await expect(strict.infer('mlp', feeds[1])).rejects.toMatchObject({ status: 404, message: 'unknown model "mlp": no live worker serves it' });
+    } finally {
+      await Promise.all([client.close(), strict.close()]);
+      await quiet.close();
     }
   });
 

@@ -1,6 +1,7 @@
 // Redis URLs -> connection options for ioredis and BullMQ: password and user (ACL), database,
 // TLS for rediss://, reconnection that never gives up. Passwords never reach logs (redactUrl).
 import type Redis from 'ioredis';
+import { isIP } from 'net';
 import type { ConnectionOptions as TlsOptions } from 'tls';
 import { ClusterConfigError } from './names';
 
@@ -37,7 +38,8 @@ export function connectionOptions(url: string, connectionName?: string): RedisCo
     username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
     password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
     db: db === '' ? 0 : Number(db),
-    tls: parsed.protocol === 'rediss:' ? { servername: host } : undefined,
+    // The server name (SNI) is a host name; for an address the certificate is checked against the address.
+    tls: parsed.protocol === 'rediss:' ? (isIP(host) ? {} : { servername: host }) : undefined,
     connectionName,
     // Commands wait for the connection instead of failing while Redis restarts; callers bound the wait.
     maxRetriesPerRequest: null,
@@ -50,6 +52,12 @@ export function redactUrl(url: string): string {
   return url.replace(/^([a-z]+:\/\/[^:@/]*:)[^@/]*@/i, '$1***@');
 }
 
+/** A TLS failure that retrying cannot fix (Node's certificate error codes). */
+function isCertificateError(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code);
+}
+
 /** Resolves when `redis` is connected; fails with the last connection error after `timeoutMs`. */
 export function waitForRedis(redis: Redis, url: string, timeoutMs = 10000): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
@@ -57,8 +65,9 @@ export function waitForRedis(redis: Redis, url: string, timeoutMs = 10000): Prom
     let last = 'no answer';
     const onError = (err: Error) => {
       last = err.message || String(err);
-      // Retrying does not fix credentials.
+      // Retrying fixes neither credentials nor a certificate that is not trusted.
       if (/WRONGPASS|NOAUTH|invalid password|invalid username/i.test(last)) done(new ClusterConfigError(`Redis at ${redactUrl(url)} refused the credentials: ${last}`));
+      else if (isCertificateError(err)) done(new ClusterConfigError(`Redis at ${redactUrl(url)}: its TLS certificate is not trusted here (${last}); NODE_EXTRA_CA_CERTS names a private CA`));
     };
     const done = (err?: Error) => {
       clearTimeout(timer);

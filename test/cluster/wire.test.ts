@@ -102,6 +102,7 @@ describe('cluster wire format', () => {
   test('Redis URLs: password, user, database, TLS; passwords never shown', () => {
     expect(connectionOptions('redis://:s%40cret@cache.internal:6380/2')).toMatchObject({ host: 'cache.internal', port: 6380, password: 's@cret', db: 2, tls: undefined });
     expect(connectionOptions('rediss://app:pw@redis.example.com')).toMatchObject({ host: 'redis.example.com', port: 6379, username: 'app', password: 'pw', tls: { servername: 'redis.example.com' } });
+    expect(connectionOptions('rediss://10.0.0.5:6380').tls).toEqual({});
     expect(() => connectionOptions('http://host')).toThrow('a Redis URL starts with redis:// or rediss://, got "http://host"');
     expect(() => connectionOptions('redis://:hunter2@host/x')).toThrow('the Redis database must be a number, got "x" in "redis://:***@host/x"');
     expect(() => connectionOptions('not a url :hunter2@')).toThrow(/expected a Redis URL/);

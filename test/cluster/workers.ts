@@ -31,9 +31,9 @@ export interface WorkerProcess {
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `onnxforge worker` and resolves once it printed its ready message. */
-export function startWorker(redis: string, repo: string, name: string, extra: string[] = []): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [CLI, 'worker', '--redis', redis, '--repo', repo, '--name', name, '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `onnxforge worker` (with `env` added to this process's) and resolves once it printed its ready message. */
+export function startWorker(redis: string, repo: string, name: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [CLI, 'worker', '--redis', redis, '--repo', repo, '--name', name, '--json', ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));

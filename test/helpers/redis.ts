@@ -27,14 +27,20 @@ function freePort(): Promise<number> {
   });
 }
 
+/** PEM files for a server that speaks only TLS. */
+export interface RedisTlsFiles {
+  cert: string;
+  key: string;
+}
+
 export class RedisServer {
   private child: ChildProcess | undefined;
 
-  private constructor(readonly port: number, private readonly dir: string, private readonly password: string | undefined) {}
+  private constructor(readonly port: number, private readonly dir: string, private readonly password: string | undefined, private readonly tls: RedisTlsFiles | undefined) {}
 
-  /** The URL clients use, with the password when the server requires one. */
+  /** The URL clients use (rediss:// for TLS), with the password when the server requires one. */
   get url(): string {
-    return `redis://${this.password ? `:${encodeURIComponent(this.password)}@` : ''}127.0.0.1:${this.port}`;
+    return `${this.tls ? 'rediss' : 'redis'}://${this.password ? `:${encodeURIComponent(this.password)}@` : ''}127.0.0.1:${this.port}`;
   }
 
   /** The redis-server process (for its CPU time in benchmarks). */
@@ -42,11 +48,11 @@ export class RedisServer {
     return this.child?.pid;
   }
 
-  /** `password`: the server requires it (requirepass). */
-  static async start(password?: string): Promise<RedisServer> {
+  /** `password`: the server requires it (requirepass); `tls`: the server takes TLS connections only. */
+  static async start(password?: string, tls?: RedisTlsFiles): Promise<RedisServer> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxforge-redis-'));
     for (let attempt = 0; ; attempt++) {
-      const server = new RedisServer(await freePort(), dir, password);
+      const server = new RedisServer(await freePort(), dir, password, tls);
       try {
         await server.launch();
         return server;
@@ -60,7 +66,10 @@ export class RedisServer {
   /** Starts redis-server and resolves once it accepts connections. */
   private launch(): Promise<void> {
     const auth = this.password ? ['--requirepass', this.password] : [];
-    const child = spawn(BINARY, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...auth], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const listen = this.tls
+      ? ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', this.tls.cert, '--tls-key-file', this.tls.key, '--tls-ca-cert-file', this.tls.cert, '--tls-auth-clients', 'no']
+      : ['--port', String(this.port)];
+    const child = spawn(BINARY, [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...auth], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     let output = '';
     return new Promise((resolve, reject) => {

@@ -155,12 +155,43 @@ function point(model: string, mode: string, workers: number, concurrency: number
 
 const fmt = (v: number | undefined, digits = 3) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits));
 
-function markdown(points: Point[], machine: string, durationMs: number, ceiling: { cpuUs: number; jobsPerSecond: number; measured: number }): string {
+interface Ceiling {
+  /** redis-server CPU per job at the busiest tiny-model point. */
+  cpuUs: number;
+  /** One core's worth of that: the jobs/s at which one Redis is saturated. */
+  jobsPerSecond: number;
+  /** Jobs/s measured at that point, and the share of one core Redis used for them. */
+  measured: number;
+  redisCoreShare: number;
+}
+
+function find(points: Point[], model: string, mode: string, workers: number, concurrency: number): Point | undefined {
+  return points.find((p) => p.model === model && p.mode === mode && p.workers === workers && p.concurrency === concurrency);
+}
+
+/** What the table says about the 1 ms target and about scaling, in sentences computed from it. */
+function findings(points: Point[], ceiling: Ceiling, cores: number): string[] {
+  const queue = ['mlp', 'transformer'].map((m) => find(points, m, 'cluster', 1, 1)?.queueP50Ms ?? NaN);
+  const floor = find(points, '(none)', 'bullmq-floor', 1, 1)?.p50Ms ?? NaN;
+  const met = queue.every((q) => q <= 1);
+  const rate = (model: string, workers: number) => find(points, model, 'cluster', workers, 32)?.throughput ?? NaN;
+  const runtime = find(points, 'mlp', 'runtime', 0, 32)?.throughput ?? NaN;
+  return [
+    `Queue cost per job at p50 with one request in flight: ${fmt(queue[0])} ms (mlp) and ${fmt(queue[1])} ms (transformer) against the 1 ms target, which is ${met ? 'met' : 'not met'} here; a whole bare BullMQ round trip that does no work takes ${fmt(floor)} ms at p50 on the same Redis, so ${met ? 'most of the cost is BullMQ\'s own' : 'BullMQ and Redis alone come to that much on this machine, and the client, worker and Redis processes share its cores'}.`,
+    '',
+    `Scaling on one machine: this one has ${cores} logical cores for the client, Redis and every worker, so more worker processes cannot add throughput: mlp at 32 in flight answers ${rate('mlp', 1).toFixed(0)}, ${rate('mlp', 2).toFixed(0)} and ${rate('mlp', 4).toFixed(0)} requests/s with 1, 2 and 4 workers (the runtime in-process: ${runtime.toFixed(0)}).`,
+    '',
+    `Scaling with machines (one Redis, N worker machines): each worker brings its own cores, so throughput grows with N at each worker's own rate (its model time per request, with dynamic batching across the jobs it holds) until Redis saturates. Redis runs commands on one core; it spent ${ceiling.cpuUs.toFixed(0)} µs of CPU per job at the busiest point measured here (${ceiling.measured.toFixed(0)} jobs/s, ${(ceiling.redisCoreShare * 100).toFixed(0)}% of a core; the cores, not Redis, were the limit), so one Redis carries at most about ${ceiling.jobsPerSecond.toFixed(0)} jobs/s whatever N is. Below that the cluster pays off for models whose run time dwarfs the queue's cost; past it, more workers add nothing: put several rows in each request (the cost per job stays, so rows/s grow with rows per job) or split models over several Redis servers (one prefix each).`,
+  ];
+}
+
+function markdown(points: Point[], machine: string, durationMs: number, ceiling: Ceiling, load: { start: number[]; end: number[] }): string {
   const lines = [
     `# cluster: inference through BullMQ/Redis workers vs ModelRuntime in-process (${machine})`,
     '',
     `Each point: ${durationMs} ms of closed-loop load after a warm-up; one row (batch 1) per request, binary tensors inside the job.`,
     `Workers: \`onnxforge worker\` processes (--concurrency 32, 1 onnxruntime thread, dynamic batching up to ${MAX_BATCH} rows) on one redis-server, all on this machine; the client (ClusterClient) runs in the bench process. runtime: ModelRuntime in the bench process (same config).`,
+    `Load average (1, 5, 15 min) at the start: ${load.start.map((l) => l.toFixed(2)).join(', ')}; at the end: ${load.end.map((l) => l.toFixed(2)).join(', ')} (the machine is shared with other jobs).`,
     '',
     '| model | mode | workers | concurrency | req/s | p50 ms | p99 ms | queue p50 ms | queue p99 ms | Redis CPU µs/req | errors |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -168,8 +199,9 @@ function markdown(points: Point[], machine: string, durationMs: number, ceiling:
     '',
     'queue: the round trip minus the time the worker reports for the job (reading its inputs, inference through the runtime, storing outputs): what the queue itself costs a request (target <= 1 ms at p50).',
     'bullmq-floor: bare BullMQ on the same Redis (an echo worker process, a client waiting on completed events, no tensors, no model): the part of the queue cost that is BullMQ and Redis on this machine.',
+    'tiny: an MLP 8-16-4, next to nothing to compute: its rate is what the queue alone allows.',
     '',
-    `Redis ceiling: redis-server spent ${ceiling.cpuUs.toFixed(0)} µs of CPU per job on the tiny model at concurrency 32 (${ceiling.measured.toFixed(0)} jobs/s measured there, bound by this machine's cores, not by Redis); one Redis runs its commands on one core, so it saturates near ${ceiling.jobsPerSecond.toFixed(0)} jobs/s. Up to that rate throughput grows with workers as long as they have cores of their own; past it, more workers add nothing and the answer is more Redis (a queue prefix per Redis, clients spread over them).`,
+    ...findings(points, ceiling, os.cpus().length),
     '',
   ];
   return lines.join('\n');
@@ -181,6 +213,7 @@ export async function runClusterBench(args: string[]): Promise<void> {
   if (absent) throw new Error(`the cluster bench needs redis-server: ${absent}`);
   const durationMs = Number(flag('duration') ?? 3000);
   const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, Node ${process.version}`;
+  const loadAtStart = os.loadavg();
   const models = benchModels();
   const repo = writeRepository(models);
   const redis = await RedisServer.start();
@@ -233,6 +266,8 @@ export async function runClusterBench(args: string[]): Promise<void> {
     fs.rmSync(repo, { recursive: true, force: true });
   }
   const tiny = points.filter((p) => p.model === 'tiny').sort((a, b) => b.throughput - a.throughput)[0];
-  const ceiling = { cpuUs: tiny.redisCpuUsPerRequest ?? NaN, jobsPerSecond: 1e6 / (tiny.redisCpuUsPerRequest ?? NaN), measured: tiny.throughput };
-  writeResults(outDir, 'cluster', { suite: 'cluster', machine, durationMs, points, redisCeiling: ceiling }, markdown(points, machine, durationMs, ceiling));
+  const cpuUs = tiny.redisCpuUsPerRequest ?? NaN;
+  const ceiling: Ceiling = { cpuUs, jobsPerSecond: 1e6 / cpuUs, measured: tiny.throughput, redisCoreShare: (cpuUs * tiny.throughput) / 1e6 };
+  const loadAverage = { start: loadAtStart, end: os.loadavg() };
+  writeResults(outDir, 'cluster', { suite: 'cluster', machine, durationMs, loadAverage, points, redisCeiling: ceiling }, markdown(points, machine, durationMs, ceiling, loadAverage));
 }

@@ -156,13 +156,13 @@ const CASES: Record<string, Case> = {
   [CLUSTER_COMMANDS.serve]: clusterCase(CLUSTER_COMMANDS.serve),
   [CLUSTER_COMMANDS.batch]: clusterCase(CLUSTER_COMMANDS.batch),
   [CLUSTER_COMMANDS.status]: clusterCase(CLUSTER_COMMANDS.status),
-  'npm run bench -- engine float int8 sparse quantize prune serve cuda cluster': {
+  'npm run bench -- engine float int8 sparse quantize prune serve cuda cluster cluster-faults': {
     kind: 'check',
     why: 'the suites take minutes: each named suite exists and has its results committed',
     check: () => {
       const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/bench/main.js'), 'no-such-suite'], { encoding: 'utf8' });
       const available = /available: (.*)$/m.exec(r.stderr)?.[1].split(', ') ?? [];
-      for (const suite of ['engine', 'float', 'int8', 'sparse', 'quantize', 'prune', 'serve', 'cuda', 'cluster']) {
+      for (const suite of ['engine', 'float', 'int8', 'sparse', 'quantize', 'prune', 'serve', 'cuda', 'cluster', 'cluster-faults']) {
         expect(available).toContain(suite);
         for (const ext of ['json', 'md']) expect(fs.existsSync(path.join(ROOT, 'bench/results', `${suite}.${ext}`))).toBe(true);
       }

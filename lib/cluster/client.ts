@@ -261,9 +261,10 @@ export class ClusterClient {
       await submitted;
       const keys = clusterKeys(this.prefix);
       // A chunk's output stays until its files are written (discardOutput): a batch that dies in between finds it again.
+      // Inputs that travelled inside the job left no side key: no round trip to delete one.
       const [output] = await Promise.all([
         readPayload(this.redis, keys.payload(queue, jobId, 'out'), result.output, submission.parent === undefined),
-        this.redis.del(keys.payload(queue, jobId, 'in')),
+        submission.payload.length > this.limits.inlineBytes ? this.redis.del(keys.payload(queue, jobId, 'in')) : undefined,
       ]);
       return { result, items: decodeItems(output), adopted };
     } finally {

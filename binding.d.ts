@@ -23,6 +23,25 @@ export interface CpuFeatureFlags {
   'amx-bf16': boolean;
 }
 
+/** What an addon is and how it was built (`buildInfo()`). */
+export interface BuildInfo {
+  /** The onnxforge version it was built from (package.json); the loader refuses one that is not the package's. */
+  version: string;
+  /** The Node-API version it targets (package.json binary.napi_versions). */
+  napiVersion: number;
+  /** CMake's system name and processor, e.g. 'Linux x86_64'. */
+  target: string;
+  /** The C++ compiler, e.g. 'GNU 12.2.0'. */
+  compiler: string;
+  buildType: string;
+  /** The CPU kernel paths compiled in (cpuInfo() says which one this CPU runs). */
+  isaPaths: IsaName[];
+  /** The nvcc version the CUDA kernels were built with; null in a build without them. */
+  cuda: string | null;
+  /** The oldest glibc it loads on (static libstdc++, pinned symbol versions); null when not built for one. */
+  glibcFloor: string | null;
+}
+
 export interface CpuInfo {
   features: CpuFeatureFlags;
   /** The ISA level the kernels run at (after the ONNXFORGE_ISA cap). */
@@ -326,6 +345,7 @@ export interface EnginePlan {
 }
 
 export interface NativeBinding {
+  buildInfo(): BuildInfo;
   cpuInfo(): CpuInfo;
   getNumThreads(): number;
   /** 1..256; the default is the number of physical cores. */

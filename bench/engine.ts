@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { machineName, writeResults } from './results';
 import { kernels } from '../lib/kernels';
-import { NativeEngine } from '../lib/engine/native/native-engine';
+import { NativeEngine, type NativeSession } from '../lib/engine/native/native-engine';
 import { OrtEngine } from '../lib/engine/ort-engine';
 import type { Session } from '../lib/engine/engine';
 import type { Feeds } from '../lib/engine/tensor';
@@ -99,7 +99,8 @@ async function timedLoad<T>(load: () => Promise<T>): Promise<[T, number]> {
   return [value, now() - start];
 }
 
-function agreement(a: Session, b: Session, feeds: Feeds): Promise<number> {
+/** Cosine of the two sessions' first outputs on `feeds`. */
+export function agreement(a: Session, b: Session, feeds: Feeds): Promise<number> {
   return Promise.all([a.run(feeds), b.run(feeds)]).then(([x, y]) => {
     const name = Object.keys(x)[0];
     return cosineSimilarity(toFloat64(x[name]), toFloat64(y[name]));
@@ -119,7 +120,21 @@ function target(row: Row, model: ModelSpec): { text: string; met: boolean } | un
   }
 }
 
-function summaryLine(counts: Record<string, number>): string {
+/** Both engines on the same feeds: agreement, then medians of interleaved blocks, and the native kernels used. */
+export async function timeEngines(ort: Session, native: NativeSession, feeds: Feeds, runs: number, minBlocks: number):
+  Promise<{ ortMs: number; nativeMs: number; cosine: number; kernels: string }> {
+  const cosine = await agreement(ort, native, feeds);
+  // Blocks of runs, each after a pause and an untimed run: onnxruntime's threads spin for
+  // ~20 ms after a run and ours for ~1 ms; on 2 cores either would slow the other's next run.
+  const [o, n] = await timeInterleaved([() => ort.run(feeds), () => native.run(feeds)], {
+    budgetMs: 0, maxRuns: runs, block: Math.max(1, Math.ceil(runs / 8)), minBlocks, warmup: 2, pauseMs: 40,
+  });
+  const counts: Record<string, number> = {};
+  for (const l of native.report.layers) counts[l.kind] = (counts[l.kind] ?? 0) + 1;
+  return { ortMs: o.medianMs, nativeMs: n.medianMs, cosine, kernels: summaryLine(counts) };
+}
+
+export function summaryLine(counts: Record<string, number>): string {
   return Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ');
 }
 
@@ -181,24 +196,17 @@ export async function runEngineBench(args: string[]): Promise<void> {
             for (const batch of model.batches) {
               const feeds = model.feeds(batch);
               const runs = Number(runsFlag ?? (batch === model.batches[model.batches.length - 1] ? model.runs : model.runs * 2));
-              const cosine = await agreement(ort, native, feeds);
-              // Blocks of runs, each after a pause and an untimed run: onnxruntime's threads spin for
-              // ~20 ms after a run and ours for ~1 ms; on 2 cores either would slow the other's next run.
-              const [o, n] = await timeInterleaved([() => ort.run(feeds), () => native.run(feeds)], {
-                budgetMs: 0, maxRuns: runs, block: Math.max(1, Math.ceil(runs / 8)), minBlocks: 8, warmup: 2, pauseMs: 40,
-              });
-              if (variant === 'dense') ortFloatMs.set(batch, o.medianMs);
+              const { ortMs, nativeMs, cosine, kernels: used } = await timeEngines(ort, native, feeds, runs, 8);
+              if (variant === 'dense') ortFloatMs.set(batch, ortMs);
               const report = native.report;
-              const counts: Record<string, number> = {};
-              for (const l of report.layers) counts[l.kind] = (counts[l.kind] ?? 0) + 1;
               const row: Row = {
-                model: model.name, variant, batch, threads, ortMs: o.medianMs, nativeMs: n.medianMs,
-                speedup: o.medianMs / n.medianMs, speedupVsOrtFloat: (ortFloatMs.get(batch) ?? o.medianMs) / n.medianMs,
-                cosine, kernels: summaryLine(counts), arenaBytes: report.peakArenaBytes, packedWeightBytes: report.packedWeightBytes,
+                model: model.name, variant, batch, threads, ortMs, nativeMs,
+                speedup: ortMs / nativeMs, speedupVsOrtFloat: (ortFloatMs.get(batch) ?? ortMs) / nativeMs,
+                cosine, kernels: used, arenaBytes: report.peakArenaBytes, packedWeightBytes: report.packedWeightBytes,
               };
               rows.push(row);
-              process.stderr.write(`engine: ${model.name} ${variant} b${batch} t${threads}: native ${n.medianMs.toFixed(3)} ms, `
-                + `ORT ${o.medianMs.toFixed(3)} ms (${row.speedup.toFixed(2)}x), cos ${cosine.toFixed(6)}\n`);
+              process.stderr.write(`engine: ${model.name} ${variant} b${batch} t${threads}: native ${nativeMs.toFixed(3)} ms, `
+                + `ORT ${ortMs.toFixed(3)} ms (${row.speedup.toFixed(2)}x), cos ${cosine.toFixed(6)}\n`);
             }
           } finally {
             await ort.dispose();

@@ -4,18 +4,22 @@ import { runClusterBench } from './cluster';
 import { runClusterFaultsBench } from './cluster-faults';
 import { runCudaBench } from './cuda';
 import { runEngineBench } from './engine';
+import { runEngineConvBench } from './engine-conv';
 import { runFloatBench } from './float';
 import { runInt8Bench } from './int8';
 import { runPruneBench } from './prune';
 import { runQuantizeBench } from './quantize';
 import { runSparseBench } from './sparse';
+import { runTrainBench } from './train';
 import { runServeBench } from './serve';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   engine: runEngineBench,
+  'engine-conv': runEngineConvBench,
   int8: runInt8Bench,
   float: runFloatBench,
   prune: runPruneBench,
+  train: runTrainBench,
   quantize: runQuantizeBench,
   sparse: runSparseBench,
   serve: runServeBench,

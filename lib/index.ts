@@ -1,8 +1,8 @@
 // The package root: require('onnxforge').
 export * from './onnx';
 export { kernels } from './kernels';
-export { NativeLoadError } from './native';
-export type { CpuInfo, CpuFeatureFlags, IsaName, NativeBinding } from '../binding';
+export { NativeLoadError, nativeAddonInfo, type NativeAddonInfo, type BinarySource } from './native';
+export type { BuildInfo, CpuInfo, CpuFeatureFlags, IsaName, NativeBinding } from '../binding';
 export { compareModels, type CompareOptions, type CompareReport, type ModelFigures } from './compare/compare';
 export { benchModel, type BenchModelOptions, type BenchModelReport, type EngineBenchFigures } from './compare/bench-model';
 export { generateFeeds, readSamplesDir, type GenerateOptions } from './compare/inputs';
@@ -19,6 +19,13 @@ export { OrtCudaUnavailableError, ortCudaSupport, type OrtCudaSupport } from './
 export type { Engine, EngineOptions, Session, ValueMetadata } from './engine/engine';
 export type { HostTensor, Feeds, TensorType } from './engine/tensor';
 export { prune, pruneModel, pruneFile, PRUNE_PATTERNS, type PruneResult, type PruneOptions, type PruneRunOptions, type PrunePattern, type PruneReport } from './prune';
+export {
+  distill, distillFile, train, trainFile, readDataset, readLabels, studentFromSpec, dropLayers, differentiate, findUnsupported,
+  buildTrainingGraph, TrainingSession, GRADIENT_RULES, GradientError, StudentSpecError, LayerDropError, TrainingInterrupted,
+  type DistillOptions, type DistillReport, type DistillResult, type DistillFileOptions, type DistillFileReport, type TrainOptions,
+  type TrainModelOptions, type TrainReport, type TrainResult, type TrainFileOptions, type TrainFileReport, type TrainingProgress,
+  type TrainingSummary, type Evaluation, type Dataset, type ValueMatch, type UnsupportedNode as UnsupportedGradientNode, type TrainingGraph,
+} from './train';
 export { quantize, quantizeFile, readCalibrationDir, parseNpz, type QuantizeResult, type QuantizeOptions, type QuantizeFileOptions, type QuantizeReport, type QuantizeMode, type QuantFormat, type CalibrationMethod, type CalibrationData } from './quantize';
 export {
   convertFloat, convertFile, optimizeModel, applyWeights, exportWeights, readWeightMap, withFloat32Io,

@@ -14,6 +14,7 @@ function forward<K extends FunctionName>(name: K): NativeBinding[K] {
   return call as NativeBinding[K];
 }
 
+export const buildInfo = forward('buildInfo');
 export const cpuInfo = forward('cpuInfo');
 export const getNumThreads = forward('getNumThreads');
 export const setNumThreads = forward('setNumThreads');
@@ -45,6 +46,7 @@ export const enginePlan = forward('enginePlan');
 
 /** The functions above as one object, plus the handle classes (for instanceof). */
 export const kernels: NativeBinding = Object.freeze({
+  buildInfo,
   cpuInfo,
   getNumThreads,
   setNumThreads,

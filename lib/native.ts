@@ -1,15 +1,17 @@
-// Loads the native addon from the first place that has it:
+// Loads the native addon from the first place that has a usable one:
 //   1. ONNXFORGE_BINARY, an explicit path: when it is set, nothing else is tried;
-//   2. prebuilds/<platform>-<arch>/onnxforge.node, a prebuilt binary;
-//   3. the local build (build/Release/onnxforge.node, found by `bindings`).
-// A binary that was not built here (1 and 2) is first loaded in a child process, so one that
-// crashes as it loads (built for another CPU or libc) kills the child, not this process, and
-// one that is not an onnxforge addon is refused. Failing all, one error says what was tried.
-import { spawnSync } from 'child_process';
+//   2. the platform package (@onnxforge/linux-x64-gnu, ...), which npm installs as an optional dependency;
+//   3. prebuilds/<platform>-<arch>/onnxforge.node;
+//   4. the local build, build/Release/onnxforge.node (built by the install script or `npm run build:native`).
+// A binary not built here (1-3) is first loaded in a child process (native-probe.ts). Every binary must
+// carry this package's version (buildInfo().version): one left from another release is refused, not
+// half-used. Failing all, one error names the platform, what was tried and what to run.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { NativeBinding } from '../binding';
-import { packageRoot } from './package-info';
+import type { BuildInfo, NativeBinding } from '../binding';
+import { probeAddon } from './native-probe';
+import { packageRoot, packageVersion } from './package-info';
+import { currentPlatformName, currentPlatformTarget, platformPackageName } from './platform-package';
 
 export type { NativeBinding } from '../binding';
 
@@ -22,64 +24,105 @@ export class NativeLoadError extends Error {
   }
 }
 
-// Run by the child: prints 'ok', or why the file is not a loadable onnxforge addon.
-const PROBE = `
-let addon;
-try { addon = require(process.argv[1]); } catch (e) { process.stdout.write(String(e && e.message).split('\\n')[0]); process.exit(2); }
-process.stdout.write(typeof addon.cpuInfo === 'function' ? 'ok' : 'it is not an onnxforge addon (it has no cpuInfo)');
-`;
+export type BinarySource = 'ONNXFORGE_BINARY' | 'platform package' | 'prebuilds' | 'local build';
 
-/** Why `file` cannot be loaded, found in a child process; null when it loads. */
-function probeFailure(file: string): string | null {
-  if (!fs.existsSync(file)) return 'no such file';
-  const child = spawnSync(process.execPath, ['-e', PROBE, file], {
-    encoding: 'utf8',
-    timeout: 60_000,
-    // An Electron app's execPath runs as Node only when asked to.
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-  });
-  if (child.error) return `could not start a process to test it (${child.error.message})`;
-  if (child.signal) return `loading it crashed a test process (${child.signal})`;
-  if (child.status === 0 && child.stdout === 'ok') return null;
-  return child.stdout || `loading it failed in a test process (exit code ${child.status})`;
+export interface FoundBinary {
+  source: BinarySource;
+  file: string;
+  buildInfo: BuildInfo;
 }
 
-function loadTested(file: string): NativeBinding {
-  const failure = probeFailure(file);
-  if (failure) throw new Error(failure);
-  return require(file) as NativeBinding;
+export interface LoadedBinary extends FoundBinary {
+  binding: NativeBinding;
+  /** The places tried before it, each with why it was passed over. */
+  passedOver: string[];
 }
 
-function loadBinding(): NativeBinding {
-  const explicit = process.env.ONNXFORGE_BINARY;
-  if (explicit) {
-    const file = path.resolve(explicit);
-    try {
-      return loadTested(file);
-    } catch (err) {
-      throw new NativeLoadError(`ONNXFORGE_BINARY=${explicit} cannot be loaded: ${(err as Error).message}`);
-    }
-  }
-  const root = packageRoot();
-  const prebuild = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'onnxforge.node');
-  const failures: string[] = [];
-  if (fs.existsSync(prebuild)) {
-    try {
-      return loadTested(prebuild);
-    } catch (err) {
-      failures.push(`${prebuild}: ${(err as Error).message}`);
-    }
-  }
+/** Why a binary of `info` is not this package's, or null when it is. */
+function versionMismatch(info: BuildInfo): string | null {
+  const expected = packageVersion();
+  return info.version === expected ? null : `it was built for onnxforge ${info.version}, this is ${expected}`;
+}
+
+function platformPackageFile(): { file: string } | { missing: string } {
+  const target = currentPlatformTarget();
+  if (!target) return { missing: `no prebuilt package is made for ${currentPlatformName()}` };
+  const name = platformPackageName(target);
   try {
-    const bindings = require('bindings') as (opts: { bindings: string; module_root: string }) => NativeBinding;
-    return bindings({ bindings: 'onnxforge.node', module_root: root });
-  } catch (err) {
-    failures.push(`build/Release/onnxforge.node: ${(err as Error).message.split('\n')[0]}`);
+    return { file: path.join(path.dirname(require.resolve(`${name}/package.json`, { paths: [packageRoot()] })), 'onnxforge.node') };
+  } catch {
+    return { missing: `${name} is not installed` };
+  }
+}
+
+/** A binary that was not built here, tried in a child process: its build info, or why not. */
+function tryPrebuilt(file: string): { buildInfo: BuildInfo } | { reason: string } {
+  const probe = probeAddon(file);
+  if (!probe.ok) return { reason: probe.reason };
+  const mismatch = versionMismatch(probe.buildInfo);
+  return mismatch ? { reason: mismatch } : { buildInfo: probe.buildInfo };
+}
+
+/**
+ * The first prebuilt binary that loads (ONNXFORGE_BINARY when set, else the platform package, then
+ * prebuilds/), and why each one before it did not. The install script compiles only when none does.
+ */
+export function findPrebuiltBinary(): { found?: FoundBinary; failures: string[] } {
+  const failures: string[] = [];
+  const explicit = process.env.ONNXFORGE_BINARY;
+  const candidates: { source: BinarySource; file: string }[] = [];
+  if (explicit) {
+    candidates.push({ source: 'ONNXFORGE_BINARY', file: path.resolve(explicit) });
+  } else {
+    const platformPackage = platformPackageFile();
+    if ('file' in platformPackage) candidates.push({ source: 'platform package', file: platformPackage.file });
+    else failures.push(`platform package: ${platformPackage.missing}`);
+    const prebuild = path.join(packageRoot(), 'prebuilds', `${process.platform}-${process.arch}`, 'onnxforge.node');
+    if (fs.existsSync(prebuild)) candidates.push({ source: 'prebuilds', file: prebuild });
+  }
+  for (const candidate of candidates) {
+    const result = tryPrebuilt(candidate.file);
+    if ('buildInfo' in result) return { found: { ...candidate, buildInfo: result.buildInfo }, failures };
+    failures.push(candidate.source === 'ONNXFORGE_BINARY' ? result.reason : `${candidate.file}: ${result.reason}`);
+  }
+  return { failures };
+}
+
+/** True in a clone of the repository (not an installed package). */
+export function isGitCheckout(): boolean {
+  return fs.existsSync(path.join(packageRoot(), '.git'));
+}
+
+function remedy(): string {
+  if (isGitCheckout()) return 'build it with `npm run build:native` (needs cmake >= 3.18 and a C++17 compiler)';
+  const target = currentPlatformTarget();
+  const install = target ? `install the prebuilt binary with \`npm install ${platformPackageName(target)}@${packageVersion()}\`, or ` : '';
+  return `${install}build it from source with \`npm rebuild onnxforge\` (needs cmake >= 3.18 and a C++17 compiler)`;
+}
+
+function loadBinding(): LoadedBinary {
+  const { found, failures } = findPrebuiltBinary();
+  if (found) return { ...found, binding: require(found.file) as NativeBinding, passedOver: failures };
+  const explicit = process.env.ONNXFORGE_BINARY;
+  if (explicit) throw new NativeLoadError(`ONNXFORGE_BINARY=${explicit} cannot be loaded: ${failures[0]}`);
+
+  const local = path.join(packageRoot(), 'build', 'Release', 'onnxforge.node');
+  if (fs.existsSync(local)) {
+    try {
+      const binding = require(local) as NativeBinding;
+      const buildInfo = binding.buildInfo();
+      const mismatch = versionMismatch(buildInfo);
+      if (!mismatch) return { source: 'local build', file: local, buildInfo, binding, passedOver: failures };
+      failures.push(`${local}: ${mismatch}`);
+    } catch (err) {
+      failures.push(`${local}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  } else {
+    failures.push(`${local}: not built`);
   }
   throw new NativeLoadError(
-    `onnxforge native addon could not be loaded (${failures.join('; ')}). ` +
-      `Build it with \`npm run build:native\` (needs cmake and a C++17 compiler), reinstall with \`npm install\`, ` +
-      `or point ONNXFORGE_BINARY at a built onnxforge.node.`,
+    `onnxforge has no usable native addon for ${currentPlatformName()} (${failures.join('; ')}): ${remedy()}; ` +
+      'or point ONNXFORGE_BINARY at an onnxforge.node',
   );
 }
 
@@ -90,13 +133,26 @@ function checkIsaCap(): void {
   }
 }
 
-let cached: NativeBinding | undefined;
+let cached: LoadedBinary | undefined;
 
-/** The addon, loaded on first use. */
-export function native(): NativeBinding {
+/** The addon with where it came from, loaded on first use. */
+export function nativeBinary(): LoadedBinary {
   if (!cached) {
     checkIsaCap();
     cached = loadBinding();
   }
   return cached;
+}
+
+/** The addon, loaded on first use. */
+export function native(): NativeBinding {
+  return nativeBinary().binding;
+}
+
+export type NativeAddonInfo = Omit<LoadedBinary, 'binding'>;
+
+/** Which addon this process uses, from where, and how it was built (loading it on first use). */
+export function nativeAddonInfo(): NativeAddonInfo {
+  const { binding: _binding, ...info } = nativeBinary();
+  return info;
 }

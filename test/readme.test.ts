@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeNpy } from '../lib/compare/npy';
 import { exportWeights } from '../lib/convert';
-import { buildMlp, saveModel } from '../lib/onnx';
+import { buildMlp, randomNormal, saveModel } from '../lib/onnx';
 import { quantizeFile } from '../lib/quantize';
 import { writeExampleRepository } from '../lib/serve';
 import { CLI, runCli } from './helpers/cli';
@@ -29,6 +29,17 @@ type Case = CliCase | ServeCase | WhileServingCase | CheckCase;
 
 const packageJson = () => JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
 const ciScript = () => fs.readFileSync(path.join(ROOT, '.ci/run'), 'utf8');
+const installScript = () => fs.readFileSync(path.join(ROOT, 'scripts/install.js'), 'utf8');
+/** npm's install script is scripts/install.js, which compiles with `npm run build:native`. */
+function expectInstallScript(): void {
+  expect(packageJson().scripts.install).toBe('node scripts/install.js');
+  expect(installScript()).toContain("'run', 'build:native'");
+}
+/** The npm script builds dist/ and runs `file`, which exists. */
+function expectScript(name: string, file: string): void {
+  expect(packageJson().scripts[name]).toBe(`npm run build:ts && node ${file}`);
+  expect(fs.existsSync(path.join(ROOT, file))).toBe(true);
+}
 const CURL = `curl -s localhost:8000/v2/models/example/infer -H 'content-type: application/json' -d '{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[0.1,0.2,0.3,0.4]}]}'`;
 const SERVE_MODELS = 'npx onnxforge serve models/ --port 8000 --host 0.0.0.0 --memory-budget 4GiB --admin-token "$ADMIN" [--token "$TOKEN"] [--idle-unload 600000] [--max-body 64MiB] [--max-elements 16777216] [--max-inflight 1024] [--json]';
 const COMPARE_FIGURES = [/against the original \(\d+ (generated|given) sample\(s\)/, /^output +\d\.\d{6} /m];
@@ -131,6 +142,21 @@ const CASES: Record<string, Case> = {
   "npx onnxforge prune model.onnx -o sparse.onnx --sparsity 0.8 --scope global --exclude 'classifier*' --layer 'fc1*=0.5'": {
     kind: 'cli', expect: [/unstructured pruning at sparsity 0\.8 \(global scope\)/, /^warning: --exclude classifier\* matched no layer$/m],
   },
+  'npx onnxforge train model.onnx --data data/ --labels labels.npy -o teacher.onnx --epochs 10': {
+    kind: 'cli',
+    expect: [/^teacher\.onnx: model\.onnx trained on the labels of "output"$/m, /^training: 80 steps \(10\.0 epochs, batch 32\), adamw/m,
+      /^before +\d+\.\d% /m, /^after +\d+\.\d% /m, /^wrote teacher\.onnx$/m],
+  },
+  'npx onnxforge distill --teacher teacher.onnx --student-from prune:channel=0.5 --data data/ -o student.onnx': {
+    kind: 'cli',
+    expect: [/^student: channel pruning of 1 channel group\(s\)/m, /^loss on "output": KL at temperature 2 \(weight 1\); teacher outputs computed$/m,
+      /^student after +- +\d+\.\d% +0\.\d{4}$/m, /against the original \(4 given sample\(s\); the teacher is the original\)/, /^wrote student\.onnx$/m],
+  },
+  'npx onnxforge distill --teacher teacher.onnx --student-from prune:unstructured=0.9 --data data/ --labels labels.npy --eval held/ --eval-labels held-labels.npy -o sparse-student.onnx --checkpoint-every 50': {
+    kind: 'cli',
+    expect: [/cross-entropy with labels \(weight 0\.50\)/, /1 sparse weight\(s\) kept sparse/, /^held-out samples \(128\):$/m,
+      /^student after +\d+\.\d% +\d+\.\d% +0\.\d{4}$/m],
+  },
   'npx onnxforge serve': {
     kind: 'serve',
     // Port 0 (a free port) instead of 8000, so that runs never collide; the curl line then goes to that port.
@@ -149,20 +175,40 @@ const CASES: Record<string, Case> = {
     expect: [/ready: http:\/\/127\.0\.0\.1:\d+ \(memory budget 4\.00 GiB\)|"memoryBudgetBytes": 4294967296/, /example +1 +READY|"state": "READY"/],
   },
   'npm run build:native': {
-    kind: 'check', why: 'npm ci runs the install script, the same command', check: () => expect(packageJson().scripts['build:native']).toBe(packageJson().scripts.install),
+    kind: 'check', why: 'in a clone, npm ci runs the install script, which runs this command', check: expectInstallScript,
   },
+  'npm rebuild onnxforge': {
+    kind: 'check', why: 'in an installed project: test/install/prebuilt-install.test.ts runs it; it runs the install script', check: expectInstallScript,
+  },
+  'ONNXFORGE_BUILD_FROM_SOURCE=1 npm rebuild onnxforge': {
+    kind: 'check', why: 'in an installed project: test/install/prebuilt-install.test.ts forces the build both ways',
+    check: () => expect(installScript()).toMatch(/process\.env\.ONNXFORGE_BUILD_FROM_SOURCE[\s\S]*process\.env\.npm_config_build_from_source|npm_config_build_from_source[\s\S]*ONNXFORGE_BUILD_FROM_SOURCE/),
+  },
+  'npx onnxforge doctor [--json]': {
+    kind: 'cli',
+    variants: ['npx onnxforge doctor', 'npx onnxforge doctor --json'],
+    expect: [/^addon: .* \(local build\)$|"source": "local build"/m, /^onnxruntime-node \d|"onnxruntime": \{/m],
+  },
+  'npm run prebuild': {
+    kind: 'check', why: 'a release build takes minutes: test/install and test/native/cross-arm64 run its script',
+    check: () => expectScript('prebuild', 'dist/scripts/prebuild.js'),
+  },
+  'npm run prebuild -- --target linux-arm64-gnu': {
+    kind: 'check', why: 'test/native/cross-arm64.test.ts runs it', check: () => expectScript('prebuild', 'dist/scripts/prebuild.js'),
+  },
+  'npm run pack:main': { kind: 'check', why: 'test/install runs its script', check: () => expectScript('pack:main', 'dist/scripts/pack-main.js') },
   'npm run build:ts': { kind: 'check', why: 'npm test runs it first', check: () => expect(packageJson().scripts.test).toMatch(/^npm run build:ts && /) },
   [CLUSTER_COMMANDS.worker]: clusterCase(CLUSTER_COMMANDS.worker),
   [CLUSTER_COMMANDS.serve]: clusterCase(CLUSTER_COMMANDS.serve),
   [CLUSTER_COMMANDS.batch]: clusterCase(CLUSTER_COMMANDS.batch),
   [CLUSTER_COMMANDS.status]: clusterCase(CLUSTER_COMMANDS.status),
-  'npm run bench -- engine float int8 sparse quantize prune serve cuda cluster cluster-faults': {
+  'npm run bench -- engine engine-conv float int8 sparse quantize prune train serve cuda cluster cluster-faults': {
     kind: 'check',
     why: 'the suites take minutes: each named suite exists and has its results committed',
     check: () => {
       const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/bench/main.js'), 'no-such-suite'], { encoding: 'utf8' });
       const available = /available: (.*)$/m.exec(r.stderr)?.[1].split(', ') ?? [];
-      for (const suite of ['engine', 'float', 'int8', 'sparse', 'quantize', 'prune', 'serve', 'cuda', 'cluster', 'cluster-faults']) {
+      for (const suite of ['engine', 'engine-conv', 'float', 'int8', 'sparse', 'quantize', 'prune', 'train', 'serve', 'cuda', 'cluster', 'cluster-faults']) {
         expect(available).toContain(suite);
         for (const ext of ['json', 'md']) expect(fs.existsSync(path.join(ROOT, 'bench/results', `${suite}.${ext}`))).toBe(true);
       }
@@ -182,6 +228,18 @@ beforeAll(async () => {
     fs.writeFileSync(file(`samples/${i}/input.npy`), encodeNpy({ type: 'float32', dims: [2, 64], data }));
   }
   exportWeights(buildMlp({ inputSize: 64, hidden: [128], outputSize: 16, seed: 2 }), file('tuned.safetensors'));
+  // Training data: inputs labelled by the largest of 16 fixed linear scores.
+  const scores = randomNormal(64 * 16, 3);
+  for (const [folder, labels, count, seed] of [['data', 'labels.npy', 256, 4], ['held', 'held-labels.npy', 128, 5]] as const) {
+    const x = randomNormal(count * 64, seed);
+    const y = BigInt64Array.from({ length: count }, (_, r) => {
+      const score = (c: number) => Array.from({ length: 64 }, (_, k) => x[r * 64 + k] * scores[k * 16 + c]).reduce((a, b) => a + b, 0);
+      return BigInt(Array.from({ length: 16 }, (_, c) => c).reduce((best, c) => (score(c) > score(best) ? c : best), 0));
+    });
+    fs.mkdirSync(file(folder));
+    fs.writeFileSync(file(`${folder}/input.npy`), encodeNpy({ type: 'float32', dims: [count, 64], data: x }));
+    fs.writeFileSync(file(labels), encodeNpy({ type: 'int64', dims: [count], data: y }));
+  }
   fs.writeFileSync(file('names.json'), JSON.stringify({ 'fc0.weight': 'fc0.weight', 'fc0.bias': 'fc0.bias', 'fc1.weight': 'fc1.weight', 'fc1.bias': null }));
   writeExampleRepository(file('models'));
 });

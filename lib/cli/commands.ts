@@ -7,12 +7,15 @@ import { registerCompare } from './commands/compare';
 import { registerConvert } from './commands/convert';
 import { registerCpu } from './commands/cpu';
 import { registerDemo } from './commands/demo';
+import { registerDistill } from './commands/distill';
+import { registerDoctor } from './commands/doctor';
 import { registerExportWeights } from './commands/export-weights';
 import { registerInspect } from './commands/inspect';
 import { registerOptimize } from './commands/optimize';
 import { registerPrune } from './commands/prune';
 import { registerQuantize } from './commands/quantize';
 import { registerServe } from './commands/serve';
+import { registerTrain } from './commands/train';
 import { registerWorker } from './commands/worker';
 
 export function registerCommands(program: Command): void {
@@ -23,11 +26,14 @@ export function registerCommands(program: Command): void {
   registerConvert(program);
   registerCpu(program);
   registerDemo(program);
+  registerDistill(program);
+  registerDoctor(program);
   registerExportWeights(program);
   registerInspect(program);
   registerOptimize(program);
   registerPrune(program);
   registerQuantize(program);
   registerServe(program);
+  registerTrain(program);
   registerWorker(program);
 }

@@ -22,6 +22,11 @@ export { buildTransformerBlock, type TransformerBlockOptions } from './models/tr
 export { buildBertEncoder, type BertEncoderOptions } from './models/bert-encoder';
 export { buildExportedMlp, type ExportedMlpOptions } from './models/exported-mlp';
 export { buildConvNet, type ConvNetOptions } from './models/conv-net';
+export { buildResNetLike, type ResNetLikeOptions } from './models/resnet';
+export {
+  buildMobileNetV3Like, MOBILENET_V3_SMALL_BLOCKS, type InvertedResidualSpec, type MobileNetActivation, type MobileNetV3LikeOptions,
+} from './models/mobilenet-v3';
+export { buildConvOpsNet, type ConvOpsNetOptions } from './models/conv-ops-net';
 export { buildIfModel, type IfModelOptions } from './models/if-model';
 export * as proto from './gen/onnx_pb';
 export { modelFiles, modelFilesBytes } from './model-files';

@@ -1,13 +1,17 @@
 // Small seeded PRNG so that builder models (and so test fixtures) are identical on every run and machine.
 
+// Looked up once: in a vm realm (jest) each global `Math` lookup goes through the context's
+// interceptors, which made sampling a ResNet's weights ten times slower than in plain Node.
+const { cos, imul, log, sin, sqrt, PI } = Math;
+
 /** mulberry32: a fast 32-bit generator; returns floats in [0, 1). */
 export function createRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    t = imul(t ^ (t >>> 15), t | 1);
+    t ^= t + imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
@@ -23,9 +27,9 @@ export function normalSampler(uniform: () => number): () => number {
     }
     const u = 1 - uniform(); // (0, 1]: log stays finite
     const v = uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
+    const r = sqrt(-2 * log(u));
+    spare = r * sin(2 * PI * v);
+    return r * cos(2 * PI * v);
   };
 }
 

@@ -17,7 +17,8 @@ export interface PruneResult {
 }
 
 const ACCURACY_NOTE = 'pruning without fine-tuning costs accuracy: check the compare figures on real inputs, and recover '
-  + 'accuracy by fine-tuning, or by distillation with the original as the teacher (onnxforge has no training command yet)';
+  + 'it by distillation with the original as the teacher: onnxforge distill --teacher ORIGINAL --student PRUNED --data DIR '
+  + '(pruned zeros stay zero while it trains)';
 
 function notesFor(o: ResolvedOptions, report: Pick<PruneReport, 'channels'>): string[] {
   const notes = [ACCURACY_NOTE];

@@ -32,7 +32,17 @@ void sigmoid(const float* x, float* y, size_t n) { active().sigmoid(x, y, n); }
 void gelu(const float* x, float* y, size_t n) { active().gelu(x, y, n); }
 void geluTanh(const float* x, float* y, size_t n) { active().geluTanh(x, y, n); }
 void relu(const float* x, float* y, size_t n) { active().relu(x, y, n); }
+void relu6(const float* x, float* y, size_t n) { active().relu6(x, y, n); }
+void hardSwish(const float* x, float* y, size_t n) { active().hardSwish(x, y, n); }
 void add(const float* a, const float* b, float* y, size_t n) { active().add(a, b, y, n); }
+void poolRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets, size_t taps, bool average,
+             float scale, float* y, size_t n) {
+  active().poolRow(x, pixels, pixelStride, offsets, taps, average, scale, y, n);
+}
+void depthwiseRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets,
+                  const float* const* weights, size_t taps, const float* bias, float* y, size_t n) {
+  active().depthwiseRow(x, pixels, pixelStride, offsets, weights, taps, bias, y, n);
+}
 void softmaxRow(const float* x, float* y, size_t n) { active().softmaxRow(x, y, n); }
 void layerNormRow(const float* x, const float* gamma, const float* beta, size_t n, float epsilon, float* y) {
   active().layerNormRow(x, gamma, beta, n, epsilon, y);

@@ -34,9 +34,38 @@ float geluTanhScalar(float x) {
 }
 
 float reluScalar(float x) { return x < 0.0f ? 0.0f : x; }
+float relu6Scalar(float x) { return x != x ? x : std::min(std::max(x, 0.0f), 6.0f); }
+float hardSwishScalar(float x) { return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f)); }
 
 void addRow(const float* a, const float* b, float* y, size_t n) {
   for (size_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+}
+
+void poolRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets, size_t taps, bool average,
+             float scale, float* y, size_t n) {
+  for (size_t p = 0; p < pixels; ++p) {
+    const float* xp = x + p * pixelStride;
+    for (size_t i = 0; i < n; ++i) {
+      float a = average ? 0.0f : -std::numeric_limits<float>::infinity();
+      for (size_t t = 0; t < taps; ++t) {
+        const float v = xp[offsets[t] + static_cast<ptrdiff_t>(i)];
+        a = average ? a + v : (a != a ? a : (v > a || v != v ? v : a));
+      }
+      y[p * n + i] = average ? a * scale : a;
+    }
+  }
+}
+
+void depthwiseRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets,
+                  const float* const* weights, size_t taps, const float* bias, float* y, size_t n) {
+  for (size_t p = 0; p < pixels; ++p) {
+    const float* xp = x + p * pixelStride;
+    for (size_t i = 0; i < n; ++i) {
+      float a = bias ? bias[i] : 0.0f;
+      for (size_t t = 0; t < taps; ++t) a += xp[offsets[t] + static_cast<ptrdiff_t>(i)] * weights[t][i];
+      y[p * n + i] = a;
+    }
+  }
 }
 
 void softmaxRow(const float* x, float* y, size_t n) {
@@ -78,7 +107,11 @@ const VectorKernels& scalarVectorKernels() {
                                    unaryRow<geluScalar>,
                                    unaryRow<geluTanhScalar>,
                                    unaryRow<reluScalar>,
+                                   unaryRow<relu6Scalar>,
+                                   unaryRow<hardSwishScalar>,
                                    addRow,
+                                   poolRow,
+                                   depthwiseRow,
                                    softmaxRow,
                                    layerNormRow};
   return table;

@@ -138,6 +138,20 @@ typename V::F reluV(typename V::F x) {
   return V::max(V::set1(0.0f), x);
 }
 
+// min(max(x, 0), 6); NaN stays NaN.
+template <typename V>
+typename V::F relu6V(typename V::F x) {
+  return V::min(V::set1(6.0f), V::max(V::set1(0.0f), x));
+}
+
+// x * min(max(x / 6 + 0.5, 0), 1) (ONNX HardSwish), rounded as the scalar path rounds it; NaN stays NaN.
+template <typename V>
+typename V::F hardSwishV(typename V::F x) {
+  // min returns its second operand when either is NaN: the gate of a NaN is 1 and the product NaN.
+  typename V::F gate = V::min(V::add(V::div(x, V::set1(6.0f)), V::set1(0.5f)), V::set1(1.0f));
+  return V::mul(x, V::max(gate, V::set1(0.0f)));
+}
+
 // Applies f to a row, the tail through a partial vector.
 template <typename V, typename V::F (*f)(typename V::F)>
 void unaryRow(const float* x, float* y, size_t n) {
@@ -153,6 +167,127 @@ void addRow(const float* a, const float* b, float* y, size_t n) {
   if (i < n) {
     size_t rest = n - i;
     V::storePartial(y + i, V::add(V::loadPartial(a + i, rest, 0.0f), V::loadPartial(b + i, rest, 0.0f)), rest);
+  }
+}
+
+// Loads and stores of the first `lanes` floats of a vector (Full: all kWidth of them).
+template <typename V, bool Full>
+struct Lanes {
+  size_t lanes;
+  typename V::F load(const float* p) const { return Full ? V::load(p) : V::loadPartial(p, lanes, 0.0f); }
+  void store(float* p, typename V::F v) const {
+    if (Full) {
+      V::store(p, v);
+    } else {
+      V::storePartial(p, v, lanes);
+    }
+  }
+};
+
+// Channel block [i, i + lanes) (Full: lanes == kWidth) of a depthwise output row: each tap's weights
+// are loaded once for four output pixels, whose sums stay in registers.
+template <typename V, bool Full>
+void depthwiseBlock(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets,
+                    const float* const* weights, size_t taps, const float* bias, float* y, size_t n, size_t i,
+                    size_t lanes) {
+  using F = typename V::F;
+  const Lanes<V, Full> io{lanes};
+  auto load = [&io](const float* p) { return io.load(p); };
+  auto store = [&io](float* p, F v) { io.store(p, v); };
+  const F b = bias ? load(bias + i) : V::set1(0.0f);
+  size_t p = 0;
+  for (; p + 4 <= pixels; p += 4) {
+    F a0 = b, a1 = b, a2 = b, a3 = b;
+    const float* x0 = x + p * pixelStride + i;
+    for (size_t t = 0; t < taps; ++t) {
+      const F w = load(weights[t] + i);
+      const float* xt = x0 + offsets[t];
+      a0 = V::fma(load(xt), w, a0);
+      a1 = V::fma(load(xt + pixelStride), w, a1);
+      a2 = V::fma(load(xt + 2 * pixelStride), w, a2);
+      a3 = V::fma(load(xt + 3 * pixelStride), w, a3);
+    }
+    float* yp = y + p * n + i;
+    store(yp, a0);
+    store(yp + n, a1);
+    store(yp + 2 * n, a2);
+    store(yp + 3 * n, a3);
+  }
+  for (; p < pixels; ++p) {
+    F a = b;
+    const float* x0 = x + p * pixelStride + i;
+    for (size_t t = 0; t < taps; ++t) a = V::fma(load(x0 + offsets[t]), load(weights[t] + i), a);
+    store(y + p * n + i, a);
+  }
+}
+
+// y[p][j] = bias[j] + sum over t of x[p * pixelStride + offsets[t] + j] * weights[t][j]. Channel
+// blocks outside, pixels inside: a block's taps stay in L1 along the row whatever the channel count.
+template <typename V>
+void depthwiseRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets,
+                  const float* const* weights, size_t taps, const float* bias, float* y, size_t n) {
+  constexpr size_t W = V::kWidth;
+  size_t i = 0;
+  for (; i + W <= n; i += W) depthwiseBlock<V, true>(x, pixels, pixelStride, offsets, weights, taps, bias, y, n, i, W);
+  if (i < n) depthwiseBlock<V, false>(x, pixels, pixelStride, offsets, weights, taps, bias, y, n, i, n - i);
+}
+
+// Channel block [i, i + lanes) of a pooling output row, four output pixels at a time: the maximum of
+// the taps (a NaN anywhere gives NaN), or their sum times scale.
+template <typename V, bool Full, bool Average>
+void poolBlock(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets, size_t taps, float scale,
+               float* y, size_t n, size_t i, size_t lanes) {
+  using F = typename V::F;
+  const Lanes<V, Full> io{lanes};
+  auto load = [&io](const float* p) { return io.load(p); };
+  auto store = [&io](float* p, F v) { io.store(p, v); };
+  // max returns its second operand when either is NaN: a NaN tap wins, and a NaN sum stays.
+  auto combine = [](F acc, F v) { return Average ? V::add(acc, v) : V::select(V::isNan(acc), acc, V::max(acc, v)); };
+  const F start = V::set1(Average ? 0.0f : -std::numeric_limits<float>::infinity());
+  const F s = V::set1(scale);
+  auto finish = [&](F acc) { return Average ? V::mul(acc, s) : acc; };
+  size_t p = 0;
+  for (; p + 4 <= pixels; p += 4) {
+    F a0 = start, a1 = start, a2 = start, a3 = start;
+    const float* x0 = x + p * pixelStride + i;
+    for (size_t t = 0; t < taps; ++t) {
+      const float* xt = x0 + offsets[t];
+      a0 = combine(a0, load(xt));
+      a1 = combine(a1, load(xt + pixelStride));
+      a2 = combine(a2, load(xt + 2 * pixelStride));
+      a3 = combine(a3, load(xt + 3 * pixelStride));
+    }
+    float* yp = y + p * n + i;
+    store(yp, finish(a0));
+    store(yp + n, finish(a1));
+    store(yp + 2 * n, finish(a2));
+    store(yp + 3 * n, finish(a3));
+  }
+  for (; p < pixels; ++p) {
+    F a = start;
+    const float* x0 = x + p * pixelStride + i;
+    for (size_t t = 0; t < taps; ++t) a = combine(a, load(x0 + offsets[t]));
+    store(y + p * n + i, finish(a));
+  }
+}
+
+template <typename V>
+void poolRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets, size_t taps, bool average,
+             float scale, float* y, size_t n) {
+  constexpr size_t W = V::kWidth;
+  size_t i = 0;
+  for (; i + W <= n; i += W) {
+    if (average) {
+      poolBlock<V, true, true>(x, pixels, pixelStride, offsets, taps, scale, y, n, i, W);
+    } else {
+      poolBlock<V, true, false>(x, pixels, pixelStride, offsets, taps, scale, y, n, i, W);
+    }
+  }
+  if (i == n) return;
+  if (average) {
+    poolBlock<V, false, true>(x, pixels, pixelStride, offsets, taps, scale, y, n, i, n - i);
+  } else {
+    poolBlock<V, false, false>(x, pixels, pixelStride, offsets, taps, scale, y, n, i, n - i);
   }
 }
 
@@ -242,7 +377,11 @@ VectorKernels makeVectorKernels(IsaLevel isa) {
                        unaryRow<V, geluV<V>>,
                        unaryRow<V, geluTanhV<V>>,
                        unaryRow<V, reluV<V>>,
+                       unaryRow<V, relu6V<V>>,
+                       unaryRow<V, hardSwishV<V>>,
                        addRow<V>,
+                       poolRow<V>,
+                       depthwiseRow<V>,
                        softmaxRow<V>,
                        layerNormRow<V>};
 }

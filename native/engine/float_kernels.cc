@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "float_gemm.h"
+#include "op_kernel.h"
 #include "thread_pool.h"
 #include "vector_math.h"
 
@@ -34,7 +35,7 @@ fgemm::Activation gemmActivation(Activation a) {
     case Activation::GeluTanh: return fgemm::Activation::GeluTanh;
     case Activation::Tanh: return fgemm::Activation::Tanh;
     case Activation::Sigmoid: return fgemm::Activation::Sigmoid;
-    case Activation::None: case Activation::Count: break;
+    case Activation::None: case Activation::Relu6: case Activation::HardSwish: case Activation::Count: break;
   }
   return fgemm::Activation::None;
 }
@@ -47,6 +48,11 @@ void denseLinear(const float* x, size_t m, size_t lda, const DenseWeights& w, co
   epilogue.bias = bias;
   epilogue.activation = gemmActivation(activation);
   fgemm::gemmPacked(x, m, lda, *w.packed, y, w.packed->n, epilogue);
+  // What the GEMM's epilogue lacks runs over the rows just written (conv blocks are cache-sized).
+  if (activation == Activation::Relu6 || activation == Activation::HardSwish) {
+    const size_t n = w.packed->n;
+    parallelRange(m, static_cast<double>(n) * 2, [&](size_t r0, size_t r1) { applyActivation(activation, y + r0 * n, (r1 - r0) * n); });
+  }
 }
 
 void gemmSerial(size_t m, size_t n, size_t k, float alpha, const float* a, size_t lda, bool transA,
@@ -67,6 +73,8 @@ void applyActivation(Activation activation, float* y, size_t count) {
     case Activation::GeluTanh: unaryFloat(UnaryKind::GeluTanh, y, y, count, 0, 0); return;
     case Activation::Tanh: unaryFloat(UnaryKind::Tanh, y, y, count, 0, 0); return;
     case Activation::Sigmoid: unaryFloat(UnaryKind::Sigmoid, y, y, count, 0, 0); return;
+    case Activation::Relu6: unaryFloat(UnaryKind::Clip, y, y, count, 0.0f, 6.0f); return;
+    case Activation::HardSwish: unaryFloat(UnaryKind::HardSwish, y, y, count, 0, 0); return;
     case Activation::Count: return;
   }
 }
@@ -87,12 +95,15 @@ void unaryFloat(UnaryKind kind, const float* x, float* y, size_t count, float al
     case UnaryKind::Reciprocal: each([](float v) { return 1.0f / v; }); return;
     case UnaryKind::Gelu: vmath::gelu(x, y, count); return;
     case UnaryKind::GeluTanh: vmath::geluTanh(x, y, count); return;
-    case UnaryKind::Clip: each([&](float v) { return v != v ? v : std::min(std::max(v, alpha), beta); }); return;
+    case UnaryKind::Clip:
+      if (alpha == 0.0f && beta == 6.0f) {
+        vmath::relu6(x, y, count);
+        return;
+      }
+      each([&](float v) { return v != v ? v : std::min(std::max(v, alpha), beta); }); return;
     case UnaryKind::LeakyRelu: each([&](float v) { return v >= 0.0f ? v : alpha * v; }); return;
     case UnaryKind::HardSigmoid: each([&](float v) { return std::max(0.0f, std::min(1.0f, alpha * v + beta)); }); return;
-    case UnaryKind::HardSwish:
-      each([](float v) { return v * std::max(0.0f, std::min(1.0f, v / 6.0f + 0.5f)); });
-      return;
+    case UnaryKind::HardSwish: vmath::hardSwish(x, y, count); return;
     case UnaryKind::Softplus: each([](float v) { return v > 20.0f ? v : std::log1p(std::exp(v)); }); return;
     case UnaryKind::Floor: each([](float v) { return std::floor(v); }); return;
     case UnaryKind::Ceil: each([](float v) { return std::ceil(v); }); return;
@@ -102,6 +113,18 @@ void unaryFloat(UnaryKind kind, const float* x, float* y, size_t count, float al
     case UnaryKind::Sign: each([](float v) { return static_cast<float>((v > 0.0f) - (v < 0.0f)); }); return;
     case UnaryKind::Not: case UnaryKind::Count: return;
   }
+}
+
+void addInto(float* y, const float* x, size_t n) { vmath::add(y, x, y, n); }
+
+void poolRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets, size_t taps, bool average,
+             float scale, float* y, size_t n) {
+  vmath::poolRow(x, pixels, pixelStride, offsets, taps, average, scale, y, n);
+}
+
+void depthwiseRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets,
+                  const float* const* weights, size_t taps, const float* bias, float* y, size_t n) {
+  vmath::depthwiseRow(x, pixels, pixelStride, offsets, weights, taps, bias, y, n);
 }
 
 void softmaxRow(const float* x, float* y, size_t n, bool logarithm) {

@@ -27,6 +27,14 @@ void gemmParallel(size_t m, size_t n, size_t k, float alpha, const float* a, siz
 void applyActivation(Activation activation, float* y, size_t count);
 // Element-wise math whose cost matters (exp, erf, tanh, gelu, ...): y may equal x.
 void unaryFloat(UnaryKind kind, const float* x, float* y, size_t count, float alpha, float beta);
+// y += x.
+void addInto(float* y, const float* x, size_t n);
+// One pooling output row (see vmath::poolRow).
+void poolRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets, size_t taps, bool average,
+             float scale, float* y, size_t n);
+// One depthwise output row (see vmath::depthwiseRow).
+void depthwiseRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets,
+                  const float* const* weights, size_t taps, const float* bias, float* y, size_t n);
 void softmaxRow(const float* x, float* y, size_t n, bool logarithm);
 void layerNormRow(const float* x, const float* gamma, const float* beta, size_t n, float epsilon, float* y);
 

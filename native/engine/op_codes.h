@@ -22,7 +22,15 @@ namespace onnxforge::engine {
   X(Reduce)                     \
   X(QuantizeLinear)             \
   X(DequantizeLinear)           \
-  X(DynamicQuantizeLinear)
+  X(DynamicQuantizeLinear)     \
+  X(QuantizeLookup)            \
+  X(Conv)                      \
+  X(QConv)                     \
+  X(DepthwiseConv)             \
+  X(ConvTranspose)             \
+  X(Pool)                      \
+  X(Resize)                    \
+  X(Pad)
 
 enum class Op : uint16_t {
 #define ONNXFORGE_ENGINE_OP_ENUM(name) name,
@@ -47,6 +55,6 @@ enum class UnaryKind : int64_t {
 };
 enum class ReduceKind : int64_t { Mean, Sum, Max, Min, Prod, SumSquare, L2, Count };
 // What follows the product in a Linear step (the GEMM epilogue).
-enum class Activation : int64_t { None, Relu, Gelu, GeluTanh, Tanh, Sigmoid, Count };
+enum class Activation : int64_t { None, Relu, Gelu, GeluTanh, Tanh, Sigmoid, Relu6, HardSwish, Count };
 
 }  // namespace onnxforge::engine

@@ -33,8 +33,22 @@ void gelu(const float* x, float* y, size_t n);
 void geluTanh(const float* x, float* y, size_t n);
 // max(x, 0); NaN stays NaN.
 void relu(const float* x, float* y, size_t n);
+// min(max(x, 0), 6); NaN stays NaN.
+void relu6(const float* x, float* y, size_t n);
+// ONNX HardSwish: x * min(max(x / 6 + 0.5, 0), 1), rounded the same on every ISA; NaN stays NaN.
+void hardSwish(const float* x, float* y, size_t n);
 // y = a + b; y may alias a or b.
 void add(const float* a, const float* b, float* y, size_t n);
+// One output row of max or average pooling, channels last: for p < pixels and j < n, y[p * n + j] =
+// the maximum (a NaN among the taps gives NaN) or scale times the sum of x[p * pixelStride + offsets[t] + j]
+// over t < taps. offsets are in floats and may be negative; y must not alias x.
+void poolRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets, size_t taps, bool average,
+             float scale, float* y, size_t n);
+// One output row of a depthwise convolution, channels last: for p < pixels and j < n,
+// y[p * n + j] = bias[j] + sum over t < taps of x[p * pixelStride + offsets[t] + j] * weights[t][j].
+// offsets are in floats and may be negative; bias may be nullptr; y must not alias x.
+void depthwiseRow(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets,
+                  const float* const* weights, size_t taps, const float* bias, float* y, size_t n);
 
 // y = exp(x - max x) / sum: stable for any finite row; relative error <= (8 + n / 8 +
 // |x - max|) 2^-24 (the last term is the rounding of x - max). -inf entries give 0; a row

@@ -11,8 +11,12 @@ namespace onnxforge::vmath {
 struct VectorKernels {
   using Unary = void (*)(const float* x, float* y, size_t n);
   IsaLevel isa;
-  Unary exp, erf, tanh, sigmoid, gelu, geluTanh, relu;
+  Unary exp, erf, tanh, sigmoid, gelu, geluTanh, relu, relu6, hardSwish;
   void (*add)(const float* a, const float* b, float* y, size_t n);
+  void (*poolRow)(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets, size_t taps,
+                  bool average, float scale, float* y, size_t n);
+  void (*depthwiseRow)(const float* x, size_t pixels, size_t pixelStride, const ptrdiff_t* offsets,
+                       const float* const* weights, size_t taps, const float* bias, float* y, size_t n);
   void (*softmaxRow)(const float* x, float* y, size_t n);
   void (*layerNormRow)(const float* x, const float* gamma, const float* beta, size_t n, float epsilon, float* y);
 };

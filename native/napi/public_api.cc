@@ -1,5 +1,6 @@
 #include "public_api.h"
 
+#include "build_info.h"
 #include "cuda.h"
 #include "engine.h"
 #include "files.h"
@@ -12,6 +13,7 @@
 namespace onnxforge::napi {
 
 void registerPublicApi(Napi::Env env, Napi::Object exports) {
+  registerBuildInfo(env, exports);
   registerSystem(env, exports);
   registerInt8(env, exports);
   registerQuantize(env, exports);

@@ -26,17 +26,24 @@ async function main() {
     sparse: pruned,
     'sparse-int8': (await lib.quantize(pruned, { mode: 'dynamic' })).model,
     mlp: lib.buildMlp({ inputSize: 63, hidden: [65, 255], outputSize: 15 }),
+    conv: lib.buildConvNet({ channels: 3, size: 17, classes: 7, widths: [5, 9], batch: 'batch' }),
+    // Depthwise, squeeze-excite, hard-swish, global pooling; then Pad, ConvTranspose, Resize, pool modes.
+    mobilenet: lib.buildMobileNetV3Like({ size: 33, classes: 10, headHidden: 32, seed: 5 }),
+    'conv-ops': lib.buildConvOpsNet({ height: 19, width: 23, seed: 5 }),
   };
+  // Static QDQ: QConv writing codes through code tables, QuantizeLookup, depthwise on dequantized input.
+  const calibration = [0, 1, 2].map((i) => ({ input: { type: 'float32', dims: [1, 3, 33, 33], data: lib.randomNormal(3 * 33 * 33, 30 + i) } }));
+  variants['mobilenet-int8'] = (await lib.quantize(variants.mobilenet, { mode: 'static', calibration })).model;
   const results = { isa: lib.kernels.cpuInfo().isa, variants: {} };
   for (const [name, model] of Object.entries(variants)) {
     const bytes = lib.serializeModel(model);
     const ort = await new lib.OrtEngine().load(bytes);
     const native = await new lib.NativeEngine().load(bytes);
-    const isMlp = name === 'mlp';
-    const dims = isMlp ? [5, 63] : [3, 17, 96];
+    const dims = { mlp: [5, 63], conv: [2, 3, 17, 17], mobilenet: [2, 3, 33, 33], 'mobilenet-int8': [2, 3, 33, 33], 'conv-ops': [2, 4, 19, 23] }[name] ?? [3, 17, 96];
     const input = { type: 'float32', dims, data: lib.randomNormal(dims.reduce((p, d) => p * d, 1), 11) };
     const [want, got] = await Promise.all([ort.run({ input }), native.run({ input })]);
-    results.variants[name] = { kinds: native.report.layers.map((l) => l.kind), ...agreement(want.output.data, got.output.data) };
+    const output = Object.keys(want)[0];
+    results.variants[name] = { kinds: native.report.layers.map((l) => l.kind), steps: native.report.steps, ...agreement(want[output].data, got[output].data) };
     await ort.dispose();
     await native.dispose();
   }

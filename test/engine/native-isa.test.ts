@@ -10,7 +10,7 @@ const levels = ORDER.filter((isa) => ORDER.indexOf(isa) <= ORDER.indexOf(detecte
 
 interface ChildResult {
   isa: IsaName;
-  variants: Record<string, { kinds: string[]; cosine: number; maxRelativeError: number }>;
+  variants: Record<string, { kinds: string[]; steps: Record<string, number>; cosine: number; maxRelativeError: number }>;
 }
 
 describe.each(levels)('ISA %s', (isa) => {
@@ -26,7 +26,7 @@ describe.each(levels)('ISA %s', (isa) => {
   });
 
   test('float32 models match onnxruntime within the float bounds', () => {
-    for (const name of ['float32', 'sparse', 'mlp']) {
+    for (const name of ['float32', 'sparse', 'mlp', 'conv', 'mobilenet', 'conv-ops']) {
       const v = result!.variants[name];
       expect(v.cosine).toBeGreaterThanOrEqual(0.99999);
       expect(v.maxRelativeError).toBeLessThanOrEqual(1e-4);
@@ -37,5 +37,14 @@ describe.each(levels)('ISA %s', (isa) => {
   test('quantized models match onnxruntime within the quantized bound', () => {
     for (const name of ['int8', 'sparse-int8']) expect(result!.variants[name].cosine).toBeGreaterThanOrEqual(0.9999);
     expect(result!.variants['sparse-int8'].kinds.every((k) => k === 'sparse-int8')).toBe(true);
+  });
+
+  test('conv nets run natively: depthwise, pooling, Pad, ConvTranspose, Resize; static QDQ through code tables and lookups', () => {
+    expect(result!.variants.mobilenet.steps).toMatchObject({ DepthwiseConv: 11 });
+    expect(result!.variants['conv-ops'].steps).toMatchObject({ ConvTranspose: 1, Resize: 2 });
+    const quantized = result!.variants['mobilenet-int8'];
+    expect(quantized.steps.QuantizeLookup).toBeGreaterThan(0);
+    expect(quantized.steps.QConv).toBeGreaterThan(0);
+    expect(quantized.cosine).toBeGreaterThanOrEqual(0.999);
   });
 });

@@ -36,6 +36,40 @@ export interface ValueRef {
   strides: number[];
 }
 
+/**
+ * The order of `ref`'s axes in memory (outermost first) when its elements fill one contiguous
+ * block in some axis order (row-major NCHW, or NHWC as the convolutions keep it); undefined
+ * when they do not.
+ */
+export function packedOrder(ref: ValueRef): number[] | undefined {
+  const big = ref.dims.map((_, i) => i).filter((i) => ref.dims[i] !== 1).sort((a, b) => ref.strides[b] - ref.strides[a] || a - b);
+  let expected = 1;
+  for (let i = big.length - 1; i >= 0; i--) {
+    if (ref.strides[big[i]] !== expected) return undefined;
+    expected *= ref.dims[big[i]];
+  }
+  // Axes of size 1 take no room: they go last.
+  return [...big, ...ref.dims.map((_, i) => i).filter((i) => ref.dims[i] === 1)];
+}
+
+/** Strides of `dims` laid out in memory in `order` (outermost axis first). */
+export function stridesInOrder(dims: readonly number[], order: readonly number[]): number[] {
+  const strides = new Array<number>(dims.length).fill(0);
+  let s = 1;
+  for (let i = order.length - 1; i >= 0; i--) {
+    strides[order[i]] = s;
+    s *= dims[order[i]];
+  }
+  return strides;
+}
+
+export function sameOrder(a: readonly number[] | undefined, b: readonly number[], dims: readonly number[]): boolean {
+  if (!a) return false;
+  const big = (o: readonly number[]) => o.filter((axis) => dims[axis] !== 1);
+  const x = big(a), y = big(b);
+  return x.length === y.length && x.every((axis, i) => axis === y[i]);
+}
+
 export function isDense(ref: ValueRef): boolean {
   let expected = 1;
   for (let d = ref.dims.length - 1; d >= 0; d--) {
@@ -69,6 +103,25 @@ export class LowerContext {
 
   arena(dtype: DTypeName, dims: readonly number[]): ValueRef {
     return this.ref(this.add({ storage: Storage.Arena, dtype, count: elementCount(dims), index: 0, offset: 0 }), dims);
+  }
+
+  /** An arena value of logical `dims` laid out in `order` (e.g. [0, 2, 3, 1]: NCHW dims stored NHWC). */
+  arenaInOrder(dtype: DTypeName, dims: readonly number[], order: readonly number[]): ValueRef {
+    const ref = this.arena(dtype, dims);
+    return { ...ref, strides: stridesInOrder(dims, order) };
+  }
+
+  /** `ref` laid out in `order`: itself when it already is, else a copy made by a StridedCopy step. */
+  packedIn(ref: ValueRef, order: readonly number[]): ValueRef {
+    if (sameOrder(packedOrder(ref), order, ref.dims)) return ref;
+    const copy = this.arenaInOrder(ref.dtype, ref.dims, order);
+    this.stridedCopy(ref, copy);
+    return copy;
+  }
+
+  /** A plan value covering `ref`'s elements, which must be packed (in any order). */
+  flat(ref: ValueRef): number {
+    return this.slot(ref.root, ref.offset, elementCount(ref.dims));
   }
 
   input(index: number, dtype: DTypeName, dims: readonly number[]): ValueRef {
@@ -144,11 +197,13 @@ export class LowerContext {
     return this.slot(d.root, d.offset, elementCount(d.dims));
   }
 
-  /** Copies `from` (any strides) into the dense value `to` of the same dims. */
+  /** Copies `from` (any strides) into `to` (same dims, packed in any order). */
   stridedCopy(from: ValueRef, to: ValueRef): void {
     if (elementCount(from.dims) === 0) return;
-    const { dims, strides } = collapse(from.dims, [from.strides]);
-    this.step('StridedCopy', [from.root], [this.dense(to)], [dims.length, ...dims, ...strides[0], from.offset]);
+    // Walk both in `to`'s memory order, so that the destination is written front to back.
+    const order = packedOrder(to)!;
+    const { dims, strides } = collapse(order.map((a) => from.dims[a]), [order.map((a) => from.strides[a])]);
+    this.step('StridedCopy', [from.root], [this.flat(to)], [dims.length, ...dims, ...strides[0], from.offset]);
   }
 
   step(op: string, inputs: number[], outputs: number[], ints: number[] = [], floats: number[] = [], linear = -1): void {

@@ -172,11 +172,15 @@ export class NativeSession implements Session {
   }
 }
 
-/** Symbolic and unknown dims at 1: a signature every model accepts, to find what cannot run before any request. */
-function probeSpecs(shared: SharedModel): TensorSpec[] {
-  return shared.prepared.graph.inputs.map((i) => ({
-    name: i.name, dtype: i.dtype!, dims: (i.dims ?? []).map((d) => (typeof d === 'number' && d >= 0 ? d : 1)),
+/**
+ * Input signatures to try a model on at load, to find what cannot run before any request: symbolic
+ * and unknown dims at 1, and, for models whose windows need room (conv nets), at 224 past the batch axis.
+ */
+function probeSpecs(shared: SharedModel): TensorSpec[][] {
+  const at = (size: number) => shared.prepared.graph.inputs.map((i) => ({
+    name: i.name, dtype: i.dtype!, dims: (i.dims ?? []).map((d, axis) => (typeof d === 'number' && d >= 0 ? d : axis === 0 ? 1 : size)),
   }));
+  return [at(1), at(224)];
 }
 
 export class NativeEngine implements Engine {
@@ -205,15 +209,20 @@ export class NativeEngine implements Engine {
     };
     const shared = model instanceof Model ? Object.assign(create(), { sessions: 1 }) : acquireShared(model, choiceKey, create);
     const session = new NativeSession(shared, options);
-    try {
-      session.planFor(probeSpecs(shared));
-    } catch (err) {
-      void session.dispose();
-      if (err instanceof LoweringError) {
-        throw new NativeEngineUnsupportedError([{ opType: err.opType, domain: '', node: err.node, reason: err.message }]);
+    let failure: unknown;
+    for (const specs of probeSpecs(shared)) {
+      try {
+        session.planFor(specs);
+        return session;
+      } catch (err) {
+        failure = failure ?? err;
+        if (!(err instanceof LoweringError)) break;
       }
-      throw err;
     }
-    return session;
+    void session.dispose();
+    if (failure instanceof LoweringError) {
+      throw new NativeEngineUnsupportedError([{ opType: failure.opType, domain: '', node: failure.node, reason: failure.message }]);
+    }
+    throw failure;
   }
 }

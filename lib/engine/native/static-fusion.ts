@@ -6,6 +6,10 @@ import { ENGINE_DOMAIN, floatAttr, intAttr, intsAttr, type IrGraph, type IrNode 
 import { GraphEdit } from './graph-edit';
 import type { LinearLayer } from './linear-layers';
 import { dequantizeNBits, MS_DOMAIN } from './matmul-nbits';
+import { fuseConvs, fuseQdqConvs } from './conv-fusion';
+import { fuseConvTransposes } from './conv-transpose-fusion';
+import { foldPadsIntoConvs } from './pad-fusion';
+import { fuseQConvOutputs, fuseQuantizedLookups } from './lookup-fusion';
 import { opDef } from './ops';
 import type { Shaped } from './ops/types';
 import { tensorFrom, valuesOf, type ConstTensor } from './tensor-data';
@@ -146,6 +150,71 @@ function fuseGelus(edit: GraphEdit): void {
   }
 }
 
+/**
+ * Hard-swish as exporters decompose it, x * Clip(x + 3, 0, 6) / 6 (paddle2onnx) or x * HardSigmoid(x)
+ * with alpha 1/6 and beta 1/2 (torch before opset 14) -> HardSwish.
+ */
+function fuseHardSwishes(edit: GraphEdit): void {
+  const swish = (removed: IrNode[], x: string, last: IrNode): void =>
+    edit.replace(removed, [{ op: 'HardSwish', domain: '', name: `${last.name}/fused_hard_swish`, inputs: [x], outputs: [last.outputs[0]], attrs: {} }]);
+  for (const node of [...edit.graph.nodes]) {
+    if (node.domain !== '' || !edit.graph.nodes.includes(node)) continue;
+    if (node.op === 'Mul') {
+      // x * hard_sigmoid(x)
+      for (const x of node.inputs) {
+        const gate = other(node, x);
+        const removed = gate ? matchHardSigmoidOf(edit, gate, x) : undefined;
+        if (removed) {
+          swish([...removed, node], x, node);
+          break;
+        }
+      }
+    }
+    if (!edit.graph.nodes.includes(node) || (node.op !== 'Div' && node.op !== 'Mul')) continue;
+    // (x * clip(x + 3, 0, 6)) / 6, as paddle2onnx writes it
+    const six = scalarValue(edit.constant(node.inputs[1]));
+    if (!(node.op === 'Div' ? near(six, 6) : near(six, 1 / 6))) continue;
+    const product = edit.producedBy(node.inputs[0], 'Mul');
+    if (!product || !edit.soleConsumer(product.outputs[0])) continue;
+    for (const x of product.inputs) {
+      const clipped = other(product, x);
+      const clip = clipped ? edit.producedBy(clipped, 'Clip') : undefined;
+      const removed = clip && edit.soleConsumer(clip.outputs[0]) ? matchClipOf(edit, clip, x) : undefined;
+      if (removed) {
+        swish([...removed, product, node], x, node);
+        break;
+      }
+    }
+  }
+}
+
+/** Add(x, 3) -> Clip(0, 6) into `clip`: the nodes, or undefined. */
+function matchClipOf(edit: GraphEdit, clip: IrNode, x: string): IrNode[] | undefined {
+  const lo = clip.inputs[1] ? scalarValue(edit.constant(clip.inputs[1])) : (clip.attrs.min as number | undefined);
+  const hi = clip.inputs[2] ? scalarValue(edit.constant(clip.inputs[2])) : (clip.attrs.max as number | undefined);
+  if (lo !== 0 || !near(hi, 6)) return undefined;
+  const add = edit.producedBy(clip.inputs[0], 'Add');
+  if (!add || !edit.soleConsumer(add.outputs[0]) || other(add, x) === undefined || !near(scalarValue(edit.constant(other(add, x)!)), 3)) return undefined;
+  return [add, clip];
+}
+
+/** The nodes computing hard_sigmoid(x) = clip(x / 6 + 1/2, 0, 1) into `gate`, read only by the Mul. */
+function matchHardSigmoidOf(edit: GraphEdit, gate: string, x: string): IrNode[] | undefined {
+  if (!edit.soleConsumer(gate)) return undefined;
+  const hs = edit.producedBy(gate, 'HardSigmoid');
+  if (hs) {
+    return hs.inputs[0] === x && near(floatAttr(hs, 'alpha', 0.2), 1 / 6) && near(floatAttr(hs, 'beta', 0.5), 0.5) ? [hs] : undefined;
+  }
+  const div = edit.producedBy(gate, 'Div') ?? edit.producedBy(gate, 'Mul');
+  if (!div) return undefined;
+  const six = scalarValue(edit.constant(div.inputs[1]));
+  if (!(div.op === 'Div' ? near(six, 6) : near(six, 1 / 6))) return undefined;
+  const clip = edit.producedBy(div.inputs[0], 'Clip');
+  if (!clip || !edit.soleConsumer(clip.outputs[0])) return undefined;
+  const removed = matchClipOf(edit, clip, x);
+  return removed ? [...removed, div] : undefined;
+}
+
 /** A bias of n floats from a constant broadcast only along the last axis. */
 function biasValues(t: ConstTensor | undefined, n: number): Float32Array | undefined {
   if (!t || t.dtype !== 'float32') return undefined;
@@ -270,13 +339,22 @@ function fuseLinears(edit: GraphEdit, layers: LinearLayer[]): void {
 
 /** All load-time rewrites; returns the linear layers the graph's Linear nodes refer to. */
 export function fuseStatic(graph: IrGraph): LinearLayer[] {
+  const layers: LinearLayer[] = [];
+  // Before folding: folding would turn a QDQ model's int8 conv weights back into floats.
+  fuseQdqConvs(new GraphEdit(graph), layers);
   foldConstants(graph);
   const edit = new GraphEdit(graph);
   edit.removeDead();
   fuseLayerNorms(edit);
   fuseGelus(edit);
-  const layers: LinearLayer[] = [];
+  fuseHardSwishes(edit);
+  foldPadsIntoConvs(edit, graph.opset);
+  fuseConvs(edit, layers);
+  fuseConvTransposes(edit, layers);
   fuseLinears(edit, layers);
+  // Last: QConv outputs quantized in place, then the pairs no QConv or Linear took as its input.
+  fuseQConvOutputs(edit, graph.opset);
+  fuseQuantizedLookups(edit, graph.opset);
   edit.removeDead();
   return layers;
 }

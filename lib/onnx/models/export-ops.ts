@@ -22,9 +22,16 @@ export function exportLinear(w: ExportWriter, x: string, param: string, fanIn: n
 
 /** nn.Linear as a head writes it: Gemm(x, param.weight [fanOut, fanIn], param.bias) with transB=1. */
 export function exportGemm(w: ExportWriter, x: string, param: string, fanIn: number, fanOut: number, seed: () => number, gain = 1, output?: string): string {
-  const weight = w.g.initializer(`${param}.weight`, heWeights(fanOut * fanIn, fanIn, seed(), gain), [fanOut, fanIn]);
-  const bias = w.g.initializer(`${param}.bias`, smallBias(fanOut, seed()), [fanOut]);
-  return w.scoped(param, () => w.node('Gemm', [x, weight, bias], { alpha: attr.float(1), beta: attr.float(1), transB: 1 }, output));
+  const weight = heWeights(fanOut * fanIn, fanIn, seed(), gain);
+  return writeGemm(w, x, param, weight, smallBias(fanOut, seed()), output);
+}
+
+/** exportGemm with given weights [fanOut, fanIn] and bias [fanOut]. */
+export function writeGemm(w: ExportWriter, x: string, param: string, weight: Float32Array, bias: Float32Array, output?: string): string {
+  const fanOut = bias.length;
+  const weightName = w.g.initializer(`${param}.weight`, weight, [fanOut, weight.length / fanOut]);
+  const biasName = w.g.initializer(`${param}.bias`, bias, [fanOut]);
+  return w.scoped(param, () => w.node('Gemm', [x, weightName, biasName], { alpha: attr.float(1), beta: attr.float(1), transB: 1 }, output));
 }
 
 /** nn.LayerNorm(width) named `param` over the last axis; `output` names its result. */

@@ -7,6 +7,7 @@
 #include "../float_kernels.h"
 #include "../op_kernel.h"
 #include "dynamic_quant.h"
+#include "linear_rows.h"
 
 namespace onnxforge::engine {
 namespace {
@@ -64,13 +65,18 @@ void int8Linear(const LinearWeights& w, const float* x, size_t m, const float* b
 }
 
 void runLinear(const Step& step, RunState& state) {
-  const size_t m = static_cast<size_t>(step.ints[0]), n = static_cast<size_t>(step.ints[2]);
-  const auto activation = static_cast<Activation>(step.ints[3]);
+  const size_t m = static_cast<size_t>(step.ints[0]);
   const LinearWeights& w = state.plan.weights->linears[static_cast<size_t>(step.linear)];
-  const size_t lda = static_cast<size_t>(step.ints[4]);
-  const float* x = state.at<float>(step.inputs[0]);
-  const float* bias = step.inputs.size() == 2 ? state.at<float>(step.inputs[1]) : nullptr;
-  float* y = state.at<float>(step.outputs[0]);
+  linearRows(w, state.at<float>(step.inputs[0]), m, static_cast<size_t>(step.ints[4]),
+             step.inputs.size() == 2 ? state.at<float>(step.inputs[1]) : nullptr, static_cast<Activation>(step.ints[3]),
+             state.at<float>(step.outputs[0]));
+}
+
+}  // namespace
+
+void linearRows(const LinearWeights& w, const float* x, size_t m, size_t lda, const float* bias, Activation activation,
+                float* y) {
+  const size_t n = w.n;
   if (m == 0 || n == 0) return;
   std::vector<float> rows;
   if (lda != w.k && w.kind != LinearKind::Dense) {
@@ -99,7 +105,41 @@ void runLinear(const Step& step, RunState& state) {
   }
 }
 
-}  // namespace
+void quantizedLinearRows(const LinearWeights& w, const uint8_t* x, bool isSigned, size_t m, size_t lda, float scale,
+                         int32_t zeroPoint, const float* bias, Activation activation, float* y) {
+  const size_t n = w.n;
+  if (m == 0 || n == 0) return;
+  std::vector<uint8_t> rows;
+  if (lda != w.k || w.kind == LinearKind::SparseInt8) {
+    // Packed together, and for the sparse kernels moved to uint8 (their rows are unsigned).
+    rows.resize(m * w.k);
+    const uint8_t flip = isSigned && w.kind == LinearKind::SparseInt8 ? 0x80 : 0;
+    for (size_t i = 0; i < m; ++i)
+      for (size_t kk = 0; kk < w.k; ++kk) rows[i * w.k + kk] = static_cast<uint8_t>(x[i * lda + kk] ^ flip);
+    x = rows.data();
+  }
+  if (w.kind == LinearKind::Int8) {
+    const int8_t signedZero = static_cast<int8_t>(zeroPoint);
+    const uint8_t unsignedZero = static_cast<uint8_t>(zeroPoint);
+    int8::PackedActivations a = int8::packActivations(x, isSigned, m, w.k,
+                                                      isSigned ? static_cast<const void*>(&signedZero) : &unsignedZero, 1, *w.int8);
+    a.scale.assign(a.rowsPadded, scale);
+    int8::gemmFloat(a, *w.int8, bias, y);
+  } else {
+    int8::QuantizedRows q;
+    q.m = m;
+    q.k = w.k;
+    q.values.assign(x, x + m * w.k);
+    q.zeroPoint.assign(m, isSigned ? zeroPoint + 128 : zeroPoint);
+    q.scale.assign(m, scale);
+    sparse::linearInt8Rows(q, *w.sparse, bias, y);
+  }
+  if (activation != Activation::None) {
+    parallelRange(m, static_cast<double>(n) * 8, [&](size_t r0, size_t r1) {
+      applyActivation(activation, y + r0 * n, (r1 - r0) * n);
+    });
+  }
+}
 
 extern const OpKernel kLinearKernel{checkLinear, runLinear};
 

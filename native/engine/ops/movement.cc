@@ -1,5 +1,6 @@
 // Steps that move elements without arithmetic: Copy, StridedCopy (Transpose, Slice, Expand,
 // Split parts), Concat and Gather.
+#include <algorithm>
 #include <cstring>
 
 #include "../op_kernel.h"
@@ -61,10 +62,53 @@ void checkStridedCopy(const Step& step, const Plan& plan) {
   if (lo < 0 || hi >= static_cast<int64_t>(in.count)) planError(step, "reads outside its input");
 }
 
+// A transpose of the last two dimensions (the next-to-last contiguous in the input, the last strided):
+// copied in square tiles, so that each tile's reads and writes stay in L1. Row by row, every output
+// element would read its own cache line (NHWC -> NCHW of a feature map: one line per value).
+template <typename T>
+void transposedCopy(const StridedLayout& l, const T* in, T* out) {
+  constexpr size_t kTile = 32;
+  const size_t rows = l.dims[l.rank - 2], inner = l.dims[l.rank - 1];
+  const int64_t innerStride = l.strides[l.rank - 1];
+  size_t outer = 1;
+  for (size_t d = 0; d + 2 < l.rank; ++d) outer *= l.dims[d];
+  const size_t rowTiles = (rows + kTile - 1) / kTile;
+  parallelRange(outer * rowTiles, static_cast<double>(kTile) * inner, [&](size_t t0, size_t t1) {
+    for (size_t t = t0; t < t1; ++t) {
+      const size_t o = t / rowTiles, a0 = (t % rowTiles) * kTile, a1 = std::min(rows, a0 + kTile);
+      int64_t src = l.offset;
+      size_t rest = o;
+      for (size_t d = l.rank - 2; d-- > 0;) {
+        src += static_cast<int64_t>(rest % l.dims[d]) * l.strides[d];
+        rest /= l.dims[d];
+      }
+      T* dst = out + o * rows * inner;
+      if (inner <= 4) {
+        // A few planes (an RGB image into NHWC): each output pixel written whole, the planes read in step.
+        for (size_t r = a0; r < a1; ++r) {
+          for (size_t b = 0; b < inner; ++b) dst[r * inner + b] = in[src + static_cast<int64_t>(b) * innerStride + static_cast<int64_t>(r)];
+        }
+        continue;
+      }
+      for (size_t b0 = 0; b0 < inner; b0 += kTile) {
+        const size_t b1 = std::min(inner, b0 + kTile);
+        for (size_t b = b0; b < b1; ++b) {
+          const T* from = in + src + static_cast<int64_t>(b) * innerStride;
+          for (size_t r = a0; r < a1; ++r) dst[r * inner + b] = from[r];
+        }
+      }
+    }
+  });
+}
+
 template <typename T>
 void stridedCopy(const StridedLayout& l, const T* in, T* out) {
   const size_t inner = l.dims[l.rank - 1];
   const int64_t innerStride = l.strides[l.rank - 1];
+  if (l.rank >= 2 && innerStride != 1 && l.strides[l.rank - 2] == 1 && l.dims[l.rank - 2] > 1) {
+    transposedCopy(l, in, out);
+    return;
+  }
   size_t rows = 1;
   for (size_t d = 0; d + 1 < l.rank; ++d) rows *= l.dims[d];
   parallelRange(rows, static_cast<double>(inner), [&](size_t r0, size_t r1) {

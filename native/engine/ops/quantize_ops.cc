@@ -1,5 +1,7 @@
-// QuantizeLinear, DequantizeLinear (per tensor or per axis) and DynamicQuantizeLinear,
-// on the addon's quantize kernels (one rounding and saturation rule for everything).
+// QuantizeLinear, DequantizeLinear (per tensor or per axis), DynamicQuantizeLinear and
+// QuantizeLookup, on the addon's quantize kernels (one rounding and saturation rule for everything).
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "../op_kernel.h"
@@ -110,8 +112,55 @@ void runDynamicQuantize(const Step& step, RunState& state) {
   *state.at<uint8_t>(step.outputs[2]) = q.zeroPoint;
 }
 
+// QuantizeLookup: y = table[q(x) - qmin], q(x) being QuantizeLinear's value for one scale and zero
+// point. A static QDQ model's QuantizeLinear -> DequantizeLinear pair (the table holds the dequantized
+// values), or such a pair, an elementwise op and another pair (the table holds the chain's result per
+// quantized value), in one pass instead of up to five. Inputs x (float32), table (float32, 256);
+// ints [int8 ? 1 : 0, zero point]; floats [scale].
+void checkQuantizeLookup(const Step& step, const Plan& plan) {
+  requireArity(step, 2, 2, 1);
+  requireInts(step, 2);
+  requireFloats(step, 1);
+  const bool isSigned = step.ints[0] != 0;
+  const int64_t zp = step.ints[1];
+  if (step.ints[0] != 0 && step.ints[0] != 1) planError(step, "the type flag must be 0 (uint8) or 1 (int8)");
+  if (isSigned ? (zp < -128 || zp > 127) : (zp < 0 || zp > 255)) planError(step, "the zero point is out of the type's range");
+  if (!(step.floats[0] > 0) || !std::isfinite(step.floats[0])) planError(step, "the scale must be positive and finite");
+  const ValueSlot& x = valueOf(step, plan, step.inputs[0], "x");
+  requireDType(step, x, DType::Float32, "x");
+  const ValueSlot& table = valueOf(step, plan, step.inputs[1], "table");
+  requireDType(step, table, DType::Float32, "table");
+  requireCount(step, table, 256, "table");
+  const ValueSlot& y = valueOf(step, plan, step.outputs[0], "y");
+  requireDType(step, y, DType::Float32, "y");
+  requireCount(step, y, x.count, "y");
+}
+
+void runQuantizeLookup(const Step& step, RunState& state) {
+  const bool isSigned = step.ints[0] != 0;
+  const int32_t zp = static_cast<int32_t>(step.ints[1]);
+  const float scale = step.floats[0];
+  const float* x = state.at<float>(step.inputs[0]);
+  const float* table = state.at<float>(step.inputs[1]);
+  float* y = state.at<float>(step.outputs[0]);
+  const size_t count = state.plan.values[static_cast<size_t>(step.inputs[0])].count;
+  const quant::QuantType type = isSigned ? quant::QuantType::Int8 : quant::QuantType::Uint8;
+  // int8 values index from -128: their byte plus 128 (mod 256) is the table row.
+  const uint8_t shift = isSigned ? 128 : 0;
+  parallelRange(count, 4.0, [&](size_t i0, size_t i1) {
+    constexpr size_t kChunk = 1024;
+    uint8_t q[kChunk];
+    for (size_t i = i0; i < i1; i += kChunk) {
+      const size_t n = std::min(kChunk, i1 - i);
+      quant::quantize(x + i, quant::AxisLayout{1, 1, n}, &scale, &zp, type, q);
+      for (size_t j = 0; j < n; ++j) y[i + j] = table[static_cast<uint8_t>(q[j] + shift)];
+    }
+  });
+}
+
 }  // namespace
 
+extern const OpKernel kQuantizeLookupKernel{checkQuantizeLookup, runQuantizeLookup};
 extern const OpKernel kQuantizeLinearKernel{checkQuantize, runQuantize};
 extern const OpKernel kDequantizeLinearKernel{checkDequantize, runDequantize};
 extern const OpKernel kDynamicQuantizeLinearKernel{checkDynamicQuantize, runDynamicQuantize};

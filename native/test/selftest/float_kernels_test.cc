@@ -253,6 +253,15 @@ void checkUnary(const UnaryCheck& c, std::mt19937& rng) {
 }
 
 // Special values, tails of every length and in-place use.
+// HardSwish rounds like the scalar formula on every ISA (onnxruntime's own is that formula too).
+void hardSwishExactTest(std::mt19937& rng) {
+  std::vector<float> x = randomFloats(4096, rng, 8.0f), y(x.size());
+  onnxforge::vmath::hardSwish(x.data(), y.data(), x.size());
+  bool ok = true;
+  for (size_t i = 0; i < x.size(); ++i) ok = ok && y[i] == x[i] * std::max(0.0f, std::min(1.0f, x[i] / 6.0f + 0.5f));
+  report(ok, "hardSwish: 4096 values in [-8, 8] equal the scalar formula exactly");
+}
+
 void checkSpecials(const char* name, void (*f)(const float*, float*, size_t), const std::function<double(double)>& ref,
                    std::mt19937& rng) {
   const float specials[] = {kInf, -kInf, kNaN, 0.0f, -0.0f, 1e-30f, -1e-30f, 1e-45f, 100.0f, -100.0f, 1e30f, -1e30f};
@@ -315,6 +324,9 @@ void vectorMathTests(std::mt19937& rng) {
   checkSpecials("gelu", vmath::gelu, geluLimit, rng);
   checkSpecials("geluTanh", vmath::geluTanh, geluTanhLimit, rng);
   checkSpecials("relu", vmath::relu, reluRef, rng);
+  checkSpecials("relu6", vmath::relu6, [](double x) { return std::isnan(x) ? x : std::min(std::max(x, 0.0), 6.0); }, rng);
+  checkSpecials("hardSwish", vmath::hardSwish, [](double x) { return x * std::max(0.0, std::min(1.0, x / 6 + 0.5)); }, rng);
+  hardSwishExactTest(rng);
 }
 
 void softmaxTests(std::mt19937& rng) {
@@ -384,6 +396,103 @@ void layerNormTests(std::mt19937& rng) {
   report(ok, line);
 }
 
+void poolRowTests(std::mt19937& rng) {
+  double worst = 0;
+  bool ok = true;
+  for (size_t n : {1, 7, 16, 17, 64, 65, 576}) {
+    for (size_t taps : {0, 1, 4, 9, 49}) {
+      for (size_t pixels : {1, 3, 4, 9}) {
+        for (bool average : {false, true}) {
+          const size_t stride = 2 * n, span = 60 * n + pixels * stride;
+          std::vector<float> plane = randomFloats(span, rng, 3.0f);
+          std::vector<ptrdiff_t> offsets(taps);
+          for (size_t t = 0; t < taps; ++t) offsets[t] = (static_cast<ptrdiff_t>(t) - 24) * static_cast<ptrdiff_t>(n);
+          const float* x = plane.data() + 25 * n;
+          const float scale = taps ? 1.0f / static_cast<float>(taps) : 0.0f;
+          std::vector<float> y(pixels * n + 1, 7.0f);
+          onnxforge::vmath::poolRow(x, pixels, stride, offsets.data(), taps, average, scale, y.data(), n);
+          for (size_t p = 0; p < pixels; ++p) {
+            for (size_t i = 0; i < n; ++i) {
+              double sum = 0, magnitude = 0, max = -INFINITY;
+              for (size_t t = 0; t < taps; ++t) {
+                const double v = x[static_cast<ptrdiff_t>(p * stride + i) + offsets[t]];
+                sum += v;
+                magnitude += std::fabs(v);
+                max = std::max(max, v);
+              }
+              if (!average) {
+                ok = ok && y[p * n + i] == static_cast<float>(max);
+                continue;
+              }
+              const double err = std::fabs(y[p * n + i] - sum * scale) / ((taps + 1) * kUnit * std::max(magnitude * scale, 1e-30));
+              worst = std::max(worst, err);
+              ok = ok && err <= 1.0;
+            }
+          }
+          ok = ok && y[pixels * n] == 7.0f;
+        }
+      }
+    }
+  }
+  // A NaN in any tap (first, middle or last) makes the maximum NaN, as onnxruntime's MaxPool does.
+  for (size_t at = 0; at < 3; ++at) {
+    std::vector<float> x = randomFloats(3 * 20, rng);
+    x[at * 20 + 5] = kNaN;
+    const ptrdiff_t offsets[] = {0, 20, 40};
+    std::vector<float> y(20);
+    onnxforge::vmath::poolRow(x.data(), 1, 0, offsets, 3, false, 1.0f, y.data(), 20);
+    ok = ok && std::isnan(y[5]) && !std::isnan(y[4]);
+  }
+  char line[180];
+  std::snprintf(line, sizeof(line), "poolRow: max exact, average max error %.3f of (taps + 1) u sum |terms|; NaN wins a maximum", worst);
+  report(ok, line);
+}
+
+void depthwiseRowTests(std::mt19937& rng) {
+  double worst = 0;
+  bool ok = true;
+  for (size_t n : {1, 7, 16, 17, 63, 64, 65, 96, 576}) {
+    for (size_t taps : {0, 1, 4, 9, 25}) {
+      for (size_t pixels : {1, 3, 4, 9}) {
+        for (bool withBias : {true, false}) {
+          // A plane of rows n apart; taps at distinct offsets on both sides of the row's start (as
+          // padding-free windows are), pixels 2 n apart (stride 2).
+          const size_t stride = 2 * n, span = 30 * n + pixels * stride;
+          std::vector<float> plane = randomFloats(span, rng, 3.0f), weightStore = randomFloats(std::max<size_t>(taps, 1) * n, rng);
+          std::vector<ptrdiff_t> offsets(taps);
+          std::vector<const float*> weights(taps);
+          for (size_t t = 0; t < taps; ++t) {
+            offsets[t] = (static_cast<ptrdiff_t>(t) - 12) * static_cast<ptrdiff_t>(n);
+            weights[t] = weightStore.data() + t * n;
+          }
+          const float* x = plane.data() + 13 * n;
+          std::vector<float> bias = randomFloats(n, rng), y(pixels * n + 1, 7.0f);
+          onnxforge::vmath::depthwiseRow(x, pixels, stride, offsets.data(), weights.data(), taps,
+                                         withBias ? bias.data() : nullptr, y.data(), n);
+          for (size_t p = 0; p < pixels; ++p) {
+            for (size_t i = 0; i < n; ++i) {
+              double ref = withBias ? bias[i] : 0.0, magnitude = std::fabs(ref);
+              for (size_t t = 0; t < taps; ++t) {
+                const double term = static_cast<double>(x[static_cast<ptrdiff_t>(p * stride + i) + offsets[t]]) * weights[t][i];
+                ref += term;
+                magnitude += std::fabs(term);
+              }
+              // A sum of taps + 1 terms: (taps + 1) u of the sum of magnitudes.
+              double err = std::fabs(y[p * n + i] - ref) / (((taps + 1) * kUnit) * std::max(magnitude, 1e-30));
+              worst = std::max(worst, err);
+              ok = ok && err <= 1.0;
+            }
+          }
+          ok = ok && y[pixels * n] == 7.0f;
+        }
+      }
+    }
+  }
+  char line[180];
+  std::snprintf(line, sizeof(line), "depthwiseRow: n 1..576, 0..25 taps, 1..9 pixels, with and without bias: max error %.3f of (taps + 1) u sum |terms|", worst);
+  report(ok, line);
+}
+
 }  // namespace
 
 int main() {
@@ -396,6 +505,8 @@ int main() {
   vectorMathTests(rng);
   softmaxTests(rng);
   layerNormTests(rng);
+  depthwiseRowTests(rng);
+  poolRowTests(rng);
   std::printf("%d failure(s)\n", failures);
   return failures ? 1 : 0;
 }

@@ -4,7 +4,7 @@ import { dtypeName, type DTypeName } from '../../../onnx/dtype';
 import { elementCount } from '../../../onnx/tensor';
 import { LoweringError } from '../errors';
 import { floatAttr, intAttr, stringAttr, type IrNode } from '../ir';
-import { checkEngineDType, collapse, type ValueRef } from '../lower-context';
+import { checkEngineDType, collapse, packedOrder, type ValueRef } from '../lower-context';
 import { emptyTensor, setValues, stridesOf, valuesOf, type ConstTensor } from '../tensor-data';
 import { broadcastIndex, broadcastShapes, refStridesFor } from './broadcast';
 import type { LowerArgs, OpDef, Shaped } from './types';
@@ -93,16 +93,41 @@ function matchTypes(node: IrNode, a: Shaped, b: Shaped): [Shaped, Shaped] {
   throw new LoweringError(node.name, node.op, `operands of types ${a.dtype} and ${b.dtype}`);
 }
 
+/**
+ * The memory order of an element-wise result: that of the first operand that has the result's
+ * dims and is packed (so NHWC stays NHWC through Relu, Add and Mul), else row-major.
+ */
+export function resultOrder(operands: readonly ValueRef[], dims: readonly number[]): number[] {
+  for (const r of operands) {
+    if (r.dims.length !== dims.length || r.dims.some((d, i) => d !== dims[i])) continue;
+    const order = packedOrder(r);
+    if (order) return order;
+  }
+  return dims.map((_, i) => i);
+}
+
+/**
+ * A Binary or Where step over operands broadcast to `dims`, the result laid out in `order`: the
+ * native loop walks the result front to back, each operand through its strides.
+ */
+function broadcastStep(args: LowerArgs, op: string, kind: number[], operands: ValueRef[], dims: number[], outDtype: DTypeName): ValueRef {
+  const { ctx } = args;
+  const order = resultOrder(operands, dims);
+  const out = ctx.arenaInOrder(outDtype, dims, order);
+  if (elementCount(dims) === 0) return out;
+  const physical = order.map((a) => dims[a]);
+  const merged = collapse(physical, [stridesOf(physical), ...operands.map((r) => {
+    const aligned = refStridesFor(r, dims);
+    return order.map((a) => aligned[a]);
+  })]);
+  ctx.step(op, operands.map((r) => ctx.strided(r)), [ctx.flat(out)],
+    [...kind, merged.dims.length, ...merged.dims, ...merged.strides.slice(1).flat()]);
+  return out;
+}
+
 /** Emits one Binary step: out = a op b with broadcasting; operands may be strided views. */
 export function lowerBinary(args: LowerArgs, op: string, a: ValueRef, b: ValueRef, outDtype: DTypeName): ValueRef {
-  const { ctx } = args;
-  const dims = broadcastShapes(args.node, [a.dims, b.dims]);
-  const out = ctx.arena(outDtype, dims);
-  if (elementCount(dims) === 0) return out;
-  const merged = collapse(dims, [stridesOf(dims), refStridesFor(a, dims), refStridesFor(b, dims)]);
-  ctx.step('Binary', [ctx.strided(a), ctx.strided(b)], [ctx.dense(out)],
-    [BINARY_KINDS[op], merged.dims.length, ...merged.dims, ...merged.strides[1], ...merged.strides[2]]);
-  return out;
+  return broadcastStep(args, 'Binary', [BINARY_KINDS[op]], [a, b], broadcastShapes(args.node, [a.dims, b.dims]), outDtype);
 }
 
 function constRef(args: LowerArgs, i: number, s: Shaped): ValueRef {
@@ -214,10 +239,13 @@ const unary: OpDef = {
     const x = constRef(args, 0, shaped[0]!);
     const p = unaryParams(node, shaped, opset);
     if (p.kind === 'Identity') return [x];
-    const out = ctx.arena(x.dtype, x.dims);
+    // A packed input in any order (e.g. NHWC) is mapped element for element into the same order.
+    const order = packedOrder(x);
+    const input = order ? x : ctx.denseRef(x);
+    const out = ctx.arenaInOrder(x.dtype, x.dims, order ?? x.dims.map((_, i) => i));
     if (elementCount(x.dims) === 0) return [out];
     const clamp = (v: number): number => Math.max(-3.4e38, Math.min(3.4e38, v));
-    ctx.step('Unary', [ctx.dense(x)], [ctx.dense(out)], [UNARY_KINDS[p.kind]], [clamp(p.alpha), clamp(p.beta)]);
+    ctx.step('Unary', [ctx.flat(input)], [ctx.flat(out)], [UNARY_KINDS[p.kind]], [clamp(p.alpha), clamp(p.beta)]);
     return [out];
   },
 };
@@ -240,15 +268,8 @@ const where: OpDef = {
     return [out];
   },
   lower(args) {
-    const { ctx, shaped } = args;
-    const refs = [0, 1, 2].map((i) => constRef(args, i, shaped[i]!));
-    const dims = broadcastShapes(args.node, refs.map((r) => r.dims));
-    const out = ctx.arena(refs[1].dtype, dims);
-    if (elementCount(dims) === 0) return [out];
-    const merged = collapse(dims, [stridesOf(dims), ...refs.map((r) => refStridesFor(r, dims))]);
-    ctx.step('Where', refs.map((r) => ctx.strided(r)), [ctx.dense(out)],
-      [merged.dims.length, ...merged.dims, ...merged.strides[1], ...merged.strides[2], ...merged.strides[3]]);
-    return [out];
+    const refs = [0, 1, 2].map((i) => constRef(args, i, args.shaped[i]!));
+    return [broadcastStep(args, 'Where', [], refs, broadcastShapes(args.node, refs.map((r) => r.dims)), refs[1].dtype)];
   },
 };
 
@@ -270,8 +291,10 @@ const cast: OpDef = {
     const x = constRef(args, 0, shaped[0]!);
     checkEngineDType(args.node.name, args.node.op, x.dtype);
     if (x.dtype === outputs[0].dtype) return [x];
-    const out = ctx.arena(outputs[0].dtype, x.dims);
-    if (elementCount(x.dims) > 0) ctx.step('Cast', [ctx.dense(x)], [ctx.dense(out)]);
+    const order = packedOrder(x);
+    const input = order ? x : ctx.denseRef(x);
+    const out = ctx.arenaInOrder(outputs[0].dtype, x.dims, order ?? x.dims.map((_, i) => i));
+    if (elementCount(x.dims) > 0) ctx.step('Cast', [ctx.flat(input)], [ctx.flat(out)]);
     return [out];
   },
 };

@@ -210,7 +210,7 @@ const reduce: OpDef = {
 };
 
 /** Native activation codes of Linear's epilogue (native/engine/op_codes.h). */
-export const ACTIVATIONS: Record<string, number> = { None: 0, Relu: 1, Gelu: 2, GeluTanh: 3, Tanh: 4, Sigmoid: 5 };
+export const ACTIVATIONS: Record<string, number> = { None: 0, Relu: 1, Gelu: 2, GeluTanh: 3, Tanh: 4, Sigmoid: 5, Relu6: 6, HardSwish: 7 };
 
 // Linear (engine op): inputs x [..., k], bias [n] (optional constant); attrs layer, k, n, activation.
 const linear: OpDef = {

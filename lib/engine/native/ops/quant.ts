@@ -1,8 +1,9 @@
 // QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear, per tensor or per axis.
 import { elementCount } from '../../../onnx/tensor';
 import { LoweringError } from '../errors';
-import { intAttr, type IrNode } from '../ir';
+import { floatAttr, intAttr, type IrNode } from '../ir';
 import { emptyTensor, setValues, valuesOf, type ConstTensor } from '../tensor-data';
+import { packedOrder } from '../lower-context';
 import type { LowerArgs, OpDef, Shaped } from './types';
 
 function fail(node: IrNode, reason: string): never {
@@ -72,11 +73,14 @@ function quantizeOp(dequantize: boolean): OpDef {
     lower(args) {
       const { ctx, node, shaped, outputs } = args;
       const [outer, channels, inner] = axisLayout(node, shaped[0]!, shaped[1]!);
-      const out = ctx.arena(outputs[0].dtype, outputs[0].dims);
-      const inputs = [ctx.dense(refOf(args, 0)), ctx.dense(refOf(args, 1))];
+      const x = refOf(args, 0);
+      // Per tensor, any packed layout (NHWC between convolutions) is quantized as it lies.
+      const order = channels === 1 ? packedOrder(x) : undefined;
+      const out = ctx.arenaInOrder(outputs[0].dtype, outputs[0].dims, order ?? outputs[0].dims.map((_, i) => i));
+      const inputs = [order ? ctx.flat(x) : ctx.dense(x), ctx.dense(refOf(args, 1))];
       if (shaped[2]) inputs.push(ctx.dense(refOf(args, 2)));
       if (outer * channels * inner > 0) {
-        ctx.step(dequantize ? 'DequantizeLinear' : 'QuantizeLinear', inputs, [ctx.dense(out)], [outer, channels, inner]);
+        ctx.step(dequantize ? 'DequantizeLinear' : 'QuantizeLinear', inputs, [ctx.flat(out)], [outer, channels, inner]);
       }
       return [out];
     },
@@ -96,6 +100,30 @@ const dynamicQuantize: OpDef = {
     return [y, scale, zp];
   },
 };
+
+/**
+ * Engine QuantizeLookup (lookup-fusion.ts): y = table[q(x)] over float32 x, q being QuantizeLinear's value
+ * for attrs scale, zeroPoint and signed; input 1 is the 256-entry float32 table. Runs on any packed layout.
+ */
+const quantizeLookup: OpDef = {
+  infer(node, inputs) {
+    if (inputs[0]!.dtype !== 'float32') fail(node, 'x must be float32');
+    return [{ dtype: 'float32', dims: inputs[0]!.dims }];
+  },
+  lower(args) {
+    const { ctx, node, outputs } = args;
+    const x = refOf(args, 0);
+    const order = packedOrder(x);
+    const out = ctx.arenaInOrder('float32', outputs[0].dims, order ?? outputs[0].dims.map((_, i) => i));
+    if (elementCount(outputs[0].dims) > 0) {
+      ctx.step('QuantizeLookup', [order ? ctx.flat(x) : ctx.dense(x), ctx.dense(refOf(args, 1))], [ctx.flat(out)],
+        [intAttr(node, 'signed', 0), intAttr(node, 'zeroPoint', 0)], [floatAttr(node, 'scale', 1)]);
+    }
+    return [out];
+  },
+};
+
+export const ENGINE_QUANT_OPS: Record<string, OpDef> = { QuantizeLookup: quantizeLookup };
 
 export const QUANT_OPS: Record<string, OpDef> = {
   QuantizeLinear: quantizeOp(false),

@@ -5,7 +5,7 @@
 import { elementCount } from '../../../onnx/tensor';
 import { LoweringError } from '../errors';
 import { intAttr, intsAttr, type IrNode } from '../ir';
-import { checkEngineDType, type ValueRef } from '../lower-context';
+import { checkEngineDType, packedOrder, sameOrder, type ValueRef } from '../lower-context';
 import { emptyTensor, setValues, stridesOf, tensorFrom, valuesOf, type ConstTensor } from '../tensor-data';
 import { alignStrides, broadcastShapes } from './broadcast';
 import type { LowerArgs, OpDef, OutputType, Shaped } from './types';
@@ -264,6 +264,9 @@ const split: OpDef = {
   },
 };
 
+/** Channels-last orders by rank (N, spatial..., C). */
+const CHANNELS_LAST: Record<number, number[]> = { 3: [0, 2, 1], 4: [0, 2, 3, 1] };
+
 const concat: OpDef = {
   infer(node, inputs) {
     const present = inputs.filter((s): s is Shaped => s !== undefined);
@@ -297,9 +300,19 @@ const concat: OpDef = {
     const { ctx, node, outputs } = args;
     const dims = outputs[0].dims;
     const axis = normAxis(node, intAttr(node, 'axis', 0), dims.length);
-    const out = ctx.arena(outputs[0].dtype, dims);
-    if (elementCount(dims) === 0) return [out];
+    if (elementCount(dims) === 0) return [ctx.arena(outputs[0].dtype, dims)];
     const parts = args.shaped.map((_, i) => refOf(args, i)).filter((r) => elementCount(r.dims) > 0);
+    // Inputs that all lie channels-last (the convolutions' NHWC) are joined in that layout.
+    const layout = CHANNELS_LAST[dims.length];
+    if (layout && parts.every((r) => sameOrder(packedOrder(r), layout, r.dims))) {
+      const joined = ctx.arenaInOrder(outputs[0].dtype, dims, layout);
+      const at = layout.indexOf(axis);
+      const physical = (d: number[]) => layout.map((a) => d[a]);
+      ctx.step('Concat', parts.map((r) => ctx.flat(r)), [ctx.flat(joined)],
+        [elementCount(physical(dims).slice(0, at)), ...parts.map((r) => elementCount(physical(r.dims).slice(at)))]);
+      return [joined];
+    }
+    const out = ctx.arena(outputs[0].dtype, dims);
     ctx.step('Concat', parts.map((r) => ctx.dense(r)), [ctx.dense(out)],
       [elementCount(dims.slice(0, axis)), ...parts.map((r) => elementCount(r.dims.slice(axis)))]);
     return [out];

@@ -90,6 +90,40 @@ describe('conv nets', () => {
     }
   });
 
+  test('ResNet-like float32: the residual Add and the ReLU after it run in the conv epilogue', async () => {
+    const pair = await loadBoth(buildResNetLike({ size: 32, classes: 10, seed: 4 }));
+    try {
+      // 20 convs, the stem's max pool and the head's average pool; no Add or Relu of their own.
+      expect(pair.native.report.steps).toEqual({ StridedCopy: 1, Conv: 20, Pool: 2, Linear: 1 });
+      const result = await compareRun(pair, { input: floatFeed([2, 3, 32, 32], 2) });
+      expect(result.logits.cosine).toBeGreaterThanOrEqual(0.99999);
+      expect(result.logits.maxRelativeError).toBeLessThanOrEqual(1e-4);
+    } finally {
+      await pair.dispose();
+    }
+  });
+
+  test('a residual that broadcasts (per-channel, computed) gets its own Add and activation steps', async () => {
+    const g = new GraphBuilder();
+    const x = g.input('x', 'float32', ['n', 4, 9, 11]);
+    const w = (name: string, dims: number[]) => g.initializer(name, randomNormal(dims.reduce((a, b) => a * b, 1), dims.length + dims[0], 0.3), dims);
+    const pooled = g.node('GlobalAveragePool', [x]);
+    const shift = g.node('Conv', [pooled, w('ws', [6, 4, 1, 1])]);
+    const y = g.node('Conv', [x, w('w', [6, 4, 3, 3]), w('b', [6])], 1, { pads: [1, 1, 1, 1] });
+    const sum = g.node('Add', [y, shift]);
+    g.node('Relu', [sum], ['out']);
+    g.output('out', 'float32');
+    const pair = await loadBoth(g.build({ opset: 13 }));
+    try {
+      const result = await compareRun(pair, { x: floatFeed([2, 4, 9, 11], 7) });
+      expect(result.out.cosine).toBeGreaterThanOrEqual(0.99999);
+      expect(result.out.maxRelativeError).toBeLessThanOrEqual(1e-4);
+      expect(pair.native.report.steps).toMatchObject({ Binary: 1, Unary: 1 });
+    } finally {
+      await pair.dispose();
+    }
+  });
+
   function windowModel(): Uint8Array {
     // Strides, dilations, asymmetric and SAME padding, groups, depthwise, 1-D conv, BatchNormalization,
     // average pooling with and without counted padding, ceil mode.

@@ -1,6 +1,6 @@
 // Convolutions with constant weights become the engine's Conv (im2col rows times one linear layer
 // per group, weights in (kh, kw, c) order to match NHWC windows), DepthwiseConv (weights as
-// [kh, kw, c]) or QConv (a static QDQ model's: quantized input, int8 weights; a depthwise one runs as float DepthwiseConv). A BatchNormalization
+// [kh, kw, c]; a residual Add after a Conv goes into its epilogue) or QConv (a static QDQ model's: quantized input, int8 weights; a depthwise one runs as float DepthwiseConv). A BatchNormalization
 // after a Conv is folded into its weights, and a Relu/Sigmoid/Tanh after it into its epilogue.
 import { ENGINE_DOMAIN, floatAttr, intAttr, type IrNode } from './ir';
 import { foldChannelAffines, postAffine } from './affine-fusion';
@@ -83,7 +83,16 @@ export function fuseActivation(edit: GraphEdit, output: string, removed: IrNode[
   return { output: act.outputs[0], activation };
 }
 
-/** Float Conv (+ BatchNormalization, + activation) with constant weights. */
+/** Add(output, other) reading `output` alone, other computed (a constant is a bias, folded before). */
+function residualOf(edit: GraphEdit, output: string): { add: IrNode; value: string } | undefined {
+  const add = edit.soleConsumer(output, 'Add');
+  if (!add || add.inputs.length !== 2) return undefined;
+  const value = add.inputs[0] === output ? add.inputs[1] : add.inputs[0];
+  if (!value || value === output || edit.constant(value)) return undefined;
+  return { add, value };
+}
+
+/** Float Conv (+ BatchNormalization, + residual Add, + activation) with constant weights. */
 function fuseFloatConv(edit: GraphEdit, conv: IrNode, layers: LinearLayer[]): void {
   const w = floatWeights(edit.constant(conv.inputs[1]));
   const biasConst = conv.inputs[2] ? edit.constant(conv.inputs[2]) : undefined;
@@ -106,12 +115,18 @@ function fuseFloatConv(edit: GraphEdit, conv: IrNode, layers: LinearLayer[]): vo
     bias, outChannels: w.outChannels, rank: 2 + w.kernel.length,
     scaleChannel: (oc, s) => { for (let i = oc * perOut; i < (oc + 1) * perOut; i++) values[i] *= s; },
   });
+  const depthwise = groups > 1 && w.groupChannels === 1 && w.outChannels === groups;
+  // A residual Add (ResNet's identity or projection branch) goes into the epilogue, before the activation.
+  const residual = depthwise ? undefined : residualOf(edit, output);
+  if (residual) {
+    removed.push(residual.add);
+    output = residual.add.outputs[0];
+  }
   const fused = fuseActivation(edit, output, removed);
-  const post = fused.activation !== 'None' ? postAffine(edit, fused.output, removed) : undefined;
+  const post = fused.activation !== 'None' && !residual ? postAffine(edit, fused.output, removed) : undefined;
   if (post) fused.output = post.output;
   const postAttrs = post ? { postScale: post.scale, postShift: post.shift } : {};
   const biasName = edit.addConstant(`${conv.name}/bias`, { dtype: 'float32', dims: [w.outChannels], data: bias });
-  const depthwise = groups > 1 && w.groupChannels === 1 && w.outChannels === groups;
   if (depthwise) {
     // [C, 1, ...kernel] -> [...kernel, C]: the taps of all channels side by side.
     const taps = w.kernel.reduce((p, d) => p * d, 1);
@@ -127,8 +142,8 @@ function fuseFloatConv(edit: GraphEdit, conv: IrNode, layers: LinearLayer[]): vo
   const first = layers.length;
   for (let g = 0; g < groups; g++) layers.push(groupLayer(conv.name, w, groups, g));
   edit.replace(removed, [{
-    op: 'Conv', domain: ENGINE_DOMAIN, name: conv.name, inputs: [conv.inputs[0], biasName], outputs: [fused.output],
-    attrs: { ...geometryAttrs(conv, w, groups), layer: first, activation: fused.activation, ...postAttrs },
+    op: 'Conv', domain: ENGINE_DOMAIN, name: conv.name, inputs: [conv.inputs[0], biasName, ...(residual ? [residual.value] : [])],
+    outputs: [fused.output], attrs: { ...geometryAttrs(conv, w, groups), layer: first, activation: fused.activation, ...postAttrs },
   }]);
 }
 

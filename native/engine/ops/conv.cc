@@ -58,8 +58,9 @@ struct OutputQuantization {
   }
 };
 
-void checkConvCommon(const Step& step, const Plan& plan, DType inputType, bool quantizedOutput = false) {
-  requireArity(step, 1, quantizedOutput ? 3 : 2, 1);
+// Third input: QConv's code table (quantized output) or Conv's residual.
+void checkConvCommon(const Step& step, const Plan& plan, DType inputType, bool thirdInput = false) {
+  requireArity(step, 1, thirdInput ? 3 : 2, 1);
   requireInts(step, kActivation + 1);
   const WindowGeometry g = checkedWindowGeometry(step);
   const size_t groups = sizeParam(step, kGroups);
@@ -69,7 +70,7 @@ void checkConvCommon(const Step& step, const Plan& plan, DType inputType, bool q
   requireDType(step, x, inputType, "x");
   requireCount(step, x, g.inputCount(), "x");
   const ValueSlot& y = valueOf(step, plan, step.outputs[0], "y");
-  if (quantizedOutput) {
+  if (thirdInput && inputType != DType::Float32) {
     if (y.dtype != DType::Uint8 && y.dtype != DType::Int8) planError(step, "a quantized y must be uint8 or int8");
   } else {
     requireDType(step, y, DType::Float32, "y");
@@ -92,9 +93,16 @@ void checkConvCommon(const Step& step, const Plan& plan, DType inputType, bool q
   }
 }
 
+// Conv: inputs x, bias (or -1), residual (optional: y = activation(product + bias + residual), then the
+// post affine); ints geometry + [groups, activation]; floats none or [post scale, post shift].
 void checkConv(const Step& step, const Plan& plan) {
-  checkConvCommon(step, plan, DType::Float32);
+  checkConvCommon(step, plan, DType::Float32, true);
   checkPostAffine(step);
+  if (step.inputs.size() == 3) {
+    const ValueSlot& residual = valueOf(step, plan, step.inputs[2], "residual");
+    requireDType(step, residual, DType::Float32, "residual");
+    requireCount(step, residual, windowGeometry(step).outputCount(), "residual");
+  }
 }
 
 // The window of output pixel `pixel` (over N x OH x OW) for channels [c0, c0 + cg) of x, as one
@@ -184,8 +192,26 @@ void windowRows(const WindowGeometry& g, const T* x, size_t p0, size_t count, si
 // Output pixels per im2col block: about 256 KiB of window rows, at least one row.
 size_t blockRows(size_t rowBytes) { return std::clamp<size_t>((256 * 1024) / std::max<size_t>(rowBytes, 1), 1, 512); }
 
+// What follows each block's product: the residual (y += r, then the activation) and the post affine.
+struct BlockEpilogue {
+  const float* residual = nullptr;  // N x OH x OW x OC
+  Activation activation = Activation::None;
+  PostAffine post;
+  // Rows [p0, p0 + count) of channels [c0, c0 + n), at y with rows ldy apart.
+  void apply(float* y, size_t ldy, size_t p0, size_t count, size_t oc, size_t c0, size_t n) const {
+    for (size_t r = 0; r < count; ++r) {
+      float* row = y + r * ldy;
+      if (residual) {
+        addInto(row, residual + (p0 + r) * oc + c0, n);
+        applyActivation(activation, row, n);
+      }
+      post.apply(row, n);
+    }
+  }
+};
+
 template <typename T, typename Product>
-void convBlocks(const Step& step, RunState& state, T pad, const PostAffine& post, const OutputQuantization* quantized,
+void convBlocks(const Step& step, RunState& state, T pad, const BlockEpilogue& epilogue, const OutputQuantization* quantized,
                 Product product) {
   const WindowGeometry g = windowGeometry(step);
   const size_t groups = groupsOf(step), cg = g.c / groups, ocg = g.oc / groups, k = g.kh * g.kw * cg;
@@ -218,11 +244,11 @@ void convBlocks(const Step& step, RunState& state, T pad, const PostAffine& post
       }
       if (groups == 1) {
         product(w, col.data(), count, k, groupBias, y + p0 * g.oc);
-        post.apply(y + p0 * g.oc, count * g.oc);
+        epilogue.apply(y + p0 * g.oc, g.oc, p0, count, g.oc, 0, g.oc);
         continue;
       }
       product(w, col.data(), count, k, groupBias, out.data());
-      post.apply(out.data(), count * ocg);
+      epilogue.apply(out.data(), ocg, p0, count, g.oc, grp * ocg, ocg);
       for (size_t r = 0; r < count; ++r) std::memcpy(y + (p0 + r) * g.oc + grp * ocg, out.data() + r * ocg, ocg * sizeof(float));
     }
   });
@@ -236,22 +262,29 @@ void runConv(const Step& step, RunState& state) {
   const WindowGeometry g = windowGeometry(step);
   const auto activation = static_cast<Activation>(step.ints[kActivation]);
   if (g.outputCount() == 0) return;
-  const PostAffine post = postAffineOf(step);
+  BlockEpilogue epilogue;
+  epilogue.post = postAffineOf(step);
+  if (step.inputs.size() == 3) {
+    epilogue.residual = state.at<float>(step.inputs[2]);
+    epilogue.activation = activation;
+  }
+  // With a residual the activation follows the sum, so the product runs without it.
+  const Activation productActivation = epilogue.residual ? Activation::None : activation;
+  const float* bias = step.inputs.size() >= 2 && step.inputs[1] >= 0 ? state.at<float>(step.inputs[1]) : nullptr;
   if (pointwise(g, groupsOf(step))) {
     const LinearWeights& w = state.plan.weights->linears[static_cast<size_t>(step.linear)];
     float* y = state.at<float>(step.outputs[0]);
-    linearRows(w, state.at<float>(step.inputs[0]), g.n * g.h * g.w, g.c,
-               step.inputs.size() == 2 ? state.at<float>(step.inputs[1]) : nullptr, activation, y);
-    if (post.on) {
+    linearRows(w, state.at<float>(step.inputs[0]), g.n * g.h * g.w, g.c, bias, productActivation, y);
+    if (epilogue.post.on || epilogue.residual) {
       parallelRange(g.n * g.h * g.w, static_cast<double>(g.oc), [&](size_t r0, size_t r1) {
-        post.apply(y + r0 * g.oc, (r1 - r0) * g.oc);
+        epilogue.apply(y + r0 * g.oc, g.oc, r0, r1 - r0, g.oc, 0, g.oc);
       });
     }
     return;
   }
   // Blocks run on the pool's threads, each product on its own thread.
-  convBlocks<float>(step, state, 0.0f, post, nullptr, [&](const LinearWeights& w, const float* col, size_t m, size_t k, const float* bias, float* y) {
-    linearRows(w, col, m, k, bias, activation, y);
+  convBlocks<float>(step, state, 0.0f, epilogue, nullptr, [&](const LinearWeights& w, const float* col, size_t m, size_t k, const float* b, float* y) {
+    linearRows(w, col, m, k, b, productActivation, y);
   });
 }
 
@@ -296,7 +329,7 @@ void runQConv(const Step& step, RunState& state) {
     quantized.type = step.ints[kActivation + 3] == 1 ? quant::QuantType::Int8 : quant::QuantType::Uint8;
     quantized.table = state.at<uint8_t>(step.inputs[2]);
   }
-  convBlocks<uint8_t>(step, state, pad, PostAffine{}, quantizedOutput ? &quantized : nullptr, [&](const LinearWeights& w, const uint8_t* col, size_t m, size_t k, const float* bias, float* y) {
+  convBlocks<uint8_t>(step, state, pad, BlockEpilogue{}, quantizedOutput ? &quantized : nullptr, [&](const LinearWeights& w, const uint8_t* col, size_t m, size_t k, const float* bias, float* y) {
     quantizedLinearRows(w, col, isSigned, m, k, scale, zp, bias, activation, y);
   });
 }

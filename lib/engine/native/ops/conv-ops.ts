@@ -5,9 +5,10 @@ import type { DTypeName } from '../../../onnx/dtype';
 import { elementCount } from '../../../onnx/tensor';
 import { LoweringError } from '../errors';
 import { floatAttr, intAttr, intsAttr, stringAttr, type IrNode } from '../ir';
-import type { ValueRef } from '../lower-context';
+import { packedOrder, type ValueRef } from '../lower-context';
 import { valuesOf } from '../tensor-data';
-import { lowerBinary } from './elementwise';
+import { lowerBinary, UNARY_KINDS } from './elementwise';
+import { broadcastShapes } from './broadcast';
 import { ACTIVATIONS } from './nn';
 import type { LowerArgs, OpDef, OutputType, Shaped } from './types';
 
@@ -129,20 +130,49 @@ function postAffineOf(node: IrNode): number[] {
   return node.attrs.postScale === undefined ? [] : [floatAttr(node, 'postScale', 1), floatAttr(node, 'postShift', 0)];
 }
 
-/** Engine Conv: inputs x, bias; attrs kernel, strides, pads, dilations, auto_pad, groups, outChannels, layer, activation. */
+/** The Unary step an engine activation is, for when it cannot run in an epilogue. */
+const UNARY_ACTIVATIONS: Record<string, [string, number, number]> = {
+  Relu: ['Relu', 0, 0], Gelu: ['Gelu', 0, 0], GeluTanh: ['GeluTanh', 0, 0], Tanh: ['Tanh', 0, 0], Sigmoid: ['Sigmoid', 0, 0],
+  Relu6: ['Clip', 0, 6], HardSwish: ['HardSwish', 0, 0],
+};
+
+/**
+ * Engine Conv: inputs x, bias, residual (optional: added before the activation); attrs kernel, strides,
+ * pads, dilations, auto_pad, groups, outChannels, layer, activation. A residual whose shape is not the
+ * output's (it broadcasts) gets its own Add and activation steps after the conv.
+ */
 const conv: OpDef = {
   infer(node, inputs) {
     if (inputs[0]!.dtype !== 'float32') fail(node, 'the input must be float32');
     const groups = intAttr(node, 'groups', 1);
     if (inputs[0]!.dims[1] % groups !== 0) fail(node, 'channels do not split into the groups');
-    return convInfer(node, inputs);
+    const [out] = convInfer(node, inputs);
+    const residual = inputs[2];
+    if (residual && residual.dtype !== 'float32') fail(node, 'the residual must be float32');
+    return [residual ? { ...out, dims: broadcastShapes(node, [out.dims, residual.dims]) } : out];
   },
   lower(args) {
     const { node, shaped, ctx } = args;
     const w = windowOf(node, shaped[0]!.dims.slice(2), node.attrs.kernel as number[]);
-    const bias = shaped[1] ? [ctx.dense(refOf(args, 1))] : [];
-    return lowerWindowStep(args, 'Conv', w, intAttr(node, 'outChannels', 0), bias,
-      [intAttr(node, 'groups', 1), activationOf(node)], postAffineOf(node), intAttr(node, 'layer', -1));
+    const extra = shaped[1] ? [ctx.dense(refOf(args, 1))] : [];
+    const layer = intAttr(node, 'layer', -1), outChannels = intAttr(node, 'outChannels', 0), groups = intAttr(node, 'groups', 1);
+    const residual = shaped[2] ? refOf(args, 2) : undefined;
+    const outDims = [shaped[0]!.dims[0], outChannels, ...w.out];
+    if (!residual || residual.dims.join() === outDims.join()) {
+      if (residual) {
+        if (!shaped[1]) extra.push(-1);
+        extra.push(ctx.flat(ctx.packedIn(as4d(residual), NHWC)));
+      }
+      return lowerWindowStep(args, 'Conv', w, outChannels, extra, [groups, activationOf(node)], postAffineOf(node), layer);
+    }
+    const [y] = lowerWindowStep({ ...args, outputs: [{ dtype: 'float32', dims: outDims }] }, 'Conv', w, outChannels, extra, [groups, 0], [], layer);
+    const sum = lowerBinary(args, 'Add', y, residual, 'float32');
+    const activation = UNARY_ACTIVATIONS[String(node.attrs.activation ?? 'None')];
+    if (!activation) return [sum];
+    const order = packedOrder(sum);
+    const out = ctx.arenaInOrder('float32', sum.dims, order ?? sum.dims.map((_, i) => i));
+    ctx.step('Unary', [ctx.flat(order ? sum : ctx.denseRef(sum))], [ctx.flat(out)], [UNARY_KINDS[activation[0]]], [activation[1], activation[2]]);
+    return [out];
   },
 };
 

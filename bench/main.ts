@@ -1,5 +1,7 @@
 // npm run bench [-- SUITE... [--flag=value...]]: runs the named suites (all when none is named). Each suite
 // times onnxforge against onnxruntime-node in the same run and writes JSON and a markdown table.
+import { runClusterBench } from './cluster';
+import { runClusterFaultsBench } from './cluster-faults';
 import { runCudaBench } from './cuda';
 import { runEngineBench } from './engine';
 import { runEngineConvBench } from './engine-conv';
@@ -22,6 +24,8 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   sparse: runSparseBench,
   serve: runServeBench,
   cuda: runCudaBench,
+  cluster: runClusterBench,
+  'cluster-faults': runClusterFaultsBench,
 };
 
 async function main(argv: string[]): Promise<void> {

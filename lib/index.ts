@@ -42,3 +42,8 @@ export {
   RequestCancelledError, ShuttingDownError, ExecutionError,
   type RuntimeOptions, type InferOptions, type InferResult, type IndexEntry, type ModelMetadata, type ModelConfig,
 } from './runtime';
+export {
+  ClusterClient, ClusterWorker, createClusterServer, runBatch, ClusterConfigError,
+  type ClusterOptions, type ClusterClientOptions, type ClusterInferOptions, type ClusterInferResult, type ClusterWorkerOptions, type ClusterServer,
+  type ClusterServerOptions, type BatchOptions, type BatchReport, type ClusterStatus, type WorkerInfo,
+} from './cluster';

@@ -44,6 +44,29 @@ const CURL = `curl -s localhost:8000/v2/models/example/infer -H 'content-type: a
 const SERVE_MODELS = 'npx onnxforge serve models/ --port 8000 --host 0.0.0.0 --memory-budget 4GiB --admin-token "$ADMIN" [--token "$TOKEN"] [--idle-unload 600000] [--max-body 64MiB] [--max-elements 16777216] [--max-inflight 1024] [--json]';
 const COMPARE_FIGURES = [/against the original \(\d+ (generated|given) sample\(s\)/, /^output +\d\.\d{6} /m];
 
+const CLUSTER_URL = 'redis://:secret@redis.internal:6379';
+const CLUSTER_COMMANDS = {
+  worker: `npx onnxforge worker --redis ${CLUSTER_URL} --repo models/ [--models mlp,bert] [--concurrency 8] [--name gpu-1]`,
+  serve: `npx onnxforge serve --cluster ${CLUSTER_URL} --port 8000`,
+  batch: `npx onnxforge batch --redis ${CLUSTER_URL} --model mlp --inputs samples/ --out results/ [--chunk 16]`,
+  status: `npx onnxforge cluster status --redis ${CLUSTER_URL} [--json]`,
+};
+
+/** A cluster command: it needs a Redis and workers, which test/cluster/ runs it with; here every option it shows must exist. */
+function clusterCase(line: string): CheckCase {
+  return {
+    kind: 'check',
+    why: 'needs Redis and workers: test/cluster/*.test.ts runs it against a real redis-server; here its options are checked',
+    check: () => {
+      const words = line.split(' ').slice(2);
+      const command = words.slice(0, words.findIndex((w) => w.startsWith('--') || w.startsWith('[')));
+      const help = runCli([...command, '--help']);
+      expect(help.status).toBe(0);
+      for (const flag of line.match(/--[a-z-]+/g) ?? []) expect({ flag, listed: help.stdout.includes(`${flag} `) }).toEqual({ flag, listed: true });
+    },
+  };
+}
+
 const CASES: Record<string, Case> = {
   'npm install': { kind: 'check', why: '.ci/run installs with npm ci (npm install from the lock file)', check: () => expect(ciScript()).toMatch(/^npm ci$/m) },
   'npx onnxforge demo': {
@@ -175,13 +198,17 @@ const CASES: Record<string, Case> = {
   },
   'npm run pack:main': { kind: 'check', why: 'test/install runs its script', check: () => expectScript('pack:main', 'dist/scripts/pack-main.js') },
   'npm run build:ts': { kind: 'check', why: 'npm test runs it first', check: () => expect(packageJson().scripts.test).toMatch(/^npm run build:ts && /) },
-  'npm run bench -- engine engine-conv float int8 sparse quantize prune train serve cuda': {
+  [CLUSTER_COMMANDS.worker]: clusterCase(CLUSTER_COMMANDS.worker),
+  [CLUSTER_COMMANDS.serve]: clusterCase(CLUSTER_COMMANDS.serve),
+  [CLUSTER_COMMANDS.batch]: clusterCase(CLUSTER_COMMANDS.batch),
+  [CLUSTER_COMMANDS.status]: clusterCase(CLUSTER_COMMANDS.status),
+  'npm run bench -- engine engine-conv float int8 sparse quantize prune train serve cuda cluster cluster-faults': {
     kind: 'check',
     why: 'the suites take minutes: each named suite exists and has its results committed',
     check: () => {
       const r = spawnSync(process.execPath, [path.join(ROOT, 'dist/bench/main.js'), 'no-such-suite'], { encoding: 'utf8' });
       const available = /available: (.*)$/m.exec(r.stderr)?.[1].split(', ') ?? [];
-      for (const suite of ['engine', 'engine-conv', 'float', 'int8', 'sparse', 'quantize', 'prune', 'train', 'serve', 'cuda']) {
+      for (const suite of ['engine', 'engine-conv', 'float', 'int8', 'sparse', 'quantize', 'prune', 'train', 'serve', 'cuda', 'cluster', 'cluster-faults']) {
         expect(available).toContain(suite);
         for (const ext of ['json', 'md']) expect(fs.existsSync(path.join(ROOT, 'bench/results', `${suite}.${ext}`))).toBe(true);
       }

@@ -1,6 +1,8 @@
 // Every command, one file each under commands/.
 import { Command } from 'commander';
+import { registerBatch } from './commands/batch';
 import { registerBench } from './commands/bench';
+import { registerCluster } from './commands/cluster';
 import { registerCompare } from './commands/compare';
 import { registerConvert } from './commands/convert';
 import { registerCpu } from './commands/cpu';
@@ -14,9 +16,12 @@ import { registerPrune } from './commands/prune';
 import { registerQuantize } from './commands/quantize';
 import { registerServe } from './commands/serve';
 import { registerTrain } from './commands/train';
+import { registerWorker } from './commands/worker';
 
 export function registerCommands(program: Command): void {
+  registerBatch(program);
   registerBench(program);
+  registerCluster(program);
   registerCompare(program);
   registerConvert(program);
   registerCpu(program);
@@ -30,4 +35,5 @@ export function registerCommands(program: Command): void {
   registerQuantize(program);
   registerServe(program);
   registerTrain(program);
+  registerWorker(program);
 }

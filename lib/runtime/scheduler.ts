@@ -149,6 +149,11 @@ export class Scheduler {
     if (entry.state === 'queued') {
       this.queue.splice(this.queue.indexOf(entry), 1);
       this.observer.onQueueDepth?.(this.queue.length);
+      // Nothing left to hold a batch for: a pending hold timer would only keep the process alive.
+      if (this.queue.length === 0 && this.holdTimer) {
+        clearTimeout(this.holdTimer);
+        this.holdTimer = undefined;
+      }
     }
     this.settle(entry, err);
     this.notifyIfIdle();

@@ -6,17 +6,22 @@ import { packageVersion } from '../package-info';
 import { datatypeOf } from '../runtime/datatypes';
 import { ModelNotFoundError, OverloadedError, RuntimeError, ShuttingDownError } from '../runtime/errors';
 import { ModelRuntime } from '../runtime/runtime';
+import type { InferenceBackend } from './backend';
 import type { CancelSignal } from '../runtime/scheduler';
 import { checkAdminAuth, checkInferenceAuth } from './auth';
 import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH } from './codec';
 
-export interface ServerOptions {
+export interface ServerOptions extends HttpOptions {
   /** The model repository folder. */
   repository: string;
   /** Memory budget of the model cache in bytes (default: half the machine's memory). */
   memoryBudgetBytes?: number;
   /** Unload models unused this long (ms); 0 keeps them (default). */
   idleUnloadMs?: number;
+}
+
+/** What the HTTP layer itself takes, whatever runs the models. */
+export interface HttpOptions {
   /** Needed for /v2/repository/models/{m}/load and /unload; without it model control is off. */
   adminToken?: string;
   /** When set, inference and metadata need it too (health and metrics stay open). */
@@ -36,16 +41,20 @@ export interface ListenOptions {
   host?: string;
 }
 
-export interface ModelServer {
+export interface ModelServer extends HttpServer {
   /** The model repository folder it serves. */
   readonly repository: string;
-  readonly app: FastifyInstance;
   readonly runtime: ModelRuntime;
+}
+
+/** The KServe v2 HTTP API over an inference backend. */
+export interface HttpServer {
+  readonly app: FastifyInstance;
   /** Starts listening, then loads and warms up the eager models; resolves with the base URL. */
   listen(options?: ListenOptions): Promise<string>;
-  /** Resolves when the eager models are loaded and warmed up (the server reports ready). */
+  /** Resolves when the backend is ready (eager models loaded and warmed up; the server reports ready). */
   ready(): Promise<void>;
-  /** Stops accepting requests, answers those in flight, unloads every model. */
+  /** Stops accepting requests, answers those in flight, closes the backend (unloads every model). */
   close(): Promise<void>;
 }
 
@@ -119,13 +128,18 @@ export function createServer(options: ServerOptions): ModelServer {
   if (!fs.existsSync(options.repository) || !fs.statSync(options.repository).isDirectory()) {
     throw new Error(`model repository ${options.repository} is not a directory`);
   }
-  const log = options.log ?? (() => {});
   const runtime = new ModelRuntime({
     repository: options.repository,
     memoryBudgetBytes: options.memoryBudgetBytes,
     idleUnloadMs: options.idleUnloadMs,
-    log,
+    log: options.log,
   });
+  return { repository: options.repository, runtime, ...serveBackend(runtime, options) };
+}
+
+/** The HTTP API over any backend: the in-process runtime, or the cluster's workers (serve --cluster). */
+export function serveBackend(backend: InferenceBackend, options: HttpOptions): HttpServer {
+  const log = options.log ?? (() => {});
   const maxElements = options.maxElements ?? 16 * 1024 * 1024;
   const maxInflight = options.maxInflight ?? 1024;
   const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes ?? 64 * 1024 * 1024 });
@@ -172,7 +186,7 @@ export function createServer(options: ServerOptions): ModelServer {
 
   app.get('/v2/health/live', async () => ({ live: true }));
   app.get('/v2/health/ready', async (_request, reply) => {
-    const ready = runtime.ready && !closing;
+    const ready = backend.ready && !closing;
     return reply.code(ready ? 200 : 503).send({ ready });
   });
   app.get('/v2', async (request) => {
@@ -183,7 +197,7 @@ export function createServer(options: ServerOptions): ModelServer {
   const metadata = async (request: FastifyRequest<{ Params: ModelParams }>) => {
     inference(request);
     const { model } = request.params;
-    const meta = await runtime.metadata(model, parseVersion(request.params.version, model));
+    const meta = await backend.metadata(model, parseVersion(request.params.version, model));
     return { name: meta.name, versions: meta.versions, platform: meta.platform, inputs: tensorMetadata(meta.inputs), outputs: tensorMetadata(meta.outputs) };
   };
   app.get('/v2/models/:model', metadata);
@@ -192,7 +206,7 @@ export function createServer(options: ServerOptions): ModelServer {
   const modelReady = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     inference(request);
     const { model } = request.params;
-    const ready = runtime.isModelReady(model, parseVersion(request.params.version, model)) && !closing;
+    const ready = (await backend.isModelReady(model, parseVersion(request.params.version, model))) && !closing;
     return reply.code(ready ? 200 : 400).send({ name: model, ready });
   };
   app.get('/v2/models/:model/ready', modelReady);
@@ -213,7 +227,7 @@ export function createServer(options: ServerOptions): ModelServer {
       const version = parseVersion(request.params.version, model);
       const body = request.body;
       const decoded = decodeInferRequest(body?.json, body?.binary, maxElements);
-      const result = await runtime.infer(model, decoded.feeds, {
+      const result = await backend.infer(model, decoded.feeds, {
         version,
         outputs: decoded.outputs,
         priority: decoded.priority,
@@ -236,34 +250,32 @@ export function createServer(options: ServerOptions): ModelServer {
     inference(request);
     const json = request.body?.json as { ready?: unknown } | undefined;
     const readyOnly = typeof json === 'object' && json !== null && json.ready === true;
-    return runtime.index().filter((e) => !readyOnly || e.state === 'READY');
+    return (await backend.index()).filter((e) => !readyOnly || e.state === 'READY');
   });
   app.post('/v2/repository/models/:model/load', async (request: FastifyRequest<{ Params: { model: string } }>) => {
     admin(request);
     if (closing) throw new ShuttingDownError();
-    await runtime.load(request.params.model);
+    await backend.load(request.params.model);
     return {};
   });
   app.post('/v2/repository/models/:model/unload', async (request: FastifyRequest<{ Params: { model: string } }>) => {
     admin(request);
-    await runtime.unload(request.params.model);
+    await backend.unload(request.params.model);
     return {};
   });
 
   app.get('/metrics', async (_request, reply) => {
-    const text = await runtime.metrics.registry.metrics();
-    return reply.type(runtime.metrics.registry.contentType).send(text);
+    const text = await backend.metrics.registry.metrics();
+    return reply.type(backend.metrics.registry.contentType).send(text);
   });
 
   const startRuntime = () => {
-    started ??= runtime.start();
+    started ??= backend.start();
     return started;
   };
 
   return {
-    repository: options.repository,
     app,
-    runtime,
     async listen(listen: ListenOptions = {}) {
       await app.listen({ port: listen.port ?? 8000, host: listen.host ?? '127.0.0.1' });
       void startRuntime().catch((err: Error) => log(`startup failed: ${err.message}`));
@@ -281,7 +293,7 @@ export function createServer(options: ServerOptions): ModelServer {
       if (activeRequests > 0) await new Promise<void>((resolve) => (onIdle = resolve));
       app.server.closeAllConnections();
       await closed;
-      await runtime.close();
+      await backend.close();
     },
   };
 }

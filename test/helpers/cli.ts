@@ -2,7 +2,9 @@
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 
-export const CLI = path.resolve(__dirname, '../../dist/lib/cli/main.js');
+// From test/helpers under ts-jest, or from dist/test/helpers when a bench suite runs compiled test code.
+const ROOT = path.resolve(__dirname, '../..');
+export const CLI = path.join(path.basename(ROOT) === 'dist' ? ROOT : path.join(ROOT, 'dist'), 'lib/cli/main.js');
 
 export interface CliResult {
   status: number | null;

@@ -6,6 +6,7 @@ import { UsageError } from '../errors';
 import { nonNegativeInt, positiveInt } from '../options';
 import { formatBytes } from '../../format-bytes';
 import { printJson, table } from '../output';
+import { serveCluster } from './serve-cluster';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
 
@@ -37,8 +38,16 @@ export function registerServe(program: Command): void {
     .option('--max-body <size>', 'largest request body', parseByteSize, 64 * 1024 * 1024)
     .option('--max-elements <n>', 'most tensor elements in one request', positiveInt, 16 * 1024 * 1024)
     .option('--max-inflight <n>', 'most inference requests in flight', positiveInt, 1024)
+    .option('--cluster <url>', 'front the cluster at this Redis URL instead of a repository: requests become jobs for `onnxforge worker`s')
+    .option('--prefix <prefix>', 'with --cluster: the key prefix of the cluster', 'onnxforge')
+    .option('--timeout <ms>', 'with --cluster: default request timeout (504 past it; 0: none)', nonNegativeInt, 30000)
+    .option('--max-queued <n>', 'with --cluster: jobs waiting for a model before requests get 503', positiveInt, 10000)
     .option('--json', 'print the ready message as JSON')
     .action(async (repo: string | undefined, opts) => {
+      if (opts.cluster !== undefined) {
+        if (repo !== undefined) throw new UsageError('serve takes a repository or --cluster URL, not both');
+        return serveCluster(opts);
+      }
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const options = {
         adminToken: opts.adminToken ?? process.env.ONNXFORGE_ADMIN_TOKEN,

@@ -52,6 +52,11 @@ function fromFolder(folder: string, inputs: readonly ValueMetadata[]): Feeds {
   return feeds;
 }
 
+/** One sample: a sub-folder or an .npz file (see the file comment for the layouts). */
+export function readSampleEntry(full: string, inputs: readonly ValueMetadata[]): Feeds {
+  return fs.statSync(full).isDirectory() ? fromFolder(full, inputs) : fromArchive(full, inputs);
+}
+
 /** Reads every sample in `dir` (see the file comment for the layouts). */
 export function readCalibrationDir(dir: string, inputs: readonly ValueMetadata[]): Feeds[] {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new InputError(`${dir} is not a directory`);
@@ -59,8 +64,7 @@ export function readCalibrationDir(dir: string, inputs: readonly ValueMetadata[]
   const samples: Feeds[] = [];
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) samples.push(fromFolder(full, inputs));
-    else if (entry.isFile() && entry.name.endsWith('.npz')) samples.push(fromArchive(full, inputs));
+    if (entry.isDirectory() || (entry.isFile() && entry.name.endsWith('.npz'))) samples.push(readSampleEntry(full, inputs));
   }
   if (samples.length === 0) throw new InputError(`${dir} holds no samples (one folder or one .npz per sample)`);
   return samples;

@@ -77,7 +77,7 @@ export interface PackedInt8 {
 }
 
 export interface PackInt8Options {
-  /** One scale (per tensor) or one per column; needed by linearInt8. */
+  /** One scale (per tensor) or one per column, each positive and finite; needed by linearInt8. */
   scales?: Float32Array;
   /** One zero point (per tensor) or one per column; default 0. */
   zeroPoints?: Int8Array;
@@ -228,7 +228,7 @@ export interface PackedSparse {
 export interface PackSparseOptions {
   /** 'unstructured' (default) or '2:4', which is checked: at most 2 nonzeros in every 4 consecutive rows (along k) of a column. */
   pattern?: 'unstructured' | '2:4';
-  /** Int8 weights only: one scale (per tensor) or one per column; needed by linearSparseInt8. Zero points are 0 (pruned weights are exact zeros). */
+  /** Int8 weights only: one scale (per tensor) or one per column, each positive and finite; needed by linearSparseInt8. Zero points are 0 (pruned weights are exact zeros). */
   scales?: Float32Array;
   /**
    * 'cpu' (default); 'cuda': upload the nonzeros to the GPU once, and run matmulSparse and linearSparseInt8

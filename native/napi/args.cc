@@ -94,6 +94,20 @@ Napi::TypedArray typedArrayArg(Napi::Env env, Napi::Value value, const char* nam
                           typedArrayKindName(array.TypedArrayType()));
 }
 
+void requireUnchanged(Napi::Env env, Napi::Value value, const char* name, const void* data, size_t length) {
+  napi_typedarray_type type;
+  size_t now = 0;
+  void* where = nullptr;
+  napi_value buffer;
+  size_t offset = 0;
+  const bool ok = value.IsTypedArray() &&
+                  napi_get_typedarray_info(env, value, &type, &now, &where, &buffer, &offset) == napi_ok;
+  if (!ok || now != length || (length > 0 && where != data)) {
+    throwTypeError(env, std::string(name) + "'s buffer was resized or detached while the options were read; "
+                                            "pass an array whose buffer nothing changes during the call");
+  }
+}
+
 void requireLength(Napi::Env env, const Napi::TypedArray& array, size_t expected,
                    const char* name) {
   if (array.ElementLength() != expected) {

@@ -39,6 +39,11 @@ template <typename T>
 T* typedDataArg(Napi::Env env, Napi::Value value, const char* name, napi_typedarray_type kind,
                 size_t expectedLength, size_t* lengthOut = nullptr);
 
+// Throws TypeError when the typed array `value` no longer has `data` and `length` elements: an options
+// getter or a Proxy trap resized or detached its buffer after the pointer was taken. Call it once every
+// option has been read, before the pointer is used.
+void requireUnchanged(Napi::Env env, Napi::Value value, const char* name, const void* data, size_t length);
+
 // Throws RangeError when array.ElementLength() != expected.
 void requireLength(Napi::Env env, const Napi::TypedArray& array, size_t expected, const char* name);
 

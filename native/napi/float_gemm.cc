@@ -69,6 +69,7 @@ Napi::Value packFloatWeights(const Napi::CallbackInfo& info) {
   if (!transposed.IsUndefined() && !transposed.IsBoolean()) throwTypeError(env, "opts.transposed must be a boolean");
   // Panels pad n to a multiple of 32 at most.
   checkedProduct(env, {k, n + 32, sizeof(float)}, "packed k * n");
+  requireUnchanged(env, info[0], "b", b, count);
   auto weights = withAllocation(env, "the packed weights", [&] {
     return fgemm::packWeights(b, k, n, transposed.IsBoolean() && transposed.As<Napi::Boolean>().Value());
   });
@@ -150,6 +151,9 @@ PreparedLinear prepareLinear(const Napi::CallbackInfo& info) {
   if (!residual.IsUndefined()) {
     p.residual = typedDataArg<float>(env, residual, "opts.residual", napi_float32_array, outputCount);
   }
+  // The options' getters ran after x and bias were taken.
+  requireUnchanged(env, info[0], "x", p.x, p.m * k);
+  if (p.bias) requireUnchanged(env, info[4], "bias", p.bias, p.w->n);
   p.output = Napi::Float32Array::New(env, outputCount);
   p.y = p.output.Data();
   return p;

@@ -77,7 +77,10 @@ Napi::Value packInt8Weights(const Napi::CallbackInfo& info) {
                                " (per column) values, got " + std::to_string(options.scaleCount));
     }
     for (size_t i = 0; i < options.scaleCount; ++i) {
-      if (!std::isfinite(options.scales[i])) throwRangeError(env, "opts.scales must be finite");
+      // A zero, negative or non-finite scale would make every product meaningless, or its inverse infinite.
+      if (!(options.scales[i] > 0.0f) || !std::isfinite(options.scales[i])) {
+        throwRangeError(env, "opts.scales must be positive and finite");
+      }
     }
   }
   Napi::Value zeroPoints = opts.Get("zeroPoints");
@@ -91,6 +94,9 @@ Napi::Value packInt8Weights(const Napi::CallbackInfo& info) {
   }
   // The packed copy pads k to 64 and n to 64 at most.
   checkedProduct(env, {k + 64, n + 64, 2}, "packed k * n");
+  requireUnchanged(env, info[0], "b", b, count);
+  if (options.scales) requireUnchanged(env, scales, "opts.scales", options.scales, options.scaleCount);
+  if (options.zeroPoints) requireUnchanged(env, zeroPoints, "opts.zeroPoints", options.zeroPoints, options.zeroPointCount);
   auto weights = withAllocation(env, "the packed weights", [&] {
     return backendCall(env, [&] { return backend.packInt8(b, k, n, options); });
   });

@@ -164,6 +164,7 @@ Napi::Value quantize(const Napi::CallbackInfo& info) {
   AxisLayout layout = layoutArg(env, opts, count, &channels);
   std::vector<float> scales = scalesArg(env, opts, channels);
   std::vector<int32_t> zeroPoints = zeroPointsArg(env, opts, type, channels);
+  requireUnchanged(env, info[0], "x", x, count);
   Napi::TypedArray out = type == QuantType::Int8 ? Napi::TypedArray(Napi::Int8Array::New(env, count))
                                                  : Napi::TypedArray(Napi::Uint8Array::New(env, count));
   host().quantize(x, layout, scales.data(), zeroPoints.data(), type, const_cast<uint8_t*>(bytesOf(out)));
@@ -184,6 +185,7 @@ Napi::Value dequantize(const Napi::CallbackInfo& info) {
   AxisLayout layout = layoutArg(env, opts, count, &channels);
   std::vector<float> scales = scalesArg(env, opts, channels);
   std::vector<int32_t> zeroPoints = zeroPointsArg(env, opts, type, channels);
+  requireUnchanged(env, info[0], "q", bytesOf(q), count);
   Napi::Float32Array out = Napi::Float32Array::New(env, count);
   host().dequantize(bytesOf(q), type, layout, scales.data(), zeroPoints.data(), out.Data());
   return out;
@@ -207,6 +209,7 @@ Napi::Value quantParams(const Napi::CallbackInfo& info) {
   AxisLayout layout = layoutArg(env, opts, count, &channels);
   std::vector<float> scales(channels);
   std::vector<int32_t> zeroPoints(channels);
+  requireUnchanged(env, info[0], "x", x, count);
   size_t bad = host().quantParams(x, layout, symmetric, type, scales.data(), zeroPoints.data());
   if (bad != channels) {
     throwRangeError(env, "x cannot be quantized: the range of " +

@@ -113,6 +113,7 @@ PruneCall preparePrune(const Napi::CallbackInfo& info, bool copyInput) {
     if (spec.zeros > units) spec.zeros = units;
   }
 
+  requireUnchanged(env, info[0], "w", w, count);
   size_t nan = sparse::firstNaN(w, count);
   if (nan != count) throwRangeError(env, "w holds NaN (at index " + std::to_string(nan) + ")");
   withAllocation(env, "a copy of w", [&] { call.w = Input(w, count * sizeof(float), copyInput); });
@@ -201,7 +202,9 @@ Napi::Value packSparse(const Napi::CallbackInfo& info) {
   const Backend& backend = backendArg(env, opts);
 
   sparse::SparsePattern pattern = sparse::SparsePattern::Unstructured;
+  // Every option is read before w's memory is: a getter may resize or detach its buffer.
   Napi::Value patternValue = opts.Get("pattern");
+  Napi::Value scalesValue = opts.Get("scales");
   if (!patternValue.IsUndefined()) {
     std::string name = patternValue.IsString() ? patternValue.As<Napi::String>().Utf8Value() : "";
     if (name == "2:4") {
@@ -210,6 +213,7 @@ Napi::Value packSparse(const Napi::CallbackInfo& info) {
       throwTypeError(env, "opts.pattern must be 'unstructured' or '2:4'");
     }
   }
+  requireUnchanged(env, info[0], "w", data, count);
   if (pattern == sparse::SparsePattern::TwoFour) {
     size_t row = 0, column = 0;
     if (sparse::findTwoFourViolation(data, type, k, n, &row, &column)) {
@@ -221,7 +225,6 @@ Napi::Value packSparse(const Napi::CallbackInfo& info) {
 
   const float* scales = nullptr;
   size_t scaleCount = 0;
-  Napi::Value scalesValue = opts.Get("scales");
   if (!scalesValue.IsUndefined()) {
     if (type != WeightType::Int8) throwTypeError(env, "opts.scales is only for int8 weights");
     scales = typedDataArg<float>(env, scalesValue, "opts.scales", napi_float32_array, SIZE_MAX, &scaleCount);
@@ -230,7 +233,7 @@ Napi::Value packSparse(const Napi::CallbackInfo& info) {
                                " (per column) values, got " + std::to_string(scaleCount));
     }
     for (size_t i = 0; i < scaleCount; ++i) {
-      if (!std::isfinite(scales[i])) throwRangeError(env, "opts.scales must be finite");
+      if (!(scales[i] > 0.0f) || !std::isfinite(scales[i])) throwRangeError(env, "opts.scales must be positive and finite");
     }
   }
   auto packed = withAllocation(env, "the packed weights", [&] {

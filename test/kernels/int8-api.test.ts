@@ -65,7 +65,7 @@ describe('argument checks', () => {
     ['a size that overflows', call(kernels.packInt8Weights, b, 2 ** 40, 2 ** 40), RangeError, /k \* n is too large/],
     ['too few arguments', call(kernels.packInt8Weights, b, k), TypeError, /expected 3 arguments/],
     ['scales of the wrong length', call(kernels.packInt8Weights, b, k, n, { scales: new Float32Array(3) }), RangeError, /opts.scales must have 1 \(per tensor\) or n = 10/],
-    ['non-finite scales', call(kernels.packInt8Weights, b, k, n, { scales: Float32Array.of(NaN) }), RangeError, /opts.scales must be finite/],
+    ['non-finite scales', call(kernels.packInt8Weights, b, k, n, { scales: Float32Array.of(NaN) }), RangeError, /opts.scales must be positive and finite/],
     ['zero points of the wrong kind', call(kernels.packInt8Weights, b, k, n, { zeroPoints: new Uint8Array(1) }), TypeError, /opts.zeroPoints must be a Int8Array/],
     ['zero points of the wrong length', call(kernels.packInt8Weights, b, k, n, { zeroPoints: new Int8Array(2) }), RangeError, /opts.zeroPoints must have 1/],
     ['a misspelt option', call(kernels.packInt8Weights, b, k, n, { scale: Float32Array.of(1) }), TypeError, /unknown option 'scale'/],

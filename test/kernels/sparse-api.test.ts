@@ -95,7 +95,7 @@ describe('argument checks', () => {
     ['an unknown pattern', call(kernels.packSparse, wf, k, n, { pattern: '4:8' }), TypeError, /opts.pattern must be 'unstructured' or '2:4'/],
     ['scales for float32 weights', call(kernels.packSparse, wf, k, n, { scales: Float32Array.of(1) }), TypeError, /opts.scales is only for int8 weights/],
     ['scales of the wrong length', call(kernels.packSparse, wq, k, n, { scales: new Float32Array(3) }), RangeError, /opts.scales must have 1 \(per tensor\) or n = 10/],
-    ['non-finite scales', call(kernels.packSparse, wq, k, n, { scales: Float32Array.of(Infinity) }), RangeError, /opts.scales must be finite/],
+    ['non-finite scales', call(kernels.packSparse, wq, k, n, { scales: Float32Array.of(Infinity) }), RangeError, /opts.scales must be positive and finite/],
     ['a misspelt option', call(kernels.packSparse, wf, k, n, { patern: '2:4' }), TypeError, /unknown option 'patern'/],
     ['x of the wrong kind', call(kernels.matmulSparse, new Float64Array(m * k), m, k, w), TypeError, /x must be a Float32Array/],
     ['x of the wrong length', call(kernels.matmulSparse, x, m + 1, k, w), RangeError, /x has length 120, expected 144/],

@@ -7,6 +7,9 @@ import { ModelConfigError } from './config';
 import { datatypeOf, tensorTypeOf } from './datatypes';
 import { InvalidRequestError } from './errors';
 
+/** The most elements one input may hold (int32 indexing in the engines). */
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
 export function formatShape(shape: ValueMetadata['shape']): string {
   return shape ? `[${shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)).join(', ')}]` : 'any shape';
 }
@@ -59,8 +62,10 @@ export function validateRequest(
     if (tensor.type !== input.type) {
       throw new InvalidRequestError(`input "${input.name}" must be ${datatypeOf(input.type)}, got ${datatypeOf(tensor.type)}`);
     }
-    if (!tensor.dims.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new InvalidRequestError(`input "${input.name}" has an invalid shape [${tensor.dims.join(', ')}]`);
+    // Zero dims too: an empty tensor has nothing to infer, and onnxruntime's kernels can divide by it
+    // (SIGFPE, the whole process). Sizes past int32 elements are refused before any engine sees them.
+    if (!tensor.dims.every((d) => Number.isSafeInteger(d) && d >= 1) || elementCount(tensor.dims) > MAX_ELEMENTS) {
+      throw new InvalidRequestError(`input "${input.name}" has an invalid shape [${tensor.dims.join(', ')}]: dims must be positive and hold at most ${MAX_ELEMENTS} elements`);
     }
     if (tensor.data.length !== elementCount(tensor.dims)) {
       throw new InvalidRequestError(`input "${input.name}" has ${tensor.data.length} values, its shape [${tensor.dims.join(', ')}] needs ${elementCount(tensor.dims)}`);

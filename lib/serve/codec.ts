@@ -107,8 +107,9 @@ export function decodeInferRequest(body: unknown, binary: Buffer | undefined, ma
     const what = `input "${name}"`;
     if (feeds[name]) throw new InvalidRequestError(`${what} is given twice`);
     if (typeof datatype !== 'string' || !isKserveDatatype(datatype)) throw new InvalidRequestError(`${what}: unknown datatype ${JSON.stringify(datatype)}`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new InvalidRequestError(`${what}: shape must be an array of non-negative integers`);
+    // A zero dim is refused too: an empty tensor has nothing to infer, and some engines' kernels divide by it.
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 1)) {
+      throw new InvalidRequestError(`${what}: shape must be an array of positive integers, got ${JSON.stringify(shape)}`);
     }
     const count = elementCount(shape as number[]);
     total += count;

@@ -106,6 +106,13 @@ describe('ModelRuntime', () => {
   test('bad requests are refused before they reach an instance', async () => {
     await expect(runtime.infer('mlp', { input: { type: 'float32', dims: [1, 8], data: new Float32Array(3) } })).rejects.toThrow(InvalidRequestError);
     await expect(runtime.infer('mlp', {})).rejects.toThrow('missing input "input"');
+    // An empty dim (onnxruntime's kernels can divide by it: SIGFPE), or more elements than int32 indexes.
+    await expect(runtime.infer('mlp', { input: { type: 'float32', dims: [0, 8], data: new Float32Array(0) } }))
+      .rejects.toThrow(/input "input" has an invalid shape \[0, 8\]: dims must be positive/);
+    await expect(runtime.infer('mlp', { input: { type: 'float32', dims: [2 ** 28, 8], data: new Float32Array(8) } }))
+      .rejects.toThrow(/input "input" has an invalid shape/);
+    // The runtime still serves the next request.
+    expect((await runtime.infer('mlp', input(1))).outputs).toBeDefined();
   });
 
   test('memory accounting follows loads (file size x instances by default)', () => {

@@ -77,6 +77,18 @@ export class ShuttingDownError extends RuntimeError {
   }
 }
 
+/** A stable code per failure for clients to branch on (the message is for people and may change). */
+export function errorCode(err: Error): string {
+  if (!(err instanceof RuntimeError)) return 'internal';
+  const codes: [new (...args: never[]) => RuntimeError, string][] = [
+    [InvalidRequestError, 'invalid_request'], [ModelNotFoundError, 'model_not_found'], [ModelUnavailableError, 'model_unavailable'],
+    [ModelLoadFailedError, 'model_load_failed'], [OverloadedError, 'overloaded'], [CapacityError, 'capacity'],
+    [RequestTimeoutError, 'timeout'], [RequestCancelledError, 'cancelled'], [ShuttingDownError, 'shutting_down'],
+    [ExecutionError, 'execution_failed'],
+  ];
+  return codes.find(([type]) => err instanceof type)?.[1] ?? 'runtime_error';
+}
+
 /** The engine failed while running a model. */
 export class ExecutionError extends RuntimeError {
   constructor(message: string) {

@@ -4,7 +4,7 @@ import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ValueMetadata } from '../engine/engine';
 import { packageVersion } from '../package-info';
 import { datatypeOf } from '../runtime/datatypes';
-import { ModelNotFoundError, OverloadedError, RuntimeError, ShuttingDownError } from '../runtime/errors';
+import { errorCode, ModelNotFoundError, OverloadedError, RuntimeError, ShuttingDownError } from '../runtime/errors';
 import { ModelRuntime } from '../runtime/runtime';
 import type { InferenceBackend } from './backend';
 import type { CancelSignal } from '../runtime/scheduler';
@@ -169,8 +169,14 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
     const status = err instanceof RuntimeError ? err.status : err.statusCode ?? 500;
     if (err instanceof RuntimeError && err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
     if (status === 401) reply.header('www-authenticate', 'Bearer');
-    if (status >= 500 && !(err instanceof RuntimeError)) log(`internal error: ${err.stack ?? err.message}`);
-    void reply.code(status).send({ error: err.message });
+    const code = errorCode(err);
+    // A failure inside the engine (or our own bug) carries its internals (paths, kernel messages): they go to
+    // the log; the client gets the stable code and a short message.
+    const internal = status >= 500 && (code === 'execution_failed' || code === 'internal');
+    if (internal) log(`${code}: ${err.stack ?? err.message}`);
+    const message = code === 'execution_failed' ? 'the model failed to run this request (the server log has the detail)'
+      : code === 'internal' && status >= 500 ? 'internal server error (the server log has the detail)' : err.message;
+    void reply.code(status).send({ error: message, code });
   });
   // During shutdown, answered connections close instead of idling until the keep-alive timeout.
   app.addHook('onSend', (_request, reply, payload, done) => {

@@ -86,7 +86,7 @@ export function errorCode(err: Error): string {
     [RequestTimeoutError, 'timeout'], [RequestCancelledError, 'cancelled'], [ShuttingDownError, 'shutting_down'],
     [ExecutionError, 'execution_failed'],
   ];
-  return codes.find(([type]) => err instanceof type)?.[1] ?? 'runtime_error';
+  return codes.find(([type]) => err instanceof type)?.[1] ?? (err.status === 415 ? 'unsupported_media_type' : 'runtime_error');
 }
 
 /** The engine failed while running a model. */

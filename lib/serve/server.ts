@@ -10,6 +10,7 @@ import type { InferenceBackend } from './backend';
 import type { CancelSignal } from '../runtime/scheduler';
 import { checkAdminAuth, checkInferenceAuth } from './auth';
 import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH } from './codec';
+import { parseBody, type ParsedBody } from './body';
 
 export interface ServerOptions extends HttpOptions {
   /** The model repository folder. */
@@ -58,18 +59,7 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-interface ParsedBody {
-  json: unknown;
-  binary?: Buffer;
-}
-
 type ModelParams = { model: string; version?: string };
-
-class BadRequestError extends RuntimeError {
-  constructor(message: string) {
-    super(message, 400);
-  }
-}
 
 /** A cancel signal per request, lighter than an AbortController on the hot path. */
 class ClientGone implements CancelSignal {
@@ -87,26 +77,6 @@ class ClientGone implements CancelSignal {
   abort(): void {
     this.aborted = true;
     this.listener?.();
-  }
-}
-
-function parseBody(request: FastifyRequest, body: Buffer): ParsedBody {
-  const header = request.headers[HEADER_LENGTH];
-  if (header !== undefined) {
-    const length = Number(header);
-    if (!Number.isSafeInteger(length) || length < 0 || length > body.length) {
-      throw new BadRequestError(`${HEADER_LENGTH} must be an integer between 0 and the body length (${body.length})`);
-    }
-    return { json: parseJson(body.subarray(0, length)), binary: body.subarray(length) };
-  }
-  return { json: body.length ? parseJson(body) : undefined };
-}
-
-function parseJson(bytes: Buffer): unknown {
-  try {
-    return JSON.parse(bytes.toString('utf8'));
-  } catch (err) {
-    throw new BadRequestError(`malformed JSON: ${(err as Error).message}`);
   }
 }
 
@@ -159,7 +129,7 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
     try {
-      done(null, parseBody(request, body as Buffer));
+      done(null, parseBody(request.headers, body as Buffer));
     } catch (err) {
       done(err as Error, undefined);
     }

@@ -51,3 +51,32 @@ describe('error bodies', () => {
     expect(await post(`${url}/v2/models/nope/infer`, { inputs: [{ name: 'indices', datatype: 'INT64', shape: [1], data: [0] }] })).toMatchObject({ status: 404, json: { code: 'model_not_found' } });
   });
 });
+
+describe('bodies that cannot be requests', () => {
+  let server: ModelServer;
+  let url: string;
+
+  beforeAll(async () => {
+    server = createServer({ repository: writeRepository({ gather: { config: { warmup: { samples: 0 } }, versions: { 1: gatherModel() } } }) });
+    url = await server.listen({ port: 0 });
+    await server.ready();
+  });
+
+  afterAll(() => server.close());
+
+  const body = { inputs: [{ name: 'indices', datatype: 'INT64', shape: [1], data: [1] }] };
+
+  test('a content type that is neither JSON nor binary: 415, not parsed as JSON anyway', async () => {
+    const reply = await post(`${url}/v2/models/gather/infer`, JSON.stringify(body), { 'content-type': 'text/html' });
+    expect(reply).toMatchObject({ status: 415, json: { code: 'unsupported_media_type', error: expect.stringMatching(/content-type text\/html/) } });
+    expect((await post(`${url}/v2/models/gather/infer`, body, { 'content-type': 'application/json; charset=utf-8' })).status).toBe(200);
+  });
+
+  test('JSON nested deeper than any request: 400 before JSON.parse; the server answers the next request', async () => {
+    const deep = `{"inputs":${'['.repeat(100000)}${']'.repeat(100000)}}`;
+    expect(await post(`${url}/v2/models/gather/infer`, deep)).toMatchObject({ status: 400, json: { code: 'invalid_request', error: expect.stringMatching(/nested deeper than 64/) } });
+    // Brackets inside strings do not count.
+    const named = { ...body, id: '[[[['.repeat(40) };
+    expect((await post(`${url}/v2/models/gather/infer`, named)).status).toBe(200);
+  });
+});

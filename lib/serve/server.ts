@@ -11,6 +11,7 @@ import type { CancelSignal } from '../runtime/scheduler';
 import { checkAdminAuth, checkInferenceAuth } from './auth';
 import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH } from './codec';
 import { parseBody, type ParsedBody } from './body';
+import { limitedServer, type ConnectionLimits } from './http-limits';
 
 export interface ServerOptions extends HttpOptions {
   /** The model repository folder. */
@@ -22,7 +23,7 @@ export interface ServerOptions extends HttpOptions {
 }
 
 /** What the HTTP layer itself takes, whatever runs the models. */
-export interface HttpOptions {
+export interface HttpOptions extends ConnectionLimits {
   /** Needed for /v2/repository/models/{m}/load and /unload; without it model control is off. */
   adminToken?: string;
   /** When set, inference and metadata need it too (health and metrics stay open). */
@@ -112,7 +113,10 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
   const log = options.log ?? (() => {});
   const maxElements = options.maxElements ?? 16 * 1024 * 1024;
   const maxInflight = options.maxInflight ?? 1024;
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes ?? 64 * 1024 * 1024 });
+  const app = Fastify({
+    logger: false, bodyLimit: options.bodyLimitBytes ?? 64 * 1024 * 1024,
+    serverFactory: (handler) => limitedServer(options, handler),
+  });
   let inflight = 0;
   let closing = false;
   let activeRequests = 0;

@@ -15,6 +15,10 @@ export interface ServeClusterOptions {
   maxBody: number;
   maxElements: number;
   maxInflight: number;
+  headersTimeout: number;
+  requestTimeout: number;
+  idleTimeout: number;
+  maxConnections: number;
   json?: boolean;
 }
 
@@ -24,7 +28,9 @@ export async function serveCluster(opts: ServeClusterOptions): Promise<void> {
     redis: opts.cluster, prefix: opts.prefix, timeoutMs: opts.timeout, maxQueued: opts.maxQueued,
     payloads: { maxPayloadBytes: opts.maxBody },
     adminToken: opts.adminToken ?? process.env.ONNXFORGE_ADMIN_TOKEN, token: opts.token ?? process.env.ONNXFORGE_TOKEN,
-    bodyLimitBytes: opts.maxBody, maxElements: opts.maxElements, maxInflight: opts.maxInflight, log,
+    bodyLimitBytes: opts.maxBody, maxElements: opts.maxElements, maxInflight: opts.maxInflight,
+    headersTimeoutMs: opts.headersTimeout, requestTimeoutMs: opts.requestTimeout, idleTimeoutMs: opts.idleTimeout,
+    maxConnections: opts.maxConnections, log,
   });
   let stopping: Promise<void> | undefined;
   const stopped = new Promise<void>((resolve) => {

@@ -38,6 +38,10 @@ export function registerServe(program: Command): void {
     .option('--max-body <size>', 'largest request body', parseByteSize, 64 * 1024 * 1024)
     .option('--max-elements <n>', 'most tensor elements in one request', positiveInt, 16 * 1024 * 1024)
     .option('--max-inflight <n>', 'most inference requests in flight', positiveInt, 1024)
+    .option('--headers-timeout <ms>', 'time a client has to send a request\'s headers (408 past it)', positiveInt, 10000)
+    .option('--request-timeout <ms>', 'time a client has to send a whole request, body included', positiveInt, 60000)
+    .option('--idle-timeout <ms>', 'time a keep-alive connection may sit idle', positiveInt, 5000)
+    .option('--max-connections <n>', 'open connections at most; more are closed at once', positiveInt, 1024)
     .option('--cluster <url>', 'front the cluster at this Redis URL instead of a repository: requests become jobs for `onnxforge worker`s')
     .option('--prefix <prefix>', 'with --cluster: the key prefix of the cluster', 'onnxforge')
     .option('--timeout <ms>', 'with --cluster: default request timeout (504 past it; 0: none)', nonNegativeInt, 30000)
@@ -57,6 +61,10 @@ export function registerServe(program: Command): void {
         bodyLimitBytes: opts.maxBody,
         maxElements: opts.maxElements,
         maxInflight: opts.maxInflight,
+        headersTimeoutMs: opts.headersTimeout,
+        requestTimeoutMs: opts.requestTimeout,
+        idleTimeoutMs: opts.idleTimeout,
+        maxConnections: opts.maxConnections,
         log,
       };
       const server = repo === undefined ? createExampleServer(options) : createServer({ ...options, repository: repo });

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ModelSaveError } from './errors';
 import { IO_CHUNK } from './external-data';
 
 interface PendingFile {
@@ -23,6 +24,26 @@ interface Replaced {
 
 function siblingName(target: string, suffix: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.${suffix}`);
+}
+
+/**
+ * Throws unless `target` is absent or a regular file (or a symlink to one): a save renames its
+ * temporary file over the target, which would replace a device, pipe, socket or folder.
+ */
+export function assertReplaceable(target: string, shownAs = target): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(target);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code === 'ELOOP') throw new ModelSaveError(`cannot save to "${shownAs}": it is a symlink loop`);
+    throw err;
+  }
+  if (stat.isFile()) return;
+  const kind = stat.isDirectory() ? 'a directory' : stat.isCharacterDevice() ? 'a character device' : stat.isBlockDevice() ? 'a block device'
+    : stat.isFIFO() ? 'a named pipe' : stat.isSocket() ? 'a socket' : 'a special file';
+  throw new ModelSaveError(`cannot save to "${shownAs}": it is ${kind}, not a regular file; refusing to replace it`);
 }
 
 /** Keep the file at `target` reachable under a new name (a hard link where the file system has them). */
@@ -65,6 +86,7 @@ export class AtomicFileGroup {
 
   /** Open a temporary file next to `target`; returns its descriptor. */
   open(target: string): number {
+    assertReplaceable(target);
     const entry: PendingFile = { target, temp: siblingName(target, 'tmp'), fd: undefined };
     this.files.push(entry);
     entry.fd = fs.openSync(entry.temp, 'wx', 0o644);

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type TensorProto } from './gen/onnx_pb';
-import { AtomicFileGroup, writeFully } from './atomic-file';
+import { AtomicFileGroup, assertReplaceable, writeFully } from './atomic-file';
 import { DataType, isKnownDataType } from './dtype';
 import { describeError, ModelSaveError, OnnxError } from './errors';
 import { PROTOBUF_LIMIT } from './load';
@@ -181,7 +181,6 @@ export function saveModel(model: Model, file: string, options: SaveOptions = {})
   } catch (err) {
     throw new ModelSaveError(`cannot save model to "${file}": folder "${dir}" is not accessible (${describeError(err)})`, { cause: err });
   }
-  if (fs.existsSync(target) && fs.statSync(target).isDirectory()) throw new ModelSaveError(`cannot save model to "${file}": it is a directory`);
 
   const files = new AtomicFileGroup();
   const swap = new StorageSwap();
@@ -195,6 +194,7 @@ export function saveModel(model: Model, file: string, options: SaveOptions = {})
     if (!perTensor) names.forEach(checkFileName);
     // Every path this save replaces is checked before anything is written.
     const writes = [target, ...names.map((n) => path.join(dir, n))];
+    for (const w of writes) assertReplaceable(w, w === target ? file : w);
     assertNotInput(options.inputFiles ?? sourceFiles(model, target), writes);
     const dataFiles: string[] = [];
     if (outside.length > 0) {

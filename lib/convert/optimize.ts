@@ -2,11 +2,11 @@
 // saved through the session option optimizedModelFilePath. The fusions are onnxruntime's, not ours.
 // onnxruntime's log level is lowered to errors for these sessions: its warnings (the result of level
 // "all" is tied to this CPU) are stated in the command's help instead.
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { compareModels, type CompareOptions, type CompareReport } from '../compare/compare';
+import { tempPath } from '../onnx/atomic-file';
 import { loadModel } from '../onnx/load';
 import { assertNotInput } from '../onnx/output-path';
 import { saveModel } from '../onnx/save';
@@ -65,7 +65,7 @@ export async function optimizeModel(input: string, output: string, options: Opti
   assertNotInput(inputFiles, output);
   const target = path.resolve(output);
   const name = path.basename(target);
-  const staging = path.join(path.dirname(target), `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const staging = tempPath(target); // a folder; the next save here removes it if this process is killed
   fs.mkdirSync(staging);
   try {
     const external = options.externalData;

@@ -10,7 +10,7 @@ import { isExternal } from '../onnx/tensor';
 import { convertFloat, type ConvertFloatOptions } from './convert-float';
 import type { FloatConversionReport } from './float-report';
 import { withFloat32Io } from './float32-io';
-import { modelFilesBytes } from '../onnx/model-files';
+import { modelFiles, modelFilesBytes } from '../onnx/model-files';
 import { applyWeights, type ApplyWeightsReport, type WeightMap } from './weights';
 
 export interface ConvertFileOptions {
@@ -62,6 +62,8 @@ function comparable(model: Model, float: FloatConversionReport | undefined): { s
 export async function convertFile(input: string, output: string, options: ConvertFileOptions = {}): Promise<ConvertFileReport> {
   assertNotInput(input, output);
   let model = loadModel(input);
+  const inputFiles = [...modelFiles(model), ...(options.weights ? [options.weights.file] : [])];
+  assertNotInput(inputFiles, output);
   const bytesBefore = modelFilesBytes(model);
   const inputLayout = usesExternalData(model) ? 'external' : undefined;
   let weights: ApplyWeightsReport | undefined;
@@ -70,7 +72,7 @@ export async function convertFile(input: string, output: string, options: Conver
   if (options.float) ({ model, report: float } = convertFloat(model, options.float));
 
   const layout = options.layout ?? inputLayout;
-  const saved = saveModel(model, output, { externalData: layout === 'inline' ? false : layout === 'external' ? (options.external ?? {}) : undefined });
+  const saved = saveModel(model, output, { externalData: layout === 'inline' ? false : layout === 'external' ? (options.external ?? {}) : undefined, inputFiles });
   const result = loadModel(saved.path);
   const bytesAfter = modelFilesBytes(result);
   const report: ConvertFileReport = {

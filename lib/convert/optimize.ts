@@ -2,16 +2,16 @@
 // saved through the session option optimizedModelFilePath. The fusions are onnxruntime's, not ours.
 // onnxruntime's log level is lowered to errors for these sessions: its warnings (the result of level
 // "all" is tied to this CPU) are stated in the command's help instead.
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { compareModels, type CompareOptions, type CompareReport } from '../compare/compare';
+import { tempPath } from '../onnx/atomic-file';
 import { loadModel } from '../onnx/load';
 import { assertNotInput } from '../onnx/output-path';
 import { saveModel } from '../onnx/save';
 import type { Model } from '../onnx/model';
-import { modelFilesBytes } from '../onnx/model-files';
+import { modelFiles, modelFilesBytes } from '../onnx/model-files';
 import { uniquifyInitializerNames } from './unique-initializers';
 
 export type OptimizationLevel = 'basic' | 'extended' | 'all';
@@ -61,9 +61,11 @@ export async function optimizeModel(input: string, output: string, options: Opti
   if (!OPTIMIZATION_LEVELS.includes(options.level)) throw new RangeError(`optimization level must be one of ${OPTIMIZATION_LEVELS.join(', ')}, got "${options.level}"`);
   assertNotInput(input, output);
   const before = loadModel(input);
+  const inputFiles = modelFiles(before);
+  assertNotInput(inputFiles, output);
   const target = path.resolve(output);
   const name = path.basename(target);
-  const staging = path.join(path.dirname(target), `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const staging = tempPath(target); // a folder; the next save here removes it if this process is killed
   fs.mkdirSync(staging);
   try {
     const external = options.externalData;
@@ -87,7 +89,7 @@ export async function optimizeModel(input: string, output: string, options: Opti
     await session.release();
     const optimized = loadModel(path.join(staging, name), { validate: false });
     const renamedInitializers = uniquifyInitializerNames(optimized);
-    const saved = saveModel(optimized, target, { externalData: external ? { threshold } : false });
+    const saved = saveModel(optimized, target, { externalData: external ? { threshold } : false, inputFiles });
     const check = await ort.InferenceSession.create(saved.path, { executionProviders: ['cpu'], logSeverityLevel: 3 });
     await check.release();
     const after = loadModel(saved.path);

@@ -8,6 +8,7 @@ import { describeError } from '../onnx/errors';
 import type { Model } from '../onnx/model';
 import { makeTensor, tensorDims, viewBytesAs } from '../onnx/tensor';
 import { SafetensorsError, SafetensorsFile, safetensorsDtype, writeSafetensors } from './safetensors';
+import { modelFiles } from '../onnx/model-files';
 import { assertNotInput } from '../onnx/output-path';
 
 /** safetensors name -> model tensor name; null ignores that tensor of the file. */
@@ -160,7 +161,7 @@ export interface ExportWeightsReport {
 
 /** Write the model's initializers (and optionally Constant values) to a safetensors file. */
 export function exportWeights(model: Model, file: string, options: ExportWeightsOptions = {}): ExportWeightsReport {
-  if (model.sourcePath) assertNotInput(model.sourcePath, file);
+  if (model.sourcePath) assertNotInput(modelFiles(model), file);
   const targets = targetsOf(model);
   const initializerNames = new Set(model.graphs().flatMap((g) => g.graph.initializer.map((t) => t.name)));
   const skipped: ExportWeightsReport['skipped'] = [];

@@ -2,9 +2,12 @@
 // complete, so readers never see half-written output and failures leave nothing behind. A group (a
 // model and its external data) is renamed into place in opening order, the model last; when a rename
 // fails, the ones before it are undone, so a failed save leaves the previous model and data as they were.
+// Temporary files are named ".<target>.onnxforge-tmp-<pid>-<random>", so that the ones a killed
+// process left behind can be told apart and removed by the next save into the folder.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ModelSaveError } from './errors';
 import { IO_CHUNK } from './external-data';
 
 interface PendingFile {
@@ -23,6 +26,65 @@ interface Replaced {
 
 function siblingName(target: string, suffix: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.${suffix}`);
+}
+
+const TEMP_NAME = /^\..*\.onnxforge-tmp-(\d+)-[0-9a-f]+$/;
+
+/** A temporary name next to `target` that says which process owns it. */
+export function tempPath(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.onnxforge-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH'; // EPERM: alive, owned by another user
+  }
+}
+
+/**
+ * Remove the temporary files (and folders) in `dir` left by processes that no longer run, such as a
+ * save killed with SIGKILL. Those of live processes, this one included, are left alone. Never throws.
+ */
+export function removeStaleTemps(dir: string): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const pid = Number(TEMP_NAME.exec(name)?.[1] ?? NaN);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
+    try {
+      fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+      removed.push(name);
+    } catch { /* another save removed it first, or it is not ours to remove */ }
+  }
+  return removed;
+}
+
+/**
+ * Throws unless `target` is absent or a regular file (or a symlink to one): a save renames its
+ * temporary file over the target, which would replace a device, pipe, socket or folder.
+ */
+export function assertReplaceable(target: string, shownAs = target): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(target);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code === 'ELOOP') throw new ModelSaveError(`cannot save to "${shownAs}": it is a symlink loop`);
+    throw err;
+  }
+  if (stat.isFile()) return;
+  const kind = stat.isDirectory() ? 'a directory' : stat.isCharacterDevice() ? 'a character device' : stat.isBlockDevice() ? 'a block device'
+    : stat.isFIFO() ? 'a named pipe' : stat.isSocket() ? 'a socket' : 'a special file';
+  throw new ModelSaveError(`cannot save to "${shownAs}": it is ${kind}, not a regular file; refusing to replace it`);
 }
 
 /** Keep the file at `target` reachable under a new name (a hard link where the file system has them). */
@@ -62,10 +124,17 @@ export function writeFully(fd: number, bytes: Uint8Array, position: number): voi
 
 export class AtomicFileGroup {
   private readonly files: PendingFile[] = [];
+  private readonly swept = new Set<string>();
 
   /** Open a temporary file next to `target`; returns its descriptor. */
   open(target: string): number {
-    const entry: PendingFile = { target, temp: siblingName(target, 'tmp'), fd: undefined };
+    assertReplaceable(target);
+    const dir = path.dirname(path.resolve(target));
+    if (!this.swept.has(dir)) {
+      this.swept.add(dir);
+      removeStaleTemps(dir);
+    }
+    const entry: PendingFile = { target, temp: tempPath(target), fd: undefined };
     this.files.push(entry);
     entry.fd = fs.openSync(entry.temp, 'wx', 0o644);
     return entry.fd;

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type TensorProto } from './gen/onnx_pb';
-import { AtomicFileGroup, writeFully } from './atomic-file';
+import { AtomicFileGroup, assertReplaceable, writeFully } from './atomic-file';
 import { DataType, isKnownDataType } from './dtype';
 import { describeError, ModelSaveError, OnnxError } from './errors';
 import { PROTOBUF_LIMIT } from './load';
@@ -12,6 +12,7 @@ import type { Model } from './model';
 import { allGraphs, allTensors } from './proto-walk';
 import { StorageSwap } from './tensor-storage';
 import { isExternal, tensorBytes } from './tensor';
+import { assertNotInput } from './output-path';
 
 export interface ExternalDataOptions {
   /** Initializers of at least this many bytes go to external data (default 1024). */
@@ -35,6 +36,11 @@ export interface SaveOptions {
    * Default: external data when the model already used it or would not fit in 2 GiB, else inline.
    */
   externalData?: boolean | ExternalDataOptions;
+  /**
+   * Files this save must not write over: the files the model was made from (see modelFiles). By
+   * default, the files a model loaded from disk reads, unless it is saved back to its own path.
+   */
+  inputFiles?: readonly string[];
 }
 
 export interface SaveResult {
@@ -152,6 +158,16 @@ function detachOverwrittenSources(model: Model, targets: string[]): void {
   }
 }
 
+/** The files a loaded model reads, which saving it elsewhere must leave alone. */
+function sourceFiles(model: Model, target: string): string[] {
+  if (!model.sourcePath) return [];
+  if (path.resolve(model.sourcePath) === target) return []; // saved back in place: replaced as a set
+  const files = new Set([model.sourcePath]);
+  const source = model.externalData;
+  if (source) for (const t of allTensors(model.proto)) if (isExternal(t)) files.add(source.resolve(t).file);
+  return [...files];
+}
+
 /**
  * Write `model` to `file` atomically (temporary files + rename). With external data, tensors go to
  * "<file name>.data" (or one file per tensor) at aligned offsets. The in-memory model is left unchanged.
@@ -165,18 +181,24 @@ export function saveModel(model: Model, file: string, options: SaveOptions = {})
   } catch (err) {
     throw new ModelSaveError(`cannot save model to "${file}": folder "${dir}" is not accessible (${describeError(err)})`, { cause: err });
   }
-  if (fs.existsSync(target) && fs.statSync(target).isDirectory()) throw new ModelSaveError(`cannot save model to "${file}": it is a directory`);
 
   const files = new AtomicFileGroup();
   const swap = new StorageSwap();
   try {
     const { placements, external } = plan(model, options.externalData);
     const outside = placements.filter((p) => p.external);
+    const modelName = path.basename(target);
+    const perTensor = outside.length > 0 && external?.singleFile === false;
+    const location = external?.location ?? `${modelName}.data`;
+    const names = outside.length === 0 ? [] : perTensor ? perTensorNames(modelName, outside.map((p) => p.tensor)) : [location];
+    if (!perTensor) names.forEach(checkFileName);
+    // Every path this save replaces is checked before anything is written.
+    const writes = [target, ...names.map((n) => path.join(dir, n))];
+    for (const w of writes) assertReplaceable(w, w === target ? file : w);
+    assertNotInput(options.inputFiles ?? sourceFiles(model, target), writes);
     const dataFiles: string[] = [];
     if (outside.length > 0) {
-      const modelName = path.basename(target);
-      if (external?.singleFile === false) {
-        const names = perTensorNames(modelName, outside.map((p) => p.tensor));
+      if (perTensor) {
         outside.forEach((p, i) => {
           const fd = files.open(path.join(dir, names[i]));
           writeTensorData(model, p.tensor, fd, 0);
@@ -184,8 +206,6 @@ export function saveModel(model: Model, file: string, options: SaveOptions = {})
           swap.external(p.tensor, names[i], 0, p.size);
         });
       } else {
-        const location = external?.location ?? `${modelName}.data`;
-        checkFileName(location);
         const alignment = external?.alignment ?? DEFAULT_ALIGNMENT;
         if (!Number.isSafeInteger(alignment) || alignment < 1) throw new ModelSaveError(`alignment ${alignment} must be a positive integer`);
         const fd = files.open(path.join(dir, location));

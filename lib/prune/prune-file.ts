@@ -2,6 +2,7 @@
 // (external data included) with the original.
 import { compareModels } from '../compare/compare';
 import { loadModel } from '../onnx/load';
+import { modelFiles } from '../onnx/model-files';
 import { assertNotInput } from '../onnx/output-path';
 import { saveModel } from '../onnx/save';
 import type { PruneRunOptions } from './options';
@@ -11,8 +12,11 @@ import type { PruneReport } from './report';
 /** Prune the model file `input` into `output`; `compare: false` skips running both in onnxruntime. */
 export async function pruneFile(input: string, output: string, options: PruneRunOptions): Promise<PruneReport> {
   assertNotInput(input, output);
-  const { model, report } = pruneModel(loadModel(input), options);
-  saveModel(model, output);
+  const source = loadModel(input);
+  const inputFiles = modelFiles(source);
+  assertNotInput(inputFiles, output);
+  const { model, report } = pruneModel(source, options);
+  saveModel(model, output, { inputFiles });
   if (options.compare !== false) report.compare = await compareModels(input, output, options.compare ?? {});
   return report;
 }

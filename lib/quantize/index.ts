@@ -6,5 +6,5 @@ export type { QuantizeReport, CalibrationSummary } from './report';
 export type { NodeOutcome } from './selection';
 export type { OpsetUpgrade } from './opset-upgrade';
 export { readCalibrationDir } from './calibration/samples';
-export { parseNpz } from './calibration/npz';
+export { parseNpz, DEFAULT_NPZ_MAX_BYTES, type ParseNpzOptions } from './calibration/npz';
 export { quantizeBlockwise, dequantizeBlockwise, type BlockwiseOptions, type BlockwiseWeights } from './blockwise';

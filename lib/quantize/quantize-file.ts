@@ -1,5 +1,6 @@
 // quantizeFile: what `onnxforge quantize` does, as one call: load, quantize, save.
 import { loadModel } from '../onnx/load';
+import { modelFiles } from '../onnx/model-files';
 import { assertNotInput } from '../onnx/output-path';
 import { saveModel, type SaveOptions } from '../onnx/save';
 import type { QuantizeOptions } from './options';
@@ -15,7 +16,10 @@ export interface QuantizeFileOptions extends QuantizeOptions {
 export async function quantizeFile(input: string, output: string, options: QuantizeFileOptions): Promise<QuantizeReport & { output: string }> {
   assertNotInput(input, output);
   const { externalData, ...quantizeOptions } = options;
-  const { model, report } = await quantize(loadModel(input), quantizeOptions);
-  saveModel(model, output, { externalData });
+  const source = loadModel(input);
+  const inputFiles = modelFiles(source);
+  assertNotInput(inputFiles, output);
+  const { model, report } = await quantize(source, quantizeOptions);
+  saveModel(model, output, { externalData, inputFiles });
   return { ...report, output };
 }

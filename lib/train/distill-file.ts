@@ -3,6 +3,7 @@
 // in onnxruntime on real samples.
 import { compareModels, type CompareOptions, type CompareReport } from '../compare/compare';
 import { loadModel } from '../onnx/load';
+import { modelFiles } from '../onnx/model-files';
 import { assertNotInput } from '../onnx/output-path';
 import { saveModel } from '../onnx/save';
 import { inputMetadata } from '../quantize/calibrate';
@@ -37,12 +38,15 @@ export async function distillFile(teacherFile: string, output: string, o: Distil
   if (o.student) assertNotInput(o.student, output);
   if ((o.student === undefined) === (o.studentFrom === undefined)) throw new Error('give a student model or a --student-from spec (one of them)');
   const teacher = loadModel(teacherFile);
+  const student = o.student ? loadModel(o.student) : undefined;
+  const inputFiles = [...modelFiles(teacher), ...(student ? modelFiles(student) : [])];
+  assertNotInput(inputFiles, output);
   const metadata = inputMetadata(teacher);
   const data = readDataset(o.data, metadata, o.labels);
   const evalSet = o.evalData ? readDataset(o.evalData, metadata, o.evalLabels) : undefined;
-  const { model, report } = await distill(teacher, o.student ? loadModel(o.student) : (o.studentFrom as string), data, { ...o, eval: evalSet });
+  const { model, report } = await distill(teacher, student ?? (o.studentFrom as string), data, { ...o, eval: evalSet });
   if (report.training.interrupted) throw new TrainingInterrupted(report.training.steps, report.training.plannedSteps, o.checkpoint);
-  saveModel(model, output);
+  saveModel(model, output, { inputFiles });
   const compare = o.compare === false ? null : await compareModels(teacherFile, output, {
     ...o.compare,
     samples: compareSamples(evalSet ?? data, o.batch ?? 32),

@@ -39,7 +39,7 @@ function failWritingModelFile(): void {
   const modelTemps = new Set<number>();
   jest.spyOn(fs, 'openSync').mockImplementation((...args: Parameters<typeof fs.openSync>) => {
     const fd = openSync(...args);
-    if (/^\.model\.onnx\.\d+\.[0-9a-f]+\.tmp$/.test(path.basename(String(args[0])))) modelTemps.add(fd);
+    if (/^\.model\.onnx\.onnxforge-tmp-\d+-[0-9a-f]+$/.test(path.basename(String(args[0])))) modelTemps.add(fd);
     return fd;
   });
   jest.spyOn(fs, 'writeSync').mockImplementation(((fd: number, ...rest: unknown[]) => {

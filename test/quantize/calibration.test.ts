@@ -78,7 +78,8 @@ describe('thresholds', () => {
 });
 
 /** A minimal zip writer (stored or deflated members) in the layout numpy's savez produces. */
-function zip(members: Record<string, Uint8Array>, deflate: boolean): Uint8Array {
+/** `declared` overrides the uncompressed sizes the archive states, as a hostile archive may. */
+function zip(members: Record<string, Uint8Array>, deflate: boolean, declared: Record<string, number> = {}): Uint8Array {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
@@ -89,14 +90,14 @@ function zip(members: Record<string, Uint8Array>, deflate: boolean): Uint8Array 
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(deflate ? 8 : 0, 8);
     local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(data.length, 22);
+    local.writeUInt32LE(declared[name] ?? data.length, 22);
     local.writeUInt16LE(nameBytes.length, 26);
     locals.push(local, nameBytes, body);
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(deflate ? 8 : 0, 10);
     central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(data.length, 24);
+    central.writeUInt32LE(declared[name] ?? data.length, 24);
     central.writeUInt16LE(nameBytes.length, 28);
     central.writeUInt32LE(offset, 42);
     centrals.push(central, nameBytes);
@@ -116,6 +117,21 @@ const x = { type: 'float32' as const, dims: [1, 4], data: Float32Array.from([1, 
 const sr = { type: 'int64' as const, dims: [], data: BigInt64Array.of(16000n) };
 
 describe('parseNpz', () => {
+  // A zip bomb in miniature: 1 MiB of zeros deflates to about a kilobyte.
+  const zeros = encodeNpy({ type: 'float32', dims: [256, 1024], data: new Float32Array(256 * 1024) });
+
+  it('refuses an archive whose members would inflate past maxBytes, before inflating', () => {
+    const bomb = zip({ 'x.npy': zeros }, true);
+    expect(bomb.length).toBeLessThan(zeros.length / 100);
+    expect(() => parseNpz(bomb, 'bomb.npz', { maxBytes: 64 * 1024 })).toThrow(/bomb.npz: .*1048704 bytes decompressed, over the 65536-byte limit/);
+    expect(parseNpz(bomb, 'bomb.npz', { maxBytes: zeros.length }).get('x')?.dims).toEqual([256, 1024]);
+  });
+
+  it('stops inflating a member at the size it declares, so a lying header cannot exhaust memory', () => {
+    const liar = zip({ 'x.npy': zeros }, true, { 'x.npy': 1000 });
+    expect(() => parseNpz(liar, 'liar.npz', { maxBytes: 64 * 1024 })).toThrow(/liar.npz: not a readable .npz file: entry x.npy inflates past its declared 1000 bytes/);
+  });
+
   it.each([false, true])('reads stored and deflated members (deflate %p)', (deflate) => {
     const arrays = parseNpz(zip({ 'x.npy': encodeNpy(x), 'sr.npy': encodeNpy(sr) }, deflate));
     expect([...arrays.keys()]).toEqual(['x', 'sr']);

@@ -18,6 +18,17 @@ const ZIP64_EXTRA = 0x0001;
 const STORED = 0;
 const DEFLATED = 8;
 
+/** Default cap on the bytes an archive's arrays may take once decompressed (1 GiB). */
+export const DEFAULT_NPZ_MAX_BYTES = 1024 ** 3;
+
+export interface ParseNpzOptions {
+  /**
+   * Most bytes all members together may take once decompressed (default 1 GiB). A small archive can
+   * inflate to gigabytes; past this cap parseNpz refuses before inflating.
+   */
+  maxBytes?: number;
+}
+
 interface Entry {
   name: string;
   method: number;
@@ -88,7 +99,14 @@ function entryBytes(bytes: Uint8Array, view: DataView, entry: Entry, source: str
   const raw = bytes.subarray(start, start + entry.compressedSize);
   if (entry.method === STORED) return raw;
   if (entry.method === DEFLATED) {
-    const out = zlib.inflateRawSync(raw);
+    let out: Buffer;
+    try {
+      // Never inflate past the declared size, so a member that lies about it cannot exhaust memory.
+      out = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new NpzFormatError(source, `entry ${entry.name} inflates past its declared ${entry.size} bytes`);
+      throw new NpzFormatError(source, `entry ${entry.name} cannot be inflated: ${(err as Error).message}`);
+    }
     if (out.byteLength !== entry.size) throw new NpzFormatError(source, `entry ${entry.name} inflates to ${out.byteLength} bytes, expected ${entry.size}`);
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   }
@@ -96,10 +114,17 @@ function entryBytes(bytes: Uint8Array, view: DataView, entry: Entry, source: str
 }
 
 /** The arrays of an .npz file by name (member names without ".npy"). */
-export function parseNpz(bytes: Uint8Array, source = 'npz'): Map<string, HostTensor> {
+export function parseNpz(bytes: Uint8Array, source = 'npz', options: ParseNpzOptions = {}): Map<string, HostTensor> {
+  const maxBytes = options.maxBytes ?? DEFAULT_NPZ_MAX_BYTES;
+  if (!(maxBytes >= 0)) throw new RangeError(`maxBytes must be a non-negative number, got ${maxBytes}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const arrays = new Map<string, HostTensor>();
-  for (const entry of readEntries(view, source)) {
+  const entries = readEntries(view, source);
+  const total = entries.reduce((sum, e) => sum + e.size, 0);
+  if (total > maxBytes) {
+    throw new NpzFormatError(source, `its arrays would take ${total} bytes decompressed, over the ${maxBytes}-byte limit (maxBytes)`);
+  }
+  for (const entry of entries) {
     if (entry.name.endsWith('/')) continue;
     const name = entry.name.replace(/\.npy$/, '');
     arrays.set(name, parseNpy(entryBytes(bytes, view, entry, source), `${source}:${entry.name}`));

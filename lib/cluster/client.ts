@@ -339,6 +339,12 @@ export class ClusterClient {
   }
 
   /** Stops taking requests; requests still waiting fail with 503. */
+  /** Resolves once the connection to Redis is up (at once when it is): what a caller told "retry later" waits for. */
+  connected(): Promise<void> {
+    if (this.redis.status === 'ready') return Promise.resolve();
+    return new Promise((resolve) => this.redis.once('ready', () => resolve()));
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       for (const [queue, jobId] of this.waiter.waiting()) this.waiter.reject(queue, jobId, new ShuttingDownError());

@@ -8,6 +8,7 @@ import { randomUUID } from 'crypto';
 import { ClusterClient } from '../../lib/cluster/client';
 import { connectionOptions } from '../../lib/cluster/connection';
 import type { Model } from '../../lib/onnx';
+import { OverloadedError } from '../../lib/runtime/errors';
 import type { RedisServer } from '../helpers/redis';
 import { expectedOutputs, request, streamTop, values } from './helpers';
 import { FAST_RECOVERY, startWorker, type WorkerProcess } from './workers';
@@ -34,6 +35,8 @@ export interface FaultTally {
   byWorker: Record<string, number>;
   /** The first few failure messages. */
   reasons: string[];
+  /** Requests refused at once while Redis was out of reach (503, retry later) and sent again once it was back. */
+  retried: number;
 }
 
 export interface FaultStreamOptions {
@@ -91,7 +94,7 @@ export async function runFaultStream(o: FaultStreamOptions): Promise<FaultTally>
   const want = (await expectedOutputs(o.model, feeds)).map((t) => JSON.stringify(values(t)));
   const workers: WorkerProcess[] = [];
   const client = new ClusterClient({ redis: o.redis.url, prefix: o.prefix, timeoutMs: 0 });
-  const tally: FaultTally = { fault: o.fault, submitted: 0, completed: 0, wrong: 0, failed: 0, lost: 0, completedTwice: 0, rerun: 0, leftover: 0, byWorker: {}, reasons: [] };
+  const tally: FaultTally = { fault: o.fault, submitted: 0, completed: 0, wrong: 0, failed: 0, lost: 0, completedTwice: 0, rerun: 0, leftover: 0, byWorker: {}, reasons: [], retried: 0 };
   let deadline: NodeJS.Timeout | undefined;
   let completions: CompletionCounter | undefined;
   try {
@@ -103,12 +106,25 @@ export async function runFaultStream(o: FaultStreamOptions): Promise<FaultTally>
     const strike = () => (fault = o.fault === 'sigkill-worker' ? workers[0].kill('SIGKILL') : o.redis.restart());
     let next = 0;
     let answered = 0;
+    // As a client should: a request refused with "retry later" (Redis out of reach, nothing queued) is sent
+    // again once the connection is back.
+    const inferRetrying = async (i: number) => {
+      for (;;) {
+        try {
+          return await client.infer('mlp', feeds[i]);
+        } catch (err) {
+          if (!(err instanceof OverloadedError) || !/out of reach/.test(err.message)) throw err;
+          tally.retried++;
+          await client.connected();
+        }
+      }
+    };
     const caller = async () => {
       while (next < o.jobs) {
         const i = next++;
         tally.submitted++;
         try {
-          const r = await client.infer('mlp', feeds[i]);
+          const r = await inferRetrying(i);
           if (JSON.stringify(values(r.outputs.output)) === want[i]) tally.completed++;
           else tally.wrong++;
           if (r.attempts > 1) tally.rerun++;

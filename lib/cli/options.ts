@@ -33,3 +33,13 @@ export function engineChoice(value: string): (typeof ENGINE_NAMES)[number] {
 export function engineList(value: string): (typeof ENGINE_NAMES)[number][] {
   return value.split(',').map((v) => engineChoice(v.trim()));
 }
+
+/** Collects repeated `--shape NAME=D1,D2,...` (non-negative integers) into a record of whole input shapes. */
+export function collectShapes(value: string, previous: Record<string, number[]> = {}): Record<string, number[]> {
+  const match = /^(.+)=([^=]+)$/.exec(value);
+  const dims = match ? match[2].split(',').map((d) => Number(d.trim())) : [];
+  if (!match || dims.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    throw new UsageError(`expected --shape INPUT=D1,D2,... (e.g. input_ids=1,128), got "${value}"`);
+  }
+  return { ...previous, [match[1]]: dims };
+}

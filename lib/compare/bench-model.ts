@@ -6,12 +6,15 @@ import { loadWithEngine, type EngineChoice } from '../engine/select';
 import type { NativeSession } from '../engine/native/native-engine';
 import type { Feeds } from '../engine/tensor';
 import { generateFeeds } from './inputs';
+import { checkShapeOverrides } from './input-shapes';
 import { percentile } from './latency';
 
 export interface BenchModelOptions {
   engines?: EngineChoice[];
   /** Values of symbolic dims by name. */
   dims?: Record<string, number>;
+  /** Whole input shapes by input name (reaches unnamed dims too). */
+  shapes?: Record<string, readonly number[]>;
   /** The first dimension of every input whose first dimension is symbolic. */
   batch?: number;
   /** Threads inside one run, for every engine (default: each engine's own). */
@@ -65,7 +68,8 @@ export async function benchModel(source: string | Uint8Array, options: BenchMode
     const meta = loaded[0].session.inputs;
     const dims = { ...options.dims };
     if (options.batch !== undefined) for (const i of meta) if (typeof i.shape?.[0] === 'string') dims[i.shape[0]] = options.batch;
-    const feeds: Feeds = generateFeeds(meta, options.seed ?? 0, { dims });
+    checkShapeOverrides(meta, { dims, shapes: options.shapes });
+    const feeds: Feeds = generateFeeds(meta, options.seed ?? 0, { dims, shapes: options.shapes });
     for (const l of loaded) for (let i = 0; i < warmup; i++) await l.session.run(feeds);
     // Interleaved rounds: a burst of load on the machine hits every engine alike. Each round starts
     // after a pause and an untimed run, so that one engine's threads, still spinning after its own

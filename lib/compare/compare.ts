@@ -7,6 +7,7 @@ import { modelFilesBytes } from '../onnx/model-files';
 import type { Feeds } from '../engine/tensor';
 import { adaptFeeds } from './adapt-feeds';
 import { GenerateOptions, generateFeeds, readSamplesDir } from './inputs';
+import { checkShapeOverrides } from './input-shapes';
 import { LatencyStats, measureLatency } from './latency';
 import { compareOutput, mergeMetrics, OutputMetrics } from './metrics';
 
@@ -82,6 +83,7 @@ export async function compareModels(a: ModelSource, b: ModelSource, options: Com
     const sb = loadB.session;
     checkSameInputs(sa, sb);
     const generated = !options.samples && !options.inputsDir;
+    if (generated) checkShapeOverrides(sa.inputs, options);
     const samples =
       options.samples ??
       (options.inputsDir

@@ -7,30 +7,17 @@ import { elementCount, Feeds, HostTensor, TensorType } from '../engine/tensor';
 import { parseNpy } from './npy';
 import { parseTensorProtoFile } from './tensor-proto-file';
 import { createRandom } from '../onnx/random';
+import { InputError } from './input-error';
+import { resolveInputShape, type ShapeOverrides } from './input-shapes';
 
-export interface GenerateOptions {
+/** `dims` sets symbolic dims by name (e.g. batch=4), `shapes` whole inputs; other unknown dims are 1. */
+export interface GenerateOptions extends ShapeOverrides {
   seed?: number;
-  /** Values for symbolic dims, by dim name (e.g. batch=4); unnamed or unknown dims default to 1. */
-  dims?: Record<string, number>;
   /** Inputs filled with one constant (e.g. sr=16000 for a model that branches on it). */
   values?: Record<string, number>;
 }
 
-export class InputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InputError';
-  }
-}
-
-export function resolveShape(input: ValueMetadata, dims: Record<string, number> = {}): number[] {
-  if (!input.shape) return [];
-  return input.shape.map((d) => {
-    if (typeof d === 'number' && d >= 0) return d;
-    if (typeof d === 'string' && dims[d] !== undefined) return dims[d];
-    return 1;
-  });
-}
+export { InputError };
 
 function fill(type: string, count: number, next: () => number, constant: number | undefined): HostTensor['data'] {
   const value = (scale: number, offset: number) => (constant !== undefined ? constant : next() * scale + offset);
@@ -51,7 +38,7 @@ function fill(type: string, count: number, next: () => number, constant: number 
 export function generateFeeds(inputs: readonly ValueMetadata[], sample: number, options: GenerateOptions = {}): Feeds {
   const feeds: Feeds = {};
   inputs.forEach((input, index) => {
-    const dims = resolveShape(input, options.dims);
+    const dims = resolveInputShape(input, options);
     const next = createRandom((options.seed ?? 0) * 1000003 + sample * 7919 + index);
     feeds[input.name] = {
       type: input.type as TensorType,

@@ -6,7 +6,7 @@ import { attr, makeAttribute } from '../onnx/attributes';
 import { dtypeInfo, type DTypeName } from '../onnx/dtype';
 import { describeError } from '../onnx/errors';
 import type { Model } from '../onnx/model';
-import { makeTensor, tensorDims, viewBytesAs } from '../onnx/tensor';
+import { elementCount, makeTensor, tensorDims, viewBytesAs } from '../onnx/tensor';
 import { SafetensorsError, SafetensorsFile, safetensorsDtype, writeSafetensors } from './safetensors';
 import { modelFiles } from '../onnx/model-files';
 import { assertNotInput } from '../onnx/output-path';
@@ -145,7 +145,7 @@ export function applyWeights(source: Model, weights: string | SafetensorsFile, o
 }
 
 export interface ExportWeightsOptions {
-  /** Also export Constant nodes' values, named by their output (default false). */
+  /** Export every Constant node's value, named by its output (default: only those feeding a weight input). */
   constants?: boolean;
   /** __metadata__ entries (none by default: loaders such as transformers reject unfamiliar "format" values). */
   metadata?: Record<string, string>;
@@ -159,21 +159,58 @@ export interface ExportWeightsReport {
   skipped: { name: string; dtype: DTypeName }[];
 }
 
-/** Write the model's initializers (and optionally Constant values) to a safetensors file. */
+/** The inputs of each op that carry learned weights (old exporters feed them from Constant nodes). */
+const WEIGHT_INPUTS: Record<string, readonly number[]> = {
+  MatMul: [1], Gemm: [1, 2], Conv: [1, 2], ConvTranspose: [1, 2], Gather: [0],
+  BatchNormalization: [1, 2, 3, 4], InstanceNormalization: [1, 2], LayerNormalization: [1, 2],
+  LSTM: [1, 2, 3], GRU: [1, 2, 3], RNN: [1, 2, 3], PRelu: [1],
+  // Biases and scales added by hand (`x @ w + b`); float Constants of more than one element only, see isWeightConstant.
+  Add: [0, 1], Sub: [0, 1], Mul: [0, 1], Div: [0, 1],
+};
+
+/** A Constant exported by default: float, more than one element (not a shape, an axis or a scalar), feeding a weight input. */
+function isWeightConstant(tensor: TensorProto, feedsWeight: boolean): boolean {
+  const dtype = dtypeInfo(tensor.dataType).name;
+  return feedsWeight && ['float32', 'float16', 'bfloat16', 'float64'].includes(dtype) && elementCount(tensorDims(tensor)) > 1;
+}
+
+/** Names of values that feed a weight input of a node in any graph. */
+function weightInputNames(model: Model): Set<string> {
+  const names = new Set<string>();
+  for (const { graph } of model.graphs()) {
+    for (const node of graph.node) {
+      if (node.domain !== '' && node.domain !== 'ai.onnx') continue;
+      for (const i of WEIGHT_INPUTS[node.opType] ?? []) if (node.input[i]) names.add(node.input[i]);
+    }
+  }
+  return names;
+}
+
+/**
+ * Write the model's weights to a safetensors file: its initializers and the Constant nodes that feed
+ * a weight input (MatMul B, Conv W, ...), or every Constant with `constants`. A model with nothing to
+ * export is an error, never an empty file.
+ */
 export function exportWeights(model: Model, file: string, options: ExportWeightsOptions = {}): ExportWeightsReport {
   if (model.sourcePath) assertNotInput(modelFiles(model), file);
   const targets = targetsOf(model);
   const initializerNames = new Set(model.graphs().flatMap((g) => g.graph.initializer.map((t) => t.name)));
+  const weightInputs = weightInputNames(model);
   const skipped: ExportWeightsReport['skipped'] = [];
   const tensors = [];
   for (const [name, { tensor }] of targets) {
-    if (!options.constants && !initializerNames.has(name)) continue;
+    if (!options.constants && !initializerNames.has(name) && !isWeightConstant(tensor, weightInputs.has(name))) continue;
     const dtype = dtypeInfo(tensor.dataType).name;
     if (!safetensorsDtype(dtype)) {
       skipped.push({ name, dtype });
       continue;
     }
     tensors.push({ name, dtype, dims: tensorDims(tensor), bytes: () => model.tensorBytes(tensor) });
+  }
+  if (tensors.length === 0) {
+    const held = skipped.length ? `; skipped ${skipped.length} tensor(s) safetensors cannot hold` : '';
+    const hint = options.constants ? '' : ' (--constants exports every Constant node)';
+    throw new SafetensorsError(`the model has no weights to export: no initializers and no Constant node feeding a weight input${hint}${held}`);
   }
   const { bytes } = writeSafetensors(file, tensors, options.metadata ?? {});
   return { file, tensors: tensors.length, bytes, skipped };

@@ -13,12 +13,14 @@ import { quantize } from '../quantize/quantize';
 import type { QuantizeReport } from '../quantize/report';
 
 export interface DemoOptions {
-  /** Folder for the two models (default: a new temporary folder). */
+  /** Folder for the two models, kept afterwards (default: a temporary folder, removed when done or on failure). */
   dir?: string;
 }
 
 export interface DemoReport {
   dir: string;
+  /** False when `dir` was a temporary folder, removed before runDemo returned: the files are gone. */
+  kept: boolean;
   /** The float encoder block and its int8 version. */
   files: { original: string; quantized: string };
   cpu: CpuInfo;
@@ -27,14 +29,25 @@ export interface DemoReport {
   compare: CompareReport;
 }
 
-export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
-  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'onnxforge-demo-'));
-  fs.mkdirSync(dir, { recursive: true });
+async function demoIn(dir: string, kept: boolean): Promise<DemoReport> {
   const files = { original: path.join(dir, 'encoder-block.onnx'), quantized: path.join(dir, 'encoder-block.int8.onnx') };
   const original = buildTransformerBlock({ seq: 128, hidden: 768, heads: 12, ffn: 3072, batch: 'batch' });
   saveModel(original, files.original);
   const { model: quantized, report: quantizeReport } = await quantize(original, { mode: 'dynamic', verify: false });
   saveModel(quantized, files.quantized);
   const compare = await compareModels(files.original, files.quantized, { dims: { batch: 1 }, sampleCount: 2, latencyRuns: 20 });
-  return { dir, files, cpu: kernels.cpuInfo(), inspect: inspectModel(original), quantize: quantizeReport, compare };
+  return { dir, kept, files, cpu: kernels.cpuInfo(), inspect: inspectModel(original), quantize: quantizeReport, compare };
+}
+
+export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
+  if (options.dir !== undefined) {
+    fs.mkdirSync(options.dir, { recursive: true });
+    return demoIn(options.dir, true);
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxforge-demo-'));
+  try {
+    return await demoIn(dir, false);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -6,13 +6,12 @@ import type { TensorProto } from '../onnx/gen/onnx_pb';
 import type { Model } from '../onnx/model';
 import { elementCount, isExternal, tensorDims } from '../onnx/tensor';
 import type { Dim } from '../onnx/value-info';
+import { assumedDims, checkShapeOverrides, type AssumedDim, type ShapeOverrides, type ShapedInput } from '../compare/input-shapes';
 import { MAC_OPS, nodeMacs } from './macs';
 import { knownShapes } from './shapes';
 import { layerSparsity, type LayerSparsity } from './sparsity';
 
-export interface InspectOptions {
-  /** Values for symbolic input dims in MAC estimates (default 1). */
-  dims?: Record<string, number>;
+export interface InspectOptions extends ShapeOverrides {
   /** How many of the largest tensors to list; default 10. */
   top?: number;
 }
@@ -34,6 +33,8 @@ export interface InspectReport {
   externalData: { file: string; tensors: number; bytes: number }[];
   largestTensors: { name: string; dtype: string; dims: number[]; bytes: number }[];
   macs: { total: number; counted: number; unknown: number; byOp: Record<string, number> };
+  /** Input dims the MAC estimates take as 1 because neither `dims` nor `shapes` sets them. */
+  assumed: AssumedDim[];
   /** Zeros in each MatMul/Gemm/Conv float weight (after pruning), with any N:M pattern they form. */
   sparsity: LayerSparsity[];
   metadata: Record<string, string>;
@@ -100,7 +101,9 @@ export function inspectModel(model: Model, options: InspectOptions = {}): Inspec
     .sort((a, b) => b.bytes - a.bytes)
     .slice(0, options.top ?? 10);
 
-  const shapes = knownShapes(model, options.dims);
+  const shaped: ShapedInput[] = model.inputs.map((i) => ({ name: i.name, shape: i.dims ?? null }));
+  checkShapeOverrides(shaped, options);
+  const shapes = knownShapes(model, options.dims, options.shapes);
   const macs = { total: 0, counted: 0, unknown: 0, byOp: {} as Record<string, number> };
   for (const node of model.graph.node) {
     if (!MAC_OPS.has(node.opType)) continue;
@@ -129,6 +132,7 @@ export function inspectModel(model: Model, options: InspectOptions = {}): Inspec
     externalData: [...external].map(([file, e]) => ({ file, ...e })),
     largestTensors: largest,
     macs,
+    assumed: assumedDims(shaped, options),
     sparsity: layerSparsity(model),
     metadata: Object.fromEntries(model.proto.metadataProps.map((p) => [p.key, p.value])),
   };

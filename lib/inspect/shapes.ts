@@ -18,15 +18,23 @@ function resolveDims(dims: Dim[] | undefined, symbols: Record<string, number>): 
   return out;
 }
 
-/** Known shapes of main-graph values; symbolic dims come from `symbols` (default 1 for graph inputs). */
-export function knownShapes(model: Model, symbols: Record<string, number> = {}): ShapeTable {
+/**
+ * Known shapes of main-graph values; symbolic dims come from `symbols`, whole input shapes from
+ * `inputShapes`, and dims of graph inputs neither sets are 1.
+ */
+export function knownShapes(model: Model, symbols: Record<string, number> = {}, inputShapes: Record<string, readonly number[]> = {}): ShapeTable {
   const table: ShapeTable = new Map();
   const g = model.graph;
   for (const t of g.initializer) table.set(t.name, tensorDims(t));
   for (const vi of model.inputs) {
+    const whole = inputShapes[vi.name];
+    if (whole) {
+      table.set(vi.name, [...whole]);
+      continue;
+    }
     const withDefaults: Record<string, number> = { ...symbols };
     for (const d of vi.dims ?? []) if (typeof d === 'string' && withDefaults[d] === undefined) withDefaults[d] = 1;
-    const dims = resolveDims(vi.dims, withDefaults);
+    const dims = resolveDims(vi.dims?.map((d) => (d === -1 ? 1 : d)), withDefaults);
     if (dims) table.set(vi.name, dims);
   }
   for (const list of [g.valueInfo, g.output]) {

@@ -47,7 +47,7 @@ export function inputMetadata(model: Model): ValueMetadata[] {
 export async function collectSamples(o: ResolvedOptions, inputs: readonly ValueMetadata[]): Promise<{ samples: Feeds[]; generated: boolean }> {
   const source = o.calibration;
   if (source === undefined) {
-    const samples = Array.from({ length: o.randomSamples }, (_, i) => generateFeeds(inputs, i, { seed: o.seed, dims: o.dims, values: o.values }));
+    const samples = Array.from({ length: o.randomSamples }, (_, i) => generateFeeds(inputs, i, { seed: o.seed, dims: o.dims, shapes: o.shapes, values: o.values }));
     return { samples, generated: true };
   }
   if (typeof source === 'string') return { samples: readCalibrationDir(source, inputs), generated: false };

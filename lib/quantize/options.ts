@@ -78,6 +78,8 @@ export interface QuantizeOptions {
   latencyRuns?: number;
   /** Values for symbolic dims of generated inputs, e.g. { batch: 4 }. */
   dims?: Record<string, number>;
+  /** Whole shapes of generated inputs by input name, e.g. { input_ids: [1, 512] } (reaches unnamed dims too). */
+  shapes?: Record<string, readonly number[]>;
   /** Inputs generated as one constant, e.g. { sr: 16000 }. */
   values?: Record<string, number>;
   seed?: number;

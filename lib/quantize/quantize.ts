@@ -5,6 +5,7 @@ import type { Feeds } from '../engine/tensor';
 import type { Model } from '../onnx/model';
 import { validateModel } from '../onnx/validate';
 import { calibrate, collectSamples, inputMetadata, type CalibrationResult } from './calibrate';
+import { checkShapeOverrides } from '../compare/input-shapes';
 import { dynamicQOperatorRewriters } from './dynamic-qoperator';
 import { dynamicQdqRewriters, weightOnlyInt8Rewriters } from './dequantize-rewriters';
 import { foldBatchNorms } from './fold-batchnorm';
@@ -45,6 +46,7 @@ async function verify(source: Uint8Array | string, result: Uint8Array | string, 
     latencyRuns: o.latencyRuns ?? 10,
     seed: o.seed,
     dims: o.dims,
+    shapes: o.shapes,
     values: o.values,
     engine: o.engine,
     onProgress: (done, total) => o.onProgress?.('verify', done, total),
@@ -54,6 +56,8 @@ async function verify(source: Uint8Array | string, result: Uint8Array | string, 
 /** Quantizes a copy of `source` as `options` say; see QuantizeOptions for the modes and their defaults. */
 export async function quantize(source: Model, options: QuantizeOptions): Promise<QuantizeResult> {
   const o = resolveOptions(options);
+  // Generated inputs (calibration, verification) take these; a misspelt name fails before any work.
+  checkShapeOverrides(inputMetadata(source), o);
   const model = source.clone();
   const scope = new GraphScope(model);
   const ctx = new RewriteContext(model, scope, o);

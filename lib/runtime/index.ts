@@ -1,7 +1,7 @@
 // The deployment runtime: a model repository served in-process, without HTTP.
 export { ModelRuntime, type RuntimeOptions, type InferOptions, type InferResult, type IndexEntry, type ModelMetadata, type ModelState } from './runtime';
 export { parseModelConfig, ModelConfigError, type ModelConfig, type TensorSpec, type VersionPolicy } from './config';
-export { scanRepository, readRepositoryModel, MODEL_FILE, type RepositoryModel } from './repository';
+export { checkRepositoryLayout, scanRepository, readRepositoryModel, MODEL_FILE, type RepositoryModel } from './repository';
 export {
   RuntimeError, InvalidRequestError, ModelNotFoundError, ModelUnavailableError, ModelLoadFailedError,
   OverloadedError, CapacityError, RequestTimeoutError, RequestCancelledError, ShuttingDownError, ExecutionError,

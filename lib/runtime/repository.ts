@@ -78,11 +78,29 @@ export function readRepositoryModel(root: string, name: string): RepositoryModel
   return model;
 }
 
+/**
+ * Model files lying loose in the repository folder are refused, saying where each belongs: served
+ * silently as nothing, they would leave a server that reports ready with none of the user's models.
+ */
+function refuseLooseModelFiles(root: string, entries: fs.Dirent[]): void {
+  const loose = entries.filter((e) => e.isFile() && e.name.toLowerCase().endsWith('.onnx')).map((e) => e.name).sort();
+  if (loose.length === 0) return;
+  const moves = loose.slice(0, 3).map((f) => `${path.join(root, f)} should be ${path.join(root, f.slice(0, -'.onnx'.length), '1', MODEL_FILE)}`);
+  const more = loose.length > 3 ? ` (and ${loose.length - 3} more)` : '';
+  throw new Error(`model repository ${root} holds loose .onnx files; each model needs its own folder, <repo>/<model>/<version>/${MODEL_FILE}: ${moves.join(', ')}${more}`);
+}
+
+/** Throws, with what to do, when `root` is not a folder or holds model files outside the layout. */
+export function checkRepositoryLayout(root: string): fs.Dirent[] {
+  if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) throw new Error(`model repository ${root} is not a directory`);
+  const entries = fs.readdirSync(root, { withFileTypes: true });
+  refuseLooseModelFiles(root, entries);
+  return entries;
+}
+
 /** Every model folder in the repository, by name. */
 export function scanRepository(root: string): RepositoryModel[] {
-  if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) throw new Error(`model repository ${root} is not a directory`);
-  return fs
-    .readdirSync(root, { withFileTypes: true })
+  return checkRepositoryLayout(root)
     .filter((e) => e.isDirectory() && MODEL_NAME.test(e.name))
     .map((e) => readRepositoryModel(root, e.name))
     .sort((a, b) => a.name.localeCompare(b.name));

@@ -67,6 +67,22 @@ describe('onnxforge CLI', () => {
     expect(fs.readdirSync(out).sort()).toEqual(['encoder-block.int8.onnx', 'encoder-block.onnx']);
   });
 
+  test('demo without --out removes the temporary folder it made', () => {
+    const tmp = path.join(folder.dir, 'tmp');
+    fs.mkdirSync(tmp);
+    const r = runCli(['demo', '--json'], { TMPDIR: tmp });
+    expect(r.status).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.kept).toBe(false);
+    expect(path.dirname(result.dir)).toBe(tmp);
+    // onnxruntime itself leaves .ses and mat-debug-<pid>.log in TMPDIR; the demo's folder must be gone.
+    const demoFolders = () => fs.readdirSync(tmp).filter((f) => f.startsWith('onnxforge-'));
+    expect(fs.existsSync(result.dir)).toBe(false);
+    expect(demoFolders()).toEqual([]);
+    expect(runCli(['demo'], { TMPDIR: tmp }).stdout).toMatch(/next: keep the models with --out DIR/);
+    expect(demoFolders()).toEqual([]);
+  });
+
   test('cpu --json reports the ISA level, capped by ONNXFORGE_ISA', () => {
     const info = JSON.parse(runCli(['cpu', '--json'], { ONNXFORGE_ISA: 'scalar' }).stdout);
     expect(info.isa).toBe('scalar');

@@ -2,6 +2,11 @@
 import { main } from '../../lib/cli/main';
 import { parseByteSize } from '../../lib/cli/commands/serve';
 import { post } from './http';
+import * as fs from 'fs';
+import * as path from 'path';
+import { buildMlp, saveModel } from '../../lib/onnx';
+import { runCli } from '../helpers/cli';
+import { makeTempDir, removeDir } from '../helpers/temp';
 
 describe('onnxforge serve', () => {
   test('parses memory sizes', () => {
@@ -47,6 +52,24 @@ describe('onnxforge serve', () => {
     } finally {
       process.exitCode = 0;
       stderr.mockRestore();
+    }
+  });
+
+  test('a folder of loose .onnx files fails at startup, saying where each file belongs', () => {
+    const repo = makeTempDir();
+    try {
+      saveModel(buildMlp({ inputSize: 4, hidden: [8], outputSize: 2 }), path.join(repo, 'resnet.onnx'));
+      fs.copyFileSync(path.join(repo, 'resnet.onnx'), path.join(repo, 'bert.onnx'));
+      const r = runCli(['serve', repo, '--port', '0']);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe('');
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`model repository ${repo} holds loose .onnx files; each model needs its own folder, <repo>/<model>/<version>/model.onnx`);
+      expect(lines[0]).toContain(`${path.join(repo, 'bert.onnx')} should be ${path.join(repo, 'bert', '1', 'model.onnx')}`);
+      expect(lines[0]).toContain(`${path.join(repo, 'resnet.onnx')} should be ${path.join(repo, 'resnet', '1', 'model.onnx')}`);
+    } finally {
+      removeDir(repo);
     }
   });
 });

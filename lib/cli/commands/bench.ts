@@ -4,7 +4,7 @@ import { benchModel, type BenchModelReport } from '../../compare/bench-model';
 import { formatBytes } from '../../format-bytes';
 import { printJson, table } from '../output';
 import { createProgress } from '../progress';
-import { collectNumberPairs, engineList, nonNegativeInt, positiveInt } from '../options';
+import { collectNumberPairs, collectShapes, engineList, nonNegativeInt, positiveInt } from '../options';
 
 function formatReport(report: BenchModelReport): string {
   const inputs = report.inputs.map((i) => `${i.name} ${i.type}[${i.dims.join(', ')}]`).join(', ');
@@ -38,6 +38,7 @@ export function registerBench(program: Command): void {
     .argument('<model>', 'model (.onnx)')
     .option('--engine <names>', 'comma-separated engines: ort, native, auto', engineList, ['ort', 'native'])
     .option('--dim <name=value>', 'value of a symbolic dim (repeatable)', collectNumberPairs, {})
+    .option('--shape <input=d1,d2,...>', 'whole shape of an input, unnamed dims included (repeatable)', collectShapes, {})
     .option('--batch <n>', 'the first dimension of inputs whose first dimension is symbolic', positiveInt)
     .option('--threads <n>', 'threads inside one run, for every engine', positiveInt)
     .option('--runs <n>', 'timed runs per engine', positiveInt, 50)
@@ -46,7 +47,7 @@ export function registerBench(program: Command): void {
     .action(async (model: string, opts) => {
       const progress = createProgress('bench');
       const report = await benchModel(model, {
-        engines: opts.engine, dims: opts.dim, batch: opts.batch, threads: opts.threads, runs: opts.runs, warmup: opts.warmup,
+        engines: opts.engine, dims: opts.dim, shapes: opts.shape, batch: opts.batch, threads: opts.threads, runs: opts.runs, warmup: opts.warmup,
         onProgress: (done, total) => progress.update(done, total),
       });
       progress.finish();

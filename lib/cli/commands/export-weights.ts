@@ -18,7 +18,7 @@ export function registerExportWeights(program: Command): void {
     .description('write the model\'s initializers (every graph, If/Loop bodies included) to a .safetensors file, for `convert --weights` or other tools')
     .argument('<model>', 'model (.onnx)')
     .requiredOption('-o, --output <file>', 'the .safetensors file to write')
-    .option('--constants', 'also export Constant nodes\' values, named by their output (PaddleOCR-style models keep their weights there)')
+    .option('--constants', 'export every Constant node\'s value, named by its output (without it, only the Constants that feed a weight input: MatMul B, Conv W, ...)')
     .option('--metadata <key=value>', 'a __metadata__ entry (repeatable; e.g. format=pt for PyTorch loaders)', collectMetadata, {})
     .option('--json', 'print the report as JSON')
     .action((input: string, opts) => {

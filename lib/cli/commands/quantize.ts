@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { quantizeFile, type QuantizeFileOptions } from '../../quantize/quantize-file';
 import type { QuantizeReport } from '../../quantize/report';
 import { UsageError } from '../errors';
-import { collectNumberPairs, nonNegativeInt, positiveInt } from '../options';
+import { collectNumberPairs, collectShapes, nonNegativeInt, positiveInt } from '../options';
 import { againstOriginal } from '../compare-tables';
 import { formatBytes } from '../../format-bytes';
 import { printJson, table } from '../output';
@@ -103,6 +103,7 @@ export function registerQuantize(program: Command): void {
     .option('--samples <n>', 'generated verification samples when there is no calibration data', positiveInt, 4)
     .option('--runs <n>', 'timed runs per model for the latency figure (0 skips)', nonNegativeInt, 10)
     .option('--dim <name=value>', 'value of a symbolic input dim for generated inputs (repeatable)', collectNumberPairs, {})
+    .option('--shape <input=d1,d2,...>', 'whole shape of a generated input, unnamed dims included (repeatable)', collectShapes, {})
     .option('--value <name=value>', 'fill a generated input with a constant, e.g. sr=16000 (repeatable)', collectNumberPairs, {})
     .option('--seed <n>', 'seed for generated inputs', nonNegativeInt, 0)
     .option('--threads <n>', 'onnxruntime intra-op threads for calibration and verification', positiveInt)
@@ -141,6 +142,7 @@ export function registerQuantize(program: Command): void {
         verifySamples: opts.samples,
         latencyRuns: opts.runs,
         dims: opts.dim,
+        shapes: opts.shape,
         values: opts.value,
         seed: opts.seed,
         engine: { threads: opts.threads },

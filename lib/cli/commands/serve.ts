@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { createExampleServer, EXAMPLE_MODEL, EXAMPLE_REQUEST } from '../../serve/example';
 import { createServer } from '../../serve/server';
+import { checkRepositoryLayout } from '../../runtime/repository';
 import { UsageError } from '../errors';
 import { nonNegativeInt, positiveInt } from '../options';
 import { formatBytes } from '../../format-bytes';
@@ -67,6 +68,8 @@ export function registerServe(program: Command): void {
         maxConnections: opts.maxConnections,
         log,
       };
+      // A repository the server cannot use fails here, before anything listens.
+      if (repo !== undefined) checkRepositoryLayout(repo);
       const server = repo === undefined ? createExampleServer(options) : createServer({ ...options, repository: repo });
       const { repository } = server;
       let stopping: Promise<void> | undefined;
@@ -82,7 +85,12 @@ export function registerServe(program: Command): void {
       });
       const url = await server.listen({ port: opts.port, host: opts.host });
       log(`listening on ${url}${repo ? ` for ${repository}` : ` with the built-in example model (${repository})`}; loading models`);
-      await server.ready();
+      try {
+        await server.ready();
+      } catch (err) {
+        await stop();
+        throw err;
+      }
       const index = server.runtime.index();
       if (opts.json) {
         printJson({ url, repository, memoryBudgetBytes: server.runtime.memoryBudgetBytes, models: index });

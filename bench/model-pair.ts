@@ -29,8 +29,8 @@ export async function timeModelPair(original: Model, result: Model, feedsFor: (i
   }
 }
 
-export interface OutputAccuracy { output: string; cosine: number; maxAbsError: number; top1Agreement: number | null }
+export interface OutputAccuracy { output: string; cosine: number | null; maxAbsError: number; maxRelativeError: number; top1Agreement: number | null }
 
 export function accuracyOf(report: CompareReport | null | undefined): OutputAccuracy[] {
-  return (report?.outputs ?? []).map((o) => ({ output: o.name, cosine: o.cosine, maxAbsError: o.maxAbsError, top1Agreement: o.top1Agreement }));
+  return (report?.outputs ?? []).map((o) => ({ output: o.name, cosine: o.cosine, maxAbsError: o.maxAbsError, maxRelativeError: o.maxRelativeError, top1Agreement: o.top1Agreement }));
 }

@@ -51,7 +51,7 @@ function markdown(cases: Case[], machine: string): string {
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...cases.map((c) => `| ${c.name} | ${c.pattern} | ${m(c.parameters.before)} -> ${m(c.parameters.after)} | ${c.groups} / ${c.skipped} `
       + `| ${c.latency.original.medianMs.toFixed(2)} | ${c.latency.pruned.medianMs.toFixed(2)} | ${c.latency.speedup.toFixed(2)}x `
-      + `| ${c.accuracy.map((a) => a.cosine.toFixed(4)).join(', ')} | ${c.accuracy.map((a) => a.top1Agreement?.toFixed(3) ?? '-').join(', ')} |`),
+      + `| ${c.accuracy.map((a) => a.cosine?.toFixed(4) ?? '-').join(', ')} | ${c.accuracy.map((a) => a.top1Agreement?.toFixed(3) ?? '-').join(', ')} |`),
     '',
     'Medians of interleaved runs after warm-up; cosine against the original on generated inputs, without fine-tuning.',
     '',

@@ -119,7 +119,7 @@ const REAL: RealCase[] = [
 /** The targets on the encoder, checked against the figures. */
 function targets(rows: Row[]): string[] {
   const enc = rows.filter((r) => r.model.startsWith('encoder'));
-  const worst = (r: Row) => Math.min(...r.accuracy.map((c) => c.cosine));
+  const worst = (r: Row) => Math.min(...r.accuracy.map((c) => c.cosine ?? 1));
   const dyn = enc.filter((r) => r.mode === 'dynamic int8 (qoperator)');
   const int4 = enc.filter((r) => r.mode === 'weight-only int4 (block 32)');
   const out: string[] = [];

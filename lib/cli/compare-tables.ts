@@ -9,8 +9,8 @@ const fixed = (x: number | null | undefined, digits: number): string => (x === n
 export function compareTables(report: CompareReport, labels: readonly [string, string]): string[] {
   const lines = [
     table(
-      ['output', 'cosine', 'max abs err', 'mean abs err', 'top-1 agree'],
-      report.outputs.map((o) => [o.name, fixed(o.cosine, 6), o.maxAbsError.toExponential(3), o.meanAbsError.toExponential(3), fixed(o.top1Agreement, 4)]),
+      ['output', 'cosine', 'max abs err', 'max rel err', 'mean abs err', 'top-1 agree'],
+      report.outputs.map((o) => [o.name, fixed(o.cosine, 6), o.maxAbsError.toExponential(3), o.maxRelativeError.toExponential(3), o.meanAbsError.toExponential(3), fixed(o.top1Agreement, 4)]),
     ),
     '',
     table(

@@ -4,9 +4,14 @@ import { HostTensor, toFloat64 } from '../engine/tensor';
 export interface OutputMetrics {
   name: string;
   elements: number;
-  cosine: number;
+  /** null for fewer than 2 elements: one value has no direction, its cosine is always 1. */
+  cosine: number | null;
   maxAbsError: number;
+  /** maxAbsError over the largest |value| of the reference (the absolute error where that is 0). */
+  maxRelativeError: number;
   meanAbsError: number;
+  /** The candidate is all zeros where the reference is not (a pruned or broken model's usual failure). */
+  allZero: boolean;
   /** Fraction of rows whose argmax over the last axis agrees; null without a class axis. */
   top1Agreement: number | null;
 }
@@ -46,18 +51,22 @@ export function compareOutput(name: string, reference: HostTensor, candidate: Ho
   }
   const a = toFloat64(reference);
   const b = toFloat64(candidate);
-  let maxAbs = 0, sumAbs = 0;
+  let maxAbs = 0, sumAbs = 0, scale = 0, candidateNonzero = false;
   for (let i = 0; i < a.length; i++) {
     const e = Math.abs(a[i] - b[i]);
     if (e > maxAbs || Number.isNaN(e)) maxAbs = e;
     sumAbs += e;
+    scale = Math.max(scale, Math.abs(a[i]));
+    if (b[i] !== 0) candidateNonzero = true;
   }
   return {
     name,
     elements: a.length,
-    cosine: cosineSimilarity(a, b),
+    cosine: a.length < 2 ? null : cosineSimilarity(a, b),
     maxAbsError: maxAbs,
+    maxRelativeError: scale > 0 ? maxAbs / scale : maxAbs,
     meanAbsError: a.length ? sumAbs / a.length : 0,
+    allZero: !candidateNonzero && scale > 0,
     top1Agreement: top1Agreement(a, b, reference.dims),
   };
 }
@@ -71,9 +80,11 @@ export function mergeMetrics(samples: readonly OutputMetrics[]): OutputMetrics {
   return {
     name: first.name,
     elements: samples.reduce((t, s) => t + s.elements, 0),
-    cosine: Math.min(...samples.map((s) => s.cosine)),
+    cosine: samples.some((s) => s.cosine !== null) ? Math.min(...samples.filter((s) => s.cosine !== null).map((s) => s.cosine as number)) : null,
     maxAbsError: Math.max(...samples.map((s) => s.maxAbsError)),
+    maxRelativeError: Math.max(...samples.map((s) => s.maxRelativeError)),
     meanAbsError: samples.reduce((t, s) => t + s.meanAbsError, 0) / samples.length,
+    allZero: samples.some((s) => s.allZero),
     top1Agreement: top1,
   };
 }

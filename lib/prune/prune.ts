@@ -1,6 +1,7 @@
 // prune(model, options): the pruning pass. Reads a Model, returns a pruned copy and a report; the input is
 // never modified.
 import { compareModels } from '../compare/compare';
+import { accuracyWarnings } from '../compare/accuracy-warnings';
 import type { Model } from '../onnx/model';
 import { serializeModel } from '../onnx/save';
 import { validateModel } from '../onnx/validate';
@@ -72,6 +73,8 @@ export async function prune(source: Model, options: PruneRunOptions): Promise<Pr
   const result = pruneModel(source, options);
   if (options.compare !== false) {
     result.report.compare = await compareModels(serializeModel(source), serializeModel(result.model), options.compare ?? {});
+    result.report.warnings.push(...accuracyWarnings(result.report.compare,
+      'prune less (a lower sparsity, or a scope that skips this output\'s layers), or recover it with onnxforge distill'));
   }
   return result;
 }

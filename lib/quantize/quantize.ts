@@ -1,6 +1,7 @@
 // quantize(model, options): the quantization pass. Reads a Model, returns a new Model and a report;
 // the input is never modified.
 import { compareModels, type CompareReport } from '../compare/compare';
+import { accuracyWarnings } from '../compare/accuracy-warnings';
 import type { Feeds } from '../engine/tensor';
 import type { Model } from '../onnx/model';
 import { validateModel } from '../onnx/validate';
@@ -112,6 +113,9 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
       const samples = calibration?.samples ?? (o.calibration !== undefined ? (await collectSamples(o, inputMetadata(source))).samples : undefined);
       verification = await verify(original.source, result.source, o, samples);
       if (calibration?.generated) verification.inputsGenerated = true;
+      warnings.push(...accuracyWarnings(verification, o.mode === 'static'
+        ? 'calibrate on real samples (--calibration), try --method percentile or entropy, or keep the layers feeding it in float (--exclude)'
+        : 'keep the layers feeding it in float (--exclude), or try --mode static with real --calibration'));
       const ratio = verification.latencyRatio;
       if (ratio !== null && ratio > 1.2 && o.mode === 'dynamic' && quantized.some((q) => q.opType === 'Conv')) {
         warnings.push(`the result runs ${ratio.toFixed(1)}x slower: onnxruntime's dynamic ConvInteger is slower than its float Conv; `

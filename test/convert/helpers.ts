@@ -64,7 +64,7 @@ export async function compareInMemory(a: Model, b: Model, samples: Feeds[]): Pro
 }
 
 export function minCosine(report: CompareReport): number {
-  return Math.min(...report.outputs.map((o) => o.cosine));
+  return Math.min(...report.outputs.map((o) => o.cosine ?? 1));
 }
 
 export function castNodes(model: Model) {

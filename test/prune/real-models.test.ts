@@ -45,6 +45,6 @@ describeWhen(realModelsAbsent(OCR_CLS, SILERO), 'pruning real models', () => {
     // Every layer reaches the sparsity asked for, to one weight.
     for (const l of sparse.report.layers) expect(Math.abs(l.sparsity - 0.5)).toBeLessThanOrEqual(1 / l.params);
     const [, hn, cn] = sparse.report.compare!.outputs;
-    expect(Math.min(hn.cosine, cn.cosine)).toBeGreaterThan(0.9);
+    expect(Math.min(hn.cosine!, cn.cosine!)).toBeGreaterThan(0.9);
   });
 });

@@ -14,8 +14,8 @@ const mlp = () => buildMlp({ inputSize: 64, hidden: [96], outputSize: 10 });
 const block = () => buildTransformerBlock({ seq: 8, hidden: 32, heads: 4, ffn: 64 });
 const convNet = () => buildConvNet({ channels: 3, size: 12, classes: 5 });
 
-function worstCosine(report: { verification: { outputs: { cosine: number }[] } | null }): number {
-  return Math.min(...(report.verification?.outputs ?? []).map((o) => o.cosine));
+function worstCosine(report: { verification: { outputs: { cosine: number | null }[] } | null }): number {
+  return Math.min(...(report.verification?.outputs ?? []).map((o) => o.cosine ?? 1));
 }
 
 let dir: string;

@@ -13,7 +13,7 @@ function formatReport(r: DemoReport): string {
     `native kernels: ${r.cpu.isa} on ${r.cpu.physicalCores} core(s)`,
     `built ${shown(r.files.original)}: ${r.inspect.nodes} nodes, ${formatCount(r.inspect.parameters.count)} parameters, ${formatCount(r.inspect.macs.total)} MACs per sequence`,
     `quantized ${r.quantize.quantized.length} MatMul nodes to int8 (dynamic): ${shown(r.files.quantized)}`,
-    `size ${formatBytes(r.compare.a.fileBytes)} -> ${formatBytes(r.compare.b.fileBytes)}; cosine ${out.cosine.toFixed(5)}; `
+    `size ${formatBytes(r.compare.a.fileBytes)} -> ${formatBytes(r.compare.b.fileBytes)}; cosine ${out.cosine?.toFixed(5) ?? '-'}; `
       + `onnxruntime latency ${r.compare.a.latency?.medianMs.toFixed(2)} ms -> ${r.compare.b.latency?.medianMs.toFixed(2)} ms (${speed}x)`,
     r.kept
       ? `next: npx onnxforge inspect ${r.files.quantized}`

@@ -38,8 +38,10 @@ describeWhen(redisAbsent(), 'cluster faults', () => {
     removeDir(dir);
   });
 
-  const worker = async (prefix: string, repo: 'stuck' | 'fast' | 'fours', name: string, extra: string[] = []) => {
-    const w = await startWorker(redis.url, path.join(dir, repo), name, ['--prefix', prefix, ...FAST_RECOVERY, ...extra]);
+  // For tests that hold jobs on purpose and recover nothing.
+  const SLOW_LOCK = ['--lock-duration', '10000', '--stalled-interval', '5000'];
+  const worker = async (prefix: string, repo: 'stuck' | 'fast' | 'fours', name: string, extra: string[] = [], recovery = FAST_RECOVERY) => {
+    const w = await startWorker(redis.url, path.join(dir, repo), name, ['--prefix', prefix, ...recovery, ...extra]);
     started.push(w);
     return w;
   };
@@ -54,7 +56,9 @@ describeWhen(redisAbsent(), 'cluster faults', () => {
     const client = new ClusterClient({ redis: redis.url, prefix, timeoutMs: 0 });
     try {
       // Each takes at most four jobs at once and finishes none before it holds four: only an even split completes.
-      await Promise.all([worker(prefix, 'fours', 'left', ['--concurrency', '4']), worker(prefix, 'fours', 'right', ['--concurrency', '4'])]);
+      // A 10 s job lock: with the fast-recovery one (1 s) a loaded machine can delay a renewal, a held job goes
+      // back to the queue, and neither worker ever holds four again (seen once in CI).
+      await Promise.all([worker(prefix, 'fours', 'left', ['--concurrency', '4'], SLOW_LOCK), worker(prefix, 'fours', 'right', ['--concurrency', '4'], SLOW_LOCK)]);
       const feeds = Array.from({ length: 8 }, (_, i) => request(50 + i));
       const results = await Promise.all(feeds.map((f) => client.infer('mlp', f)));
       await check(results, feeds);

@@ -10,9 +10,6 @@ export const FAST_RECOVERY = ['--lock-duration', '1000', '--stalled-interval', '
 /** A config whose single-row requests wait in the batcher (preferred size 64, ten minutes' delay): a worker holding them is mid-job until it dies. */
 export const STUCK_CONFIG = { max_batch_size: 64, dynamic_batching: { preferred_batch_size: [64], max_queue_delay_ms: 600000 }, queue: { timeout_ms: 0 } };
 
-/** Requests run four rows at a time and wait (ten minutes) for four: a worker holding fewer single-row jobs has none finished. */
-export const FOURS_CONFIG = { max_batch_size: 4, dynamic_batching: { preferred_batch_size: [4], max_queue_delay_ms: 600000 }, queue: { timeout_ms: 0 } };
-
 export const FAST_CONFIG = { max_batch_size: 64, dynamic_batching: { max_queue_delay_ms: 0 } };
 
 /** A repository of one model, `name`, with `config`; the same weights whatever the config (seed). */

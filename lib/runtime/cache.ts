@@ -1,11 +1,13 @@
 // The model cache's bookkeeping: loaded model versions under a memory budget, least
-// recently used first out; pinned and busy versions stay. Loads in progress hold a reservation.
+// recently used first out; pinned and busy versions stay. A load in progress holds a reservation
+// (an estimate); once loaded, a version counts what it was measured to take (its bytes).
 import { CapacityError } from './errors';
 import { formatBytes } from '../format-bytes';
 
 export interface CacheEntry {
   readonly name: string;
   readonly version: number;
+  /** Resident memory of the loaded version, as measured at load (or set by its config). */
   readonly bytes: number;
   readonly pinned: boolean;
   readonly busy: boolean;
@@ -62,6 +64,25 @@ export class ModelCache<T extends CacheEntry> {
   settle(bytes: number, entry?: T): void {
     this.reserved -= bytes;
     if (entry) this.entries.add(entry);
+  }
+
+  /**
+   * Brings the books back under the budget after a load measured more than its reservation:
+   * least recently used idle, unpinned entries other than `keep` leave the books and come back
+   * for the caller to unload. When they are not enough it stays over budget (pinned or busy models).
+   */
+  trim(keep?: T): T[] {
+    let excess = this.usedBytes - this.budgetBytes;
+    if (excess <= 0) return [];
+    const candidates = [...this.entries].filter((e) => e !== keep && !e.pinned && !e.busy).sort((a, b) => a.lastUsed - b.lastUsed);
+    const victims: T[] = [];
+    for (const candidate of candidates) {
+      if (excess <= 0) break;
+      victims.push(candidate);
+      excess -= candidate.bytes;
+    }
+    for (const victim of victims) this.entries.delete(victim);
+    return victims;
   }
 
   delete(entry: T): boolean {

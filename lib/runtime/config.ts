@@ -40,8 +40,9 @@ const configSchema = z
       .strictObject({
         count: positiveInt.default(1),
         device: z.enum(['cpu', 'cuda']).default('cpu'),
+        max_inflight: positiveInt.default(1),
       })
-      .default({ count: 1, device: 'cpu' }),
+      .default({ count: 1, device: 'cpu', max_inflight: 1 }),
     threads: positiveInt.optional(),
     preload: z.enum(['eager', 'lazy']).default('eager'),
     pinned: z.boolean().default(false),
@@ -103,7 +104,8 @@ export interface ModelConfig {
   inputs?: TensorSpec[];
   outputs?: TensorSpec[];
   dynamicBatching?: { preferredBatchSizes: number[]; maxQueueDelayMs: number };
-  instances: { count: number; device: 'cpu' | 'cuda' };
+  /** maxInflight: batches sent to one instance before it answers (1: the next batch forms while it runs). */
+  instances: { count: number; device: 'cpu' | 'cuda'; maxInflight: number };
   threads?: number;
   preload: 'eager' | 'lazy';
   pinned: boolean;
@@ -151,7 +153,7 @@ export function parseModelConfig(json: unknown, source: string): ModelConfig {
       preferredBatchSizes: [...(c.dynamic_batching.preferred_batch_size ?? [])].sort((a, b) => a - b),
       maxQueueDelayMs: c.dynamic_batching.max_queue_delay_ms,
     },
-    instances: c.instances,
+    instances: { count: c.instances.count, device: c.instances.device, maxInflight: c.instances.max_inflight },
     threads: c.threads,
     preload: c.preload,
     pinned: c.pinned,

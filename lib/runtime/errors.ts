@@ -57,11 +57,15 @@ export class CapacityError extends RuntimeError {
   }
 }
 
+/** The request waited in the queue past the model's queue timeout (config queue.timeout_ms). */
 export class RequestTimeoutError extends RuntimeError {
   constructor(message: string) {
     super(message, 504);
   }
 }
+
+/** The request's own deadline (its timeout, or a deadline given by the caller) passed before it was answered. */
+export class DeadlineExceededError extends RequestTimeoutError {}
 
 /** The caller cancelled the request (client disconnected, signal aborted). */
 export class RequestCancelledError extends RuntimeError {
@@ -83,7 +87,7 @@ export function errorCode(err: Error): string {
   const codes: [new (...args: never[]) => RuntimeError, string][] = [
     [InvalidRequestError, 'invalid_request'], [ModelNotFoundError, 'model_not_found'], [ModelUnavailableError, 'model_unavailable'],
     [ModelLoadFailedError, 'model_load_failed'], [OverloadedError, 'overloaded'], [CapacityError, 'capacity'],
-    [RequestTimeoutError, 'timeout'], [RequestCancelledError, 'cancelled'], [ShuttingDownError, 'shutting_down'],
+    [DeadlineExceededError, 'deadline_exceeded'], [RequestTimeoutError, 'timeout'], [RequestCancelledError, 'cancelled'], [ShuttingDownError, 'shutting_down'],
     [ExecutionError, 'execution_failed'],
   ];
   return codes.find(([type]) => err instanceof type)?.[1] ?? (err.status === 415 ? 'unsupported_media_type' : 'runtime_error');

@@ -20,9 +20,26 @@ export interface LoadSpec {
   config: ModelConfig;
 }
 
-/** Default memory estimate: one copy of the weights per instance (each worker owns a session). */
+/** What the cache reserves before a load: config memory_bytes, else one copy of the weights per instance (each worker owns a session). */
 export function estimateBytes(spec: LoadSpec): number {
   return spec.config.memoryBytes ?? spec.fileBytes * spec.config.instances.count;
+}
+
+/** An instance that runs outside this process reports its own resident memory. */
+interface ReportsMemory {
+  readonly residentBytes?: number;
+}
+
+/**
+ * What a loaded version costs the cache: config memory_bytes when set; else what its instances
+ * report, or else how much this process grew (RSS) over their load and warm-up — weights, the
+ * engine arenas after a real run, the worker threads — and never less than one copy of the file.
+ */
+function residentBytes(spec: LoadSpec, instances: readonly ReportsMemory[], rssGrowth: number): number {
+  if (spec.config.memoryBytes !== undefined) return spec.config.memoryBytes;
+  const reported = instances.map((i) => i.residentBytes);
+  const measured = reported.every((b) => b !== undefined) ? reported.reduce((a: number, b) => a + b!, 0) : rssGrowth;
+  return Math.max(spec.fileBytes, Math.round(measured));
 }
 
 function defaultThreads(instances: number): number {
@@ -39,7 +56,8 @@ function checkBatchDims(list: readonly ValueMetadata[], kind: string, name: stri
 }
 
 export class LoadedModel {
-  readonly bytes: number;
+  /** Resident memory the cache counts for this version (see residentBytes). */
+  bytes: number;
   lastUsed = Date.now();
   /** Executions run for warm-up, per instance summed. */
   warmupRuns = 0;
@@ -65,6 +83,7 @@ export class LoadedModel {
         maxQueueSize: config.queue.maxSize,
         timeoutMs: config.queue.timeoutMs,
         defaultPriority: config.queue.defaultPriority,
+        maxInflightPerInstance: config.instances.maxInflight,
       },
       metrics.observerFor(spec.name, spec.version),
     );
@@ -74,6 +93,7 @@ export class LoadedModel {
   static async load(spec: LoadSpec, metrics: RuntimeMetrics): Promise<LoadedModel> {
     const { config, name } = spec;
     const engine = { threads: config.threads ?? defaultThreads(config.instances.count) };
+    const rssBefore = process.memoryUsage.rss();
     const started = await Promise.allSettled(
       Array.from({ length: config.instances.count }, () => WorkerInstance.start({ file: spec.file, engine, device: config.instances.device })),
     );
@@ -90,6 +110,7 @@ export class LoadedModel {
       }
       const model = new LoadedModel(spec, instances, inputs, outputs, metrics);
       await model.warmUp();
+      model.bytes = residentBytes(spec, instances as readonly ReportsMemory[], process.memoryUsage.rss() - rssBefore);
       return model;
     } catch (err) {
       await Promise.all(instances.map((i) => i.dispose()));
@@ -125,6 +146,19 @@ export class LoadedModel {
   /** Queued or executing work: a busy model is never evicted. */
   get busy(): boolean {
     return !this.scheduler.idle;
+  }
+
+  /** Requests waiting in the queue. */
+  get queued(): number {
+    return this.scheduler.queued;
+  }
+
+  /**
+   * Stops dispatching this version's requests until the returned function is called; they still
+   * queue, time out and cancel (maintenance, and tests that need a request to stay queued).
+   */
+  pauseDispatch(): () => void {
+    return this.scheduler.pause();
   }
 
   /** Usable: not retired and at least one instance alive. */

@@ -61,6 +61,18 @@ export class RuntimeMetrics {
     labelNames: ['model', 'version'],
     registers: [this.registry],
   });
+  readonly cancelled = new Counter<ModelLabels | 'reason' | 'stage'>({
+    name: 'onnxforge_requests_cancelled_total',
+    help: 'Requests given up before their answer; reason: client (disconnected or aborted), deadline (the request\'s own), timeout (the model\'s queue timeout); stage: queued (never ran), running (its batch ran, the result was dropped)',
+    labelNames: ['model', 'version', 'reason', 'stage'],
+    registers: [this.registry],
+  });
+  readonly residentBytes = new Gauge<ModelLabels>({
+    name: 'onnxforge_model_resident_bytes',
+    help: 'Memory a loaded model version takes, as the cache counts it: measured process memory growth over its load and warm-up (all instances), or its config memory_bytes',
+    labelNames: ['model', 'version'],
+    registers: [this.registry],
+  });
   readonly cacheHits = new Counter<'model'>({
     name: 'onnxforge_cache_hits_total',
     help: 'Requests that found their model loaded',
@@ -94,7 +106,7 @@ export class RuntimeMetrics {
   });
   readonly cacheBytes = new Gauge({
     name: 'onnxforge_cache_bytes',
-    help: 'Estimated memory of the loaded (and loading) models',
+    help: 'Memory of the loaded models as the cache counts it (onnxforge_model_resident_bytes summed), plus reservations for loads in progress',
     registers: [this.registry],
   });
   readonly cacheBudgetBytes = new Gauge({
@@ -130,6 +142,7 @@ export class RuntimeMetrics {
         inferences.inc(rows);
       },
       onQueueDepth: (depth) => queueDepth.set(depth),
+      onCancelled: (reason, stage) => this.cancelled.inc({ ...labels, reason, stage }),
     };
   }
 }

@@ -8,6 +8,7 @@ import type { ValueMetadata } from '../engine/engine';
 import type { Feeds, HostTensor } from '../engine/tensor';
 import { ModelCache } from './cache';
 import {
+  errorCode,
   ModelLoadFailedError,
   ModelNotFoundError,
   ModelUnavailableError,
@@ -67,6 +68,8 @@ interface VersionSlot {
   failure?: string;
   /** Why it is not loaded (evicted, idle) when there is no failure. */
   note?: string;
+  /** Resident bytes measured at its last load: the next load reserves this instead of the estimate. */
+  measuredBytes?: number;
 }
 
 interface ModelEntry {
@@ -139,7 +142,7 @@ export class ModelRuntime {
     return this.cache.budgetBytes;
   }
 
-  /** Estimated bytes of the loaded models (and loads in progress). */
+  /** Resident bytes of the loaded models as measured at their load (see LoadedModel.bytes), plus reservations of loads in progress. */
   get memoryUsedBytes(): number {
     return this.cache.usedBytes;
   }
@@ -190,8 +193,9 @@ export class ModelRuntime {
       this.retire(slot.loaded);
       slot.loaded = undefined;
     }
-    slot.loading ??= this.loadVersion(slot.spec)
+    slot.loading ??= this.loadVersion(slot.spec, slot.measuredBytes)
       .then((model) => {
+        slot.measuredBytes = model.bytes;
         if (this.closing || entry.unloaded || this.models.get(entry.repo.name) !== entry) {
           this.retire(model);
           throw this.closing ? new ShuttingDownError() : new ModelUnavailableError(`model "${entry.repo.name}" was unloaded while loading`);
@@ -211,15 +215,15 @@ export class ModelRuntime {
   }
 
   /** Loads one version into the cache, evicting least recently used models to make room. */
-  private loadVersion(spec: LoadSpec): Promise<LoadedModel> {
-    const load = this.loadVersionNow(spec);
+  private loadVersion(spec: LoadSpec, measuredBytes?: number): Promise<LoadedModel> {
+    const load = this.loadVersionNow(spec, measuredBytes);
     const tracked = load.catch(() => undefined).finally(() => this.loadsInProgress.delete(tracked));
     this.loadsInProgress.add(tracked);
     return load;
   }
 
-  private async loadVersionNow(spec: LoadSpec): Promise<LoadedModel> {
-    const bytes = estimateBytes(spec);
+  private async loadVersionNow(spec: LoadSpec, measuredBytes?: number): Promise<LoadedModel> {
+    const bytes = spec.config.memoryBytes ?? measuredBytes ?? estimateBytes(spec);
     const what = `model "${spec.name}" version ${spec.version}`;
     const victims = this.cache.reserve(bytes, what);
     for (const victim of victims) this.evict(victim, 'budget');
@@ -238,6 +242,11 @@ export class ModelRuntime {
       throw err;
     } finally {
       this.cache.settle(bytes, model);
+      if (model) {
+        this.metrics.residentBytes.set({ model: spec.name, version: String(spec.version) }, model.bytes);
+        // It may take more than was reserved: make room now rather than run over the budget.
+        for (const victim of this.cache.trim(model)) this.evict(victim, 'budget');
+      }
       this.updateCacheGauges();
     }
   }
@@ -255,6 +264,7 @@ export class ModelRuntime {
 
   private retire(model: LoadedModel): void {
     this.cache.delete(model);
+    this.metrics.residentBytes.remove({ model: model.name, version: String(model.version) });
     this.updateCacheGauges();
     const done = model.retire().finally(() => this.retiring.delete(done));
     this.retiring.add(done);
@@ -326,6 +336,7 @@ export class ModelRuntime {
       slot.loaded = undefined;
       if (model) {
         this.cache.delete(model);
+        this.metrics.residentBytes.remove({ model: model.name, version: String(model.version) });
         await model.retire();
       }
     });
@@ -419,7 +430,7 @@ function outcomeOf(err: unknown): string {
     case 404: return 'not_found';
     case 499: return 'cancelled';
     case 503: return err.retryAfterSeconds !== undefined ? 'overloaded' : 'unavailable';
-    case 504: return 'timeout';
+    case 504: return errorCode(err) === 'deadline_exceeded' ? 'deadline_exceeded' : 'timeout';
     default: return 'error';
   }
 }

@@ -1,13 +1,21 @@
 // Per model version: a priority queue of requests, the dynamic batcher that merges them
-// along dim 0, and dispatch of each batch to the least-loaded instance.
-import { performance } from 'perf_hooks';
+// along dim 0, deadlines and cancellation, and dispatch of each batch to the least-loaded instance.
 import type { Feeds, HostTensor } from '../engine/tensor';
-import { batchKey, concatFeeds, splitOutputs } from './batching';
-import { ExecutionError, OverloadedError, RequestCancelledError, RequestTimeoutError, ShuttingDownError } from './errors';
+import { batchKey, concatFeeds, formBatch, splitOutputs } from './batching';
+import { Clock, systemClock, TimerHandle } from './clock';
+import {
+  DeadlineExceededError,
+  ExecutionError,
+  OverloadedError,
+  RequestCancelledError,
+  RequestTimeoutError,
+  ShuttingDownError,
+} from './errors';
 import type { InstanceResult } from './instance';
 
 /** What the scheduler needs from an instance (a worker thread in production). */
 export interface Executor {
+  /** Runs sent to this instance and not yet answered, whoever sent them. */
   readonly inflight: number;
   readonly failure: string | undefined;
   run(feeds: Feeds, outputs: string[] | undefined, transferInputs: boolean): Promise<InstanceResult>;
@@ -19,15 +27,26 @@ export interface SchedulerPolicy {
   /** Undefined: requests never merge. */
   dynamicBatching?: { preferredBatchSizes: readonly number[]; maxQueueDelayMs: number };
   maxQueueSize: number;
-  /** 0: no timeout. */
+  /** The model's queue timeout; 0: none. */
   timeoutMs: number;
   defaultPriority: number;
+  /**
+   * Batches an instance may hold at once (default 1: a batch is formed when an instance is free,
+   * so requests that arrive meanwhile join the next one). More lets an instance queue its next
+   * batch while it runs one.
+   */
+  maxInflightPerInstance?: number;
 }
+
+/** Why a request was given up: its client went away, its own deadline, or the model's queue timeout. */
+export type CancelReason = 'client' | 'deadline' | 'timeout';
 
 export interface SchedulerObserver {
   onDispatch?(queueMs: number): void;
   onExecution?(rows: number, requests: number, computeMs: number): void;
   onQueueDepth?(depth: number): void;
+  /** `stage` queued: the request never ran; running: its batch was already sent and its result is dropped. */
+  onCancelled?(reason: CancelReason, stage: 'queued' | 'running'): void;
 }
 
 /** The part of AbortSignal the scheduler uses; an AbortSignal fits. */
@@ -37,13 +56,20 @@ export interface CancelSignal {
   removeEventListener(type: 'abort', listener: () => void): void;
 }
 
+/**
+ * Per-request options of the runtime's infer call (ModelRuntime.infer), for HTTP, gRPC and
+ * library callers alike. A request whose deadline passes, or whose signal aborts, while it is
+ * queued leaves the queue and never runs; one already running is answered at once (its result is dropped).
+ */
 export interface SubmitOptions {
   outputs?: string[];
   /** Larger runs first; default the model's default_priority. */
   priority?: number;
-  /** Overrides the model's queue timeout; 0 disables it. */
+  /** Relative deadline in ms from submission; replaces the model's queue timeout; 0: none. Fails with DeadlineExceededError (504, `deadline_exceeded`). */
   timeoutMs?: number;
-  /** Cancels the request: a queued one leaves the queue, a running one is answered at once. */
+  /** Absolute deadline, epoch ms or a Date (a gRPC deadline); already past: fails at once. The earlier of this and timeoutMs applies. */
+  deadline?: number | Date;
+  /** Cancels the request (RequestCancelledError, 499, `cancelled`). */
   signal?: CancelSignal;
 }
 
@@ -53,27 +79,41 @@ interface Entry {
   key: string;
   outputs: string[] | undefined;
   priority: number;
-  seq: number;
   enqueuedAt: number;
+  /** Clock time after which it must not run; Infinity: none. */
+  deadline: number;
+  expired(): Error;
+  expiry: CancelReason;
   state: 'queued' | 'running' | 'done';
   resolve(outputs: Record<string, HostTensor>): void;
   reject(err: Error): void;
   cleanup(): void;
 }
 
+interface Load {
+  batches: number;
+  rows: number;
+}
+
 export class Scheduler {
-  private readonly queue: Entry[] = [];
-  private seq = 0;
+  private queue: Entry[] = [];
   private running = 0;
-  private holdTimer: NodeJS.Timeout | undefined;
+  private holdTimer: TimerHandle | undefined;
   private closed = false;
+  private pauses = 0;
   private idleWaiters: (() => void)[] = [];
+  private readonly loads = new Map<Executor, Load>();
+  private readonly maxInflight: number;
 
   constructor(
     private readonly executors: readonly Executor[],
     private readonly policy: SchedulerPolicy,
     private readonly observer: SchedulerObserver = {},
-  ) {}
+    private readonly clock: Clock = systemClock,
+  ) {
+    for (const executor of executors) this.loads.set(executor, { batches: 0, rows: 0 });
+    this.maxInflight = Math.max(1, policy.maxInflightPerInstance ?? 1);
+  }
 
   get queued(): number {
     return this.queue.length;
@@ -83,40 +123,73 @@ export class Scheduler {
     return this.queue.length === 0 && this.running === 0;
   }
 
+  /** Rows and batches this scheduler has in flight on each instance, in the executors' order. */
+  get instanceLoads(): Load[] {
+    return this.executors.map((e) => ({ ...this.loads.get(e)! }));
+  }
+
   /** `rows` is the request's size along dim 0 (validated by the caller). */
   submit(feeds: Feeds, rows: number, options: SubmitOptions = {}): Promise<Record<string, HostTensor>> {
     if (this.closed) return Promise.reject(new ShuttingDownError());
+    if (options.signal?.aborted) {
+      this.observer.onCancelled?.('client', 'queued');
+      return Promise.reject(new RequestCancelledError());
+    }
+    const now = this.clock.now();
+    const limit = this.deadlineOf(options, now);
+    if (limit.at <= now) {
+      this.observer.onCancelled?.(limit.reason, 'queued');
+      return Promise.reject(limit.error());
+    }
     if (this.queue.length >= this.policy.maxQueueSize) {
       return Promise.reject(new OverloadedError(`queue is full (${this.policy.maxQueueSize} requests waiting); retry later`));
     }
-    if (options.signal?.aborted) return Promise.reject(new RequestCancelledError());
     return new Promise((resolve, reject) => {
-      const timeoutMs = options.timeoutMs ?? this.policy.timeoutMs;
-      let timer: NodeJS.Timeout | undefined;
+      let timer: TimerHandle | undefined;
       const entry: Entry = {
         feeds,
         rows,
         key: batchKey(feeds, options.outputs),
         outputs: options.outputs,
         priority: options.priority ?? this.policy.defaultPriority,
-        seq: this.seq++,
-        enqueuedAt: performance.now(),
+        enqueuedAt: now,
+        deadline: limit.at,
+        expired: limit.error,
+        expiry: limit.reason,
         state: 'queued',
         resolve,
         reject,
         cleanup: () => {
-          if (timer) clearTimeout(timer);
+          if (timer !== undefined) this.clock.clearTimer(timer);
           options.signal?.removeEventListener('abort', onAbort);
         },
       };
-      const onAbort = () => this.abandon(entry, new RequestCancelledError());
-      if (timeoutMs > 0) {
-        timer = setTimeout(() => this.abandon(entry, new RequestTimeoutError(`request timed out after ${timeoutMs} ms`)), timeoutMs);
-      }
+      const onAbort = () => this.abandon(entry, new RequestCancelledError(), 'client');
+      if (Number.isFinite(limit.at)) timer = this.clock.setTimer(() => this.abandon(entry, limit.error(), limit.reason), limit.at - now);
       options.signal?.addEventListener('abort', onAbort, { once: true });
       this.enqueue(entry);
       this.pump();
     });
+  }
+
+  /** The request's deadline on the clock, what kind it is, and the error it fails with. */
+  private deadlineOf(options: SubmitOptions, now: number): { at: number; reason: CancelReason; error: () => Error } {
+    const ownTimeout = options.timeoutMs !== undefined;
+    const timeoutMs = options.timeoutMs ?? this.policy.timeoutMs;
+    let at = timeoutMs > 0 ? now + timeoutMs : Infinity;
+    let reason: CancelReason = ownTimeout ? 'deadline' : 'timeout';
+    let error = ownTimeout
+      ? () => new DeadlineExceededError(`deadline exceeded: request timed out after ${timeoutMs} ms`)
+      : () => new RequestTimeoutError(`request timed out after ${timeoutMs} ms (the model's queue timeout)`);
+    if (options.deadline !== undefined) {
+      const deadline = +options.deadline;
+      if (deadline < at) {
+        at = deadline;
+        reason = 'deadline';
+        error = () => new DeadlineExceededError('deadline exceeded: the request\'s deadline passed before it was answered');
+      }
+    }
+    return { at, reason, error };
   }
 
   /** Resolves once nothing is queued or running. */
@@ -128,6 +201,21 @@ export class Scheduler {
   /** Takes no new requests; those already queued still run. */
   close(): void {
     this.closed = true;
+  }
+
+  /**
+   * Stops dispatching (requests still queue, time out and cancel) until the returned function is
+   * called: for maintenance, and for tests that need a request to stay queued.
+   */
+  pause(): () => void {
+    this.pauses++;
+    let resumed = false;
+    return () => {
+      if (resumed) return;
+      resumed = true;
+      this.pauses--;
+      this.pump();
+    };
   }
 
   private enqueue(entry: Entry): void {
@@ -143,18 +231,16 @@ export class Scheduler {
     this.observer.onQueueDepth?.(this.queue.length);
   }
 
-  /** Timeout or cancellation: a queued request leaves the queue; a running one is answered now and its result dropped. */
-  private abandon(entry: Entry, err: Error): void {
+  /** Deadline or cancellation: a queued request leaves the queue; a running one is answered now and its result dropped. */
+  private abandon(entry: Entry, err: Error, reason: CancelReason): void {
     if (entry.state === 'done') return;
     if (entry.state === 'queued') {
       this.queue.splice(this.queue.indexOf(entry), 1);
       this.observer.onQueueDepth?.(this.queue.length);
       // Nothing left to hold a batch for: a pending hold timer would only keep the process alive.
-      if (this.queue.length === 0 && this.holdTimer) {
-        clearTimeout(this.holdTimer);
-        this.holdTimer = undefined;
-      }
+      if (this.queue.length === 0) this.clearHoldTimer();
     }
+    this.observer.onCancelled?.(reason, entry.state);
     this.settle(entry, err);
     this.notifyIfIdle();
   }
@@ -167,87 +253,83 @@ export class Scheduler {
     else entry.resolve(outcome);
   }
 
+  /** The instance with the fewest rows in flight (then the fewest runs) that can take another batch. */
   private pickExecutor(): Executor | undefined {
     let best: Executor | undefined;
+    let bestLoad: Load | undefined;
     for (const executor of this.executors) {
-      if (executor.failure || executor.inflight > 0) continue;
-      if (!best || executor.inflight < best.inflight) best = executor;
+      const load = this.loads.get(executor)!;
+      if (executor.failure || load.batches >= this.maxInflight || executor.inflight >= this.maxInflight) continue;
+      if (!best || load.rows < bestLoad!.rows || (load.rows === bestLoad!.rows && executor.inflight < best.inflight)) {
+        best = executor;
+        bestLoad = load;
+      }
     }
     return best;
   }
 
-  /** The next batch: the head request and the compatible requests behind it, up to max_batch_size rows. */
-  private collect(): Entry[] | undefined {
-    const head = this.queue[0];
-    const batching = this.policy.dynamicBatching;
-    if (!batching || this.policy.maxBatchSize === 0) return [head];
-    const max = this.policy.maxBatchSize;
-    const batch = [head];
-    let rows = head.rows;
-    for (let i = 1; i < this.queue.length && rows < max; i++) {
-      const candidate = this.queue[i];
-      if (candidate.key !== head.key || rows + candidate.rows > max) continue;
-      batch.push(candidate);
-      rows += candidate.rows;
+  /** Queued requests whose deadline has passed leave before anything is dispatched (timers may fire late). */
+  private dropExpired(now: number): void {
+    if (!this.queue.some((e) => e.deadline <= now)) return;
+    for (const entry of this.queue.filter((e) => e.deadline <= now)) {
+      this.abandon(entry, entry.expired(), entry.expiry);
     }
-    if (rows === max) return batch;
-    // A preferred size reachable by a prefix of the batch goes now.
-    const preferred = batching.preferredBatchSizes;
-    if (preferred.length) {
-      let prefixRows = 0;
-      let best = 0;
-      batch.forEach((entry, i) => {
-        prefixRows += entry.rows;
-        if (preferred.includes(prefixRows)) best = i + 1;
-      });
-      if (best > 0) return batch.slice(0, best);
-    }
-    const waited = performance.now() - head.enqueuedAt;
-    if (waited < batching.maxQueueDelayMs) {
-      if (!this.holdTimer) {
-        this.holdTimer = setTimeout(() => {
-          this.holdTimer = undefined;
-          this.pump();
-        }, Math.max(0, batching.maxQueueDelayMs - waited));
-      }
-      return undefined;
-    }
-    return batch;
+  }
+
+  private clearHoldTimer(): void {
+    if (this.holdTimer === undefined) return;
+    this.clock.clearTimer(this.holdTimer);
+    this.holdTimer = undefined;
   }
 
   private pump(): void {
     while (this.queue.length > 0) {
       if (this.executors.every((e) => e.failure)) {
-        for (const entry of this.queue.splice(0)) this.settle(entry, new ExecutionError(this.executors[0]?.failure ?? 'no instance'));
+        const failed = this.queue;
+        this.queue = [];
+        for (const entry of failed) this.settle(entry, new ExecutionError(this.executors[0]?.failure ?? 'no instance'));
         this.notifyIfIdle();
         return;
       }
+      if (this.pauses > 0) return;
       const executor = this.pickExecutor();
       if (!executor) return;
-      const batch = this.collect();
-      if (!batch) return;
-      if (this.holdTimer) {
-        clearTimeout(this.holdTimer);
-        this.holdTimer = undefined;
+      const now = this.clock.now();
+      this.dropExpired(now);
+      if (this.queue.length === 0) return;
+      const batching = this.policy.dynamicBatching;
+      const decision = batching && this.policy.maxBatchSize > 0
+        ? formBatch(this.queue, { maxBatchSize: this.policy.maxBatchSize, ...batching }, now)
+        : { batch: [this.queue[0]] };
+      if ('waitMs' in decision) {
+        this.holdTimer ??= this.clock.setTimer(() => {
+          this.holdTimer = undefined;
+          this.pump();
+        }, decision.waitMs);
+        return;
       }
-      for (const entry of batch) this.queue.splice(this.queue.indexOf(entry), 1);
+      this.clearHoldTimer();
+      const { batch } = decision;
+      for (const entry of batch) entry.state = 'running';
+      this.queue = batch.length === 1 && this.queue[0] === batch[0] ? this.queue.slice(1) : this.queue.filter((e) => e.state === 'queued');
       this.observer.onQueueDepth?.(this.queue.length);
-      this.execute(executor, batch);
+      this.execute(executor, batch, now);
     }
   }
 
-  private execute(executor: Executor, batch: Entry[]): void {
-    const now = performance.now();
-    for (const entry of batch) {
-      entry.state = 'running';
-      this.observer.onDispatch?.(now - entry.enqueuedAt);
-    }
+  private execute(executor: Executor, batch: Entry[], now: number): void {
+    for (const entry of batch) this.observer.onDispatch?.(now - entry.enqueuedAt);
     const merged = batch.length > 1;
     const feeds = merged ? concatFeeds(batch.map((e) => e.feeds)) : batch[0].feeds;
     const rows = batch.reduce((sum, e) => sum + e.rows, 0);
+    const load = this.loads.get(executor)!;
+    load.batches++;
+    load.rows += rows;
     this.running++;
     const finish = (outcome: InstanceResult | Error) => {
       this.running--;
+      load.batches--;
+      load.rows -= rows;
       // The instance is free: give it the next batch before answering this one.
       this.pump();
       try {

@@ -9,6 +9,7 @@ import { ModelRuntime } from '../runtime/runtime';
 import type { InferenceBackend } from './backend';
 import type { CancelSignal } from '../runtime/scheduler';
 import { checkAdminAuth, checkInferenceAuth } from './auth';
+import { requestTimeoutMs } from './deadline';
 import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH } from './codec';
 import { parseBody, type ParsedBody } from './body';
 import { limitedServer, type ConnectionLimits } from './http-limits';
@@ -211,7 +212,7 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
         version,
         outputs: decoded.outputs,
         priority: decoded.priority,
-        timeoutMs: decoded.timeoutMs,
+        timeoutMs: requestTimeoutMs(request.headers, body?.json, decoded.timeoutMs),
         signal: clientGone,
       });
       const encoded = encodeInferResponse(result.model, result.version, decoded, result.outputs);

@@ -114,12 +114,30 @@ describe('ModelRuntime', () => {
     // The runtime still serves the next request.
     expect((await runtime.infer('mlp', input(1))).outputs).toBeDefined();
   });
+});
 
-  test('memory accounting follows loads (file size x instances by default)', () => {
-    const bytes = fs.statSync(path.join(repo, 'mlp', '2', 'model.onnx')).size;
-    expect(runtime.loadedModel('mlp', 2)?.bytes).toBe(bytes);
-    expect(runtime.memoryUsedBytes).toBeGreaterThanOrEqual(2 * bytes);
+test('a version counts its measured resident memory: a copy of the weights per instance, not an estimate', async () => {
+  const weights = buildMlp({ inputSize: 1024, hidden: [2048, 2048], outputSize: 16 });
+  const repo = writeRepository({
+    big: { config: { max_batch_size: 4, instances: { count: 2 } }, versions: { 1: weights } },
+    sized: { config: { memory_bytes: 12345, warmup: { samples: 0 } }, versions: { 1: smallMlp() } },
   });
+  const runtime = new ModelRuntime({ repository: repo });
+  try {
+    await runtime.start();
+    const file = fs.statSync(path.join(repo, 'big', '1', 'model.onnx')).size;
+    const big = runtime.loadedModel('big')!;
+    // Each instance's session holds its own weights (the floor is one copy of the file).
+    expect(big.bytes).toBeGreaterThanOrEqual(1.9 * file);
+    // memory_bytes in the config is taken as given.
+    expect(runtime.loadedModel('sized')!.bytes).toBe(12345);
+    expect(runtime.memoryUsedBytes).toBe(big.bytes + 12345);
+    const text = await runtime.metrics.registry.metrics();
+    expect(text).toContain(`onnxforge_model_resident_bytes{model="big",version="1"} ${big.bytes}`);
+    expect(text).toContain(`onnxforge_cache_bytes ${big.bytes + 12345}`);
+  } finally {
+    await runtime.close();
+  }
 });
 
 test('after close the runtime refuses work', async () => {

@@ -18,6 +18,15 @@ async function startServer(models: Parameters<typeof writeRepository>[0], option
   return { server, url };
 }
 
+/** Resolves once \`condition\` holds, checking after each turn of the event loop (10 s bound: a hang fails). */
+async function until(condition: () => boolean): Promise<void> {
+  const limit = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > limit) throw new Error('condition never held');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 async function waitForQueueDepth(url: string, model: string, depth: number): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (metricValue((await request(`${url}/metrics`)).text, 'onnxforge_queue_depth', { model }) < depth) {
@@ -77,31 +86,70 @@ describe('scheduling through the server', () => {
     expect(rejected.json.error).toMatch(/queue is full/);
   });
 
-  test('a request that waits past its timeout gets 504', async () => {
-    const running = post(`${url}/v2/models/slow/infer`, slowBody({}, LONG_ROWS));
-    await sleep(20);
-    const late = await post(`${url}/v2/models/slow/infer`, slowBody({ parameters: { timeout_ms: 1 } }));
-    expect(late.status).toBe(504);
-    expect(late.json.error).toMatch(/timed out after 1 ms/);
-    expect((await running).status).toBe(200);
-  });
-
-  test('a client that disconnects has its queued request dropped, never run', async () => {
+  test('a client that disconnects while its request is queued has it dropped, never run (counted as cancelled)', async () => {
+    const model = server.runtime.loadedModel('batched')!;
     const before = await metrics();
-    const running = post(`${url}/v2/models/slow/infer`, slowBody({}, LONG_ROWS));
-    await sleep(5);
-    const controller = new AbortController();
-    const abandoned = post(`${url}/v2/models/slow/infer`, slowBody(), {}, controller.signal).catch((err: Error) => err);
-    // Abort once it waits in the queue behind the running one.
-    await waitForQueueDepth(url, 'slow', 1);
-    controller.abort();
-    expect(await abandoned).toBeInstanceOf(Error);
-    expect((await running).status).toBe(200);
-    await sleep(20);
+    const resume = model.pauseDispatch();
+    try {
+      const controller = new AbortController();
+      const abandoned = post(`${url}/v2/models/batched/infer`, { inputs: [fp32Input(2, 8, rowsInput(2, 8))] }, {}, controller.signal).catch((err: Error) => err);
+      await until(() => model.queued === 1);
+      controller.abort();
+      expect(await abandoned).toBeInstanceOf(Error);
+      // The server sees the closed connection and takes the request out of the queue.
+      await until(() => model.queued === 0);
+      const kept = post(`${url}/v2/models/batched/infer`, { inputs: [fp32Input(3, 8, rowsInput(3, 8))] });
+      await until(() => model.queued === 1);
+      resume();
+      expect((await kept).status).toBe(200);
+    } finally {
+      resume();
+    }
     const after = await metrics();
     const delta = (name: string, labels: Record<string, string>) => metricValue(after, name, labels) - metricValue(before, name, labels);
-    expect(delta('onnxforge_requests_total', { model: 'slow', outcome: 'cancelled' })).toBe(1);
-    expect(delta('onnxforge_executions_total', { model: 'slow' })).toBe(1);
+    expect(delta('onnxforge_requests_cancelled_total', { model: 'batched', reason: 'client', stage: 'queued' })).toBe(1);
+    expect(delta('onnxforge_requests_total', { model: 'batched', outcome: 'cancelled' })).toBe(1);
+    // Only the kept request's 3 rows ran, in one execution.
+    expect(delta('onnxforge_executions_total', { model: 'batched' })).toBe(1);
+    expect(delta('onnxforge_inferences_total', { model: 'batched' })).toBe(3);
+  });
+
+  test('a request whose deadline passes while queued gets 504 deadline_exceeded and never runs (Timeout-Ms header, parameters.timeout in µs)', async () => {
+    const model = server.runtime.loadedModel('batched')!;
+    const before = await metrics();
+    const body = (extra: Record<string, unknown> = {}) => ({ inputs: [fp32Input(1, 8, rowsInput(1, 8))], ...extra });
+    const resume = model.pauseDispatch();
+    let replies: Awaited<ReturnType<typeof post>>[];
+    try {
+      // Nothing is dispatched while paused, so both deadlines pass in the queue whatever the machine's speed.
+      replies = await Promise.all([
+        post(`${url}/v2/models/batched/infer`, body(), { 'timeout-ms': '1' }),
+        post(`${url}/v2/models/batched/infer`, body({ parameters: { timeout: 500 } })),
+      ]);
+    } finally {
+      resume();
+    }
+    for (const reply of replies) {
+      expect(reply.status).toBe(504);
+      expect(reply.json.code).toBe('deadline_exceeded');
+    }
+    expect(replies[0].json.error).toMatch(/deadline exceeded: request timed out after 1 ms/);
+    expect(replies[1].json.error).toMatch(/timed out after 0.5 ms/);
+    const after = await metrics();
+    const delta = (name: string, labels: Record<string, string>) => metricValue(after, name, labels) - metricValue(before, name, labels);
+    expect(delta('onnxforge_requests_cancelled_total', { model: 'batched', reason: 'deadline', stage: 'queued' })).toBe(2);
+    expect(delta('onnxforge_requests_total', { model: 'batched', outcome: 'deadline_exceeded' })).toBe(2);
+    expect(delta('onnxforge_executions_total', { model: 'batched' })).toBe(0);
+  });
+
+  test('a malformed Timeout-Ms header or parameters.timeout is a 400', async () => {
+    const body = { inputs: [fp32Input(1, 8, rowsInput(1, 8))] };
+    const header = await post(`${url}/v2/models/batched/infer`, body, { 'timeout-ms': 'soon' });
+    expect(header.status).toBe(400);
+    expect(header.json.error).toMatch(/timeout-ms header must be a number of milliseconds >= 0, not "soon"/);
+    const parameter = await post(`${url}/v2/models/batched/infer`, { ...body, parameters: { timeout: -5 } });
+    expect(parameter.status).toBe(400);
+    expect(parameter.json.error).toMatch(/parameters.timeout must be a number of microseconds >= 0/);
   });
 });
 

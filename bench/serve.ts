@@ -186,6 +186,25 @@ async function load(concurrency: number, durationMs: number, send: () => Promise
   return { latencies, errors, elapsedMs: performance.now() - start };
 }
 
+/** Rows per second of onnxruntime running MAX_BATCH-row batches back to back, after a warm-up (median of 5 slices). */
+async function batchedRowsPerSec(session: Session, shape: number[], durationMs: number): Promise<number> {
+  const dims = [MAX_BATCH, ...shape.slice(1)];
+  const data = randomUniform(dims.reduce((a, b) => a * b, 1), 11, -1, 1);
+  const feeds: Feeds = { input: { type: 'float32', dims, data } };
+  for (let i = 0; i < 3; i++) await session.run(feeds);
+  const rates: number[] = [];
+  for (let slice = 0; slice < 5; slice++) {
+    let runs = 0;
+    const start = performance.now();
+    while (performance.now() - start < durationMs / 5) {
+      await session.run(feeds);
+      runs++;
+    }
+    rates.push((runs * MAX_BATCH * 1000) / (performance.now() - start));
+  }
+  return rates.sort((a, b) => a - b)[2];
+}
+
 function point(model: string, mode: Point['mode'], concurrency: number, tally: Tally, meanBatch: number): Point {
   const sorted = [...tally.latencies].sort((a, b) => a - b);
   return {
@@ -271,9 +290,10 @@ function markdown(points: Point[], summary: Summary[], machine: string, duration
     '',
     'http-floor: GET /v2/health/live on the same server, the cost of one HTTP round trip here. runtime-*: ModelRuntime in the bench process (worker thread + scheduler, no HTTP).',
     '',
-    '| model | batching gain at 64, server (target >= 3x) | in-process runtime | server overhead at 1, p50 (target <= 0.3 ms) | HTTP round trip (GET health) p50 | runtime overhead at 1, p50 | server CPU overhead at 1 | errors |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| model | batching gain at 64, server (target >= 3x) | in-process runtime | server batching at 64 vs onnxruntime ' + MAX_BATCH + '-row batches in-process (target >= 0.8x) | server batching p99/p50 at 64 (target <= 3) | server overhead at 1, p50 (target <= 0.3 ms) | HTTP round trip (GET health) p50 | runtime overhead at 1, p50 | server CPU overhead at 1 | errors |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...summary.map((s) => `| ${s.model} | ${s.batchingGainAt64.toFixed(2)}x | ${s.runtimeBatchingGainAt64.toFixed(2)}x `
+      + `| ${s.serverVsEngineBatchedAt64.toFixed(2)}x of ${s.engineBatchedRowsPerSec.toFixed(0)} rows/s | ${s.p99OverP50At64.toFixed(2)} `
       + `| +${s.overheadAt1Ms.toFixed(3)} ms (+${s.overheadAt1BatchingMs.toFixed(3)} ms batching) | ${s.httpFloorAt1Ms.toFixed(3)} ms `
       + `| +${s.runtimeOverheadAt1Ms.toFixed(3)} ms | +${s.cpuOverheadAt1Ms.toFixed(3)} ms | ${s.errors} |`),
     '',
@@ -284,6 +304,12 @@ function markdown(points: Point[], summary: Summary[], machine: string, duration
 interface Summary {
   model: string;
   batchingGainAt64: number;
+  /** Rows/s of bare onnxruntime running MAX_BATCH-row batches in a loop in-process: the engine's best batched throughput. */
+  engineBatchedRowsPerSec: number;
+  /** server-batching at 64 (rows/s) over engineBatchedRowsPerSec (target >= 0.8). */
+  serverVsEngineBatchedAt64: number;
+  /** server-batching at 64: p99 over p50 (target <= 3). */
+  p99OverP50At64: number;
   /** The same, in-process through ModelRuntime (no HTTP). */
   runtimeBatchingGainAt64: number;
   /** ModelRuntime (worker thread, scheduler) p50 minus bare onnxruntime p50, at concurrency 1. */
@@ -310,6 +336,7 @@ export async function runServeBench(args: string[]): Promise<void> {
   await runtime.start();
   const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(...CONCURRENCY) });
   const points: Point[] = [];
+  const engineBatched = new Map<string, number>();
   try {
     for (const m of models) {
       const data = randomUniform(m.shape.reduce((a, b) => a * b, 1), 7, -1, 1);
@@ -356,6 +383,7 @@ export async function runServeBench(args: string[]): Promise<void> {
             points.push(point(m.name, mode.name, concurrency, tallies.get(mode)!, meanBatch));
           }
         }
+        engineBatched.set(m.name, await batchedRowsPerSec(session, m.shape, durationMs));
       } finally {
         await session.dispose();
       }
@@ -371,6 +399,9 @@ export async function runServeBench(args: string[]): Promise<void> {
   const summary: Summary[] = models.map((m) => ({
     model: m.name,
     batchingGainAt64: find(m.name, 'server-batching', 64).throughput / find(m.name, 'server-single', 64).throughput,
+    engineBatchedRowsPerSec: engineBatched.get(m.name)!,
+    serverVsEngineBatchedAt64: find(m.name, 'server-batching', 64).throughput / engineBatched.get(m.name)!,
+    p99OverP50At64: find(m.name, 'server-batching', 64).p99Ms / find(m.name, 'server-batching', 64).p50Ms,
     runtimeBatchingGainAt64: find(m.name, 'runtime-batching', 64).throughput / find(m.name, 'runtime-single', 64).throughput,
     runtimeOverheadAt1Ms: find(m.name, 'runtime-single', 1).p50Ms - find(m.name, 'onnxruntime', 1).p50Ms,
     httpFloorAt1Ms: find(m.name, 'http-floor', 1).p50Ms,

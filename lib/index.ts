@@ -39,7 +39,7 @@ export { createServer, createExampleServer, writeExampleRepository, type ServerO
 export {
   ModelRuntime, parseModelConfig, ModelConfigError, RuntimeError, InvalidRequestError, ModelNotFoundError,
   ModelUnavailableError, ModelLoadFailedError, OverloadedError, CapacityError, RequestTimeoutError,
-  RequestCancelledError, ShuttingDownError, ExecutionError,
+  DeadlineExceededError, RequestCancelledError, ShuttingDownError, ExecutionError,
   type RuntimeOptions, type InferOptions, type InferResult, type IndexEntry, type ModelMetadata, type ModelConfig,
 } from './runtime';
 export {

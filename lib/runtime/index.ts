@@ -4,6 +4,9 @@ export { parseModelConfig, ModelConfigError, type ModelConfig, type TensorSpec, 
 export { checkRepositoryLayout, scanRepository, readRepositoryModel, MODEL_FILE, type RepositoryModel } from './repository';
 export {
   RuntimeError, InvalidRequestError, ModelNotFoundError, ModelUnavailableError, ModelLoadFailedError,
-  OverloadedError, CapacityError, RequestTimeoutError, RequestCancelledError, ShuttingDownError, ExecutionError,
+  OverloadedError, CapacityError, RequestTimeoutError, DeadlineExceededError, RequestCancelledError, ShuttingDownError, ExecutionError,
+  errorCode,
 } from './errors';
+export type { SubmitOptions, CancelSignal, CancelReason } from './scheduler';
+export { systemClock, type Clock } from './clock';
 export type { LoadedModel } from './loaded-model';

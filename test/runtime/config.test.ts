@@ -11,7 +11,7 @@ describe('model config', () => {
     expect(config).toMatchObject({
       engine: 'ort',
       maxBatchSize: 0,
-      instances: { count: 1, device: 'cpu' },
+      instances: { count: 1, device: 'cpu', maxInflight: 1 },
       preload: 'eager',
       pinned: false,
       queue: { maxSize: 1024, timeoutMs: 30000, defaultPriority: 0 },
@@ -28,7 +28,7 @@ describe('model config', () => {
         max_batch_size: 16,
         inputs: [{ name: 'x', datatype: 'FP32', dims: [-1, 8] }],
         dynamic_batching: { preferred_batch_size: [8, 4], max_queue_delay_ms: 2 },
-        instances: { count: 2, device: 'cuda' },
+        instances: { count: 2, device: 'cuda', max_inflight: 2 },
         threads: 1,
         preload: 'lazy',
         pinned: true,
@@ -41,7 +41,7 @@ describe('model config', () => {
       'm/config.json',
     );
     expect(config.dynamicBatching).toEqual({ preferredBatchSizes: [4, 8], maxQueueDelayMs: 2 });
-    expect(config.instances).toEqual({ count: 2, device: 'cuda' });
+    expect(config.instances).toEqual({ count: 2, device: 'cuda', maxInflight: 2 });
     expect(config.queue).toEqual({ maxSize: 8, timeoutMs: 100, defaultPriority: 3 });
     expect(config.warmup.batchSizes).toEqual([1, 16]);
     expect(config.versionPolicy).toEqual({ specific: [1, 3] });
@@ -51,6 +51,7 @@ describe('model config', () => {
     [{ max_batch_size: -1 }, 'max_batch_size: Too small'],
     [{ engine: 'tensorrt' }, 'engine: expected "ort"'],
     [{ instances: { count: 0 } }, 'instances.count'],
+    [{ instances: { max_inflight: 0 } }, 'instances.max_inflight'],
     [{ preload: 'sometimes' }, 'preload'],
     [{ dynamic_batching: {} }, 'dynamic_batching: needs max_batch_size > 0'],
     [{ max_batch_size: 4, dynamic_batching: { preferred_batch_size: [8] } }, 'dynamic_batching.preferred_batch_size[0]: 8 exceeds max_batch_size (4)'],

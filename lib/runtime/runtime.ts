@@ -7,6 +7,7 @@ import { performance } from 'perf_hooks';
 import type { ValueMetadata } from '../engine/engine';
 import type { Feeds, HostTensor } from '../engine/tensor';
 import { ModelCache } from './cache';
+import { systemClock } from './clock';
 import {
   errorCode,
   ModelLoadFailedError,
@@ -156,15 +157,22 @@ export class ModelRuntime {
       const slot = this.slotOf(entry, options.version);
       labels.version = String(slot.spec.version);
       let model = slot.loaded;
+      let submit = options;
       if (model?.healthy) {
         this.metrics.cacheHits.inc({ model: name });
       } else {
         this.metrics.cacheMisses.inc({ model: name });
+        const arrived = systemClock.now();
         model = await this.ensureLoaded(entry, slot);
         // Another load may have evicted it before this request got to it (it was idle).
         for (let retry = 0; !model.healthy && retry < 3 && !this.closing; retry++) model = await this.ensureLoaded(entry, slot);
+        // The request's timeout counts from its arrival, not from the end of the load it waited for.
+        if (options.timeoutMs && options.timeoutMs > 0) {
+          const deadline = Math.min(arrived + options.timeoutMs, options.deadline === undefined ? Infinity : +options.deadline);
+          submit = { ...options, timeoutMs: 0, deadline };
+        }
       }
-      const outputs = await model.infer(feeds, options);
+      const outputs = await model.infer(feeds, submit);
       this.metrics.requests.inc({ ...labels, outcome: 'success' });
       return { model: name, version: slot.spec.version, outputs };
     } catch (err) {

@@ -2,7 +2,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildMlp, GraphBuilder } from '../../lib/onnx';
-import { ModelLoadFailedError, ModelNotFoundError, ModelUnavailableError, ShuttingDownError, InvalidRequestError } from '../../lib/runtime/errors';
+import {
+  DeadlineExceededError, errorCode, InvalidRequestError, ModelLoadFailedError, ModelNotFoundError, ModelUnavailableError, RequestCancelledError, ShuttingDownError,
+} from '../../lib/runtime/errors';
 import { ModelRuntime } from '../../lib/runtime/runtime';
 import { rowsInput, smallMlp, writeRepository } from './fixtures';
 
@@ -147,4 +149,27 @@ test('after close the runtime refuses work', async () => {
   expect(runtime.ready).toBe(false);
   await expect(runtime.infer('m', input(1))).rejects.toThrow(ShuttingDownError);
   await expect(runtime.load('m')).rejects.toThrow(ShuttingDownError);
+});
+
+test('a deadline already past or an aborted signal fails without running, even on a lazy model that loads first', async () => {
+  const runtime = new ModelRuntime({ repository: writeRepository({ lazy: { config: { preload: 'lazy', max_batch_size: 4, warmup: { samples: 0 } }, versions: { 1: smallMlp() } } }) });
+  try {
+    await runtime.start();
+    const late = await runtime.infer('lazy', input(1), { deadline: new Date(Date.now() - 1000) }).catch((e: Error) => e);
+    expect(late).toBeInstanceOf(DeadlineExceededError);
+    expect(errorCode(late as Error)).toBe('deadline_exceeded');
+    const controller = new AbortController();
+    controller.abort();
+    await expect(runtime.infer('lazy', input(1), { signal: controller.signal })).rejects.toBeInstanceOf(RequestCancelledError);
+    const text = await runtime.metrics.registry.metrics();
+    expect(text).toContain('onnxforge_requests_cancelled_total{model="lazy",version="1",reason="deadline",stage="queued"} 1');
+    expect(text).toContain('onnxforge_requests_cancelled_total{model="lazy",version="1",reason="client",stage="queued"} 1');
+    expect(text).toContain('onnxforge_requests_total{model="lazy",version="1",outcome="deadline_exceeded"} 1');
+    expect(text).not.toContain('onnxforge_executions_total{model="lazy"');
+    // The model did load and still serves.
+    expect((await runtime.infer('lazy', input(2))).outputs.output.dims).toEqual([2, 4]);
+    expect(await runtime.metrics.registry.metrics()).toContain('onnxforge_executions_total{model="lazy",version="1"} 1');
+  } finally {
+    await runtime.close();
+  }
 });

@@ -11,7 +11,7 @@ export class RuntimeMetrics {
   readonly registry = new Registry();
   readonly requests = new Counter<ModelLabels | 'outcome'>({
     name: 'onnxforge_requests_total',
-    help: 'Inference requests by outcome (success, invalid, overloaded, timeout, cancelled, unavailable, error)',
+    help: 'Inference requests by outcome (success, invalid, overloaded, timeout, deadline_exceeded, cancelled, unavailable, error)',
     labelNames: ['model', 'version', 'outcome'],
     registers: [this.registry],
   });

@@ -3,16 +3,18 @@
 // (dim 0), and splitting the batch's outputs back as views, without copying.
 import { elementCount, Feeds, HostTensor, TensorData } from '../engine/tensor';
 import { ExecutionError } from './errors';
+import { cropRows, PaddingPlan, paddedShapeKey } from './padding';
 
 /**
  * Requests merge only when every input has the same dtype and the same dims after dim 0, and they
  * ask for the same outputs: a model with a dynamic dim besides the batch (a sequence length) gets
- * one batch per shape.
+ * one batch per shape, unless the model pads that dim (padding.ts).
  */
-export function batchKey(feeds: Feeds, outputs: readonly string[] | undefined): string {
+export function batchKey(feeds: Feeds, outputs: readonly string[] | undefined, padding?: PaddingPlan): string {
+  const shape = (name: string) => (padding ? paddedShapeKey(padding, name, feeds[name].dims) : feeds[name].dims.slice(1).join('x'));
   const parts = Object.keys(feeds)
     .sort()
-    .map((name) => `${name}:${feeds[name].type}:${feeds[name].dims.slice(1).join('x')}`);
+    .map((name) => `${name}:${feeds[name].type}:${shape(name)}`);
   return `${parts.join('|')}>${outputs ? [...outputs].sort().join(',') : '*'}`;
 }
 
@@ -102,8 +104,15 @@ function rowsView(tensor: HostTensor, start: number, rows: number): HostTensor {
   return { type: tensor.type, dims: [rows, ...tensor.dims.slice(1)], data: data as TensorData };
 }
 
-/** Splits batched outputs back into one result per request, by the requests' row counts; numeric outputs are views over the batch's buffers. */
-export function splitOutputs(outputs: Record<string, HostTensor>, rowCounts: readonly number[]): Record<string, HostTensor>[] {
+/**
+ * Splits batched outputs back into one result per request, by the requests' row counts; numeric
+ * outputs are views over the batch's buffers, except those cropped back from padding (copies).
+ */
+export function splitOutputs(
+  outputs: Record<string, HostTensor>,
+  rowCounts: readonly number[],
+  padding?: { plan: PaddingPlan; sizes: readonly Record<string, number>[] },
+): Record<string, HostTensor>[] {
   if (rowCounts.length === 1) return [outputs];
   const total = rowCounts.reduce((a, b) => a + b, 0);
   const results: Record<string, HostTensor>[] = rowCounts.map(() => ({}));
@@ -113,7 +122,7 @@ export function splitOutputs(outputs: Record<string, HostTensor>, rowCounts: rea
     }
     let start = 0;
     rowCounts.forEach((rows, i) => {
-      results[i][name] = rowsView(tensor, start, rows);
+      results[i][name] = (padding && cropRows(padding.plan, name, tensor, start, rows, padding.sizes[i])) || rowsView(tensor, start, rows);
       start += rows;
     });
   }

@@ -34,6 +34,12 @@ const configSchema = z
       .strictObject({
         preferred_batch_size: z.array(positiveInt).optional(),
         max_queue_delay_ms: z.number().nonnegative().default(0),
+        padding: z
+          .strictObject({
+            dims: z.array(z.string().min(1)).min(1),
+            values: z.record(z.string(), z.number()).optional(),
+          })
+          .optional(),
       })
       .optional(),
     instances: z
@@ -103,7 +109,8 @@ export interface ModelConfig {
   maxBatchSize: number;
   inputs?: TensorSpec[];
   outputs?: TensorSpec[];
-  dynamicBatching?: { preferredBatchSizes: number[]; maxQueueDelayMs: number };
+  /** padding: symbolic input dims requests may differ in, padded to the batch's largest (values: pad value per input, default 0). */
+  dynamicBatching?: { preferredBatchSizes: number[]; maxQueueDelayMs: number; padding?: { dims: string[]; values: Record<string, number> } };
   /** maxInflight: batches sent to one instance before it answers (1: the next batch forms while it runs). */
   instances: { count: number; device: 'cpu' | 'cuda'; maxInflight: number };
   threads?: number;
@@ -152,6 +159,7 @@ export function parseModelConfig(json: unknown, source: string): ModelConfig {
     dynamicBatching: c.dynamic_batching && {
       preferredBatchSizes: [...(c.dynamic_batching.preferred_batch_size ?? [])].sort((a, b) => a - b),
       maxQueueDelayMs: c.dynamic_batching.max_queue_delay_ms,
+      padding: c.dynamic_batching.padding && { dims: c.dynamic_batching.padding.dims, values: c.dynamic_batching.padding.values ?? {} },
     },
     instances: { count: c.instances.count, device: c.instances.device, maxInflight: c.instances.max_inflight },
     threads: c.threads,

@@ -5,6 +5,7 @@ import type { ValueMetadata } from '../engine/engine';
 import type { Feeds, HostTensor } from '../engine/tensor';
 import { ModelConfigError, ModelConfig } from './config';
 import { ModelLoadFailedError } from './errors';
+import { paddingPlan } from './padding';
 import { WorkerInstance } from './instance';
 import type { RuntimeMetrics } from './metrics';
 import { Scheduler, SubmitOptions } from './scheduler';
@@ -84,6 +85,7 @@ export class LoadedModel {
         timeoutMs: config.queue.timeoutMs,
         defaultPriority: config.queue.defaultPriority,
         maxInflightPerInstance: config.instances.maxInflight,
+        padding: config.dynamicBatching?.padding && paddingPlan(config.dynamicBatching.padding, inputs, outputs, spec.name),
       },
       metrics.observerFor(spec.name, spec.version),
     );

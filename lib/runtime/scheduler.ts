@@ -12,6 +12,7 @@ import {
   ShuttingDownError,
 } from './errors';
 import type { InstanceResult } from './instance';
+import { concatPadded, PaddingPlan, paddedSizes } from './padding';
 
 /** What the scheduler needs from an instance (a worker thread in production). */
 export interface Executor {
@@ -36,6 +37,8 @@ export interface SchedulerPolicy {
    * batch while it runs one.
    */
   maxInflightPerInstance?: number;
+  /** Named dynamic dims that requests may differ in: padded up to the batch's largest (dynamic_batching.padding). */
+  padding?: PaddingPlan;
 }
 
 /** Why a request was given up: its client went away, its own deadline, or the model's queue timeout. */
@@ -75,6 +78,8 @@ export interface SubmitOptions {
 
 interface Entry {
   feeds: Feeds;
+  /** Its size in each padded dim (empty without padding). */
+  sizes: Record<string, number>;
   rows: number;
   key: string;
   outputs: string[] | undefined;
@@ -149,7 +154,8 @@ export class Scheduler {
       const entry: Entry = {
         feeds,
         rows,
-        key: batchKey(feeds, options.outputs),
+        key: batchKey(feeds, options.outputs, this.policy.padding),
+        sizes: this.policy.padding ? paddedSizes(this.policy.padding, feeds) : {},
         outputs: options.outputs,
         priority: options.priority ?? this.policy.defaultPriority,
         enqueuedAt: now,
@@ -320,7 +326,11 @@ export class Scheduler {
   private execute(executor: Executor, batch: Entry[], now: number): void {
     for (const entry of batch) this.observer.onDispatch?.(now - entry.enqueuedAt);
     const merged = batch.length > 1;
-    const feeds = merged ? concatFeeds(batch.map((e) => e.feeds)) : batch[0].feeds;
+    const padding = merged && this.policy.padding && Object.keys(batch[0].sizes).some((dim) => batch.some((e) => e.sizes[dim] !== batch[0].sizes[dim]))
+      ? { plan: this.policy.padding, sizes: batch.map((e) => e.sizes) }
+      : undefined;
+    const list = batch.map((e) => e.feeds);
+    const feeds = padding ? concatPadded(padding.plan, list, padding.sizes) : merged ? concatFeeds(list) : batch[0].feeds;
     const rows = batch.reduce((sum, e) => sum + e.rows, 0);
     const load = this.loads.get(executor)!;
     load.batches++;
@@ -335,7 +345,7 @@ export class Scheduler {
       try {
         if (outcome instanceof Error) throw outcome;
         this.observer.onExecution?.(rows, batch.length, outcome.computeMs);
-        const parts = splitOutputs(outcome.outputs, batch.map((e) => e.rows));
+        const parts = splitOutputs(outcome.outputs, batch.map((e) => e.rows), padding);
         batch.forEach((entry, i) => this.settle(entry, parts[i]));
       } catch (err) {
         batch.forEach((entry) => this.settle(entry, err as Error));

@@ -27,7 +27,7 @@ describe('model config', () => {
         name: 'm',
         max_batch_size: 16,
         inputs: [{ name: 'x', datatype: 'FP32', dims: [-1, 8] }],
-        dynamic_batching: { preferred_batch_size: [8, 4], max_queue_delay_ms: 2 },
+        dynamic_batching: { preferred_batch_size: [8, 4], max_queue_delay_ms: 2, padding: { dims: ['seq'], values: { x: -1 } } },
         instances: { count: 2, device: 'cuda', max_inflight: 2 },
         threads: 1,
         preload: 'lazy',
@@ -40,7 +40,7 @@ describe('model config', () => {
       },
       'm/config.json',
     );
-    expect(config.dynamicBatching).toEqual({ preferredBatchSizes: [4, 8], maxQueueDelayMs: 2 });
+    expect(config.dynamicBatching).toEqual({ preferredBatchSizes: [4, 8], maxQueueDelayMs: 2, padding: { dims: ['seq'], values: { x: -1 } } });
     expect(config.instances).toEqual({ count: 2, device: 'cuda', maxInflight: 2 });
     expect(config.queue).toEqual({ maxSize: 8, timeoutMs: 100, defaultPriority: 3 });
     expect(config.warmup.batchSizes).toEqual([1, 16]);

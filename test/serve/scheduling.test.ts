@@ -2,14 +2,11 @@
 import { OrtEngine } from '../../lib/engine/ort-engine';
 import { serializeModel } from '../../lib/onnx';
 import { createServer, ModelServer } from '../../lib/serve/server';
-import { rowsInput, slowModel, smallMlp, writeRepository } from '../runtime/fixtures';
-import { fp32Input, metricValue, post, request, sleep } from './http';
+import { rowsInput, smallMlp, writeRepository } from '../runtime/fixtures';
+import { fp32Input, metricValue, post, request } from './http';
 
-const SLOW_ROWS = 32;
-// A request that keeps the instance busy long enough (hundreds of ms) for the others to queue behind it
-// and for a client's disconnect to be seen while they wait, even on a fast, idle machine.
-const LONG_ROWS = 512;
-const slowBody = (extra: Record<string, unknown> = {}, rows = SLOW_ROWS) => ({ inputs: [fp32Input(rows, 8, rowsInput(rows, 8))], ...extra });
+// Requests stay queued while a test holds the model's dispatch (pauseDispatch), not behind a slow run.
+const slowBody = (rows = 2) => ({ inputs: [fp32Input(rows, 8, rowsInput(rows, 8))] });
 
 async function startServer(models: Parameters<typeof writeRepository>[0], options: { maxInflight?: number } = {}): Promise<{ server: ModelServer; url: string }> {
   const server = createServer({ repository: writeRepository(models), ...options });
@@ -27,14 +24,6 @@ async function until(condition: () => boolean): Promise<void> {
   }
 }
 
-async function waitForQueueDepth(url: string, model: string, depth: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (metricValue((await request(`${url}/metrics`)).text, 'onnxforge_queue_depth', { model }) < depth) {
-    if (Date.now() > deadline) throw new Error(`queue of ${model} never reached ${depth}`);
-    await sleep(2);
-  }
-}
-
 describe('scheduling through the server', () => {
   let server: ModelServer;
   let url: string;
@@ -43,7 +32,7 @@ describe('scheduling through the server', () => {
   beforeAll(async () => {
     ({ server, url } = await startServer({
       batched: { config: { max_batch_size: 16, dynamic_batching: { max_queue_delay_ms: 50 } }, versions: { 1: mlp } },
-      slow: { config: { queue: { max_size: 1 }, warmup: { samples: 0 } }, versions: { 1: slowModel(60) } },
+      slow: { config: { queue: { max_size: 1 }, warmup: { samples: 0 } }, versions: { 1: smallMlp(3) } },
     }));
   });
 
@@ -51,15 +40,20 @@ describe('scheduling through the server', () => {
 
   const metrics = async () => (await request(`${url}/metrics`)).text;
 
-  test('dynamic batching merges concurrent requests (executions < requests) and each gets its own rows back', async () => {
+  test('dynamic batching merges queued requests up to max_batch_size per run and each gets its own rows back', async () => {
     const before = await metrics();
     const rows = [1, 2, 1, 3, 1, 1, 2, 1, 1, 1, 2, 1];
     const inputs = rows.map((r, i) => rowsInput(r, 8, i * 13));
-    const replies = await Promise.all(inputs.map((data, i) => post(`${url}/v2/models/batched/infer`, { inputs: [fp32Input(rows[i], 8, data)] })));
+    const model = server.runtime.loadedModel('batched')!;
+    const resume = model.pauseDispatch();
+    const pending = inputs.map((data, i) => post(`${url}/v2/models/batched/infer`, { inputs: [fp32Input(rows[i], 8, data)] }));
+    await until(() => model.queued === rows.length);
+    resume();
+    const replies = await Promise.all(pending);
     const after = await metrics();
     const executions = metricValue(after, 'onnxforge_executions_total', { model: 'batched' }) - metricValue(before, 'onnxforge_executions_total', { model: 'batched' });
-    expect(executions).toBeGreaterThanOrEqual(1);
-    expect(executions).toBeLessThan(rows.length);
+    // 17 rows queued, max_batch_size 16: one full run of the first eleven requests, then the last one.
+    expect(executions).toBe(2);
     expect(metricValue(after, 'onnxforge_inferences_total', { model: 'batched' }) - metricValue(before, 'onnxforge_inferences_total', { model: 'batched' })).toBe(17);
     const session = await new OrtEngine().load(serializeModel(mlp));
     try {
@@ -76,14 +70,22 @@ describe('scheduling through the server', () => {
   });
 
   test('a full queue answers 503 with Retry-After, and the others still succeed', async () => {
-    const first = post(`${url}/v2/models/slow/infer`, slowBody({}, LONG_ROWS));
-    await sleep(20);
-    const replies = await Promise.all([first, ...[0, 1].map(() => post(`${url}/v2/models/slow/infer`, slowBody()))]);
-    const statuses = replies.map((r) => r.status).sort();
-    expect(statuses).toEqual([200, 200, 503]);
-    const rejected = replies.find((r) => r.status === 503)!;
-    expect(rejected.headers.get('retry-after')).toBe('1');
-    expect(rejected.json.error).toMatch(/queue is full/);
+    const model = server.runtime.loadedModel('slow')!;
+    const resume = model.pauseDispatch();
+    let replies: Awaited<ReturnType<typeof post>>[];
+    try {
+      // The first waits in the (one-place) queue while dispatch is held: the next ones find it full.
+      const first = post(`${url}/v2/models/slow/infer`, slowBody());
+      await until(() => model.queued === 1);
+      const rejected = await Promise.all([0, 1].map(() => post(`${url}/v2/models/slow/infer`, slowBody())));
+      resume();
+      replies = [await first, ...rejected];
+    } finally {
+      resume();
+    }
+    expect(replies.map((r) => r.status)).toEqual([200, 503, 503]);
+    expect(replies[1].headers.get('retry-after')).toBe('1');
+    expect(replies[1].json.error).toMatch(/queue is full/);
   });
 
   test('a client that disconnects while its request is queued has it dropped, never run (counted as cancelled)', async () => {
@@ -155,31 +157,35 @@ describe('scheduling through the server', () => {
 
 describe('server limits and shutdown', () => {
   test('more requests in flight than allowed get 503 with Retry-After', async () => {
-    const { server, url } = await startServer({ slow: { config: { warmup: { samples: 0 } }, versions: { 1: slowModel() } } }, { maxInflight: 1 });
+    const { server, url } = await startServer({ slow: { config: { warmup: { samples: 0 } }, versions: { 1: smallMlp() } } }, { maxInflight: 1 });
     try {
-      const first = post(`${url}/v2/models/slow/infer`, slowBody({}, LONG_ROWS));
-      await sleep(20);
-      const replies = await Promise.all([first, post(`${url}/v2/models/slow/infer`, slowBody())]);
-      expect(replies.map((r) => r.status).sort()).toEqual([200, 503]);
-      const rejected = replies.find((r) => r.status === 503)!;
-      expect(rejected.headers.get('retry-after')).toBe('1');
-      expect(rejected.json.error).toMatch(/too many requests in flight/);
+      const model = server.runtime.loadedModel('slow')!;
+      const resume = model.pauseDispatch();
+      const first = post(`${url}/v2/models/slow/infer`, slowBody());
+      await until(() => model.queued === 1);
+      const second = await post(`${url}/v2/models/slow/infer`, slowBody());
+      resume();
+      expect([(await first).status, second.status]).toEqual([200, 503]);
+      expect(second.headers.get('retry-after')).toBe('1');
+      expect(second.json.error).toMatch(/too many requests in flight/);
     } finally {
       await server.close();
     }
   });
 
   test('graceful shutdown answers every request in flight, then refuses connections', async () => {
-    const { server, url } = await startServer({ slow: { config: { warmup: { samples: 0 } }, versions: { 1: slowModel() } } });
-    const first = post(`${url}/v2/models/slow/infer`, slowBody({}, LONG_ROWS));
-    await sleep(20);
-    const pending = [first, ...[0, 1, 2].map(() => post(`${url}/v2/models/slow/infer`, slowBody()))];
-    // Close once all four arrived: one running, three queued.
-    await waitForQueueDepth(url, 'slow', 3);
+    const { server, url } = await startServer({ slow: { config: { warmup: { samples: 0 } }, versions: { 1: smallMlp() } } });
+    const model = server.runtime.loadedModel('slow')!;
+    const resume = model.pauseDispatch();
+    const pending = [0, 1, 2, 3].map(() => post(`${url}/v2/models/slow/infer`, slowBody()));
+    // Close once all four wait in the queue.
+    await until(() => model.queued === 4);
     const closed = server.close();
+    resume();
     const replies = await Promise.all(pending);
     expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200]);
     await closed;
     await expect(request(`${url}/v2/health/live`)).rejects.toThrow();
   });
+
 });

@@ -33,6 +33,26 @@ export interface GrpcServer {
 }
 
 type Call = grpc.ServerUnaryCall<unknown, unknown>;
+
+/** What a request that is not a protobuf message of its type decodes to (grpc-js would answer INTERNAL). */
+class MalformedRequest {
+  constructor(readonly reason: string) {}
+}
+
+/** The service with deserializers that hand malformed requests to the handler instead of throwing. */
+function tolerantDefinition(definition: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const methods = Object.entries(definition).map(([name, method]) => {
+    const requestDeserialize = (bytes: Buffer): unknown => {
+      try {
+        return method.requestDeserialize(bytes);
+      } catch (err) {
+        return new MalformedRequest((err as Error).message);
+      }
+    };
+    return [name, { ...method, requestDeserialize }];
+  });
+  return Object.fromEntries(methods) as grpc.ServiceDefinition;
+}
 type Handler = (request: never, call: Call) => unknown;
 
 function tensorMetadata(list: readonly ValueMetadata[]) {
@@ -126,7 +146,10 @@ export function serveGrpc(backend: InferenceBackend, options: GrpcOptions = {}):
   for (const [method, handler] of Object.entries(handlers)) {
     implementation[method] = (call: Call, callback: grpc.sendUnaryData<unknown>) => {
       Promise.resolve()
-        .then(() => handler(call.request as never, call))
+        .then(() => {
+          if (call.request instanceof MalformedRequest) throw new InvalidRequestError(`the request is not a ${method}Request message: ${call.request.reason}`);
+          return handler(call.request as never, call);
+        })
         .then(
           (response) => callback(null, response),
           (err: Error) => {
@@ -136,7 +159,7 @@ export function serveGrpc(backend: InferenceBackend, options: GrpcOptions = {}):
         );
     };
   }
-  server.addService(inferenceServiceDefinition(), implementation);
+  server.addService(tolerantDefinition(inferenceServiceDefinition()), implementation);
 
   return {
     listen(port, host = '127.0.0.1') {

@@ -77,6 +77,7 @@ export function serveGrpc(backend: InferenceBackend, options: GrpcOptions = {}):
   const maxMessageBytes = options.maxMessageBytes ?? 64 * 1024 * 1024;
   const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes, 'grpc.max_send_message_length': maxMessageBytes });
   let closing = false;
+  let shutdown: Promise<void> | undefined;
   let inflight = 0;
   const inference = (call: Call) => checkInferenceAuth(authOf(call), options.token, options.adminToken);
   const admin = (call: Call) => checkAdminAuth(authOf(call), options.adminToken);
@@ -170,7 +171,8 @@ export function serveGrpc(backend: InferenceBackend, options: GrpcOptions = {}):
     },
     close() {
       closing = true;
-      return new Promise((resolve) => server.tryShutdown(() => resolve()));
+      shutdown ??= new Promise((resolve) => server.tryShutdown(() => resolve()));
+      return shutdown;
     },
   };
 }

@@ -1,18 +1,19 @@
-// Deadlines, cancellation and the in-flight limit reach the backend: a gRPC deadline that passes
-// or a client that cancels aborts the request's signal (a queued request leaves the queue), and
-// calls past maxInflight are UNAVAILABLE. The backend here holds every inference until its signal
-// aborts, so each test waits on events, never on time.
+// Calls in flight: a gRPC deadline that passes or a client that cancels aborts the request's signal
+// in the backend (a queued request leaves the queue); calls past maxInflight are UNAVAILABLE; close()
+// answers the calls in flight before it resolves. The backend here holds every inference until the
+// test answers it or its signal aborts, so each test waits on events, never on time.
 import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
-import type { Feeds } from '../../lib/engine/tensor';
+import type { Feeds, HostTensor } from '../../lib/engine/tensor';
 import type { InferenceBackend } from '../../lib/serve/backend';
 import { RequestCancelledError } from '../../lib/runtime/errors';
 import type { InferOptions, InferResult } from '../../lib/runtime/runtime';
 import { GrpcServer, serveGrpc } from '../../lib/serve/grpc/server';
 import { inferenceClient } from '../../lib/serve/grpc/proto';
 
-/** Inference that answers only by failing once its signal aborts; tells who waits when a call arrives or aborts. */
+/** Inference that answers when the test says so, or fails once its signal aborts; tells who waits when a call arrives or aborts. */
 class HoldingBackend implements InferenceBackend {
+  held: ((outputs: Record<string, HostTensor>) => void)[] = [];
   readonly ready = true;
   readonly metrics = { registry: new Registry() };
   arrivals: (() => void)[] = [];
@@ -27,7 +28,8 @@ class HoldingBackend implements InferenceBackend {
 
   infer(_name: string, _feeds: Feeds, options: InferOptions): Promise<InferResult> {
     this.arrivals.shift()?.();
-    return new Promise((_resolve, reject) => {
+    return new Promise((resolve, reject) => {
+      this.held.push((outputs) => resolve({ model: 'm', version: 1, outputs }));
       options.signal!.addEventListener('abort', () => {
         this.aborts.shift()?.();
         reject(new RequestCancelledError());
@@ -87,4 +89,16 @@ test('a call the client cancels is aborted in the backend; past maxInflight a ca
   first.call.cancel();
   await aborted;
   expect((await first.done)?.code).toBe(grpc.status.CANCELLED);
+});
+
+test('close() refuses new calls, answers the one in flight, then resolves', async () => {
+  const arrived = backend.nextArrival();
+  const first = infer();
+  await arrived;
+  const closed = server.close();
+  expect((await infer().done)?.code).toBe(grpc.status.UNAVAILABLE);
+  expect(backend.held).toHaveLength(1);
+  backend.held[0]({ y: { type: 'float32', dims: [1], data: Float32Array.from([2.5]) } });
+  expect(await first.done).toBeNull();
+  await closed;
 });

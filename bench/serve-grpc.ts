@@ -129,7 +129,7 @@ function httpPost(agent: http.Agent, url: URL, body: Buffer, headers: Record<str
   });
 }
 
-function markdown(points: Point[], machine: string, durationMs: number, rounds: number): string {
+function markdown(points: Point[], machine: string, durationMs: number, rounds: number, loadAverage: number[]): string {
   const at = (mode: ModeName, c: number) => points.find((p) => p.mode === mode && p.concurrency === c);
   const overhead = (mode: ModeName) => (at(mode, 1)!.p50Ms - at('onnxruntime', 1)!.p50Ms).toFixed(3);
   return [
@@ -144,6 +144,8 @@ function markdown(points: Point[], machine: string, durationMs: number, rounds: 
     '',
     `p50 overhead over in-process onnxruntime at concurrency 1: gRPC +${overhead('grpc-single')} ms, HTTP +${overhead('http-single')} ms (gRPC round trip alone ${at('grpc-floor', 1)!.p50Ms.toFixed(3)} ms).`,
     '',
+    `1-minute load average at the start and the end of the run: ${loadAverage.map((l) => l.toFixed(1)).join(' -> ')} (${os.cpus().length} logical cores; anything above that is other programs competing for the CPU, and the figures are that noisy).`,
+    '',
   ].join('\n');
 }
 
@@ -152,6 +154,7 @@ export async function runServeGrpcBench(args: string[]): Promise<void> {
   const durationMs = Number(flag('duration') ?? (quick ? 600 : 1500));
   const rounds = Number(flag('rounds') ?? 6);
   const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, Node ${process.version}`;
+  const loadAverage = [os.loadavg()[0]];
   const repo = writeRepository();
   const server = await startServer(repo);
   const client = new (inferenceClient())(server.grpc, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': -1 }) as grpc.Client & Record<string, Function>; // eslint-disable-line @typescript-eslint/no-unsafe-function-type
@@ -189,7 +192,8 @@ export async function runServeGrpcBench(args: string[]): Promise<void> {
     await new Promise((resolve) => server.child.once('exit', resolve));
     fs.rmSync(repo, { recursive: true, force: true });
   }
+  loadAverage.push(os.loadavg()[0]);
   const p50 = (mode: ModeName) => points.find((p) => p.mode === mode && p.concurrency === 1)!.p50Ms;
   const summary = { grpcOverheadAt1Ms: p50('grpc-single') - p50('onnxruntime'), httpOverheadAt1Ms: p50('http-single') - p50('onnxruntime'), grpcFloorAt1Ms: p50('grpc-floor') };
-  writeResults(outDir, 'serve-grpc', { suite: 'serve-grpc', machine, threads: THREADS, durationMs, rounds, points, summary }, markdown(points, machine, durationMs, rounds));
+  writeResults(outDir, 'serve-grpc', { suite: 'serve-grpc', machine, threads: THREADS, durationMs, rounds, loadAverage, points, summary }, markdown(points, machine, durationMs, rounds, loadAverage));
 }

@@ -76,6 +76,16 @@ test('names, datatypes, shapes, versions and parameters are checked', () => {
   expect(decoded).toMatchObject({ version: 3, priority: 2, timeoutMs: 1.5, rawOutputs: true });
 });
 
+test('Triton parameters that would change the answer (sequences, shared memory, classification) are refused, not ignored', () => {
+  const one = [input('a', 'FP32', [1], { fp32_contents: [1] })];
+  expect(decodeError({ inputs: one, parameters: { sequence_id: { parameter_choice: 'int64_param', int64_param: '7' } } }))
+    .toBe('sequence batching (parameters.sequence_id) is not supported');
+  expect(decodeError({ inputs: [{ ...input('a', 'FP32', [1]), parameters: { shared_memory_region: { parameter_choice: 'string_param', string_param: 'r' } } }] }))
+    .toBe('input "a": shared memory tensors are not supported; send the tensor in raw_input_contents or contents');
+  expect(decodeError({ inputs: one, outputs: [{ name: 'y', parameters: { classification: { parameter_choice: 'int64_param', int64_param: '3' } } }] }))
+    .toBe('output "y": classification outputs (class_count) are not supported; request the output itself');
+});
+
 test('more elements than the limit is PayloadTooLarge, before any values are read', () => {
   expect(() => decodeModelInferRequest(request({ inputs: [input('a', 'FP32', [10, 101])] }), 1000)).toThrow(PayloadTooLargeError);
   expect(() => decodeModelInferRequest(request({ inputs: [input('a', 'FP32', [2 ** 40, 2 ** 40])] }), 1000)).toThrow('the request holds more than 1000 tensor elements');

@@ -104,12 +104,25 @@ function parameterBool(params: Parameters, key: string): boolean | undefined {
   return p.bool_param === true;
 }
 
+/** Triton parameters that change what a request means; ignoring them would answer a different question. */
+const UNSUPPORTED: Record<string, string> = {
+  sequence_id: 'sequence batching (parameters.sequence_id) is not supported',
+  shared_memory_region: 'shared memory tensors are not supported; send the tensor in raw_input_contents or contents',
+  classification: 'classification outputs (class_count) are not supported; request the output itself',
+};
+
+function refuseUnsupported(params: Parameters, what: string): void {
+  const key = Object.keys(params).find((k) => Object.prototype.hasOwnProperty.call(UNSUPPORTED, k));
+  if (key) throw new InvalidRequestError(`${what}${UNSUPPORTED[key]}`);
+}
+
 /** Checks and decodes a request; `maxElements` caps the tensor elements of all inputs together. */
 export function decodeModelInferRequest(request: ModelInferRequest, maxElements: number): DecodedInferRequest {
   const model = request.model_name;
   if (!model) throw new InvalidRequestError('model_name is required');
   const version = parseModelVersion(request.model_version, model);
   const { inputs, raw_input_contents: raw } = request;
+  refuseUnsupported(request.parameters ?? {}, '');
   if (inputs.length === 0) throw new InvalidRequestError('inputs must not be empty');
   if (raw.length > 0 && raw.length !== inputs.length) {
     throw new InvalidRequestError(`raw_input_contents has ${raw.length} entries; it needs one per input (${inputs.length}), in the order of inputs`);
@@ -120,6 +133,7 @@ export function decodeModelInferRequest(request: ModelInferRequest, maxElements:
     if (!input.name) throw new InvalidRequestError(`inputs[${index}].name is required`);
     const what = `input "${input.name}"`;
     if (Object.prototype.hasOwnProperty.call(feeds, input.name)) throw new InvalidRequestError(`${what} is given twice`);
+    refuseUnsupported(input.parameters ?? {}, `${what}: `);
     if (!isKserveDatatype(input.datatype)) throw new InvalidRequestError(`${what}: unknown datatype ${JSON.stringify(input.datatype)}`);
     const dims = parseShape(input.shape, what);
     const count = elementCount(dims);
@@ -139,6 +153,7 @@ export function decodeModelInferRequest(request: ModelInferRequest, maxElements:
   if (request.outputs.length > 0) {
     outputs = request.outputs.map((o, index) => {
       if (!o.name) throw new InvalidRequestError(`outputs[${index}].name is required`);
+      refuseUnsupported(o.parameters ?? {}, `output "${o.name}": `);
       return o.name;
     });
     if (new Set(outputs).size !== outputs.length) throw new InvalidRequestError('an output is requested twice');

@@ -5,7 +5,7 @@ import type { ValueMetadata } from '../../engine/engine';
 import { packageVersion } from '../../package-info';
 import { datatypeOf } from '../../runtime/datatypes';
 import { InvalidRequestError, OverloadedError, ShuttingDownError } from '../../runtime/errors';
-import { checkAdminAuth, checkInferenceAuth } from '../auth';
+import { type AuthRequest, checkAdminAuth, checkInferenceAuth } from '../auth';
 import type { InferenceBackend } from '../backend';
 import { decodeModelInferRequest, encodeModelInferResponse, parseModelVersion } from './infer-codec';
 import type { ModelInferRequest, ModelInferResponse } from './messages';
@@ -53,6 +53,7 @@ function tolerantDefinition(definition: grpc.ServiceDefinition): grpc.ServiceDef
   });
   return Object.fromEntries(methods) as grpc.ServiceDefinition;
 }
+
 type Handler = (request: never, call: Call) => unknown;
 
 function tensorMetadata(list: readonly ValueMetadata[]) {
@@ -60,7 +61,7 @@ function tensorMetadata(list: readonly ValueMetadata[]) {
 }
 
 /** The metadata's bearer token in the shape the HTTP auth checks read. */
-function authOf(call: Call): { headers: { authorization?: string } } {
+function authOf(call: Call): AuthRequest {
   const value = call.metadata.get('authorization')[0];
   return { headers: { authorization: typeof value === 'string' ? value : undefined } };
 }

@@ -36,6 +36,7 @@ export {
   type SafetensorsEntry, type TensorToWrite,
 } from './convert';
 export { createServer, createExampleServer, writeExampleRepository, type ServerOptions, type ListenOptions, type ModelServer } from './serve';
+export { serveGrpc, inferenceClient, GRPC_PROTO_FILE, type GrpcOptions, type GrpcServer } from './serve';
 export {
   ModelRuntime, parseModelConfig, ModelConfigError, RuntimeError, InvalidRequestError, ModelNotFoundError,
   ModelUnavailableError, ModelLoadFailedError, OverloadedError, CapacityError, RequestTimeoutError,

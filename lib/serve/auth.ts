@@ -1,7 +1,11 @@
 // Bearer tokens: one for model control (load/unload), optionally one for inference.
 import { timingSafeEqual, createHash } from 'crypto';
-import type { FastifyRequest } from 'fastify';
 import { RuntimeError } from '../runtime/errors';
+
+// The part of a request the checks read: an HTTP request, or a gRPC call's metadata.
+export interface AuthRequest {
+  headers: { authorization?: string };
+}
 
 export class AuthError extends RuntimeError {
   constructor(message: string, status: 401 | 403) {
@@ -18,14 +22,14 @@ function sameToken(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-function bearer(request: FastifyRequest): string | undefined {
+function bearer(request: AuthRequest): string | undefined {
   const header = request.headers.authorization;
   const match = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
   return match?.[1].trim();
 }
 
 /** Inference and metadata: open when no token is set; the admin token works too. */
-export function checkInferenceAuth(request: FastifyRequest, token: string | undefined, adminToken: string | undefined): void {
+export function checkInferenceAuth(request: AuthRequest, token: string | undefined, adminToken: string | undefined): void {
   if (!token) return;
   const given = bearer(request);
   if (given && (sameToken(given, token) || (adminToken !== undefined && sameToken(given, adminToken)))) return;
@@ -33,7 +37,7 @@ export function checkInferenceAuth(request: FastifyRequest, token: string | unde
 }
 
 /** Model control: refused outright when the server has no admin token. */
-export function checkAdminAuth(request: FastifyRequest, adminToken: string | undefined): void {
+export function checkAdminAuth(request: AuthRequest, adminToken: string | undefined): void {
   if (!adminToken) {
     throw new AuthError('model control is disabled; start the server with --admin-token (or ONNXFORGE_ADMIN_TOKEN)', 403);
   }

@@ -8,6 +8,7 @@ import { nonNegativeInt, positiveInt } from '../options';
 import { formatBytes } from '../../format-bytes';
 import { printJson, table } from '../output';
 import { serveCluster } from './serve-cluster';
+import { serveGrpc, type GrpcServer } from '../../serve/grpc/server';
 
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
 
@@ -43,6 +44,8 @@ export function registerServe(program: Command): void {
     .option('--request-timeout <ms>', 'time a client has to send a whole request, body included', positiveInt, 60000)
     .option('--idle-timeout <ms>', 'time a keep-alive connection may sit idle', positiveInt, 5000)
     .option('--max-connections <n>', 'open connections at most; more are closed at once', positiveInt, 1024)
+    .option('--grpc-port <n>', 'also serve the KServe v2 gRPC API on this port (0 picks a free one)', port)
+    .option('--grpc-max-message-bytes <size>', 'largest gRPC message received or sent', parseByteSize, 64 * 1024 * 1024)
     .option('--cluster <url>', 'front the cluster at this Redis URL instead of a repository: requests become jobs for `onnxforge worker`s')
     .option('--prefix <prefix>', 'with --cluster: the key prefix of the cluster', 'onnxforge')
     .option('--timeout <ms>', 'with --cluster: default request timeout (504 past it; 0: none)', nonNegativeInt, 30000)
@@ -51,6 +54,7 @@ export function registerServe(program: Command): void {
     .action(async (repo: string | undefined, opts) => {
       if (opts.cluster !== undefined) {
         if (repo !== undefined) throw new UsageError('serve takes a repository or --cluster URL, not both');
+        if (opts.grpcPort !== undefined) throw new UsageError('--grpc-port is not available with --cluster yet');
         return serveCluster(opts);
       }
       const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -72,10 +76,12 @@ export function registerServe(program: Command): void {
       if (repo !== undefined) checkRepositoryLayout(repo);
       const server = repo === undefined ? createExampleServer(options) : createServer({ ...options, repository: repo });
       const { repository } = server;
+      const grpc: GrpcServer | undefined = opts.grpcPort === undefined ? undefined
+        : serveGrpc(server.runtime, { ...options, maxMessageBytes: opts.grpcMaxMessageBytes });
       let stopping: Promise<void> | undefined;
       const stop = () => {
         if (!stopping) log('shutting down: answering requests in flight');
-        stopping ??= server.close();
+        stopping ??= Promise.all([grpc?.close(), server.close()]).then(() => undefined);
         return stopping;
       };
       const stopped = new Promise<void>((resolve) => {
@@ -84,7 +90,15 @@ export function registerServe(program: Command): void {
         process.once('SIGTERM', onSignal);
       });
       const url = await server.listen({ port: opts.port, host: opts.host });
-      log(`listening on ${url}${repo ? ` for ${repository}` : ` with the built-in example model (${repository})`}; loading models`);
+      let grpcAddress: string | undefined;
+      if (grpc) {
+        const bound = await grpc.listen(opts.grpcPort, opts.host).catch(async (err: Error) => {
+          await stop();
+          throw new Error(`cannot serve gRPC on ${opts.host}:${opts.grpcPort}: ${err.message}`);
+        });
+        grpcAddress = `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${bound}`;
+      }
+      log(`listening on ${url}${grpcAddress ? ` and gRPC ${grpcAddress}` : ''}${repo ? ` for ${repository}` : ` with the built-in example model (${repository})`}; loading models`);
       try {
         await server.ready();
       } catch (err) {
@@ -93,10 +107,10 @@ export function registerServe(program: Command): void {
       }
       const index = server.runtime.index();
       if (opts.json) {
-        printJson({ url, repository, memoryBudgetBytes: server.runtime.memoryBudgetBytes, models: index });
+        printJson({ url, ...(grpcAddress ? { grpc: grpcAddress } : {}), repository, memoryBudgetBytes: server.runtime.memoryBudgetBytes, models: index });
       } else {
         const lines = [
-          `ready: ${url} (memory budget ${formatBytes(server.runtime.memoryBudgetBytes)})`,
+          `ready: ${url}${grpcAddress ? `, gRPC ${grpcAddress}` : ''} (memory budget ${formatBytes(server.runtime.memoryBudgetBytes)})`,
           table(['model', 'version', 'state', 'note'], index.map((e) => [e.name, e.version ?? '-', e.state, e.reason ?? ''])),
         ];
         if (!repo) {

@@ -34,6 +34,13 @@ export interface GrpcServer {
 
 type Call = grpc.ServerUnaryCall<unknown, unknown>;
 
+/** The client's deadline as epoch ms (grpc-js gives a Date or a number; Infinity when none). */
+function deadlineOf(call: Call): number | undefined {
+  const deadline = call.getDeadline();
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
 /** What a request that is not a protobuf message of its type decodes to (grpc-js would answer INTERNAL). */
 class MalformedRequest {
   constructor(readonly reason: string) {}
@@ -95,7 +102,7 @@ export function serveGrpc(backend: InferenceBackend, options: GrpcOptions = {}):
     try {
       const decoded = decodeModelInferRequest(request, maxElements);
       const result = await backend.infer(decoded.model, decoded.feeds, {
-        version: decoded.version, outputs: decoded.outputs, priority: decoded.priority, timeoutMs: decoded.timeoutMs, signal: cancel.signal,
+        version: decoded.version, outputs: decoded.outputs, priority: decoded.priority, timeoutMs: decoded.timeoutMs, deadline: deadlineOf(call), signal: cancel.signal,
       });
       return encodeModelInferResponse(decoded, result.version, result.outputs);
     } finally {

@@ -14,6 +14,7 @@ const BY_CODE: Record<string, Status> = {
   model_load_failed: Status.FAILED_PRECONDITION,
   overloaded: Status.UNAVAILABLE,
   timeout: Status.DEADLINE_EXCEEDED,
+  deadline_exceeded: Status.DEADLINE_EXCEEDED,
   cancelled: Status.CANCELLED,
   shutting_down: Status.UNAVAILABLE,
   execution_failed: Status.INTERNAL,

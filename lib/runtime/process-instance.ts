@@ -21,7 +21,10 @@ interface Pending {
 function hostProcess(): ChildProcess {
   const extension = path.extname(__filename);
   const entry = path.join(__dirname, `process-host${extension}`);
-  const options = { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as ('ignore' | 'inherit' | 'ipc')[], serialization: 'advanced' as const };
+  // glibc raises its mmap threshold after each large free, so later large buffers come from heaps it
+  // never returns to the system: a fixed threshold keeps them mmapped, and freed pages go back.
+  const env = { MALLOC_MMAP_THRESHOLD_: '131072', ...process.env };
+  const options = { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as ('ignore' | 'inherit' | 'ipc')[], serialization: 'advanced' as const, env };
   if (extension !== '.ts') return fork(entry, [], options);
   const bootstrap = `
     const ts = require(${JSON.stringify(require.resolve('typescript'))});

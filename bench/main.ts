@@ -12,6 +12,7 @@ import { runQuantizeBench } from './quantize';
 import { runSparseBench } from './sparse';
 import { runTrainBench } from './train';
 import { runServeBench } from './serve';
+import { runServeStormBench } from './serve-storm';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   engine: runEngineBench,
@@ -23,6 +24,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   quantize: runQuantizeBench,
   sparse: runSparseBench,
   serve: runServeBench,
+  'serve-storm': runServeStormBench,
   cuda: runCudaBench,
   cluster: runClusterBench,
   'cluster-faults': runClusterFaultsBench,

@@ -100,7 +100,7 @@ export function errorCode(err: Error): string {
     [RequestTimeoutError, 'timeout'], [RequestCancelledError, 'cancelled'], [ShuttingDownError, 'shutting_down'],
     [ExecutionError, 'execution_failed'], [RequestMemoryError, 'request_memory_exceeded'], [InstanceRestartingError, 'instance_restarting'],
   ];
-  return codes.find(([type]) => err instanceof type)?.[1] ?? (err.status === 415 ? 'unsupported_media_type' : 'runtime_error');
+  return codes.find(([type]) => err instanceof type)?.[1] ?? (err.status === 415 ? 'unsupported_media_type' : err.status === 413 ? 'payload_too_large' : 'runtime_error');
 }
 
 /** The engine failed while running a model. */

@@ -1,0 +1,326 @@
+// npm run bench -- serve-storm: what the server holds under storms (issue 22).
+// 1. Bad requests: requests/s of a storm of malformed requests (every kind, cycled), and of good requests
+//    alone and during the storm, against one `onnxforge serve` process.
+// 2. Large requests: resident memory of the server (and its instance process) before, at the peak of and
+//    after 3 rounds of 4 concurrent 4 MiB requests whose activations are ~50x the request, for onnxruntime's
+//    arena on (its default) and off, with and without glibc's mmap threshold fixed, and isolation 'process'.
+// 3. The cost of isolation 'process': per-request latency through ModelRuntime, thread vs process, for a
+//    small request and a 4 MiB one (the IPC copy both ways).
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as os from 'os';
+import * as path from 'path';
+import { performance } from 'perf_hooks';
+import type { Feeds } from '../lib/engine/tensor';
+import { buildMlp, GraphBuilder, Model, saveModel } from '../lib/onnx';
+import { ModelRuntime } from '../lib/runtime/runtime';
+import { benchFlags } from './flags';
+import { machineName, writeResults } from './results';
+
+const WIDE_ROWS = 16384;
+const MIB = 1024 * 1024;
+
+function writeRepo(models: Record<string, { model: Model; config?: object }>): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxforge-storm-'));
+  for (const [name, { model, config }] of Object.entries(models)) {
+    fs.mkdirSync(path.join(root, name, '1'), { recursive: true });
+    saveModel(model, path.join(root, name, '1', 'model.onnx'));
+    if (config) fs.writeFileSync(path.join(root, name, 'config.json'), JSON.stringify(config));
+  }
+  return root;
+}
+
+const small = () => buildMlp({ inputSize: 8, hidden: [16], outputSize: 4 });
+/** [n, 64] -> [n, 1024] -> [n, 64]: 13 KiB of activations per 256-byte row. */
+const wide = () => buildMlp({ inputSize: 64, hidden: [1024], outputSize: 64 });
+/** [n, 1024] -> Relu: no compute to speak of, so a large request measures the transport. */
+function relu(): Model {
+  const g = new GraphBuilder('relu');
+  g.node('Relu', [g.input('input', 'float32', ['batch', 1024])], ['output']);
+  g.output('output', 'float32', ['batch', 1024]);
+  return g.build();
+}
+
+async function startServer(repo: string, env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; url: string }> {
+  const cli = path.join(__dirname, '../lib/cli/main.js');
+  const child = spawn(process.execPath, [cli, 'serve', repo, '--port', '0', '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      try {
+        resolve({ child, url: (JSON.parse(out) as { url: string }).url });
+      } catch {
+        // The JSON is not complete yet.
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server exited (code ${code}): ${err.trim()}`)));
+  });
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
+}
+
+function send(agent: http.Agent, url: string, body: Buffer | string, headers: Record<string, string>): Promise<number> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { agent, hostname: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function residentBytes(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+interface Request {
+  body: string;
+  headers: Record<string, string>;
+  model: string;
+  status: number;
+}
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+const goodInput = { name: 'input', datatype: 'FP32', shape: [2, 8], data: Array.from({ length: 16 }, (_, i) => i / 16) };
+const GOOD: Request = { body: JSON.stringify({ inputs: [goodInput] }), headers: JSON_TYPE, model: 'mlp', status: 200 };
+const withInput = (fields: object) => JSON.stringify({ inputs: [{ ...goodInput, ...fields }] });
+const BAD: Request[] = [
+  { body: '{"inputs": [', headers: JSON_TYPE, model: 'mlp', status: 400 },
+  { body: withInput({ datatype: 'INT32' }), headers: JSON_TYPE, model: 'mlp', status: 400 },
+  { body: withInput({ shape: [4, 4] }), headers: JSON_TYPE, model: 'mlp', status: 400 },
+  { body: withInput({ shape: [0, 8], data: [] }), headers: JSON_TYPE, model: 'mlp', status: 400 },
+  { body: withInput({ shape: [2 ** 40, 2 ** 40], data: [] }), headers: JSON_TYPE, model: 'mlp', status: 413 },
+  { body: GOOD.body, headers: { 'content-type': 'text/plain' }, model: 'mlp', status: 415 },
+  { body: `{"inputs":${'['.repeat(5000)}${']'.repeat(5000)}}`, headers: JSON_TYPE, model: 'mlp', status: 400 },
+  { body: GOOD.body, headers: JSON_TYPE, model: 'nope', status: 404 },
+  { body: JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [100, 64], data: new Array(6400).fill(1) }] }), headers: JSON_TYPE, model: 'wide', status: 413 },
+];
+
+interface Tally {
+  requests: number;
+  unexpected: number;
+  perSecond: number;
+}
+
+/** `concurrency` loops sending `requests` in turn for `ms`; counts replies whose status is not the expected one. */
+async function drive(agent: http.Agent, url: string, requests: Request[], concurrency: number, ms: number): Promise<Tally> {
+  let count = 0;
+  let unexpected = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, lane) => {
+      for (let i = lane; performance.now() - start < ms; i += concurrency) {
+        const r = requests[i % requests.length];
+        const status = await send(agent, `${url}/v2/models/${r.model}/infer`, r.body, r.headers).catch(() => 0);
+        count++;
+        if (status !== r.status) unexpected++;
+      }
+    }),
+  );
+  return { requests: count, unexpected, perSecond: count / ((performance.now() - start) / 1000) };
+}
+
+async function badStorm(ms: number) {
+  const repo = writeRepo({ mlp: { model: small(), config: { threads: 1 } }, wide: { model: wide(), config: { max_request_memory_bytes: MIB, threads: 1 } } });
+  const { child, url } = await startServer(repo);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  try {
+    await drive(agent, url, [GOOD, ...BAD], 8, ms / 4); // warm-up
+    const goodAlone = await drive(agent, url, [GOOD], 16, ms);
+    const badAlone = await drive(agent, url, BAD, 16, ms);
+    const [goodDuring, badDuring] = await Promise.all([drive(agent, url, [GOOD], 8, ms), drive(agent, url, BAD, 8, ms)]);
+    const rss = residentBytes(child.pid!);
+    return { goodAlone, badAlone, goodDuring, badDuring, serverRssBytes: rss };
+  } finally {
+    agent.destroy();
+    await stopServer(child);
+  }
+}
+
+interface MemoryPoint {
+  setup: string;
+  baselineBytes: number;
+  peakBytes: number;
+  afterBytes: number;
+  /** Server and instance process apart (isolation 'process'). */
+  instanceBaselineBytes?: number;
+  instancePeakBytes?: number;
+  instanceAfterBytes?: number;
+  statuses: number[];
+}
+
+async function largeStorm(setup: string, config: object, env: NodeJS.ProcessEnv, rounds: number): Promise<MemoryPoint> {
+  const repo = writeRepo({ wide: { model: wide(), config: { threads: 1, ...config } } });
+  const { child, url } = await startServer(repo, env);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  try {
+    const meta = (await (await fetch(`${url}/v2/models/wide`)).json()) as { instances: { isolation: string; pid: number }[] };
+    const instancePid = meta.instances[0].isolation === 'process' ? meta.instances[0].pid : undefined;
+    const data = new Float32Array(WIDE_ROWS * 64).fill(0.5);
+    const header = Buffer.from(JSON.stringify({
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [WIDE_ROWS, 64], parameters: { binary_data_size: data.byteLength } }],
+      outputs: [{ name: 'output', parameters: { binary_data: true } }],
+    }));
+    const body = Buffer.concat([header, Buffer.from(data.buffer)]);
+    const headers = { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) };
+    const server = () => residentBytes(child.pid!);
+    const instance = () => (instancePid ? residentBytes(instancePid) : 0);
+    const baselineBytes = server() + instance();
+    const instanceBaselineBytes = instance();
+    let peakBytes = baselineBytes;
+    let instancePeakBytes = instanceBaselineBytes;
+    const sampler = setInterval(() => {
+      peakBytes = Math.max(peakBytes, server() + instance());
+      instancePeakBytes = Math.max(instancePeakBytes, instance());
+    }, 10);
+    const statuses: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      statuses.push(...(await Promise.all(Array.from({ length: 4 }, () => send(agent, `${url}/v2/models/wide/infer`, body, headers)))));
+    }
+    clearInterval(sampler);
+    // A second for the server's own garbage collector to run; nothing is forced.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const point: MemoryPoint = { setup, baselineBytes, peakBytes, afterBytes: server() + instance(), statuses: [...new Set(statuses)] };
+    if (instancePid) Object.assign(point, { instanceBaselineBytes, instancePeakBytes, instanceAfterBytes: instance() });
+    return point;
+  } finally {
+    agent.destroy();
+    await stopServer(child);
+  }
+}
+
+interface OverheadPoint {
+  request: string;
+  requestBytes: number;
+  threadMs: number;
+  processMs: number;
+  ratio: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+async function isolationOverhead(repeats: number): Promise<OverheadPoint[]> {
+  const repo = writeRepo({
+    mlp_thread: { model: small(), config: { threads: 1 } },
+    mlp_process: { model: small(), config: { threads: 1, isolation: 'process' } },
+    relu_thread: { model: relu(), config: { threads: 1 } },
+    relu_process: { model: relu(), config: { threads: 1, isolation: 'process' } },
+  });
+  const runtime = new ModelRuntime({ repository: repo });
+  await runtime.start();
+  const requests: { name: string; model: string; feeds: () => Feeds; bytes: number }[] = [
+    { name: 'MLP [1, 8]', model: 'mlp', feeds: () => ({ input: { type: 'float32', dims: [1, 8], data: new Float32Array(8).fill(0.5) } }), bytes: 32 },
+    { name: 'Relu [1024, 1024] (4 MiB in, 4 MiB out)', model: 'relu', feeds: () => ({ input: { type: 'float32', dims: [1024, 1024], data: new Float32Array(MIB).fill(0.5) } }), bytes: 4 * MIB },
+  ];
+  const points: OverheadPoint[] = [];
+  try {
+    for (const r of requests) {
+      const timeOne = async (model: string) => {
+        const feeds = r.feeds();
+        const start = performance.now();
+        await runtime.infer(model, feeds);
+        return performance.now() - start;
+      };
+      const samples: Record<'thread' | 'process', number[]> = { thread: [], process: [] };
+      for (let i = 0; i < 10; i++) for (const kind of ['thread', 'process'] as const) await timeOne(`${r.model}_${kind}`);
+      // Interleaved, so both sides see the same machine load.
+      for (let i = 0; i < repeats; i++) for (const kind of ['thread', 'process'] as const) samples[kind].push(await timeOne(`${r.model}_${kind}`));
+      const threadMs = median(samples.thread);
+      const processMs = median(samples.process);
+      points.push({ request: r.name, requestBytes: r.bytes, threadMs, processMs, ratio: processMs / threadMs });
+    }
+  } finally {
+    await runtime.close();
+  }
+  return points;
+}
+
+const mib = (bytes: number | undefined) => (bytes === undefined || Number.isNaN(bytes) ? '–' : (bytes / MIB).toFixed(0));
+
+function markdown(result: Awaited<ReturnType<typeof measure>>): string {
+  const { storm, memory, overhead, machine, stormMs, rounds, repeats } = result;
+  const rate = (t: Tally) => `${t.perSecond.toFixed(0)} (${t.unexpected} unexpected of ${t.requests})`;
+  const lines = [
+    '# serve-storm',
+    '',
+    `Machine: ${machine}. **Shared with other jobs while measured: figures are noisy.**`,
+    '',
+    `## Bad-request storm (${stormMs} ms per phase, 16 connections; requests/s)`,
+    '',
+    '| traffic | requests/s |',
+    '| --- | --- |',
+    `| good requests alone (MLP [2, 8]) | ${rate(storm.goodAlone)} |`,
+    `| bad requests alone (${BAD.length} kinds, cycled) | ${rate(storm.badAlone)} |`,
+    `| good requests during the bad storm (8 + 8 connections) | ${rate(storm.goodDuring)} |`,
+    `| bad requests during it | ${rate(storm.badDuring)} |`,
+    '',
+    `Good requests held ${(100 * storm.goodDuring.perSecond / storm.goodAlone.perSecond).toFixed(0)}% of their rate alone with half the connections; server RSS after the storm ${mib(storm.serverRssBytes)} MiB.`,
+    '',
+    `## Large-request storm (${rounds} rounds of 4 concurrent 4 MiB requests; ~${((WIDE_ROWS * 13056) / MIB).toFixed(0)} MiB of activations each by the estimate)`,
+    '',
+    'Resident memory in MiB (server + instance process where isolated); "after" is one second after the storm.',
+    '',
+    '| setup | baseline | peak | after | after - baseline | instance process: baseline / peak / after |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...memory.map((p) => `| ${p.setup} | ${mib(p.baselineBytes)} | ${mib(p.peakBytes)} | ${mib(p.afterBytes)} | ${mib(p.afterBytes - p.baselineBytes)} | ${p.instancePeakBytes !== undefined ? `${mib(p.instanceBaselineBytes)} / ${mib(p.instancePeakBytes)} / ${mib(p.instanceAfterBytes)}` : '–'} |`),
+    '',
+    `## Cost of isolation 'process' (ModelRuntime.infer, median of ${repeats}, interleaved)`,
+    '',
+    '| request | thread (ms) | process (ms) | process / thread |',
+    '| --- | --- | --- | --- |',
+    ...overhead.map((p) => `| ${p.request} | ${p.threadMs.toFixed(3)} | ${p.processMs.toFixed(3)} | ${p.ratio.toFixed(2)} |`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+async function measure(quick: boolean) {
+  const stormMs = quick ? 1000 : 3000;
+  const rounds = quick ? 2 : 3;
+  const repeats = quick ? 20 : 60;
+  process.stderr.write('serve-storm: bad-request storm\n');
+  const storm = await badStorm(stormMs);
+  const threshold = { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' };
+  const plain = { ...process.env };
+  delete plain.MALLOC_MMAP_THRESHOLD_;
+  const setups: [string, object, NodeJS.ProcessEnv][] = [
+    ['thread, arena on (onnxruntime default)', { memory_arena: true }, plain],
+    ['thread, arena off (served default)', {}, plain],
+    ['thread, arena off, MALLOC_MMAP_THRESHOLD_=131072', {}, threshold],
+    ["isolation 'process', arena off (threshold set in the child)", { isolation: 'process' }, plain],
+  ];
+  const memory: MemoryPoint[] = [];
+  for (const [setup, config, env] of setups) {
+    process.stderr.write(`serve-storm: large-request storm, ${setup}\n`);
+    memory.push(await largeStorm(setup, config, env, rounds));
+  }
+  process.stderr.write('serve-storm: isolation overhead\n');
+  const overhead = await isolationOverhead(repeats);
+  return { machine: machineName(), shared: true, stormMs, rounds, repeats, storm, memory, overhead };
+}
+
+export async function runServeStormBench(args: string[]): Promise<void> {
+  const { outDir, quick } = benchFlags(args);
+  const result = await measure(quick);
+  writeResults(outDir, 'serve-storm', result, markdown(result));
+}

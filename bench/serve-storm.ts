@@ -4,8 +4,9 @@
 // 2. Large requests: resident memory of the server (and its instance process) before, at the peak of and
 //    after 3 rounds of 4 concurrent 4 MiB requests whose activations are ~50x the request, for onnxruntime's
 //    arena on (its default) and off, with and without glibc's mmap threshold fixed, and isolation 'process'.
-// 3. The cost of isolation 'process': per-request latency through ModelRuntime, thread vs process, for a
-//    small request and a 4 MiB one (the IPC copy both ways).
+// 3. What each protection costs, per request through ModelRuntime (median, interleaved): isolation
+//    'process' vs 'thread' (a small request and a 4 MiB one: the IPC copy both ways; arena on for both so
+//    the transport is what differs), and onnxruntime's arena off vs on (a small and a large request).
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -207,10 +208,10 @@ async function largeStorm(setup: string, config: object, env: NodeJS.ProcessEnv,
 }
 
 interface OverheadPoint {
+  comparison: string;
   request: string;
-  requestBytes: number;
-  threadMs: number;
-  processMs: number;
+  baselineMs: number;
+  variantMs: number;
   ratio: number;
 }
 
@@ -219,35 +220,44 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-async function isolationOverhead(repeats: number): Promise<OverheadPoint[]> {
+const rowsOf = (rows: number, width: number) => (): Feeds => ({ input: { type: 'float32', dims: [rows, width], data: new Float32Array(rows * width).fill(0.5) } });
+
+async function protectionCosts(repeats: number): Promise<OverheadPoint[]> {
+  const arenaOn = { threads: 1, memory_arena: true };
   const repo = writeRepo({
-    mlp_thread: { model: small(), config: { threads: 1 } },
-    mlp_process: { model: small(), config: { threads: 1, isolation: 'process' } },
-    relu_thread: { model: relu(), config: { threads: 1 } },
-    relu_process: { model: relu(), config: { threads: 1, isolation: 'process' } },
+    mlp_thread: { model: small(), config: arenaOn },
+    mlp_process: { model: small(), config: { ...arenaOn, isolation: 'process' } },
+    relu_thread: { model: relu(), config: arenaOn },
+    relu_process: { model: relu(), config: { ...arenaOn, isolation: 'process' } },
+    mlp_arena: { model: small(), config: arenaOn },
+    mlp_noarena: { model: small(), config: { threads: 1 } },
+    wide_arena: { model: wide(), config: arenaOn },
+    wide_noarena: { model: wide(), config: { threads: 1 } },
   });
   const runtime = new ModelRuntime({ repository: repo });
   await runtime.start();
-  const requests: { name: string; model: string; feeds: () => Feeds; bytes: number }[] = [
-    { name: 'MLP [1, 8]', model: 'mlp', feeds: () => ({ input: { type: 'float32', dims: [1, 8], data: new Float32Array(8).fill(0.5) } }), bytes: 32 },
-    { name: 'Relu [1024, 1024] (4 MiB in, 4 MiB out)', model: 'relu', feeds: () => ({ input: { type: 'float32', dims: [1024, 1024], data: new Float32Array(MIB).fill(0.5) } }), bytes: 4 * MIB },
+  const cases: { comparison: string; request: string; baseline: string; variant: string; feeds: () => Feeds; repeats: number }[] = [
+    { comparison: "isolation 'process' / 'thread'", request: 'MLP [1, 8]', baseline: 'mlp_thread', variant: 'mlp_process', feeds: rowsOf(1, 8), repeats },
+    { comparison: "isolation 'process' / 'thread'", request: 'Relu [1024, 1024] (4 MiB in, 4 MiB out)', baseline: 'relu_thread', variant: 'relu_process', feeds: rowsOf(1024, 1024), repeats },
+    { comparison: 'arena off / on', request: 'MLP [1, 8]', baseline: 'mlp_arena', variant: 'mlp_noarena', feeds: rowsOf(1, 8), repeats },
+    { comparison: 'arena off / on', request: 'wide MLP [4096, 64] (1 MiB in, ~51 MiB of activations)', baseline: 'wide_arena', variant: 'wide_noarena', feeds: rowsOf(4096, 64), repeats: Math.max(5, repeats / 4) },
   ];
   const points: OverheadPoint[] = [];
   try {
-    for (const r of requests) {
+    for (const c of cases) {
       const timeOne = async (model: string) => {
-        const feeds = r.feeds();
+        const feeds = c.feeds();
         const start = performance.now();
         await runtime.infer(model, feeds);
         return performance.now() - start;
       };
-      const samples: Record<'thread' | 'process', number[]> = { thread: [], process: [] };
-      for (let i = 0; i < 10; i++) for (const kind of ['thread', 'process'] as const) await timeOne(`${r.model}_${kind}`);
+      for (let i = 0; i < 5; i++) for (const model of [c.baseline, c.variant]) await timeOne(model);
+      const samples: Record<string, number[]> = { [c.baseline]: [], [c.variant]: [] };
       // Interleaved, so both sides see the same machine load.
-      for (let i = 0; i < repeats; i++) for (const kind of ['thread', 'process'] as const) samples[kind].push(await timeOne(`${r.model}_${kind}`));
-      const threadMs = median(samples.thread);
-      const processMs = median(samples.process);
-      points.push({ request: r.name, requestBytes: r.bytes, threadMs, processMs, ratio: processMs / threadMs });
+      for (let i = 0; i < c.repeats; i++) for (const model of [c.baseline, c.variant]) samples[model].push(await timeOne(model));
+      const baselineMs = median(samples[c.baseline]);
+      const variantMs = median(samples[c.variant]);
+      points.push({ comparison: c.comparison, request: c.request, baselineMs, variantMs, ratio: variantMs / baselineMs });
     }
   } finally {
     await runtime.close();
@@ -284,11 +294,11 @@ function markdown(result: Awaited<ReturnType<typeof measure>>): string {
     '| --- | --- | --- | --- | --- | --- |',
     ...memory.map((p) => `| ${p.setup} | ${mib(p.baselineBytes)} | ${mib(p.peakBytes)} | ${mib(p.afterBytes)} | ${mib(p.afterBytes - p.baselineBytes)} | ${p.instancePeakBytes !== undefined ? `${mib(p.instanceBaselineBytes)} / ${mib(p.instancePeakBytes)} / ${mib(p.instanceAfterBytes)}` : '–'} |`),
     '',
-    `## Cost of isolation 'process' (ModelRuntime.infer, median of ${repeats}, interleaved)`,
+    `## What each protection costs per request (ModelRuntime.infer, median of ${repeats} (large: fewer), interleaved)`,
     '',
-    '| request | thread (ms) | process (ms) | process / thread |',
-    '| --- | --- | --- | --- |',
-    ...overhead.map((p) => `| ${p.request} | ${p.threadMs.toFixed(3)} | ${p.processMs.toFixed(3)} | ${p.ratio.toFixed(2)} |`),
+    '| comparison | request | baseline (ms) | with it (ms) | ratio |',
+    '| --- | --- | --- | --- | --- |',
+    ...overhead.map((p) => `| ${p.comparison} | ${p.request} | ${p.baselineMs.toFixed(3)} | ${p.variantMs.toFixed(3)} | ${p.ratio.toFixed(2)} |`),
     '',
   ];
   return lines.join('\n');
@@ -314,8 +324,8 @@ async function measure(quick: boolean) {
     process.stderr.write(`serve-storm: large-request storm, ${setup}\n`);
     memory.push(await largeStorm(setup, config, env, rounds));
   }
-  process.stderr.write('serve-storm: isolation overhead\n');
-  const overhead = await isolationOverhead(repeats);
+  process.stderr.write('serve-storm: what each protection costs\n');
+  const overhead = await protectionCosts(repeats);
   return { machine: machineName(), shared: true, stormMs, rounds, repeats, storm, memory, overhead };
 }
 

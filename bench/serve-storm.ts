@@ -63,6 +63,7 @@ async function startServer(repo: string, env: NodeJS.ProcessEnv = process.env): 
 }
 
 async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));
 }
@@ -170,7 +171,10 @@ interface MemoryPoint {
 async function largeStorm(setup: string, config: object, env: NodeJS.ProcessEnv, rounds: number): Promise<MemoryPoint> {
   const repo = writeRepo({ wide: { model: wide(), config: { threads: 1, ...config } } });
   const { child, url } = await startServer(repo, env);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  // No keep-alive: a round can take longer than the server's idle timeout, and a socket it closes
+  // just as the next round reuses it reads ECONNRESET.
+  const agent = new http.Agent({ keepAlive: false, maxSockets: 8 });
+  let sampler: NodeJS.Timeout | undefined;
   try {
     const meta = (await (await fetch(`${url}/v2/models/wide`)).json()) as { instances: { isolation: string; pid: number }[] };
     const instancePid = meta.instances[0].isolation === 'process' ? meta.instances[0].pid : undefined;
@@ -187,7 +191,7 @@ async function largeStorm(setup: string, config: object, env: NodeJS.ProcessEnv,
     const instanceBaselineBytes = instance();
     let peakBytes = baselineBytes;
     let instancePeakBytes = instanceBaselineBytes;
-    const sampler = setInterval(() => {
+    sampler = setInterval(() => {
       peakBytes = Math.max(peakBytes, server() + instance());
       instancePeakBytes = Math.max(instancePeakBytes, instance());
     }, 10);
@@ -202,6 +206,7 @@ async function largeStorm(setup: string, config: object, env: NodeJS.ProcessEnv,
     if (instancePid) Object.assign(point, { instanceBaselineBytes, instancePeakBytes, instanceAfterBytes: instance() });
     return point;
   } finally {
+    clearInterval(sampler);
     agent.destroy();
     await stopServer(child);
   }
@@ -241,6 +246,8 @@ async function protectionCosts(repeats: number): Promise<OverheadPoint[]> {
     { comparison: "isolation 'process' / 'thread'", request: 'Relu [1024, 1024] (4 MiB in, 4 MiB out)', baseline: 'relu_thread', variant: 'relu_process', feeds: rowsOf(1024, 1024), repeats },
     { comparison: 'arena off / on', request: 'MLP [1, 8]', baseline: 'mlp_arena', variant: 'mlp_noarena', feeds: rowsOf(1, 8), repeats },
     { comparison: 'arena off / on', request: 'wide MLP [4096, 64] (1 MiB in, ~51 MiB of activations)', baseline: 'wide_arena', variant: 'wide_noarena', feeds: rowsOf(4096, 64), repeats: Math.max(5, repeats / 4) },
+    // Tensors past glibc's largest mmap threshold (32 MiB): without the arena each run maps them afresh.
+    { comparison: 'arena off / on', request: 'wide MLP [16384, 64] (4 MiB in, ~204 MiB of activations)', baseline: 'wide_arena', variant: 'wide_noarena', feeds: rowsOf(16384, 64), repeats: Math.max(3, repeats / 8) },
   ];
   const points: OverheadPoint[] = [];
   try {

@@ -40,12 +40,13 @@ export class MemoryGuard {
 
   /** Admits a request (throws when it does not fit); call the returned release when it is answered. */
   admit(feeds: Feeds): () => void {
-    const { bytes } = this.estimator.estimate(feeds);
+    const { bytes, unknownValues } = this.estimator.estimate(feeds);
     const { maxRequestBytes, maxTotalBytes } = this.limits;
     if (bytes > maxRequestBytes) {
       throw new RequestMemoryError(
         `request needs an estimated ${formatBytes(bytes)} (${bytes} bytes) of activation memory, over model "${this.modelName}"'s ` +
-          `budget of ${formatBytes(maxRequestBytes)} (${maxRequestBytes} bytes; max_request_memory_bytes); send fewer rows or smaller dims`,
+          `budget of ${formatBytes(maxRequestBytes)} (${maxRequestBytes} bytes; max_request_memory_bytes); send fewer rows or smaller dims` +
+          (unknownValues > 0 ? ` (${unknownValues} values of a shape the estimate cannot follow count as large as the largest)` : ''),
         bytes,
         maxRequestBytes,
       );

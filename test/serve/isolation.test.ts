@@ -16,6 +16,22 @@ function alive(pid: number): boolean {
   }
 }
 
+describe("isolation 'process', a model that does not load", () => {
+  test('the child reports the load error: the model is unavailable, naming why (400 model_unavailable)', async () => {
+    const server = createServer({ repository: writeRepository({ bad: { config: { isolation: 'process' }, versions: { 1: 'not a model' } } }) });
+    const url = await server.listen({ port: 0 });
+    await server.ready();
+    try {
+      const reply = await post(`${url}/v2/models/bad/infer`, body);
+      expect(reply.status).toBe(400);
+      expect(reply.json.code).toBe('model_unavailable');
+      expect(reply.json.error).toMatch(/version 1 failed to load: .*model\.onnx/);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("isolation 'process'", () => {
   let server: ModelServer;
   let url: string;

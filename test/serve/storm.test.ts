@@ -93,7 +93,7 @@ describeWhen(fs.existsSync('/proc/self/status') ? undefined : 'reads resident me
 
   afterAll(() => server.close());
 
-  test('after 12 requests of 4 MiB (each ~200 MiB of activations), the instance holds less than 12x one request more than before', async () => {
+  test('after 12 requests of 4 MiB (each ~200 MiB of activations), the instance holds less than 20x one request (80 MiB) more than before, not the activations', async () => {
     const data = new Float32Array(ROWS * 64).fill(0.5);
     const header = Buffer.from(JSON.stringify({
       inputs: [{ name: 'input', datatype: 'FP32', shape: [ROWS, 64], parameters: { binary_data_size: data.byteLength } }],
@@ -114,6 +114,8 @@ describeWhen(fs.existsSync('/proc/self/status') ? undefined : 'reads resident me
     const activations = ROWS * (64 * 4 + 3 * 1024 * 4 + 2 * 64 * 4);
     expect(activations).toBeGreaterThan(50 * data.byteLength);
     const grown = residentBytes(instance.pid) - before;
-    expect(grown).toBeLessThan(12 * data.byteLength);
+    // Measured here: +26 to +51 MiB with the arena off (the child's V8 heaps keep some request buffers);
+    // with onnxruntime's arena on, +138 MiB or more: the arena keeps the peak.
+    expect(grown).toBeLessThan(20 * data.byteLength);
   });
 });

@@ -13,6 +13,7 @@ import { runSparseBench } from './sparse';
 import { runTrainBench } from './train';
 import { runServeBench } from './serve';
 import { runServeGrpcBench } from './serve-grpc';
+import { runServeStormBench } from './serve-storm';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   engine: runEngineBench,
@@ -25,6 +26,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   sparse: runSparseBench,
   serve: runServeBench,
   'serve-grpc': runServeGrpcBench,
+  'serve-storm': runServeStormBench,
   cuda: runCudaBench,
   cluster: runClusterBench,
   'cluster-faults': runClusterFaultsBench,

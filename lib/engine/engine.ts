@@ -28,6 +28,11 @@ export interface EngineOptions {
    * 'auto': 'cuda' when it can, else 'cpu'.
    */
   device?: 'cpu' | 'cuda' | 'auto';
+  /**
+   * onnxruntime's CPU memory arena and memory pattern (default true, onnxruntime's own default). The
+   * arena keeps the peak of every request for the life of the session; false returns it after each run.
+   */
+  memoryArena?: boolean;
 }
 
 export interface Engine {

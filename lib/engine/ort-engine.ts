@@ -57,6 +57,10 @@ export function ortSessionOptions(options: EngineOptions = {}): ort.InferenceSes
     // Errors only: onnxruntime's warnings (e.g. about implicit subgraph inputs) are noise to our users.
     logSeverityLevel: 3,
   };
+  if (options.memoryArena === false) {
+    sessionOptions.enableCpuMemArena = false;
+    sessionOptions.enableMemPattern = false;
+  }
   if (options.threads !== undefined) {
     sessionOptions.intraOpNumThreads = options.threads;
     sessionOptions.interOpNumThreads = 1;

@@ -54,6 +54,10 @@ const configSchema = z
     pinned: z.boolean().default(false),
     idle_unload_ms: nonNegativeInt.optional(),
     memory_bytes: positiveInt.optional(),
+    isolation: z.enum(['thread', 'process']).default('thread'),
+    max_request_memory_bytes: positiveInt.optional(),
+    max_batch_memory_bytes: positiveInt.optional(),
+    memory_arena: z.boolean().default(false),
     queue: z
       .strictObject({
         max_size: positiveInt.default(1024),
@@ -118,6 +122,14 @@ export interface ModelConfig {
   pinned: boolean;
   idleUnloadMs?: number;
   memoryBytes?: number;
+  /** 'process': each instance runs in a child process, restarted when it dies. */
+  isolation: 'thread' | 'process';
+  /** Largest estimated activation memory of one request (default: the server's --max-request-memory). */
+  maxRequestMemoryBytes?: number;
+  /** Largest sum of the estimates of requests admitted at once (default: max_request_memory_bytes x instances). */
+  maxBatchMemoryBytes?: number;
+  /** onnxruntime's CPU memory arena: off by default so memory a large request took goes back to the system. */
+  memoryArena: boolean;
   queue: { maxSize: number; timeoutMs: number; defaultPriority: number };
   warmup: {
     samples: number;
@@ -167,6 +179,10 @@ export function parseModelConfig(json: unknown, source: string): ModelConfig {
     pinned: c.pinned,
     idleUnloadMs: c.idle_unload_ms,
     memoryBytes: c.memory_bytes,
+    isolation: c.isolation,
+    maxRequestMemoryBytes: c.max_request_memory_bytes,
+    maxBatchMemoryBytes: c.max_batch_memory_bytes,
+    memoryArena: c.memory_arena,
     queue: { maxSize: c.queue.max_size, timeoutMs: c.queue.timeout_ms, defaultPriority: c.queue.default_priority },
     warmup: {
       samples: c.warmup?.samples ?? 1,

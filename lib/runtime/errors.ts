@@ -74,6 +74,20 @@ export class RequestCancelledError extends RuntimeError {
   }
 }
 
+/** The request would need more activation memory than the model's budget allows (estimated before it runs). */
+export class RequestMemoryError extends RuntimeError {
+  constructor(message: string, readonly estimateBytes: number, readonly budgetBytes: number) {
+    super(message, 413);
+  }
+}
+
+/** The instance running the request died (its process was killed or crashed) and is being restarted: retryable. */
+export class InstanceRestartingError extends RuntimeError {
+  constructor(message: string) {
+    super(message, 503, 1);
+  }
+}
+
 /** The runtime is shutting down and takes no new work. */
 export class ShuttingDownError extends RuntimeError {
   constructor() {
@@ -88,9 +102,9 @@ export function errorCode(err: Error): string {
     [InvalidRequestError, 'invalid_request'], [ModelNotFoundError, 'model_not_found'], [ModelUnavailableError, 'model_unavailable'],
     [ModelLoadFailedError, 'model_load_failed'], [OverloadedError, 'overloaded'], [CapacityError, 'capacity'],
     [DeadlineExceededError, 'deadline_exceeded'], [RequestTimeoutError, 'timeout'], [RequestCancelledError, 'cancelled'], [ShuttingDownError, 'shutting_down'],
-    [ExecutionError, 'execution_failed'],
+    [ExecutionError, 'execution_failed'], [RequestMemoryError, 'request_memory_exceeded'], [InstanceRestartingError, 'instance_restarting'],
   ];
-  return codes.find(([type]) => err instanceof type)?.[1] ?? (err.status === 415 ? 'unsupported_media_type' : 'runtime_error');
+  return codes.find(([type]) => err instanceof type)?.[1] ?? (err.status === 415 ? 'unsupported_media_type' : err.status === 413 ? 'payload_too_large' : 'runtime_error');
 }
 
 /** The engine failed while running a model. */

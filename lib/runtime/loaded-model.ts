@@ -6,7 +6,9 @@ import type { Feeds, HostTensor } from '../engine/tensor';
 import { ModelConfigError, ModelConfig } from './config';
 import { ModelLoadFailedError } from './errors';
 import { paddingPlan } from './padding';
-import { WorkerInstance } from './instance';
+import { DEFAULT_MAX_REQUEST_MEMORY_BYTES, MemoryGuard, MemoryReport } from './memory-guard';
+import { InstanceReport, instanceReport, ModelInstance, startInstance } from './model-instance';
+import { RequestMemoryEstimator } from './request-memory';
 import type { RuntimeMetrics } from './metrics';
 import { Scheduler, SubmitOptions } from './scheduler';
 import { applyTensorSpecs, validateRequest } from './validate';
@@ -56,6 +58,12 @@ function checkBatchDims(list: readonly ValueMetadata[], kind: string, name: stri
   }
 }
 
+/** Server-wide defaults a model's config.json may override. */
+export interface ModelDefaults {
+  /** Default per-request activation budget (default 1 GiB). */
+  maxRequestMemoryBytes?: number;
+}
+
 export class LoadedModel {
   /** Resident memory the cache counts for this version (see residentBytes). */
   bytes: number;
@@ -68,10 +76,11 @@ export class LoadedModel {
 
   private constructor(
     readonly spec: LoadSpec,
-    private readonly instances: WorkerInstance[],
+    private readonly instances: ModelInstance[],
     readonly inputs: readonly ValueMetadata[],
     readonly outputs: readonly ValueMetadata[],
     metrics: RuntimeMetrics,
+    private readonly memory: MemoryGuard,
   ) {
     this.bytes = estimateBytes(spec);
     this.requestSeconds = metrics.requestSeconds.labels(spec.name, String(spec.version));
@@ -92,14 +101,16 @@ export class LoadedModel {
   }
 
   /** Starts every instance, checks the model against its config, warms every instance up. */
-  static async load(spec: LoadSpec, metrics: RuntimeMetrics): Promise<LoadedModel> {
+  static async load(spec: LoadSpec, metrics: RuntimeMetrics, defaults: ModelDefaults = {}): Promise<LoadedModel> {
     const { config, name } = spec;
-    const engine = { threads: config.threads ?? defaultThreads(config.instances.count) };
+    const engine = { threads: config.threads ?? defaultThreads(config.instances.count), memoryArena: config.memoryArena };
+    const restarts = metrics.instanceRestarts.labels(name, String(spec.version));
     const rssBefore = process.memoryUsage.rss();
     const started = await Promise.allSettled(
-      Array.from({ length: config.instances.count }, () => WorkerInstance.start({ file: spec.file, engine, device: config.instances.device })),
+      Array.from({ length: config.instances.count }, () =>
+        startInstance({ file: spec.file, engine, device: config.instances.device }, config.isolation, () => restarts.inc())),
     );
-    const instances = started.filter((s) => s.status === 'fulfilled').map((s) => (s as PromiseFulfilledResult<WorkerInstance>).value);
+    const instances = started.filter((s) => s.status === 'fulfilled').map((s) => (s as PromiseFulfilledResult<ModelInstance>).value);
     const failed = started.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
     try {
       if (failed) throw failed.reason;
@@ -110,7 +121,10 @@ export class LoadedModel {
         checkBatchDims(inputs, 'input', name);
         checkBatchDims(outputs, 'output', name);
       }
-      const model = new LoadedModel(spec, instances, inputs, outputs, metrics);
+      const maxRequestBytes = config.maxRequestMemoryBytes ?? defaults.maxRequestMemoryBytes ?? DEFAULT_MAX_REQUEST_MEMORY_BYTES;
+      const limits = { maxRequestBytes, maxTotalBytes: config.maxBatchMemoryBytes ?? maxRequestBytes * config.instances.count };
+      const memory = new MemoryGuard(RequestMemoryEstimator.fromFile(spec.file), limits, name);
+      const model = new LoadedModel(spec, instances, inputs, outputs, metrics, memory);
       await model.warmUp();
       model.bytes = residentBytes(spec, instances as readonly ReportsMemory[], process.memoryUsage.rss() - rssBefore);
       return model;
@@ -176,13 +190,25 @@ export class LoadedModel {
     return [...new Set(this.instances.map((i) => i.note).filter((n): n is string => n !== undefined))];
   }
 
+  /** The activation memory limits and what the admitted requests hold now. */
+  get memoryReport(): MemoryReport {
+    return this.memory.report();
+  }
+
+  /** Where each instance runs (its pid) and how often it was restarted. */
+  get instanceReports(): InstanceReport[] {
+    return this.instances.map(instanceReport);
+  }
+
   async infer(feeds: Feeds, options: SubmitOptions = {}): Promise<Record<string, HostTensor>> {
     const rows = validateRequest(feeds, options.outputs, this.inputs, this.outputs, this.spec.config.maxBatchSize);
+    const release = this.memory.admit(feeds);
     this.lastUsed = Date.now();
     const start = performance.now();
     try {
       return await this.scheduler.submit(feeds, rows, options);
     } finally {
+      release();
       this.lastUsed = Date.now();
       this.requestSeconds.observe((performance.now() - start) / 1000);
     }

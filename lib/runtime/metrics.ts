@@ -120,6 +120,13 @@ export class RuntimeMetrics {
     registers: [this.registry],
   });
 
+  readonly instanceRestarts = new Counter<ModelLabels>({
+    name: 'onnxforge_instance_restarts_total',
+    help: 'Instance processes (isolation "process") restarted after they died',
+    labelNames: ['model', 'version'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'onnxforge_' });
   }

@@ -30,3 +30,6 @@ export function transferList(tensors: Iterable<HostTensor>): ArrayBuffer[] {
   for (const t of tensors) if (ownsBuffer(t.data)) buffers.add((t.data as Exclude<HostTensor['data'], string[]>).buffer as ArrayBuffer);
   return [...buffers];
 }
+
+/** Messages from the server to an instance's child process (isolation 'process'). */
+export type HostMessage = { type: 'init'; init: WorkerInit } | ToWorker;

@@ -17,7 +17,9 @@ import {
   ShuttingDownError,
 } from './errors';
 import { estimateBytes, LoadedModel, LoadSpec } from './loaded-model';
+import type { MemoryReport } from './memory-guard';
 import { RuntimeMetrics } from './metrics';
+import type { InstanceReport } from './model-instance';
 import { readRepositoryModel, RepositoryModel, scanRepository } from './repository';
 import type { SubmitOptions } from './scheduler';
 
@@ -30,6 +32,8 @@ export interface RuntimeOptions {
   idleUnloadMs?: number;
   /** Told about loads, unloads, evictions and failures. */
   log?: (line: string) => void;
+  /** Per-request activation memory budget of models whose config sets none (default 1 GiB). */
+  maxRequestMemoryBytes?: number;
 }
 
 export interface InferOptions extends SubmitOptions {
@@ -58,6 +62,10 @@ export interface ModelMetadata {
   platform: string;
   inputs: ValueMetadata[];
   outputs: ValueMetadata[];
+  /** Activation memory limits of the version (onnxforge extension). */
+  memory?: MemoryReport;
+  /** Where its instances run (onnxforge extension). */
+  instances?: InstanceReport[];
 }
 
 /** One served version: what is loaded now, a load in progress, and why it is not available. */
@@ -98,6 +106,7 @@ export class ModelRuntime {
   private readonly cache: ModelCache<LoadedModel>;
   private readonly models = new Map<string, ModelEntry>();
   private readonly idleUnloadMs: number;
+  private readonly maxRequestMemoryBytes: number | undefined;
   private readonly log: (line: string) => void;
   private readonly retiring = new Set<Promise<void>>();
   private readonly loadsInProgress = new Set<Promise<unknown>>();
@@ -110,6 +119,7 @@ export class ModelRuntime {
     this.repository = options.repository;
     this.cache = new ModelCache<LoadedModel>(options.memoryBudgetBytes ?? Math.floor(os.totalmem() / 2));
     this.idleUnloadMs = options.idleUnloadMs ?? 0;
+    this.maxRequestMemoryBytes = options.maxRequestMemoryBytes;
     this.log = options.log ?? (() => {});
     this.metrics.cacheBudgetBytes.set(this.cache.budgetBytes);
   }
@@ -239,7 +249,7 @@ export class ModelRuntime {
     const start = performance.now();
     let model: LoadedModel | undefined;
     try {
-      model = await LoadedModel.load(spec, this.metrics);
+      model = await LoadedModel.load(spec, this.metrics, { maxRequestMemoryBytes: this.maxRequestMemoryBytes });
       this.metrics.loads.inc({ model: spec.name, outcome: 'success' });
       this.metrics.loadSeconds.observe({ model: spec.name }, (performance.now() - start) / 1000);
       this.log(`loaded ${what} in ${(performance.now() - start).toFixed(0)} ms (${model.warmupRuns} warm-up runs)`);
@@ -399,6 +409,8 @@ export class ModelRuntime {
       platform: 'onnxruntime_onnx',
       inputs: [...model.inputs],
       outputs: [...model.outputs],
+      memory: model.memoryReport,
+      instances: model.instanceReports,
     };
   }
 

@@ -21,6 +21,8 @@ export interface ServerOptions extends HttpOptions {
   memoryBudgetBytes?: number;
   /** Unload models unused this long (ms); 0 keeps them (default). */
   idleUnloadMs?: number;
+  /** Per-request activation memory budget of models whose config sets none (default 1 GiB). */
+  maxRequestMemoryBytes?: number;
 }
 
 /** What the HTTP layer itself takes, whatever runs the models. */
@@ -104,6 +106,7 @@ export function createServer(options: ServerOptions): ModelServer {
     repository: options.repository,
     memoryBudgetBytes: options.memoryBudgetBytes,
     idleUnloadMs: options.idleUnloadMs,
+    maxRequestMemoryBytes: options.maxRequestMemoryBytes,
     log: options.log,
   });
   return { repository: options.repository, runtime, ...serveBackend(runtime, options) };
@@ -179,7 +182,8 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
     inference(request);
     const { model } = request.params;
     const meta = await backend.metadata(model, parseVersion(request.params.version, model));
-    return { name: meta.name, versions: meta.versions, platform: meta.platform, inputs: tensorMetadata(meta.inputs), outputs: tensorMetadata(meta.outputs) };
+    const extensions = { ...(meta.memory && { memory: meta.memory }), ...(meta.instances && { instances: meta.instances }) };
+    return { name: meta.name, versions: meta.versions, platform: meta.platform, inputs: tensorMetadata(meta.inputs), outputs: tensorMetadata(meta.outputs), ...extensions };
   };
   app.get('/v2/models/:model', metadata);
   app.get('/v2/models/:model/versions/:version', metadata);

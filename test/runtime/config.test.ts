@@ -47,7 +47,15 @@ describe('model config', () => {
     expect(config.versionPolicy).toEqual({ specific: [1, 3] });
   });
 
+  test('memory limits and isolation: defaults, then read', () => {
+    expect(parseModelConfig({}, 'm/config.json')).toMatchObject({ isolation: 'thread', memoryArena: false, maxRequestMemoryBytes: undefined, maxBatchMemoryBytes: undefined });
+    const json = { isolation: 'process', memory_arena: true, max_request_memory_bytes: 1000, max_batch_memory_bytes: 4000 };
+    expect(parseModelConfig(json, 'm/config.json')).toMatchObject({ isolation: 'process', memoryArena: true, maxRequestMemoryBytes: 1000, maxBatchMemoryBytes: 4000 });
+  });
+
   test.each([
+    [{ isolation: 'container' }, 'isolation'],
+    [{ max_request_memory_bytes: 0 }, 'max_request_memory_bytes'],
     [{ max_batch_size: -1 }, 'max_batch_size: Too small'],
     [{ engine: 'tensorrt' }, 'engine: expected "ort"'],
     [{ instances: { count: 0 } }, 'instances.count'],

@@ -62,6 +62,8 @@ describe('ModelRuntime', () => {
       platform: 'onnxruntime_onnx',
       inputs: [{ name: 'input', type: 'float32', shape: ['batch', 8] }],
       outputs: [{ name: 'output', type: 'float32', shape: ['batch', 4] }],
+      memory: expect.objectContaining({ max_request_bytes: 1024 ** 3, max_batch_bytes: 1024 ** 3, admitted_bytes: 0 }),
+      instances: [{ isolation: 'thread', pid: process.pid, restarts: 0 }],
     });
   });
 

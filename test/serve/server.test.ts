@@ -43,6 +43,9 @@ describe('KServe v2 server', () => {
       platform: 'onnxruntime_onnx',
       inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 8] }],
       outputs: [{ name: 'output', datatype: 'FP32', shape: [-1, 4] }],
+      // onnxforge's extensions: the default 1 GiB activation budget, one in-process instance.
+      memory: expect.objectContaining({ max_request_bytes: 1024 ** 3, max_batch_bytes: 1024 ** 3, admitted_bytes: 0 }),
+      instances: [{ isolation: 'thread', pid: process.pid, restarts: 0 }],
     });
     expect((await request(`${url}/v2/models/mlp/versions/2`)).status).toBe(200);
     expect(await request(`${url}/v2/models/mlp/versions/1`)).toMatchObject({ status: 404, json: { error: expect.stringMatching(/no version 1 \(serving 2\)/) } });

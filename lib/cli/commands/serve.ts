@@ -36,6 +36,7 @@ export function registerServe(program: Command): void {
     .option('--admin-token <token>', 'token for model control (load/unload); default $ONNXFORGE_ADMIN_TOKEN; without one model control is off')
     .option('--token <token>', 'token inference and metadata requests must send; default $ONNXFORGE_TOKEN')
     .option('--memory-budget <size>', 'memory budget for loaded models, e.g. 2GiB (default: half the machine memory)', parseByteSize)
+    .option('--max-request-memory <size>', 'estimated activation memory one request may need, e.g. 512MiB (413 past it; a model\'s max_request_memory_bytes overrides it)', parseByteSize, 1024 ** 3)
     .option('--idle-unload <ms>', 'unload models unused this long (0 keeps them)', nonNegativeInt, 0)
     .option('--max-body <size>', 'largest request body', parseByteSize, 64 * 1024 * 1024)
     .option('--max-elements <n>', 'most tensor elements in one request', positiveInt, 16 * 1024 * 1024)
@@ -63,6 +64,7 @@ export function registerServe(program: Command): void {
         token: opts.token ?? process.env.ONNXFORGE_TOKEN,
         memoryBudgetBytes: opts.memoryBudget,
         idleUnloadMs: opts.idleUnload,
+        maxRequestMemoryBytes: opts.maxRequestMemory,
         bodyLimitBytes: opts.maxBody,
         maxElements: opts.maxElements,
         maxInflight: opts.maxInflight,

@@ -89,14 +89,14 @@ export interface QuantizeOptions {
 }
 
 export const DEFAULT_OP_TYPES: Record<QuantizeMode, string[]> = {
-  dynamic: ['MatMul', 'Gemm', 'Conv'],
+  dynamic: ['MatMul', 'Gemm', 'Conv', 'LSTM', 'GRU'],
   static: ['MatMul', 'Gemm', 'Conv'],
   'weight-only': ['MatMul', 'Gemm', 'Conv'],
 };
 
 /** Op types each mode knows how to rewrite (a request for others is refused up front). */
 export const SUPPORTED_OP_TYPES: Record<QuantizeMode, string[]> = {
-  dynamic: ['MatMul', 'Gemm', 'Conv', 'Gather'],
+  dynamic: ['MatMul', 'Gemm', 'Conv', 'Gather', 'LSTM', 'GRU'],
   static: ['MatMul', 'Gemm', 'Conv'],
   'weight-only': ['MatMul', 'Gemm', 'Conv', 'Gather'],
 };

@@ -21,6 +21,7 @@ import { RewriteContext } from './rewrite-context';
 import type { NodeRewriter } from './rewriter';
 import { outcome, selectNodes, type NodeOutcome } from './selection';
 import { staticRewriters, staticTensorsToCalibrate } from './static-qdq';
+import { recurrentRewriters } from './recurrent';
 
 export interface QuantizeResult {
   model: Model;
@@ -28,7 +29,7 @@ export interface QuantizeResult {
 }
 
 function rewritersFor(o: ResolvedOptions): Record<string, NodeRewriter> {
-  if (o.mode === 'dynamic') return o.format === 'qdq' ? dynamicQdqRewriters : dynamicQOperatorRewriters;
+  if (o.mode === 'dynamic') return { ...(o.format === 'qdq' ? dynamicQdqRewriters : dynamicQOperatorRewriters), ...recurrentRewriters };
   if (o.mode === 'static') return staticRewriters;
   return o.bits === 4 ? weightOnlyInt4Rewriters : weightOnlyInt8Rewriters;
 }

@@ -6,6 +6,7 @@ import type { QuantType } from './quant-math';
 export type QuantizeMode = 'dynamic' | 'static' | 'weight-only';
 export type QuantFormat = 'qoperator' | 'qdq';
 export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy';
+export type WeightAlgorithm = 'rtn' | 'gptq';
 
 /** Calibration samples: a folder (see readCalibrationDir) or feeds, sync or async. */
 export type CalibrationData = string | Iterable<Feeds> | AsyncIterable<Feeds>;
@@ -56,6 +57,15 @@ export interface QuantizeOptions {
   accuracyLevel?: number;
   /** weight-only 4-bit: per block, search the clipping range with the least squared error (default true). */
   clipSearch?: boolean;
+  /**
+   * weight-only 4-bit: 'rtn' (default) rounds each block to nearest (with clipSearch); 'gptq' uses the
+   * calibration inputs of each layer (H = 2XᵀX) to spread rounding error over the rows not yet quantized.
+   */
+  algorithm?: WeightAlgorithm;
+  /** gptq: quantize rows in order of decreasing activation energy (default false). */
+  actOrder?: boolean;
+  /** gptq: dampening added to H's diagonal, as a fraction of its mean (default 0.01). */
+  gptqDamp?: number;
 
   /** Op types to quantize (default per mode; add 'Gather' for embeddings). */
   opTypes?: string[];
@@ -119,6 +129,7 @@ export interface ResolvedOptions extends QuantizeOptions {
   symmetric: boolean;
   accuracyLevel: number;
   clipSearch: boolean;
+  algorithm: WeightAlgorithm;
   opTypes: string[];
 }
 
@@ -148,6 +159,10 @@ export function resolveOptions(options: QuantizeOptions): ResolvedOptions {
   const weightType = options.weightType ?? 'int8';
   const activationType = options.activationType ?? 'uint8';
   for (const t of [weightType, activationType]) check(t === 'int8' || t === 'uint8', `quantized types are int8 or uint8, got "${t}"`);
+  const algorithm = options.algorithm ?? 'rtn';
+  check(algorithm === 'rtn' || algorithm === 'gptq', `algorithm must be rtn or gptq, got "${algorithm}"`);
+  check(algorithm === 'rtn' || (mode === 'weight-only' && bits === 4), 'the gptq algorithm applies to weight-only 4-bit quantization (--mode weight-only --bits 4)');
+  check(options.gptqDamp === undefined || (options.gptqDamp > 0 && options.gptqDamp < 1), `gptq dampening must be in (0, 1), got ${options.gptqDamp}`);
   const opTypes = options.opTypes ?? DEFAULT_OP_TYPES[mode];
   const unsupported = opTypes.filter((op) => !SUPPORTED_OP_TYPES[mode].includes(op));
   check(unsupported.length === 0, `${mode} mode cannot quantize ${unsupported.join(', ')} (supported: ${SUPPORTED_OP_TYPES[mode].join(', ')})`);
@@ -170,6 +185,7 @@ export function resolveOptions(options: QuantizeOptions): ResolvedOptions {
     symmetric: options.symmetric ?? true,
     accuracyLevel,
     clipSearch: options.clipSearch ?? true,
+    algorithm,
     opTypes,
   };
 }

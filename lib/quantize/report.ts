@@ -4,6 +4,7 @@ import type { CompareReport } from '../compare/compare';
 import type { CalibrationMethod, QuantFormat, QuantizeMode } from './options';
 import type { OpsetUpgrade } from './opset-upgrade';
 import type { NodeOutcome } from './selection';
+import type { GptqReport } from './gptq/summary';
 
 export interface CalibrationSummary {
   method: CalibrationMethod;
@@ -28,6 +29,8 @@ export interface QuantizeReport {
   domainsAdded: string[];
   size: { beforeBytes: number; afterBytes: number; ratio: number };
   calibration: CalibrationSummary | null;
+  /** weight-only --algorithm gptq: per layer and in total, the errors of round-to-nearest and of GPTQ. */
+  gptq?: GptqReport | null;
   /** Figures against the original in onnxruntime; null with verify: false. */
   verification: CompareReport | null;
   warnings: string[];

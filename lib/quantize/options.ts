@@ -2,6 +2,7 @@
 import type { Feeds } from '../engine/tensor';
 import type { EngineOptions } from '../engine/engine';
 import type { QuantType } from './quant-math';
+import type { EvalData } from '../compare/labelled-accuracy';
 
 export type QuantizeMode = 'dynamic' | 'static' | 'weight-only';
 export type QuantFormat = 'qoperator' | 'qdq';
@@ -82,6 +83,8 @@ export interface QuantizeOptions {
 
   /** Compare the result against the original in onnxruntime (default true). */
   verify?: boolean;
+  /** Labelled samples: verification reports top-1 accuracy of both models against the labels. */
+  eval?: EvalData;
   /** Samples for verification when there is no calibration data (default 4). */
   verifySamples?: number;
   /** Timed runs per model in verification (default 10; 0 skips latency). */

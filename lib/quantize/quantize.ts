@@ -54,6 +54,7 @@ async function verify(source: Uint8Array | string, result: Uint8Array | string, 
     shapes: o.shapes,
     values: o.values,
     engine: o.engine,
+    eval: o.eval,
     onProgress: (done, total) => o.onProgress?.('verify', done, total),
   });
 }

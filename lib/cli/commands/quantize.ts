@@ -3,9 +3,11 @@
 import { Command, Option } from 'commander';
 import { quantizeFile, type QuantizeFileOptions } from '../../quantize/quantize-file';
 import type { QuantizeReport } from '../../quantize/report';
+import type { GptqReport } from '../../quantize/gptq/summary';
 import { UsageError } from '../errors';
 import { collectNumberPairs, collectShapes, nonNegativeInt, positiveInt } from '../options';
 import { againstOriginal } from '../compare-tables';
+import { evalDataFrom } from '../compare-options';
 import { formatBytes } from '../../format-bytes';
 import { printJson, table } from '../output';
 import { createProgress, type Progress } from '../progress';
@@ -45,9 +47,21 @@ function formatReport(r: QuantizeReport, output: string): string {
     const c = r.calibration;
     lines.push(`calibration: ${c.method}, ${c.samples} sample(s)${c.generated ? ' of generated random data' : ''}, ${c.tensors} range(s)`);
   }
+  if (r.gptq) lines.push('', ...gptqLines(r.gptq));
   if (r.verification) lines.push('', ...againstOriginal(r.verification, 'quantized'));
   lines.push('', `wrote ${output}`);
   return lines.join('\n');
+}
+
+function gptqLines(g: GptqReport): string[] {
+  const e = (x: number) => x.toExponential(3);
+  return [
+    `GPTQ statistics: ${g.samples} sample(s)${g.generated ? ' of generated random data' : ''}${g.fallbackLayers ? `, ${g.fallbackLayers} layer input(s) never reached (round-to-nearest there)` : ''}`,
+    table(['layer', 'K x N', 'RTN weight mse', 'GPTQ weight mse', 'RTN output mse', 'GPTQ output mse'],
+      [...g.layers.map((l) => [l.node, `${l.k} x ${l.n}`, e(l.rtn.weight), e(l.gptq.weight), e(l.rtn.output), e(l.gptq.output)]),
+        ['total', '', e(g.total.rtn.weight), e(g.total.gptq.weight), e(g.total.rtn.output), e(g.total.gptq.output)]]),
+    `GPTQ layer-output error: ${g.outputErrorRatio.toFixed(3)}x round-to-nearest's on the calibration inputs`,
+  ];
 }
 
 /** One bar per step ("calibrate", "verify"), drawn only on a terminal. */
@@ -92,6 +106,8 @@ export function registerQuantize(program: Command): void {
     .addOption(new Option('--block-size <n>', 'weight-only 4-bit: block size along K').choices(['16', '32', '64', '128', '256']).default('32'))
     .option('--zero-points', 'weight-only 4-bit: asymmetric blocks with their own zero point')
     .option('--no-clip-search', 'weight-only 4-bit: plain min/max blocks instead of the least-squared-error clipping search')
+    .addOption(new Option('--algorithm <name>', 'weight-only 4-bit: rtn (round to nearest per block, with the clipping search) or gptq (uses --calibration inputs of each layer to cancel rounding error; the report compares both)').choices(['rtn', 'gptq']).default('rtn'))
+    .option('--act-order', 'gptq: quantize the most active input rows first')
     .addOption(new Option('--accuracy-level <n>', 'weight-only 4-bit: MatMulNBits accuracy_level (4 = int8 compute, fastest on CPU; 0 = float)').choices(['0', '1', '2', '3', '4']).default('4'))
     .option('--op-types <ops>', 'op types to quantize, comma separated (default MatMul,Gemm,Conv; add Gather for embeddings)', list)
     .option('--nodes <names>', 'quantize only these nodes (names or first output names, comma separated)', list)
@@ -100,6 +116,9 @@ export function registerQuantize(program: Command): void {
     .option('--keep-first', 'keep the first layer in float (quantizable nodes no other quantizable node feeds)')
     .option('--keep-last', 'keep the last layer in float (quantizable nodes that feed no other)')
     .option('--no-verify', 'skip running the result against the original in onnxruntime')
+    .option('--eval <dir>', 'labelled samples (same layout as --calibration): verification reports top-1 accuracy of both models; needs --eval-labels')
+    .option('--eval-labels <file>', 'labels.npy: int64 class indices, one per output row of the --eval samples in name order')
+    .option('--eval-output <name>', 'the output scored against the labels (default: the first with a class axis)')
     .option('--samples <n>', 'generated verification samples when there is no calibration data', positiveInt, 4)
     .option('--runs <n>', 'timed runs per model for the latency figure (0 skips)', nonNegativeInt, 10)
     .option('--dim <name=value>', 'value of a symbolic input dim for generated inputs (repeatable)', collectNumberPairs, {})
@@ -132,6 +151,8 @@ export function registerQuantize(program: Command): void {
         symmetric: opts.zeroPoints !== true,
         accuracyLevel: Number(opts.accuracyLevel),
         clipSearch: opts.clipSearch,
+        algorithm: opts.algorithm,
+        actOrder: opts.actOrder === true,
         opTypes: opts.opTypes,
         nodes: opts.nodes,
         exclude: opts.exclude,
@@ -139,6 +160,7 @@ export function registerQuantize(program: Command): void {
         keepFirst: opts.keepFirst === true,
         keepLast: opts.keepLast === true,
         verify: opts.verify,
+        eval: evalDataFrom(opts),
         verifySamples: opts.samples,
         latencyRuns: opts.runs,
         dims: opts.dim,

@@ -58,7 +58,7 @@ function argmaxRows(t: HostTensor): number[] {
   return rows;
 }
 
-function scoredOutput(session: Session, requested: string | undefined): string {
+export function scoredOutput(session: Session, requested: string | undefined): string {
   if (requested) {
     if (!session.outputs.some((o) => o.name === requested)) throw new InputError(`the model has no output named ${requested}`);
     return requested;

@@ -3,6 +3,8 @@ import type { Feeds } from '../engine/tensor';
 import type { EngineOptions } from '../engine/engine';
 import type { QuantType } from './quant-math';
 import type { EvalData } from '../compare/labelled-accuracy';
+import type { AutoGoal } from './auto/auto-report';
+import type { LatencySource } from './auto/latency';
 
 export type QuantizeMode = 'dynamic' | 'static' | 'weight-only';
 export type QuantFormat = 'qoperator' | 'qdq';
@@ -13,7 +15,8 @@ export type WeightAlgorithm = 'rtn' | 'gptq';
 export type CalibrationData = string | Iterable<Feeds> | AsyncIterable<Feeds>;
 
 export interface QuantizeOptions {
-  mode: QuantizeMode;
+  /** 'auto' tries recipes and returns the fastest within a budget (see the auto options below). */
+  mode: QuantizeMode | 'auto';
   /**
    * dynamic: 'qoperator' (default: DynamicQuantizeLinear + MatMulInteger/ConvInteger + rescale, which
    * onnxruntime fuses into MatMulIntegerToFloat) or 'qdq'. static: always 'qdq'.
@@ -68,6 +71,19 @@ export interface QuantizeOptions {
   /** gptq: dampening added to H's diagonal, as a fraction of its mean (default 0.01). */
   gptqDamp?: number;
 
+  /** auto: most top-1 accuracy a result may lose on `eval` (default 0.01 when eval data is given). */
+  maxAccuracyDrop?: number;
+  /** auto: lowest worst-output cosine against float (default 0.99 without eval data). */
+  minCosine?: number;
+  /** auto: 'speed' (default: fastest within budget, never slower than float) or 'size' (smallest within budget). */
+  goal?: AutoGoal;
+  /** auto: timed runs per candidate for the default latency source (default 5). */
+  autoRuns?: number;
+  /** auto: how candidates are timed (default: onnxruntime-node, median of autoRuns after warm-up). */
+  latencySource?: LatencySource;
+  /** auto: scan per-layer sensitivity and try static with the most sensitive layers float (default true). */
+  sensitivity?: boolean;
+
   /** Op types to quantize (default per mode; add 'Gather' for embeddings). */
   opTypes?: string[];
   /** Quantize only these nodes (by name, or by first output name). */
@@ -115,6 +131,7 @@ export const SUPPORTED_OP_TYPES: Record<QuantizeMode, string[]> = {
 };
 
 export interface ResolvedOptions extends QuantizeOptions {
+  mode: QuantizeMode;
   format: QuantFormat;
   perChannel: boolean;
   weightType: QuantType;
@@ -141,8 +158,8 @@ function check(condition: boolean, message: string): void {
 }
 
 export function resolveOptions(options: QuantizeOptions): ResolvedOptions {
-  const { mode } = options;
-  check(['dynamic', 'static', 'weight-only'].includes(mode), `mode must be dynamic, static or weight-only, got "${mode}"`);
+  const mode = options.mode as QuantizeMode;
+  check(['dynamic', 'static', 'weight-only'].includes(mode), `mode must be dynamic, static, weight-only or auto, got "${mode}"`);
   const format = options.format ?? (mode === 'static' ? 'qdq' : 'qoperator');
   check(['qoperator', 'qdq'].includes(format), `format must be qoperator or qdq, got "${format}"`);
   check(mode !== 'static' || format === 'qdq', 'static quantization writes the QDQ format; --format qoperator applies to dynamic mode');
@@ -171,6 +188,7 @@ export function resolveOptions(options: QuantizeOptions): ResolvedOptions {
   check(unsupported.length === 0, `${mode} mode cannot quantize ${unsupported.join(', ')} (supported: ${SUPPORTED_OP_TYPES[mode].join(', ')})`);
   return {
     ...options,
+    mode,
     format,
     perChannel: options.perChannel ?? true,
     weightType,

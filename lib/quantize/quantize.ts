@@ -24,6 +24,7 @@ import { staticRewriters, staticTensorsToCalibrate } from './static-qdq';
 import { recurrentRewriters } from './recurrent';
 import { collectHessians, hessianTargets } from './gptq/collect-hessians';
 import { gptqSummary } from './gptq/summary';
+import { quantizeAuto } from './auto/auto';
 import { gemmParts, matmulWeight } from './weights';
 
 export interface QuantizeResult {
@@ -61,6 +62,7 @@ async function verify(source: Uint8Array | string, result: Uint8Array | string, 
 
 /** Quantizes a copy of `source` as `options` say; see QuantizeOptions for the modes and their defaults. */
 export async function quantize(source: Model, options: QuantizeOptions): Promise<QuantizeResult> {
+  if (options.mode === 'auto') return quantizeAuto(source, options, quantize);
   const o = resolveOptions(options);
   // Generated inputs (calibration, verification) take these; a misspelt name fails before any work.
   checkShapeOverrides(inputMetadata(source), o);

@@ -5,6 +5,7 @@ import type { CalibrationMethod, QuantFormat, QuantizeMode } from './options';
 import type { OpsetUpgrade } from './opset-upgrade';
 import type { NodeOutcome } from './selection';
 import type { GptqReport } from './gptq/summary';
+import type { AutoReport } from './auto/auto-report';
 
 export interface CalibrationSummary {
   method: CalibrationMethod;
@@ -16,9 +17,10 @@ export interface CalibrationSummary {
 }
 
 export interface QuantizeReport {
-  mode: QuantizeMode;
-  /** dynamic/static: qoperator or qdq; weight-only: 'int4' (MatMulNBits) or 'int8' (DequantizeLinear). */
-  format: QuantFormat | 'int4' | 'int8';
+  /** 'auto': the recipe chosen is in `auto` (the format and nodes are that recipe's). */
+  mode: QuantizeMode | 'auto';
+  /** dynamic/static: qoperator or qdq; weight-only: 'int4' (MatMulNBits) or 'int8' (DequantizeLinear); auto returning float: 'float'. */
+  format: QuantFormat | 'int4' | 'int8' | 'float';
   quantized: NodeOutcome[];
   skipped: NodeOutcome[];
   /** The default-domain opset before and after; `converted` lists the nodes rewritten to raise it. */
@@ -34,4 +36,6 @@ export interface QuantizeReport {
   /** Figures against the original in onnxruntime; null with verify: false. */
   verification: CompareReport | null;
   warnings: string[];
+  /** mode 'auto': every candidate tried and the choice. */
+  auto?: AutoReport;
 }

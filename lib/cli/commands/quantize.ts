@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { quantizeFile, type QuantizeFileOptions } from '../../quantize/quantize-file';
 import type { QuantizeReport } from '../../quantize/report';
 import type { GptqReport } from '../../quantize/gptq/summary';
+import type { AutoReport } from '../../quantize/auto/auto-report';
 import { UsageError } from '../errors';
 import { collectNumberPairs, collectShapes, nonNegativeInt, positiveInt } from '../options';
 import { againstOriginal } from '../compare-tables';
@@ -13,6 +14,12 @@ import { printJson, table } from '../output';
 import { createProgress, type Progress } from '../progress';
 
 const list = (value: string): string[] => value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`expected a number >= 0, got "${value}"`);
+  return n;
+}
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -48,9 +55,23 @@ function formatReport(r: QuantizeReport, output: string): string {
     lines.push(`calibration: ${c.method}, ${c.samples} sample(s)${c.generated ? ' of generated random data' : ''}, ${c.tensors} range(s)`);
   }
   if (r.gptq) lines.push('', ...gptqLines(r.gptq));
+  if (r.auto) lines.push('', ...autoLines(r.auto));
   if (r.verification) lines.push('', ...againstOriginal(r.verification, 'quantized'));
   lines.push('', `wrote ${output}`);
   return lines.join('\n');
+}
+
+function autoLines(a: AutoReport): string[] {
+  const budget = [a.budget.minCosine !== null ? `cosine >= ${a.budget.minCosine}` : '', a.budget.maxAccuracyDrop !== null ? `top-1 drop <= ${a.budget.maxAccuracyDrop}` : ''].filter(Boolean).join(', ');
+  const fixed = (x: number | null, d: number) => (x === null ? '-' : x.toFixed(d));
+  const lines = [`auto (goal ${a.goal}, budget ${budget}, ${a.samples} ${a.generated ? 'generated' : 'given'} sample(s), seed ${a.seed}):`];
+  if (a.sensitivity.length) lines.push(`most sensitive layers: ${a.sensitivity.slice(0, 3).map((s) => `${s.node} (cosine ${s.cosine.toFixed(5)})`).join(', ')}`);
+  lines.push(table(['recipe', 'cosine', 'top-1', 'size', 'median ms', 'speed-up', 'in budget'], [
+    ['float', '1', a.float.accuracy === null ? '-' : a.float.accuracy.toFixed(4), formatBytes(a.float.sizeBytes), a.float.latencyMs.toFixed(3), '1.00', '-'],
+    ...a.candidates.map((c) => [c.recipe, fixed(c.cosine, 5), fixed(c.accuracy, 4), c.error ? '-' : formatBytes(c.sizeBytes), fixed(c.latencyMs, 3), fixed(c.speedup, 2), c.error ? `failed: ${c.error}` : c.meetsBudget ? 'yes' : 'no']),
+  ]));
+  lines.push(`chosen: ${a.chosen} (${a.reason})`);
+  return lines;
 }
 
 function gptqLines(g: GptqReport): string[] {
@@ -86,7 +107,12 @@ export function registerQuantize(program: Command): void {
     .argument('<model>', 'model to quantize (.onnx)')
     .requiredOption('-o, --output <file>', 'where to write the quantized model')
     .addOption(new Option('--mode <mode>', 'dynamic: int8 weights, activations quantized at run time; static: int8 activations with calibrated ranges (QDQ); weight-only: int4/int8 weights, float activations')
-      .choices(['dynamic', 'static', 'weight-only']).makeOptionMandatory())
+      .choices(['dynamic', 'static', 'weight-only', 'auto']).makeOptionMandatory())
+    .option('--max-accuracy-drop <x>', 'auto: most top-1 accuracy (0..1) the result may lose on --eval/--eval-labels (default 0.01 with labels)', nonNegativeNumber)
+    .option('--min-cosine <x>', 'auto: lowest output cosine against float (default 0.99 without labels)', Number)
+    .addOption(new Option('--goal <goal>', 'auto: speed (fastest within budget, never slower than float) or size (smallest within budget)').choices(['speed', 'size']).default('speed'))
+    .option('--auto-runs <n>', 'auto: timed onnxruntime runs per candidate', positiveInt, 5)
+    .option('--no-sensitivity', 'auto: skip the per-layer sensitivity scan and the recipes that keep sensitive layers float')
     .addOption(new Option('--format <format>', 'dynamic mode: qoperator (default) writes DynamicQuantizeLinear + MatMulInteger/ConvInteger, which onnxruntime always runs as its fused int8 kernels (DynamicQuantizeMatMul, MatMulIntegerToFloat): the dependable fast path on x86 CPUs; qdq writes DequantizeLinear in front of the float ops, portable to other runtimes, but onnxruntime may fold a 2-D MatMul + Add into a float Gemm and lose the int8 speed-up')
       .choices(['qoperator', 'qdq']))
     .option('--per-channel', 'one weight scale per output channel (the default: far more accurate on conv nets with folded batch norm)')
@@ -161,6 +187,7 @@ export function registerQuantize(program: Command): void {
         keepLast: opts.keepLast === true,
         verify: opts.verify,
         eval: evalDataFrom(opts),
+        ...(opts.mode === 'auto' ? { maxAccuracyDrop: opts.maxAccuracyDrop, minCosine: opts.minCosine, goal: opts.goal, autoRuns: opts.autoRuns, sensitivity: opts.sensitivity } : {}),
         verifySamples: opts.samples,
         latencyRuns: opts.runs,
         dims: opts.dim,

@@ -77,6 +77,8 @@ export interface QuantizeOptions {
   minCosine?: number;
   /** auto: 'speed' (default: fastest within budget, never slower than float) or 'size' (smallest within budget). */
   goal?: AutoGoal;
+  /** auto, goal speed: float's latency over a candidate's must reach this to count as faster (default 1.05, a noise guard). */
+  minSpeedup?: number;
   /** auto: timed runs per candidate for the default latency source (default 5). */
   autoRuns?: number;
   /** auto: how candidates are timed (default: onnxruntime-node, median of autoRuns after warm-up). */

@@ -52,8 +52,8 @@ describe('quantize mode auto', () => {
       expect(c.meetsBudget).toBe((c.cosine as number) >= 0.99);
       expect(c.speedup).toBeCloseTo(10 / (c.latencyMs as number), 12);
     }
-    // The latency source was asked once for float and once per candidate (the sensitivity scan is not timed).
-    expect(latency.asked).toEqual(['float', ...a.candidates.map((c) => c.recipe)]);
+    // The latency source was asked for float before and after the candidates and once per candidate (the sensitivity scan is not timed).
+    expect(latency.asked).toEqual(['float', ...a.candidates.map((c) => c.recipe), 'float']);
     const within = a.candidates.filter((c) => c.meetsBudget);
     const fastest = within.reduce((best, c) => ((c.latencyMs as number) < (best.latencyMs as number) ? c : best));
     expect(a.chosen).toBe(fastest.recipe);
@@ -91,6 +91,18 @@ describe('quantize mode auto', () => {
     expect(opCounts(model)).toEqual(opCounts(source));
   });
 
+  it('a candidate only noise-faster than float (under the 1.05x guard) does not count; float is timed twice and its best kept', async () => {
+    let floatCalls = 0;
+    const source: LatencySource = async ({ label }) => (label === 'float' ? (floatCalls++ === 0 ? 12 : 10) : /^dynamic/.test(label) ? 9.7 : 30);
+    const { report } = await auto(mlp(), { latencySource: source, sensitivity: false });
+    expect(report.auto!.float.latencyMs).toBe(10);
+    expect(report.auto!.candidates.find((c) => /^dynamic/.test(c.recipe))!.speedup).toBeCloseTo(10 / 9.7, 12);
+    expect(report.auto!.chosen).toBe('float');
+    expect(report.auto!.reason).toMatch(/none ran faster than float by 1.05x or more/);
+    const relaxed = await auto(mlp(), { latencySource: async ({ label }) => (label === 'float' ? 10 : /^dynamic/.test(label) ? 9.7 : 30), sensitivity: false, minSpeedup: 1 });
+    expect(relaxed.report.auto!.chosen).toBe('dynamic int8 per-channel');
+  });
+
   it('a budget nothing meets returns float too', async () => {
     const { report } = await auto(mlp(), { minCosine: 1, latencySource: table([[/./, 1]]).source });
     expect(report.auto!.candidates.every((c) => !c.meetsBudget)).toBe(true);
@@ -125,5 +137,6 @@ describe('quantize mode auto', () => {
     await expect(auto(mlp(), { maxAccuracyDrop: 0.01 })).rejects.toThrow(/needs labelled eval data/);
     await expect(auto(mlp(), { minCosine: 2 })).rejects.toThrow(/min cosine must be in/);
     await expect(auto(mlp(), { goal: 'tiny' as 'size' })).rejects.toThrow(/goal must be speed or size/);
+    await expect(auto(mlp(), { minSpeedup: 0.5 })).rejects.toThrow(/min speed-up must be >= 1/);
   });
 });

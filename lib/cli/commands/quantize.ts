@@ -64,7 +64,7 @@ function formatReport(r: QuantizeReport, output: string): string {
 function autoLines(a: AutoReport): string[] {
   const budget = [a.budget.minCosine !== null ? `cosine >= ${a.budget.minCosine}` : '', a.budget.maxAccuracyDrop !== null ? `top-1 drop <= ${a.budget.maxAccuracyDrop}` : ''].filter(Boolean).join(', ');
   const fixed = (x: number | null, d: number) => (x === null ? '-' : x.toFixed(d));
-  const lines = [`auto (goal ${a.goal}, budget ${budget}, ${a.samples} ${a.generated ? 'generated' : 'given'} sample(s), seed ${a.seed}):`];
+  const lines = [`auto (goal ${a.goal}${a.goal === 'speed' ? `, faster means >= ${a.minSpeedup}x` : ''}, budget ${budget}, ${a.samples} ${a.generated ? 'generated' : 'given'} sample(s), seed ${a.seed}):`];
   if (a.sensitivity.length) lines.push(`most sensitive layers: ${a.sensitivity.slice(0, 3).map((s) => `${s.node} (cosine ${s.cosine.toFixed(5)})`).join(', ')}`);
   lines.push(table(['recipe', 'cosine', 'top-1', 'size', 'median ms', 'speed-up', 'in budget'], [
     ['float', '1', a.float.accuracy === null ? '-' : a.float.accuracy.toFixed(4), formatBytes(a.float.sizeBytes), a.float.latencyMs.toFixed(3), '1.00', '-'],
@@ -111,6 +111,7 @@ export function registerQuantize(program: Command): void {
     .option('--max-accuracy-drop <x>', 'auto: most top-1 accuracy (0..1) the result may lose on --eval/--eval-labels (default 0.01 with labels)', nonNegativeNumber)
     .option('--min-cosine <x>', 'auto: lowest output cosine against float (default 0.99 without labels)', Number)
     .addOption(new Option('--goal <goal>', 'auto: speed (fastest within budget, never slower than float) or size (smallest within budget)').choices(['speed', 'size']).default('speed'))
+    .option('--min-speedup <x>', 'auto, goal speed: how much faster than float a candidate must be to count as faster (default 1.05, a guard against timing noise)', Number)
     .option('--auto-runs <n>', 'auto: timed onnxruntime runs per candidate', positiveInt, 5)
     .option('--no-sensitivity', 'auto: skip the per-layer sensitivity scan and the recipes that keep sensitive layers float')
     .addOption(new Option('--format <format>', 'dynamic mode: qoperator (default) writes DynamicQuantizeLinear + MatMulInteger/ConvInteger, which onnxruntime always runs as its fused int8 kernels (DynamicQuantizeMatMul, MatMulIntegerToFloat): the dependable fast path on x86 CPUs; qdq writes DequantizeLinear in front of the float ops, portable to other runtimes, but onnxruntime may fold a 2-D MatMul + Add into a float Gemm and lose the int8 speed-up')
@@ -135,7 +136,7 @@ export function registerQuantize(program: Command): void {
     .addOption(new Option('--algorithm <name>', 'weight-only 4-bit: rtn (round to nearest per block, with the clipping search) or gptq (uses --calibration inputs of each layer to cancel rounding error; the report compares both)').choices(['rtn', 'gptq']).default('rtn'))
     .option('--act-order', 'gptq: quantize the most active input rows first')
     .addOption(new Option('--accuracy-level <n>', 'weight-only 4-bit: MatMulNBits accuracy_level (4 = int8 compute, fastest on CPU; 0 = float)').choices(['0', '1', '2', '3', '4']).default('4'))
-    .option('--op-types <ops>', 'op types to quantize, comma separated (default MatMul,Gemm,Conv; add Gather for embeddings)', list)
+    .option('--op-types <ops>', 'op types to quantize, comma separated (default MatMul,Gemm,Conv, and LSTM,GRU in dynamic mode; add Gather for embeddings)', list)
     .option('--nodes <names>', 'quantize only these nodes (names or first output names, comma separated)', list)
     .option('--exclude <names>', 'never quantize these nodes (comma separated)', list)
     .option('--no-fold-batchnorm', 'keep BatchNormalization nodes instead of folding them into the Conv before them')
@@ -187,7 +188,7 @@ export function registerQuantize(program: Command): void {
         keepLast: opts.keepLast === true,
         verify: opts.verify,
         eval: evalDataFrom(opts),
-        ...(opts.mode === 'auto' ? { maxAccuracyDrop: opts.maxAccuracyDrop, minCosine: opts.minCosine, goal: opts.goal, autoRuns: opts.autoRuns, sensitivity: opts.sensitivity } : {}),
+        ...(opts.mode === 'auto' ? { maxAccuracyDrop: opts.maxAccuracyDrop, minCosine: opts.minCosine, goal: opts.goal, minSpeedup: opts.minSpeedup, autoRuns: opts.autoRuns, sensitivity: opts.sensitivity } : {}),
         verifySamples: opts.samples,
         latencyRuns: opts.runs,
         dims: opts.dim,

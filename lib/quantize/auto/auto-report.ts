@@ -36,7 +36,10 @@ export interface AutoReport {
   /** Samples the outputs were compared on, and whether they were generated. */
   samples: number;
   generated: boolean;
+  /** Float timed before and after the candidates; the lower median. */
   float: { sizeBytes: number; latencyMs: number; accuracy: number | null };
+  /** Goal speed: a candidate is faster only when float takes at least this many times as long. */
+  minSpeedup: number;
   sensitivity: LayerSensitivity[];
   candidates: AutoCandidate[];
   /** The recipe returned, or 'float'. */

@@ -26,6 +26,8 @@ export const DEFAULT_MIN_COSINE = 0.99;
 /** Default accuracy budget with labels: one point of top-1. */
 export const DEFAULT_MAX_ACCURACY_DROP = 0.01;
 const SCORING_SAMPLES = 16;
+/** A candidate counts as faster only when float takes this many times its latency (timing noise guard). */
+export const DEFAULT_MIN_SPEEDUP = 1.05;
 
 export function autoBudget(options: QuantizeOptions): AutoBudget {
   const { maxAccuracyDrop, minCosine } = options;
@@ -50,7 +52,7 @@ function meets(budget: AutoBudget, score: Score, floatAccuracy: number | null): 
 
 /** What every candidate inherits from the caller: inputs, shapes, seed, engine, node choices. */
 function inherited(options: QuantizeOptions): QuantizeOptions {
-  const { mode: _mode, maxAccuracyDrop: _d, minCosine: _c, goal: _g, autoRuns: _r, latencySource: _l, eval: _e, onProgress: _p, verify: _v, algorithm: _a, actOrder: _o, ...rest } = options;
+  const { mode: _mode, maxAccuracyDrop: _d, minCosine: _c, goal: _g, autoRuns: _r, latencySource: _l, minSpeedup: _s, eval: _e, onProgress: _p, verify: _v, algorithm: _a, actOrder: _o, ...rest } = options;
   return { ...rest, mode: 'static' };
 }
 
@@ -64,6 +66,7 @@ export async function quantizeAuto(source: Model, options: QuantizeOptions, quan
   const budget = autoBudget(options);
   const goal: AutoGoal = options.goal ?? 'speed';
   if (goal !== 'speed' && goal !== 'size') throw new RangeError(`goal must be speed or size, got "${goal}"`);
+  if (options.minSpeedup !== undefined && !(options.minSpeedup >= 1)) throw new RangeError(`min speed-up must be >= 1, got ${options.minSpeedup}`);
   const seed = options.seed ?? 0;
   const base = inherited(options);
   const resolved = resolveOptions({ ...base, calibration: options.calibration });
@@ -125,11 +128,16 @@ export async function quantizeAuto(source: Model, options: QuantizeOptions, quan
       for (const k of counts) await attempt(staticRecipe(best.recipe.options.method ?? 'minmax', sensitivity.slice(0, k).map((s) => s.node)));
     }
     for (const r of later) await attempt(r);
-
-    const chosen = choose(tried, goal, floatLatency);
+    // Float timed again after the candidates, and its better figure kept: a candidate has to beat float at its best.
+    const floatAgain = await latency({ label: 'float', model: float.source, feeds });
+    const floatBest = Math.min(floatLatency, floatAgain);
+    for (const t of tried) if (t.candidate.latencyMs !== null) t.candidate.speedup = floatBest / t.candidate.latencyMs;
+    const minSpeedup = options.minSpeedup ?? DEFAULT_MIN_SPEEDUP;
+    const chosen = choose(tried, goal, floatBest, minSpeedup);
     const report: AutoReport = {
       budget, goal, seed, samples: scoring.length, generated: !labelled && generated,
-      float: { sizeBytes: float.bytes, latencyMs: floatLatency, accuracy: scorer.floatAccuracy },
+      float: { sizeBytes: float.bytes, latencyMs: floatBest, accuracy: scorer.floatAccuracy },
+      minSpeedup,
       sensitivity,
       candidates: tried.map((t) => t.candidate),
       chosen: chosen.tried?.recipe.label ?? 'float',
@@ -153,7 +161,7 @@ export async function quantizeAuto(source: Model, options: QuantizeOptions, quan
   }
 }
 
-function choose(tried: Tried[], goal: AutoGoal, floatLatency: number): { tried?: Tried; reason: string; warning?: string } {
+function choose(tried: Tried[], goal: AutoGoal, floatLatency: number, minSpeedup: number): { tried?: Tried; reason: string; warning?: string } {
   const within = tried.filter((t) => t.candidate.meetsBudget && t.result);
   const ms = (t: Tried) => t.candidate.latencyMs as number;
   const first = <T>(list: T[], better: (a: T, b: T) => boolean) => list.reduce<T | undefined>((best, x) => (best === undefined || better(x, best) ? x : best), undefined);
@@ -167,8 +175,10 @@ function choose(tried: Tried[], goal: AutoGoal, floatLatency: number): { tried?:
       warning: slower ? `the chosen model (${pick.recipe.label}) is smaller but not faster than float (goal size)` : undefined,
     };
   }
-  const faster = within.filter((t) => ms(t) < floatLatency);
-  if (faster.length === 0) return { reason: `${within.length} candidate(s) met the budget but none ran faster than float: returning the float model` };
+  const faster = within.filter((t) => ms(t) * minSpeedup <= floatLatency && ms(t) < floatLatency);
+  if (faster.length === 0) {
+    return { reason: `${within.length} candidate(s) met the budget but none ran faster than float${minSpeedup > 1 ? ` by ${minSpeedup}x or more` : ''}: returning the float model` };
+  }
   const pick = first(faster, (a, b) => ms(a) < ms(b)) as Tried;
   return { tried: pick, reason: `fastest within budget: ${(floatLatency / ms(pick)).toFixed(2)}x float's speed` };
 }

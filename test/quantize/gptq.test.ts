@@ -53,6 +53,19 @@ describe('GPTQ linear algebra', () => {
     expect(back).toBeLessThan(1e-10);
   });
 
+  it('H accumulated over several calls is 2XᵀX / rows of all the rows together', () => {
+    const k = 7, x = correlatedRows(9, k, 21);
+    const acc = new HessianAccumulator(k);
+    acc.add(x.subarray(0, 4 * k));
+    acc.add(x.subarray(4 * k));
+    const h = acc.hessian();
+    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) {
+      let s = 0;
+      for (let r = 0; r < 9; r++) s += x[r * k + i] * x[r * k + j];
+      expect(h[i * k + j]).toBeCloseTo((2 * s) / 9, 10);
+    }
+  });
+
   it('a matrix that is not positive definite is refused with a RangeError', () => {
     expect(() => cholesky(Float64Array.of(1, 2, 2, 1), 2)).toThrow(RangeError);
   });

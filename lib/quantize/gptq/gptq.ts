@@ -30,14 +30,22 @@ export class HessianAccumulator {
     const k = this.k;
     if (x.length % k !== 0) throw new RangeError(`activation of ${x.length} values is not a whole number of rows of ${k}`);
     const rows = x.length / k;
+    // Columns made contiguous, so each entry of XᵀX is one dot product kept in a register.
+    const cols = new Float64Array(x.length);
+    for (let r = 0; r < rows; r++) for (let i = 0; i < k; i++) cols[i * rows + r] = x[r * k + i];
     const h = this.sum;
-    for (let r = 0; r < rows; r++) {
-      const base = r * k;
-      for (let i = 0; i < k; i++) {
-        const xi = x[base + i];
-        if (xi === 0) continue;
-        const hi = i * k;
-        for (let j = 0; j <= i; j++) h[hi + j] += xi * x[base + j];
+    for (let i = 0; i < k; i++) {
+      const ci = i * rows;
+      for (let j = 0; j <= i; j++) {
+        const cj = j * rows;
+        let s0 = 0, s1 = 0;
+        let r = 0;
+        for (; r + 1 < rows; r += 2) {
+          s0 += cols[ci + r] * cols[cj + r];
+          s1 += cols[ci + r + 1] * cols[cj + r + 1];
+        }
+        if (r < rows) s0 += cols[ci + r] * cols[cj + r];
+        h[i * k + j] += s0 + s1;
       }
     }
     this.rows += rows;

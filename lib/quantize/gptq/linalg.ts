@@ -22,15 +22,22 @@ export function cholesky(a: Float64Array, n: number): Float64Array {
 
 /** A⁻¹ from A's lower Cholesky factor: A⁻¹ = L⁻ᵀ L⁻¹. */
 export function inverseFromCholesky(l: Float64Array, n: number): Float64Array {
-  // M = L⁻¹, lower triangular, by forward substitution one column at a time.
+  // M = L⁻¹, lower triangular, row by row: M[i][c] = -(Σ_{c<=k<i} L[i][k] M[k][c]) / L[i][i], summed
+  // over whole rows of M so every inner loop runs along contiguous memory.
   const m = new Float64Array(n * n);
-  for (let c = 0; c < n; c++) {
-    m[c * n + c] = 1 / l[c * n + c];
-    for (let i = c + 1; i < n; i++) {
-      let s = 0;
-      for (let k = c; k < i; k++) s -= l[i * n + k] * m[k * n + c];
-      m[i * n + c] = s / l[i * n + i];
+  const acc = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    acc.fill(0, 0, i);
+    const ri = i * n;
+    for (let k = 0; k < i; k++) {
+      const a = l[ri + k];
+      if (a === 0) continue;
+      const rk = k * n;
+      for (let c = 0; c <= k; c++) acc[c] += a * m[rk + c];
     }
+    const d = l[ri + i];
+    for (let c = 0; c < i; c++) m[ri + c] = -acc[c] / d;
+    m[ri + i] = 1 / d;
   }
   // A⁻¹[i][j] = Σ_k M[k][i] M[k][j], k ≥ max(i, j): accumulate row by row of M.
   const inv = new Float64Array(n * n);

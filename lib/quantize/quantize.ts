@@ -22,10 +22,9 @@ import type { NodeRewriter } from './rewriter';
 import { outcome, selectNodes, type NodeOutcome } from './selection';
 import { staticRewriters, staticTensorsToCalibrate } from './static-qdq';
 import { recurrentRewriters } from './recurrent';
-import { collectHessians, hessianTargets } from './gptq/collect-hessians';
+import { gptqStatistics } from './gptq/collect-hessians';
 import { gptqSummary } from './gptq/summary';
 import { quantizeAuto } from './auto/auto';
-import { gemmParts, matmulWeight } from './weights';
 
 export interface QuantizeResult {
   model: Model;
@@ -86,16 +85,10 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
     ctx.calibrated = true;
   }
 
-  let gptqStatistics: { samples: number; generated: boolean; missing: number } | undefined;
-  if (o.algorithm === 'gptq' && candidates.length > 0) {
-    const kOf = (ref: typeof candidates[number]) => {
-      const w = ref.node.opType === 'Gemm' ? gemmParts(scope, ref) : matmulWeight(scope, ref);
-      return typeof w === 'string' ? undefined : 'weight' in w ? w.weight.k : w.k;
-    };
-    const collected = await collectHessians(model, hessianTargets(candidates, kOf), o);
-    if (collected.generated) warnings.push('GPTQ statistics come from generated random inputs, not real data: pass calibration samples');
-    ctx.hessians = collected.hessians;
-    gptqStatistics = { samples: collected.samples, generated: collected.generated, missing: collected.missing.size };
+  const gptq = o.algorithm === 'gptq' && candidates.length > 0 ? await gptqStatistics(model, scope, candidates, o) : undefined;
+  if (gptq) {
+    ctx.hessians = gptq.hessians;
+    warnings.push(...gptq.warnings);
   }
 
   const before = model.opsetVersion('') ?? 1;
@@ -157,7 +150,7 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
       domainsAdded,
       size: { beforeBytes, afterBytes, ratio: afterBytes / beforeBytes },
       calibration: calibration ? calibration.summary : null,
-      gptq: gptqStatistics ? gptqSummary(ctx.gptqLayers, gptqStatistics) : null,
+      gptq: gptq ? gptqSummary(ctx.gptqLayers, gptq) : null,
       verification,
       warnings,
     },

@@ -10,6 +10,8 @@ import { collectSamples, inputMetadata } from '../calibrate';
 import { modelSource } from '../model-source';
 import type { ResolvedOptions } from '../options';
 import { HessianAccumulator } from './gptq';
+import type { GraphScope } from '../graph-scope';
+import { gemmParts, matmulWeight } from '../weights';
 
 export interface HessianTarget {
   /** The activation a linear layer multiplies (its first input). */
@@ -80,4 +82,21 @@ export async function collectHessians(model: Model, targets: readonly HessianTar
   } finally {
     await session.dispose();
   }
+}
+
+/** H for every input of the linear `candidates`, plus what the report says about them. */
+export async function gptqStatistics(model: Model, scope: GraphScope, candidates: readonly NodeRef[], o: ResolvedOptions):
+  Promise<{ hessians: Map<string, Float64Array>; samples: number; generated: boolean; missing: number; warnings: string[] }> {
+  const kOf = (ref: NodeRef) => {
+    const w = ref.node.opType === 'Gemm' ? gemmParts(scope, ref) : matmulWeight(scope, ref);
+    return typeof w === 'string' ? undefined : 'weight' in w ? w.weight.k : w.k;
+  };
+  const collected = await collectHessians(model, hessianTargets(candidates, kOf), o);
+  return {
+    hessians: collected.hessians,
+    samples: collected.samples,
+    generated: collected.generated,
+    missing: collected.missing.size,
+    warnings: collected.generated ? ['GPTQ statistics come from generated random inputs, not real data: pass calibration samples'] : [],
+  };
 }

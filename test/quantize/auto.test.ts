@@ -6,7 +6,8 @@ import { createRandom } from '../../lib/onnx/random';
 import type { Feeds } from '../../lib/engine/tensor';
 import { quantize, type QuantizeOptions } from '../../lib/quantize';
 import type { LatencySource } from '../../lib/quantize/auto/latency';
-import { opCounts } from './helpers';
+import * as ort from 'onnxruntime-node';
+import { opCounts, runModel } from './helpers';
 
 const mlp = () => buildMlp({ inputSize: 32, hidden: [64, 64], outputSize: 10, seed: 4 });
 const conv = () => buildConvNet({ channels: 3, size: 16, classes: 10, widths: [8, 16], seed: 2 });
@@ -119,17 +120,27 @@ describe('quantize mode auto', () => {
     expect(report.warnings.join('\n')).toMatch(/smaller but not faster than float/);
   });
 
-  it('with labels and max accuracy drop, candidates are judged on top-1 accuracy', async () => {
+  it('with labels and max accuracy drop, candidates are judged on top-1 accuracy against float\'s', async () => {
     const source = mlp();
     const evalSamples = samples(source, 6, 9);
-    // Every row labelled class 0 (batch 2: two labels per sample): accuracies are whatever the models score,
-    // and each candidate must be judged by its drop from float's.
-    const float = await quantize(source, { mode: 'auto', calibration: samples(source, 4), verify: false, sensitivity: false, latencySource: table([]).source,
-      eval: { samples: evalSamples, labels: new Array<number>(12).fill(0) } });
-    expect(float.report.auto!.float.accuracy).not.toBeNull();
-    expect(float.report.auto!.budget).toEqual({ maxAccuracyDrop: 0.01, minCosine: null });
-    for (const c of float.report.auto!.candidates) {
-      expect(c.meetsBudget).toBe((float.report.auto!.float.accuracy as number) - (c.accuracy as number) <= 0.01 + 1e-12);
+    // Labels: the float model's own predictions (batch 2: two per sample), so float scores exactly 100%.
+    const labels: number[] = [];
+    for (const feeds of evalSamples) {
+      const out = await runModel(source, { input: new ort.Tensor('float32', feeds.input.data as Float32Array, feeds.input.dims) });
+      const logits = out.output.data as Float32Array;
+      for (let r = 0; r < 2; r++) {
+        const row = Array.from(logits.subarray(r * 10, r * 10 + 10));
+        labels.push(row.indexOf(Math.max(...row)));
+      }
+    }
+    const { report } = await quantize(source, { mode: 'auto', calibration: samples(source, 4), verify: false, sensitivity: false, latencySource: table([]).source,
+      eval: { samples: evalSamples, labels } });
+    const a = report.auto!;
+    expect(a.float.accuracy).toBe(1);
+    expect(a.budget).toEqual({ maxAccuracyDrop: 0.01, minCosine: null });
+    for (const c of a.candidates) {
+      expect(c.accuracy).not.toBeNull();
+      expect(c.meetsBudget).toBe(1 - (c.accuracy as number) <= 0.01 + 1e-12);
     }
   });
 

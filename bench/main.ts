@@ -9,6 +9,7 @@ import { runFloatBench } from './float';
 import { runInt8Bench } from './int8';
 import { runPruneBench } from './prune';
 import { runQuantizeBench } from './quantize';
+import { runQuantizeAutoBench } from './quantize-auto';
 import { runSparseBench } from './sparse';
 import { runTrainBench } from './train';
 import { runServeBench } from './serve';
@@ -23,6 +24,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   prune: runPruneBench,
   train: runTrainBench,
   quantize: runQuantizeBench,
+  'quantize-auto': runQuantizeAutoBench,
   sparse: runSparseBench,
   serve: runServeBench,
   'serve-grpc': runServeGrpcBench,

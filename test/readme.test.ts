@@ -197,6 +197,15 @@ const CASES: Record<string, Case> = {
     kind: 'check', why: 'test/native/cross-arm64.test.ts runs it', check: () => expectScript('prebuild', 'dist/scripts/prebuild.js'),
   },
   'npm run pack:main': { kind: 'check', why: 'test/install runs its script', check: () => expectScript('pack:main', 'dist/scripts/pack-main.js') },
+  'npx onnxforge quantize model.onnx -o model.gptq.onnx --mode weight-only --bits 4 --algorithm gptq --calibration samples/': {
+    kind: 'cli', expect: [/^weight-only quantization \(int4\): 2 node\(s\) quantized/m, /^GPTQ statistics: 2 sample\(s\)/m, /^GPTQ layer-output error: [\d.]+x round-to-nearest's/m],
+  },
+  'npx onnxforge quantize model.onnx -o model.auto.onnx --mode auto --calibration samples/ --min-cosine 0.995': {
+    kind: 'cli', expect: [/^auto \(goal speed, faster means >= 1\.05x, budget cosine >= 0\.995, 2 given sample\(s\), seed 0\):/m, /^chosen: /m, /static int8 per-channel minmax/],
+  },
+  'npx onnxforge compare model.onnx model.int8.onnx --eval samples/ --eval-labels samples-labels.npy': {
+    kind: 'cli', expect: [/^top-1 accuracy on 4 labelled row\(s\) of output: A model\.onnx [\d.]+%, B model\.int8\.onnx [\d.]+% \(drop -?[\d.]+ points\)$/m],
+  },
   'npm run build:ts': { kind: 'check', why: 'npm test runs it first', check: () => expect(packageJson().scripts.test).toMatch(/^npm run build:ts && /) },
   [CLUSTER_COMMANDS.worker]: clusterCase(CLUSTER_COMMANDS.worker),
   [CLUSTER_COMMANDS.serve]: clusterCase(CLUSTER_COMMANDS.serve),
@@ -227,6 +236,8 @@ beforeAll(async () => {
     const data = Float32Array.from({ length: 2 * 64 }, (_, j) => Math.sin(i + j * 0.1));
     fs.writeFileSync(file(`samples/${i}/input.npy`), encodeNpy({ type: 'float32', dims: [2, 64], data }));
   }
+  // One class label per output row of samples/ (2 samples of batch 2).
+  fs.writeFileSync(file('samples-labels.npy'), encodeNpy({ type: 'int64', dims: [4], data: BigInt64Array.of(3n, 7n, 3n, 0n) }));
   exportWeights(buildMlp({ inputSize: 64, hidden: [128], outputSize: 16, seed: 2 }), file('tuned.safetensors'));
   // Training data: inputs labelled by the largest of 16 fixed linear scores.
   const scores = randomNormal(64 * 16, 3);

@@ -2,6 +2,7 @@
 // its result with its input (compare, convert, optimize, prune).
 import { Command } from 'commander';
 import type { CompareOptions } from '../compare/compare';
+import { UsageError } from './errors';
 import { collectNumberPairs, collectShapes, nonNegativeInt, positiveInt } from './options';
 
 export interface CompareFlags {
@@ -13,6 +14,9 @@ export interface CompareFlags {
   value: Record<string, number>;
   runs: number;
   threads?: number;
+  eval?: string;
+  evalLabels?: string;
+  evalOutput?: string;
 }
 
 /** Adds --inputs, --samples, --seed, --dim, --shape, --value, --runs, --threads; `prefix` starts each help line. */
@@ -25,11 +29,21 @@ export function addCompareOptions(command: Command, { prefix = '', runs = 10 }: 
     .option('--shape <input=d1,d2,...>', `${prefix}whole shape of a generated input, unnamed dims included (repeatable)`, collectShapes, {})
     .option('--value <name=value>', `${prefix}fill a generated input with a constant, e.g. sr=16000 (repeatable)`, collectNumberPairs, {})
     .option('--runs <n>', `${prefix}timed runs per model for latency (0 skips)`, nonNegativeInt, runs)
-    .option('--threads <n>', `${prefix}onnxruntime intra-op threads`, positiveInt);
+    .option('--threads <n>', `${prefix}onnxruntime intra-op threads`, positiveInt)
+    .option('--eval <dir>', `${prefix}labelled samples (same layout as --calibration): report top-1 accuracy of both models; needs --eval-labels`)
+    .option('--eval-labels <file>', `${prefix}labels.npy: int64 class indices, one per output row of the --eval samples in name order`)
+    .option('--eval-output <name>', `${prefix}the output scored against the labels (default: the first with a class axis)`);
+}
+
+/** --eval and --eval-labels, checked to come together. */
+export function evalDataFrom(flags: { eval?: string; evalLabels?: string; evalOutput?: string }): CompareOptions['eval'] {
+  if ((flags.eval === undefined) !== (flags.evalLabels === undefined)) throw new UsageError('--eval and --eval-labels go together');
+  return flags.eval !== undefined && flags.evalLabels !== undefined ? { dir: flags.eval, labels: flags.evalLabels, output: flags.evalOutput } : undefined;
 }
 
 export function compareOptionsFrom(flags: CompareFlags, onProgress?: CompareOptions['onProgress']): CompareOptions {
   return {
+    eval: evalDataFrom(flags),
     inputsDir: flags.inputs,
     sampleCount: flags.samples,
     seed: flags.seed,

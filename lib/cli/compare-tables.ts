@@ -22,6 +22,10 @@ export function compareTables(report: CompareReport, labels: readonly [string, s
     const where = report.a.engine === report.b.engine ? `in ${report.a.engine === 'ort' ? 'onnxruntime' : 'the native engine'}` : `(${report.b.engine} against ${report.a.engine})`;
     lines.push(`speed-up ${where}: ${(1 / report.latencyRatio).toFixed(2)}x (median ${fixed(report.b.latency?.medianMs, 3)} ms against ${fixed(report.a.latency?.medianMs, 3)} ms)`);
   }
+  if (report.accuracy) {
+    const acc = report.accuracy;
+    lines.push(`top-1 accuracy on ${acc.rows} labelled row(s) of ${acc.output}: ${labels[0]} ${(acc.a * 100).toFixed(2)}%, ${labels[1]} ${(acc.b * 100).toFixed(2)}% (drop ${(acc.drop * 100).toFixed(2)} points)`);
+  }
   return lines;
 }
 

@@ -10,6 +10,7 @@ import { GenerateOptions, generateFeeds, readSamplesDir } from './inputs';
 import { checkShapeOverrides } from './input-shapes';
 import { LatencyStats, measureLatency } from './latency';
 import { compareOutput, mergeMetrics, OutputMetrics } from './metrics';
+import { labelledAccuracy, loadLabelledSet, type EvalData, type LabelledAccuracy } from './labelled-accuracy';
 
 export type ModelSource = string | Uint8Array;
 
@@ -28,6 +29,8 @@ export interface CompareOptions extends GenerateOptions {
   /** Engine for model B (default 'ort'). */
   engineB?: EngineChoice;
   onProgress?: (done: number, total: number) => void;
+  /** Labelled samples: report the top-1 accuracy of both models against the labels, not only their agreement. */
+  eval?: EvalData;
 }
 
 export interface ModelFigures {
@@ -48,6 +51,8 @@ export interface CompareReport {
   b: ModelFigures;
   /** b's median latency over a's (below 1 means b is faster). */
   latencyRatio: number | null;
+  /** Top-1 accuracy of A and B against true labels (with `eval`); absent otherwise. */
+  accuracy?: LabelledAccuracy;
 }
 
 function describe(source: ModelSource): { label: string; bytes: number } {
@@ -104,6 +109,7 @@ export async function compareModels(a: ModelSource, b: ModelSource, options: Com
     const runs = options.latencyRuns ?? 10;
     const latencyA = runs > 0 ? await measureLatency(sa, samples[0], { runs }) : null;
     const latencyB = runs > 0 ? await measureLatency(sb, adaptFeeds(samples[0], sb.inputs), { runs }) : null;
+    const accuracy = options.eval ? await labelledAccuracy(sa, sb, loadLabelledSet(options.eval, sa.inputs)) : undefined;
     const da = describe(a);
     const db = describe(b);
     return {
@@ -113,6 +119,7 @@ export async function compareModels(a: ModelSource, b: ModelSource, options: Com
       a: { source: da.label, engine: loadA.engine, engineReason: loadA.reason, fileBytes: da.bytes, loadMs: loadA.ms, latency: latencyA },
       b: { source: db.label, engine: loadB.engine, engineReason: loadB.reason, fileBytes: db.bytes, loadMs: loadB.ms, latency: latencyB },
       latencyRatio: latencyA && latencyB ? latencyB.medianMs / latencyA.medianMs : null,
+      ...(accuracy ? { accuracy } : {}),
     };
   } finally {
     await loadA.session.dispose();

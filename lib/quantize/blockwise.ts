@@ -36,17 +36,17 @@ export function checkBlockwiseOptions(options: BlockwiseOptions): void {
 }
 
 /** Writes `value` (0 .. 2^bits-1) as the index-th code of a low-bits-first packed byte array. */
-function putCode(out: Uint8Array, byteOffset: number, index: number, bits: number, value: number): void {
+export function putCode(out: Uint8Array, byteOffset: number, index: number, bits: number, value: number): void {
   const bit = index * bits;
   out[byteOffset + (bit >> 3)] |= value << (bit & 7);
 }
 
-interface BlockParams {
+export interface BlockParams {
   scale: number;
   zeroPoint: number;
 }
 
-function codeOf(v: number, reciprocal: number, zeroPoint: number, levels: number): number {
+export function codeOf(v: number, reciprocal: number, zeroPoint: number, levels: number): number {
   const q = roundHalfEven(Math.fround(v * reciprocal)) + zeroPoint;
   return q < 0 ? 0 : q > levels ? levels : q;
 }
@@ -69,7 +69,7 @@ function squaredError(block: Float32Array, scale: number, zeroPoint: number, lev
 const SHRINK = Float64Array.from({ length: 11 }, (_, i) => 1 - i * 0.03);
 const NO_SHRINK = Float64Array.of(1);
 
-function blockParams(block: Float32Array, bits: number, symmetric: boolean, search: boolean): BlockParams {
+export function blockParams(block: Float32Array, bits: number, symmetric: boolean, search: boolean): BlockParams {
   const levels = (1 << bits) - 1;
   const mid = 1 << (bits - 1);
   const factors = search ? SHRINK : NO_SHRINK;

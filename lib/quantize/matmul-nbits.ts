@@ -2,7 +2,7 @@
 // with block-wise 4-bit weights, which onnxruntime multiplies without ever materializing float weights.
 import { rewriterOver, type NodeRewriter } from './rewriter';
 import { replaceInGraph, type RewriteContext } from './rewrite-context';
-import { quantizeBlockwise } from './blockwise';
+import { quantizeLinearBlocks } from './gptq/nbits-weights';
 import { gemmParts, matmulWeight, type LinearWeight } from './weights';
 import type { NodeRef } from '../onnx/model';
 
@@ -18,7 +18,7 @@ function nbitsRewriter(): NodeRewriter {
   return rewriterOver(linear, (ctx, ref, parts) => {
     const { weight: w, alpha, beta, c } = parts;
     const o = ctx.options;
-    const blocks = quantizeBlockwise(w.values, w.k, w.n, { bits: 4, blockSize: o.blockSize, symmetric: o.symmetric, clipSearch: o.clipSearch });
+    const { blocks, note } = quantizeLinearBlocks(ctx, ref.node.name || ref.node.output[0], ref.node.input[0], w);
     if (alpha !== 1) for (let i = 0; i < blocks.scales.length; i++) blocks.scales[i] = Math.fround(blocks.scales[i] * alpha);
     const graph = w.ref.graph;
     const base = w.ref.name;
@@ -55,7 +55,7 @@ function nbitsRewriter(): NodeRewriter {
     while (inputs[inputs.length - 1] === '') inputs.pop();
     const attrs = { K: w.k, N: w.n, bits: 4, block_size: o.blockSize, accuracy_level: o.accuracyLevel };
     replaceInGraph(ref.graph, ref.node, [ctx.node('MatMulNBits', inputs, [product], nodeBase, attrs, MS_DOMAIN), ...extra]);
-    return `MatMulNBits, 4-bit ${o.symmetric ? 'symmetric' : 'asymmetric'} blocks of ${o.blockSize}${o.clipSearch ? ' (clip search)' : ''}, weight [${w.k}, ${w.n}]`;
+    return `MatMulNBits, 4-bit ${o.symmetric ? 'symmetric' : 'asymmetric'} blocks of ${o.blockSize}${note}, weight [${w.k}, ${w.n}]`;
   });
 }
 

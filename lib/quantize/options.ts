@@ -2,16 +2,21 @@
 import type { Feeds } from '../engine/tensor';
 import type { EngineOptions } from '../engine/engine';
 import type { QuantType } from './quant-math';
+import type { EvalData } from '../compare/labelled-accuracy';
+import type { AutoGoal } from './auto/auto-report';
+import type { LatencySource } from './auto/latency';
 
 export type QuantizeMode = 'dynamic' | 'static' | 'weight-only';
 export type QuantFormat = 'qoperator' | 'qdq';
 export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy';
+export type WeightAlgorithm = 'rtn' | 'gptq';
 
 /** Calibration samples: a folder (see readCalibrationDir) or feeds, sync or async. */
 export type CalibrationData = string | Iterable<Feeds> | AsyncIterable<Feeds>;
 
 export interface QuantizeOptions {
-  mode: QuantizeMode;
+  /** 'auto' tries recipes and returns the fastest within a budget (see the auto options below). */
+  mode: QuantizeMode | 'auto';
   /**
    * dynamic: 'qoperator' (default: DynamicQuantizeLinear + MatMulInteger/ConvInteger + rescale, which
    * onnxruntime fuses into MatMulIntegerToFloat) or 'qdq'. static: always 'qdq'.
@@ -56,6 +61,30 @@ export interface QuantizeOptions {
   accuracyLevel?: number;
   /** weight-only 4-bit: per block, search the clipping range with the least squared error (default true). */
   clipSearch?: boolean;
+  /**
+   * weight-only 4-bit: 'rtn' (default) rounds each block to nearest (with clipSearch); 'gptq' uses the
+   * calibration inputs of each layer (H = 2XᵀX) to spread rounding error over the rows not yet quantized.
+   */
+  algorithm?: WeightAlgorithm;
+  /** gptq: quantize rows in order of decreasing activation energy (default false). */
+  actOrder?: boolean;
+  /** gptq: dampening added to H's diagonal, as a fraction of its mean (default 0.01). */
+  gptqDamp?: number;
+
+  /** auto: most top-1 accuracy a result may lose on `eval` (default 0.01 when eval data is given). */
+  maxAccuracyDrop?: number;
+  /** auto: lowest worst-output cosine against float (default 0.99 without eval data). */
+  minCosine?: number;
+  /** auto: 'speed' (default: fastest within budget, never slower than float) or 'size' (smallest within budget). */
+  goal?: AutoGoal;
+  /** auto, goal speed: float's latency over a candidate's must reach this to count as faster (default 1.05, a noise guard). */
+  minSpeedup?: number;
+  /** auto: timed runs per candidate for the default latency source (default 5). */
+  autoRuns?: number;
+  /** auto: how candidates are timed (default: onnxruntime-node, median of autoRuns after warm-up). */
+  latencySource?: LatencySource;
+  /** auto: scan per-layer sensitivity and try static with the most sensitive layers float (default true). */
+  sensitivity?: boolean;
 
   /** Op types to quantize (default per mode; add 'Gather' for embeddings). */
   opTypes?: string[];
@@ -72,6 +101,8 @@ export interface QuantizeOptions {
 
   /** Compare the result against the original in onnxruntime (default true). */
   verify?: boolean;
+  /** Labelled samples: verification reports top-1 accuracy of both models against the labels. */
+  eval?: EvalData;
   /** Samples for verification when there is no calibration data (default 4). */
   verifySamples?: number;
   /** Timed runs per model in verification (default 10; 0 skips latency). */
@@ -89,19 +120,20 @@ export interface QuantizeOptions {
 }
 
 export const DEFAULT_OP_TYPES: Record<QuantizeMode, string[]> = {
-  dynamic: ['MatMul', 'Gemm', 'Conv'],
+  dynamic: ['MatMul', 'Gemm', 'Conv', 'LSTM', 'GRU'],
   static: ['MatMul', 'Gemm', 'Conv'],
   'weight-only': ['MatMul', 'Gemm', 'Conv'],
 };
 
 /** Op types each mode knows how to rewrite (a request for others is refused up front). */
 export const SUPPORTED_OP_TYPES: Record<QuantizeMode, string[]> = {
-  dynamic: ['MatMul', 'Gemm', 'Conv', 'Gather'],
+  dynamic: ['MatMul', 'Gemm', 'Conv', 'Gather', 'LSTM', 'GRU'],
   static: ['MatMul', 'Gemm', 'Conv'],
   'weight-only': ['MatMul', 'Gemm', 'Conv', 'Gather'],
 };
 
 export interface ResolvedOptions extends QuantizeOptions {
+  mode: QuantizeMode;
   format: QuantFormat;
   perChannel: boolean;
   weightType: QuantType;
@@ -119,6 +151,7 @@ export interface ResolvedOptions extends QuantizeOptions {
   symmetric: boolean;
   accuracyLevel: number;
   clipSearch: boolean;
+  algorithm: WeightAlgorithm;
   opTypes: string[];
 }
 
@@ -127,8 +160,8 @@ function check(condition: boolean, message: string): void {
 }
 
 export function resolveOptions(options: QuantizeOptions): ResolvedOptions {
-  const { mode } = options;
-  check(['dynamic', 'static', 'weight-only'].includes(mode), `mode must be dynamic, static or weight-only, got "${mode}"`);
+  const mode = options.mode as QuantizeMode;
+  check(['dynamic', 'static', 'weight-only'].includes(mode), `mode must be dynamic, static, weight-only or auto, got "${mode}"`);
   const format = options.format ?? (mode === 'static' ? 'qdq' : 'qoperator');
   check(['qoperator', 'qdq'].includes(format), `format must be qoperator or qdq, got "${format}"`);
   check(mode !== 'static' || format === 'qdq', 'static quantization writes the QDQ format; --format qoperator applies to dynamic mode');
@@ -148,11 +181,16 @@ export function resolveOptions(options: QuantizeOptions): ResolvedOptions {
   const weightType = options.weightType ?? 'int8';
   const activationType = options.activationType ?? 'uint8';
   for (const t of [weightType, activationType]) check(t === 'int8' || t === 'uint8', `quantized types are int8 or uint8, got "${t}"`);
+  const algorithm = options.algorithm ?? 'rtn';
+  check(algorithm === 'rtn' || algorithm === 'gptq', `algorithm must be rtn or gptq, got "${algorithm}"`);
+  check(algorithm === 'rtn' || (mode === 'weight-only' && bits === 4), 'the gptq algorithm applies to weight-only 4-bit quantization (--mode weight-only --bits 4)');
+  check(options.gptqDamp === undefined || (options.gptqDamp > 0 && options.gptqDamp < 1), `gptq dampening must be in (0, 1), got ${options.gptqDamp}`);
   const opTypes = options.opTypes ?? DEFAULT_OP_TYPES[mode];
   const unsupported = opTypes.filter((op) => !SUPPORTED_OP_TYPES[mode].includes(op));
   check(unsupported.length === 0, `${mode} mode cannot quantize ${unsupported.join(', ')} (supported: ${SUPPORTED_OP_TYPES[mode].join(', ')})`);
   return {
     ...options,
+    mode,
     format,
     perChannel: options.perChannel ?? true,
     weightType,
@@ -170,6 +208,7 @@ export function resolveOptions(options: QuantizeOptions): ResolvedOptions {
     symmetric: options.symmetric ?? true,
     accuracyLevel,
     clipSearch: options.clipSearch ?? true,
+    algorithm,
     opTypes,
   };
 }

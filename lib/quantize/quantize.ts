@@ -21,6 +21,10 @@ import { RewriteContext } from './rewrite-context';
 import type { NodeRewriter } from './rewriter';
 import { outcome, selectNodes, type NodeOutcome } from './selection';
 import { staticRewriters, staticTensorsToCalibrate } from './static-qdq';
+import { recurrentRewriters } from './recurrent';
+import { gptqStatistics } from './gptq/collect-hessians';
+import { gptqSummary } from './gptq/summary';
+import { quantizeAuto } from './auto/auto';
 
 export interface QuantizeResult {
   model: Model;
@@ -28,7 +32,7 @@ export interface QuantizeResult {
 }
 
 function rewritersFor(o: ResolvedOptions): Record<string, NodeRewriter> {
-  if (o.mode === 'dynamic') return o.format === 'qdq' ? dynamicQdqRewriters : dynamicQOperatorRewriters;
+  if (o.mode === 'dynamic') return { ...(o.format === 'qdq' ? dynamicQdqRewriters : dynamicQOperatorRewriters), ...recurrentRewriters };
   if (o.mode === 'static') return staticRewriters;
   return o.bits === 4 ? weightOnlyInt4Rewriters : weightOnlyInt8Rewriters;
 }
@@ -50,12 +54,14 @@ async function verify(source: Uint8Array | string, result: Uint8Array | string, 
     shapes: o.shapes,
     values: o.values,
     engine: o.engine,
+    eval: o.eval,
     onProgress: (done, total) => o.onProgress?.('verify', done, total),
   });
 }
 
 /** Quantizes a copy of `source` as `options` say; see QuantizeOptions for the modes and their defaults. */
 export async function quantize(source: Model, options: QuantizeOptions): Promise<QuantizeResult> {
+  if (options.mode === 'auto') return quantizeAuto(source, options, quantize);
   const o = resolveOptions(options);
   // Generated inputs (calibration, verification) take these; a misspelt name fails before any work.
   checkShapeOverrides(inputMetadata(source), o);
@@ -77,6 +83,12 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
     ctx.ranges = calibration.ranges;
     ctx.missingRanges = calibration.missing;
     ctx.calibrated = true;
+  }
+
+  const gptq = o.algorithm === 'gptq' && candidates.length > 0 ? await gptqStatistics(model, scope, candidates, o) : undefined;
+  if (gptq) {
+    ctx.hessians = gptq.hessians;
+    warnings.push(...gptq.warnings);
   }
 
   const before = model.opsetVersion('') ?? 1;
@@ -138,6 +150,7 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
       domainsAdded,
       size: { beforeBytes, afterBytes, ratio: afterBytes / beforeBytes },
       calibration: calibration ? calibration.summary : null,
+      gptq: gptq ? gptqSummary(ctx.gptqLayers, gptq) : null,
       verification,
       warnings,
     },

@@ -4,6 +4,8 @@ import type { CompareReport } from '../compare/compare';
 import type { CalibrationMethod, QuantFormat, QuantizeMode } from './options';
 import type { OpsetUpgrade } from './opset-upgrade';
 import type { NodeOutcome } from './selection';
+import type { GptqReport } from './gptq/summary';
+import type { AutoReport } from './auto/auto-report';
 
 export interface CalibrationSummary {
   method: CalibrationMethod;
@@ -15,9 +17,10 @@ export interface CalibrationSummary {
 }
 
 export interface QuantizeReport {
-  mode: QuantizeMode;
-  /** dynamic/static: qoperator or qdq; weight-only: 'int4' (MatMulNBits) or 'int8' (DequantizeLinear). */
-  format: QuantFormat | 'int4' | 'int8';
+  /** 'auto': the recipe chosen is in `auto` (the format and nodes are that recipe's). */
+  mode: QuantizeMode | 'auto';
+  /** dynamic/static: qoperator or qdq; weight-only: 'int4' (MatMulNBits) or 'int8' (DequantizeLinear); auto returning float: 'float'. */
+  format: QuantFormat | 'int4' | 'int8' | 'float';
   quantized: NodeOutcome[];
   skipped: NodeOutcome[];
   /** The default-domain opset before and after; `converted` lists the nodes rewritten to raise it. */
@@ -28,7 +31,11 @@ export interface QuantizeReport {
   domainsAdded: string[];
   size: { beforeBytes: number; afterBytes: number; ratio: number };
   calibration: CalibrationSummary | null;
+  /** weight-only --algorithm gptq: per layer and in total, the errors of round-to-nearest and of GPTQ. */
+  gptq?: GptqReport | null;
   /** Figures against the original in onnxruntime; null with verify: false. */
   verification: CompareReport | null;
   warnings: string[];
+  /** mode 'auto': every candidate tried and the choice. */
+  auto?: AutoReport;
 }

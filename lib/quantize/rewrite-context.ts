@@ -7,6 +7,7 @@ import type { Model } from '../onnx/model';
 import type { GraphScope } from './graph-scope';
 import type { ResolvedOptions } from './options';
 import { quantizeTensor, type QuantizedTensor, type ScaleZeroPoint } from './quant-math';
+import type { GptqLayerReport } from './gptq/nbits-weights';
 
 /** Names of a weight's quantized initializers. */
 export interface QuantizedWeight {
@@ -39,6 +40,9 @@ export class RewriteContext {
   ranges = new Map<string, [number, number]>();
   missingRanges = new Map<string, string>();
   calibrated = false;
+  /** Weight-only GPTQ: H = 2XᵀX per linear-layer input, and the per-layer errors it reached. */
+  hessians = new Map<string, Float64Array>();
+  readonly gptqLayers: GptqLayerReport[] = [];
   /** Static mode: activations already behind Q -> DQ, with their parameters. */
   readonly quantizedValues = new Map<string, ScaleZeroPoint>();
   private readonly weights = new Map<string, QuantizedWeight>();

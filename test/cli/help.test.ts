@@ -28,7 +28,7 @@ describe('--help and option errors', () => {
 
   test('an option error is one line with the fix and a pointer to --help, not the full help', () => {
     const cases: [string[], RegExp][] = [
-      [['quantize', folder.mlp, '-o', path.join(folder.dir, 'q.onnx'), '--mode', 'fast'], /^onnxforge: option '--mode <mode>' argument 'fast' is invalid\. Allowed choices are dynamic, static, weight-only\.$/],
+      [['quantize', folder.mlp, '-o', path.join(folder.dir, 'q.onnx'), '--mode', 'fast'], /^onnxforge: option '--mode <mode>' argument 'fast' is invalid\. Allowed choices are dynamic, static, weight-only, auto\.$/],
       [['quantize', folder.mlp, '--mode', 'dynamic'], /^onnxforge: required option '-o, --output <file>' not specified$/],
       [['inspect', folder.mlp, '--bogus'], /^onnxforge: unknown option '--bogus'$/],
     ];

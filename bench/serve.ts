@@ -16,11 +16,14 @@ import { buildTransformerBlock } from '../lib/onnx/models/transformer-block';
 import type { Model } from '../lib/onnx/model';
 import { randomUniform } from '../lib/onnx/random';
 import { ModelRuntime } from '../lib/runtime/runtime';
+import type { StageSummary } from '../lib/runtime/request-profile';
 import { saveModel } from '../lib/onnx/save';
 import { writeResults } from './results';
 import { benchFlags } from './flags';
 
 const CONCURRENCY = [1, 16, 64];
+/** Sequential requests the stage breakdown is taken over. */
+const BREAKDOWN_REQUESTS = 2000;
 const MAX_BATCH = 64;
 const THREADS = 1;
 
@@ -106,7 +109,10 @@ function writeRepository(models: BenchModel[]): string {
 /** Starts `onnxforge serve` in its own process so the load generator does not share its event loop. */
 async function startServer(repo: string): Promise<{ child: ChildProcess; url: string }> {
   const cli = path.join(__dirname, '../lib/cli/main.js');
-  const child = spawn(process.execPath, [cli, 'serve', repo, '--port', '0', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The profile hooks cost two performance.now() calls per stage (well under a microsecond a request).
+  const child = spawn(process.execPath, [cli, 'serve', repo, '--port', '0', '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ONNXFORGE_SERVE_PROFILE: '1' },
+  });
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
@@ -241,14 +247,60 @@ async function measureModes(modes: Mode[], concurrency: number, durationMs: numb
   return tallies;
 }
 
-async function serverCounters(agent: http.Agent, url: string, model: string): Promise<{ inferences: number; executions: number }> {
-  const text = await new Promise<string>((resolve, reject) => {
-    http.get(`${url}/metrics`, { agent }, (res) => {
+function httpGetText(agent: http.Agent, url: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    http.get(url, { agent }, (res) => {
       let body = '';
       res.on('data', (c) => (body += c));
       res.on('end', () => resolve(body));
     }).on('error', reject);
   });
+}
+
+interface Breakdown {
+  model: string;
+  serverModel: string;
+  stages: StageSummary[];
+}
+
+/** Sequential requests with the server's stage profile on: where the fixed cost of one request goes. */
+async function serverBreakdown(agent: http.Agent, url: string, serverModel: string, body: Buffer, headers: Record<string, string>): Promise<StageSummary[]> {
+  await httpPost(agent, new URL(`${url}/v2/debug/profile/reset`), Buffer.alloc(0), {});
+  const target = new URL(`${url}/v2/models/${serverModel}/infer`);
+  for (let i = 0; i < BREAKDOWN_REQUESTS; i++) await httpPost(agent, target, body, headers);
+  return JSON.parse(await httpGetText(agent, `${url}/v2/debug/profile`)) as StageSummary[];
+}
+
+/** The breakdown committed from a run before the request path was trimmed, to show against this run's. */
+function breakdownBefore(outDir: string): Breakdown[] {
+  const file = path.join(outDir, 'serve-breakdown-before.json');
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { breakdown: Breakdown[] }).breakdown : [];
+}
+
+function breakdownMarkdown(now: Breakdown[], before: Breakdown[]): string[] {
+  if (now.length === 0) return [];
+  const columns: { title: string; stages: StageSummary[] }[] = [];
+  for (const b of now) {
+    const old = before.find((o) => o.serverModel === b.serverModel);
+    if (old) columns.push({ title: `${b.serverModel} before`, stages: old.stages });
+    columns.push({ title: old ? `${b.serverModel} after` : b.serverModel, stages: b.stages });
+  }
+  const us = (stages: StageSummary[], stage: string) => {
+    const s = stages.find((x) => x.stage === stage);
+    return s && Number.isFinite(s.p50Ms) ? (s.p50Ms * 1000).toFixed(1) : '-';
+  };
+  return [
+    `Where a request's time goes in the server: p50 microseconds per stage over ${BREAKDOWN_REQUESTS} sequential requests (concurrency 1, batch 1, binary tensors), from the server's ONNXFORGE_SERVE_PROFILE=1 marks. Stages are medians taken separately, so they need not add up to the total; HTTP parsing before Node's request event and the socket round trip are not in it (see http-floor).` + (before.length ? ' "before": the request path before it was trimmed (committed in serve-breakdown-before.json); "after": this run.' : ''),
+    '',
+    `| stage | ${columns.map((c) => c.title).join(' | ')} | what |`,
+    `| --- | ${columns.map(() => '---:').join(' | ')} | --- |`,
+    ...now[0].stages.map((s) => `| ${s.stage} | ${columns.map((c) => us(c.stages, s.stage)).join(' | ')} | ${s.what} |`),
+    '',
+  ];
+}
+
+async function serverCounters(agent: http.Agent, url: string, model: string): Promise<{ inferences: number; executions: number }> {
+  const text = await httpGetText(agent, `${url}/metrics`);
   const value = (name: string) => {
     const match = new RegExp(`^${name}\\{model="${model}",version="1"\\} (\\S+)$`, 'm').exec(text);
     return match ? Number(match[1]) : 0;
@@ -256,7 +308,7 @@ async function serverCounters(agent: http.Agent, url: string, model: string): Pr
   return { inferences: value('onnxforge_inferences_total'), executions: value('onnxforge_executions_total') };
 }
 
-function markdown(points: Point[], summary: Summary[], machine: string, durationMs: number, rounds: number): string {
+function markdown(points: Point[], summary: Summary[], breakdown: string[], machine: string, durationMs: number, rounds: number): string {
   const lines = [
     `# serve: KServe v2 server vs bare onnxruntime-node (${machine})`,
     '',
@@ -277,6 +329,7 @@ function markdown(points: Point[], summary: Summary[], machine: string, duration
       + `| +${s.overheadAt1Ms.toFixed(3)} ms (+${s.overheadAt1BatchingMs.toFixed(3)} ms batching) | ${s.httpFloorAt1Ms.toFixed(3)} ms `
       + `| +${s.runtimeOverheadAt1Ms.toFixed(3)} ms | +${s.cpuOverheadAt1Ms.toFixed(3)} ms | ${s.errors} |`),
     '',
+    ...breakdown,
   ];
   return lines.join('\n');
 }
@@ -301,6 +354,7 @@ export async function runServeBench(args: string[]): Promise<void> {
   const { flag, outDir } = benchFlags(args);
   const durationMs = Number(flag('duration') ?? 2000);
   const rounds = Number(flag('rounds') ?? 8);
+  const concurrencies = flag('concurrency')?.split(',').map(Number) ?? CONCURRENCY;
   const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, Node ${process.version}`;
   const models = benchModels();
   const repo = writeRepository(models);
@@ -310,6 +364,7 @@ export async function runServeBench(args: string[]): Promise<void> {
   await runtime.start();
   const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(...CONCURRENCY) });
   const points: Point[] = [];
+  const breakdown: Breakdown[] = [];
   try {
     for (const m of models) {
       const data = randomUniform(m.shape.reduce((a, b) => a * b, 1), 7, -1, 1);
@@ -341,7 +396,7 @@ export async function runServeBench(args: string[]): Promise<void> {
           }),
           { name: 'http-floor', send: () => httpGet(agent, `${url}/v2/health/live`).then((status) => status === 200), cpuMs: () => processCpuMs(child.pid!), onlyAt1: true },
         ];
-        for (const concurrency of CONCURRENCY) {
+        for (const concurrency of concurrencies) {
           process.stderr.write(`serve: ${m.name}, concurrency ${concurrency}\n`);
           const active = modes.filter((mode) => concurrency === 1 || !mode.onlyAt1);
           const before = await Promise.all(active.map((mode) => (mode.serverModel ? serverCounters(agent, url, mode.serverModel) : undefined)));
@@ -356,6 +411,9 @@ export async function runServeBench(args: string[]): Promise<void> {
             points.push(point(m.name, mode.name, concurrency, tallies.get(mode)!, meanBatch));
           }
         }
+        process.stderr.write(`serve: ${m.name}, stage breakdown\n`);
+        const serverModel = `${m.name}_single`;
+        breakdown.push({ model: m.name, serverModel, stages: await serverBreakdown(agent, url, serverModel, request.body, headers) });
       } finally {
         await session.dispose();
       }
@@ -367,7 +425,9 @@ export async function runServeBench(args: string[]): Promise<void> {
     await new Promise((resolve) => child.once('exit', resolve));
     fs.rmSync(repo, { recursive: true, force: true });
   }
-  const find = (model: string, mode: Point['mode'], c: number) => points.find((p) => p.model === model && p.mode === mode && p.concurrency === c)!;
+  // A point not measured (--concurrency left it out) reads NaN in the summary.
+  const missing = { throughput: NaN, p50Ms: NaN, cpuMsPerRequest: NaN };
+  const find = (model: string, mode: Point['mode'], c: number) => points.find((p) => p.model === model && p.mode === mode && p.concurrency === c) ?? missing;
   const summary: Summary[] = models.map((m) => ({
     model: m.name,
     batchingGainAt64: find(m.name, 'server-batching', 64).throughput / find(m.name, 'server-single', 64).throughput,
@@ -379,6 +439,6 @@ export async function runServeBench(args: string[]): Promise<void> {
     cpuOverheadAt1Ms: find(m.name, 'server-single', 1).cpuMsPerRequest - find(m.name, 'onnxruntime', 1).cpuMsPerRequest,
     errors: points.filter((p) => p.model === m.name).reduce((sum, p) => sum + p.errors, 0),
   }));
-  const result = { suite: 'serve', machine, threads: THREADS, durationMs, rounds, points, summary };
-  writeResults(outDir, 'serve', result, markdown(points, summary, machine, durationMs, rounds));
+  const result = { suite: 'serve', machine, threads: THREADS, durationMs, rounds, points, summary, breakdown };
+  writeResults(outDir, 'serve', result, markdown(points, summary, breakdownMarkdown(breakdown, breakdownBefore(outDir)), machine, durationMs, rounds));
 }

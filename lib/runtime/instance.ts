@@ -6,6 +6,7 @@ import type { ValueMetadata } from '../engine/engine';
 import type { Feeds, HostTensor } from '../engine/tensor';
 import { ExecutionError, ModelLoadFailedError } from './errors';
 import { FromWorker, ToWorker, transferList, WorkerInit } from './protocol';
+import { mark, markCompute, profiling } from './request-profile';
 
 export interface InstanceResult {
   outputs: Record<string, HostTensor>;
@@ -105,17 +106,23 @@ export class WorkerInstance {
   run(feeds: Feeds, outputs: string[] | undefined, transferInputs: boolean): Promise<InstanceResult> {
     if (this.failure) return Promise.reject(new ExecutionError(this.failure));
     if (this.disposed) return Promise.reject(new ExecutionError('instance is disposed'));
+    if (profiling) mark('dispatch');
     const id = this.nextId++;
     this.inflight++;
     return new Promise<InstanceResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       const message: ToWorker = { type: 'run', id, feeds, outputs };
       this.worker.postMessage(message, transferInputs ? transferList(Object.values(feeds)) : []);
+      if (profiling) mark('posted');
     });
   }
 
   private onMessage(message: FromWorker): void {
     if (message.type !== 'result' && message.type !== 'run-error') return;
+    if (profiling && message.type === 'result') {
+      mark('replied');
+      markCompute(message.computeMs);
+    }
     const pending = this.pending.get(message.id);
     if (!pending) return;
     this.pending.delete(message.id);

@@ -10,6 +10,7 @@ import type { RuntimeMetrics } from './metrics';
 import { Scheduler, SubmitOptions } from './scheduler';
 import { applyTensorSpecs, validateRequest } from './validate';
 import { warmupFeeds } from './warmup';
+import { mark, profiling } from './request-profile';
 
 export interface LoadSpec {
   name: string;
@@ -141,7 +142,9 @@ export class LoadedModel {
   }
 
   async infer(feeds: Feeds, options: SubmitOptions = {}): Promise<Record<string, HostTensor>> {
+    if (profiling) mark('validate');
     const rows = validateRequest(feeds, options.outputs, this.inputs, this.outputs, this.spec.config.maxBatchSize);
+    if (profiling) mark('validated');
     this.lastUsed = Date.now();
     const start = performance.now();
     try {

@@ -12,6 +12,7 @@ import { checkAdminAuth, checkInferenceAuth } from './auth';
 import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH } from './codec';
 import { parseBody, type ParsedBody } from './body';
 import { limitedServer, type ConnectionLimits } from './http-limits';
+import { finishRequest, mark, profileSummary, profiling, resetProfile } from '../runtime/request-profile';
 
 export interface ServerOptions extends HttpOptions {
   /** The model repository folder. */
@@ -128,12 +129,21 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
       if (activeRequests === 0) onIdle?.();
     });
   });
+  if (profiling) {
+    app.server.on('request', (_req, res) => {
+      mark('request');
+      res.once('finish', finishRequest);
+    });
+  }
   let started: Promise<void> | undefined;
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
     try {
-      done(null, parseBody(request.headers, body as Buffer));
+      if (profiling) mark('bodyRead');
+      const parsed = parseBody(request.headers, body as Buffer);
+      if (profiling) mark('parsed');
+      done(null, parsed);
     } catch (err) {
       done(err as Error, undefined);
     }
@@ -193,6 +203,7 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
   app.get('/v2/models/:model/versions/:version/ready', modelReady);
 
   const infer = async (request: FastifyRequest<{ Params: ModelParams; Body: ParsedBody | undefined }>, reply: FastifyReply) => {
+    if (profiling) mark('handler');
     inference(request);
     if (closing) throw new ShuttingDownError();
     if (inflight >= maxInflight) throw new OverloadedError(`too many requests in flight (${maxInflight}); retry later`);
@@ -207,6 +218,7 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
       const version = parseVersion(request.params.version, model);
       const body = request.body;
       const decoded = decodeInferRequest(body?.json, body?.binary, maxElements);
+      if (profiling) mark('decoded');
       const result = await backend.infer(model, decoded.feeds, {
         version,
         outputs: decoded.outputs,
@@ -214,7 +226,9 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
         timeoutMs: decoded.timeoutMs,
         signal: clientGone,
       });
+      if (profiling) mark('resumed');
       const encoded = encodeInferResponse(result.model, result.version, decoded, result.outputs);
+      if (profiling) mark('encoded');
       if (encoded.headerLength !== undefined) {
         void reply.header(HEADER_LENGTH, String(encoded.headerLength)).type('application/octet-stream');
       }
@@ -243,6 +257,15 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
     await backend.unload(request.params.model);
     return {};
   });
+
+  if (profiling) {
+    // ONNXFORGE_SERVE_PROFILE=1 only: the stage breakdown of requests so far (bench/serve.ts reads it).
+    app.get('/v2/debug/profile', async () => profileSummary());
+    app.post('/v2/debug/profile/reset', async () => {
+      resetProfile();
+      return {};
+    });
+  }
 
   app.get('/metrics', async (_request, reply) => {
     const text = await backend.metrics.registry.metrics();

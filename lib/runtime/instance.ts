@@ -5,7 +5,7 @@ import { Worker } from 'worker_threads';
 import type { ValueMetadata } from '../engine/engine';
 import type { Feeds, HostTensor } from '../engine/tensor';
 import { ExecutionError, ModelLoadFailedError } from './errors';
-import { FromWorker, ToWorker, transferList, WorkerInit } from './protocol';
+import { EngineInfo, FromWorker, ToWorker, transferList, WorkerInit } from './protocol';
 import { mark, markCompute, profiling } from './request-profile';
 
 export interface InstanceResult {
@@ -75,6 +75,8 @@ export class WorkerInstance {
     readonly outputs: readonly ValueMetadata[],
     readonly device: 'cpu' | 'cuda',
     readonly note: string | undefined,
+    /** The engine the instance runs, and why. */
+    public engine: EngineInfo,
   ) {
     worker.on('message', (message: FromWorker) => this.onMessage(message));
     worker.on('error', (err) => this.fail(`instance worker failed: ${err.message}`));
@@ -88,7 +90,7 @@ export class WorkerInstance {
       const onExit = (code: number) => finish(() => reject(new ModelLoadFailedError(`${init.file}: instance worker exited during load (code ${code})`)));
       const onMessage = (message: FromWorker) => {
         if (message.type === 'ready') {
-          finish(() => resolve(new WorkerInstance(worker, message.inputs, message.outputs, message.device, message.note)));
+          finish(() => resolve(new WorkerInstance(worker, message.inputs, message.outputs, message.device, message.note, message.engine)));
         } else if (message.type === 'load-error') {
           finish(() => reject(new ModelLoadFailedError(`${init.file}: ${message.message}`)));
           void worker.terminate();

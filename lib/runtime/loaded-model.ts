@@ -2,6 +2,7 @@
 import * as os from 'os';
 import { performance } from 'perf_hooks';
 import type { ValueMetadata } from '../engine/engine';
+import type { EngineChoice } from '../engine/select';
 import type { Feeds, HostTensor } from '../engine/tensor';
 import { ModelConfigError, ModelConfig } from './config';
 import { ModelLoadFailedError } from './errors';
@@ -19,6 +20,8 @@ export interface LoadSpec {
   /** Bytes of the version folder on disk. */
   fileBytes: number;
   config: ModelConfig;
+  /** The engine choice: the config's, else the runtime's default. */
+  engine: EngineChoice;
 }
 
 /** Default memory estimate: one copy of the weights per instance (each worker owns a session). */
@@ -47,6 +50,7 @@ export class LoadedModel {
   private readonly scheduler: Scheduler;
   private readonly requestSeconds: ReturnType<RuntimeMetrics['requestSeconds']['labels']>;
   private retired: Promise<void> | undefined;
+  private readonly engineGauges: ReturnType<RuntimeMetrics['instanceEngines']['labels']>[];
 
   private constructor(
     readonly spec: LoadSpec,
@@ -57,6 +61,8 @@ export class LoadedModel {
   ) {
     this.bytes = estimateBytes(spec);
     this.requestSeconds = metrics.requestSeconds.labels(spec.name, String(spec.version));
+    this.engineGauges = instances.map(({ engine }) => metrics.instanceEngines.labels(spec.name, String(spec.version), engine.engine, engine.cause));
+    for (const gauge of this.engineGauges) gauge.inc();
     const { config } = spec;
     this.scheduler = new Scheduler(
       instances,
@@ -75,9 +81,19 @@ export class LoadedModel {
   static async load(spec: LoadSpec, metrics: RuntimeMetrics): Promise<LoadedModel> {
     const { config, name } = spec;
     const engine = { threads: config.threads ?? defaultThreads(config.instances.count) };
-    const started = await Promise.allSettled(
-      Array.from({ length: config.instances.count }, () => WorkerInstance.start({ file: spec.file, engine, device: config.instances.device })),
-    );
+    const start = (choice: EngineChoice) => WorkerInstance.start({ file: spec.file, engine, device: config.instances.device, choice, model: { name, config } });
+    let started: PromiseSettledResult<WorkerInstance>[];
+    if (spec.engine === 'auto' && config.instances.count > 1) {
+      // One instance times the engines; the others run what it chose, so a model's instances agree.
+      const [first] = await Promise.allSettled([start('auto')]);
+      const chosen = first.status === 'fulfilled' ? first.value.engine.engine : 'ort';
+      started = [first, ...(await Promise.allSettled(Array.from({ length: config.instances.count - 1 }, () => start(chosen))))];
+      for (const s of started.slice(1)) {
+        if (s.status === 'fulfilled' && first.status === 'fulfilled') s.value.engine = { ...first.value.engine, reason: `${first.value.engine.reason}, timed on the model's first instance` };
+      }
+    } else {
+      started = await Promise.allSettled(Array.from({ length: config.instances.count }, () => start(spec.engine)));
+    }
     const instances = started.filter((s) => s.status === 'fulfilled').map((s) => (s as PromiseFulfilledResult<WorkerInstance>).value);
     const failed = started.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
     try {
@@ -137,6 +153,11 @@ export class LoadedModel {
     return this.instances.map((i) => i.device);
   }
 
+  /** The engine of each instance, and why it runs it. */
+  get engines(): { engine: 'ort' | 'native'; cause: string; reason: string }[] {
+    return this.instances.map((i) => ({ ...i.engine }));
+  }
+
   get notes(): string[] {
     return [...new Set(this.instances.map((i) => i.note).filter((n): n is string => n !== undefined))];
   }
@@ -158,6 +179,7 @@ export class LoadedModel {
   /** Takes no new requests, lets queued and running ones finish, then ends the instances. */
   retire(): Promise<void> {
     this.retired ??= (async () => {
+      for (const gauge of this.engineGauges) gauge.dec();
       this.scheduler.close();
       await this.scheduler.drain();
       await Promise.all(this.instances.map((i) => i.dispose()));

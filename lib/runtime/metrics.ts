@@ -102,6 +102,12 @@ export class RuntimeMetrics {
     help: 'Memory budget of the model cache',
     registers: [this.registry],
   });
+  readonly instanceEngines = new Gauge<ModelLabels | 'engine' | 'cause'>({
+    name: 'onnxforge_instance_engine',
+    help: 'Instances running each engine (ort, native) and why (cause: requested, native_faster, ort_faster, native_unsupported, not_measured, device)',
+    labelNames: ['model', 'version', 'engine', 'cause'],
+    registers: [this.registry],
+  });
   readonly loadedModels = new Gauge({
     name: 'onnxforge_loaded_model_versions',
     help: 'Model versions loaded',

@@ -5,6 +5,7 @@
 import * as os from 'os';
 import { performance } from 'perf_hooks';
 import type { ValueMetadata } from '../engine/engine';
+import type { EngineChoice } from '../engine/select';
 import type { Feeds, HostTensor } from '../engine/tensor';
 import { ModelCache } from './cache';
 import {
@@ -28,6 +29,8 @@ export interface RuntimeOptions {
   idleUnloadMs?: number;
   /** Told about loads, unloads, evictions and failures. */
   log?: (line: string) => void;
+  /** The engine of models whose config.json names none (default 'auto'). */
+  engine?: EngineChoice;
 }
 
 export interface InferOptions extends SubmitOptions {
@@ -56,6 +59,8 @@ export interface ModelMetadata {
   platform: string;
   inputs: ValueMetadata[];
   outputs: ValueMetadata[];
+  /** Which engine each instance runs and why (KServe metadata parameters). */
+  parameters?: { engine: string; engine_reason: string; instances: { engine: 'ort' | 'native'; cause: string; reason: string }[] };
 }
 
 /** One served version: what is loaded now, a load in progress, and why it is not available. */
@@ -79,11 +84,11 @@ interface ModelEntry {
   transition?: 'LOADING' | 'UNLOADING';
 }
 
-function slotsFor(repo: RepositoryModel): Map<number, VersionSlot> {
+function slotsFor(repo: RepositoryModel, defaultEngine: EngineChoice): Map<number, VersionSlot> {
   const slots = new Map<number, VersionSlot>();
   if (!repo.config) return slots;
   for (const v of repo.versions) {
-    slots.set(v.version, { spec: { name: repo.name, version: v.version, file: v.file, fileBytes: v.bytes, config: repo.config } });
+    slots.set(v.version, { spec: { name: repo.name, version: v.version, file: v.file, fileBytes: v.bytes, config: repo.config, engine: repo.config.engine ?? defaultEngine } });
   }
   return slots;
 }
@@ -94,6 +99,7 @@ export class ModelRuntime {
   private readonly cache: ModelCache<LoadedModel>;
   private readonly models = new Map<string, ModelEntry>();
   private readonly idleUnloadMs: number;
+  private readonly defaultEngine: EngineChoice;
   private readonly log: (line: string) => void;
   private readonly retiring = new Set<Promise<void>>();
   private readonly loadsInProgress = new Set<Promise<unknown>>();
@@ -106,6 +112,7 @@ export class ModelRuntime {
     this.repository = options.repository;
     this.cache = new ModelCache<LoadedModel>(options.memoryBudgetBytes ?? Math.floor(os.totalmem() / 2));
     this.idleUnloadMs = options.idleUnloadMs ?? 0;
+    this.defaultEngine = options.engine ?? 'auto';
     this.log = options.log ?? (() => {});
     this.metrics.cacheBudgetBytes.set(this.cache.budgetBytes);
   }
@@ -114,7 +121,7 @@ export class ModelRuntime {
   start(): Promise<void> {
     this.started ??= (async () => {
       for (const repo of scanRepository(this.repository)) {
-        this.models.set(repo.name, { repo, slots: slotsFor(repo), unloaded: false });
+        this.models.set(repo.name, { repo, slots: slotsFor(repo, this.defaultEngine), unloaded: false });
         if (repo.error) this.log(`model ${repo.name} unavailable: ${repo.error}`);
       }
       for (const entry of this.models.values()) {
@@ -289,7 +296,7 @@ export class ModelRuntime {
     const repo = readRepositoryModel(this.repository, name);
     const keeps = previous && !previous.unloaded && [...previous.slots.values()].some((s) => s.loaded) ? '; the loaded version keeps serving' : '';
     if (repo.error) throw new ModelLoadFailedError(`failed to load model "${name}": ${repo.error}${keeps}`);
-    const fresh: ModelEntry = { repo, slots: slotsFor(repo), unloaded: false };
+    const fresh: ModelEntry = { repo, slots: slotsFor(repo, this.defaultEngine), unloaded: false };
     if (previous) previous.transition = 'LOADING';
     else this.models.set(name, { ...fresh, transition: 'LOADING' });
     const loaded: LoadedModel[] = [];
@@ -380,6 +387,7 @@ export class ModelRuntime {
       platform: 'onnxruntime_onnx',
       inputs: [...model.inputs],
       outputs: [...model.outputs],
+      parameters: engineParameters(model.engines),
     };
   }
 
@@ -410,6 +418,12 @@ export class ModelRuntime {
     })();
     return this.closing;
   }
+}
+
+function engineParameters(instances: { engine: 'ort' | 'native'; cause: string; reason: string }[]): ModelMetadata['parameters'] {
+  const engines = [...new Set(instances.map((i) => i.engine))];
+  const reasons = [...new Set(instances.map((i) => i.reason))];
+  return { engine: engines.join(','), engine_reason: reasons.join('; '), instances };
 }
 
 function outcomeOf(err: unknown): string {

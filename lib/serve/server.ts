@@ -2,6 +2,7 @@
 import * as fs from 'fs';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ValueMetadata } from '../engine/engine';
+import type { EngineChoice } from '../engine/select';
 import { packageVersion } from '../package-info';
 import { datatypeOf } from '../runtime/datatypes';
 import { errorCode, ModelNotFoundError, OverloadedError, RuntimeError, ShuttingDownError } from '../runtime/errors';
@@ -21,6 +22,8 @@ export interface ServerOptions extends HttpOptions {
   memoryBudgetBytes?: number;
   /** Unload models unused this long (ms); 0 keeps them (default). */
   idleUnloadMs?: number;
+  /** The engine of models whose config.json names none (default 'auto'). */
+  engine?: EngineChoice;
 }
 
 /** What the HTTP layer itself takes, whatever runs the models. */
@@ -104,6 +107,7 @@ export function createServer(options: ServerOptions): ModelServer {
     repository: options.repository,
     memoryBudgetBytes: options.memoryBudgetBytes,
     idleUnloadMs: options.idleUnloadMs,
+    engine: options.engine,
     log: options.log,
   });
   return { repository: options.repository, runtime, ...serveBackend(runtime, options) };
@@ -188,7 +192,8 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
     inference(request);
     const { model } = request.params;
     const meta = await backend.metadata(model, parseVersion(request.params.version, model));
-    return { name: meta.name, versions: meta.versions, platform: meta.platform, inputs: tensorMetadata(meta.inputs), outputs: tensorMetadata(meta.outputs) };
+    const response = { name: meta.name, versions: meta.versions, platform: meta.platform, inputs: tensorMetadata(meta.inputs), outputs: tensorMetadata(meta.outputs) };
+    return meta.parameters ? { ...response, parameters: meta.parameters } : response;
   };
   app.get('/v2/models/:model', metadata);
   app.get('/v2/models/:model/versions/:version', metadata);

@@ -60,6 +60,8 @@ describe('ModelRuntime', () => {
       platform: 'onnxruntime_onnx',
       inputs: [{ name: 'input', type: 'float32', shape: ['batch', 8] }],
       outputs: [{ name: 'output', type: 'float32', shape: ['batch', 4] }],
+      // The default engine is auto: whichever engine it kept, it says which and why.
+      parameters: expect.objectContaining({ engine: expect.stringMatching(/^(native|ort)$/), engine_reason: expect.stringMatching(/^auto: /) }),
     });
   });
 

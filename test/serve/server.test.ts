@@ -43,6 +43,7 @@ describe('KServe v2 server', () => {
       platform: 'onnxruntime_onnx',
       inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 8] }],
       outputs: [{ name: 'output', datatype: 'FP32', shape: [-1, 4] }],
+      parameters: expect.objectContaining({ engine: expect.stringMatching(/^(native|ort)$/), engine_reason: expect.stringMatching(/^auto: /) }),
     });
     expect((await request(`${url}/v2/models/mlp/versions/2`)).status).toBe(200);
     expect(await request(`${url}/v2/models/mlp/versions/1`)).toMatchObject({ status: 404, json: { error: expect.stringMatching(/no version 1 \(serving 2\)/) } });

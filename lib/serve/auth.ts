@@ -1,6 +1,6 @@
 // Bearer tokens: one for model control (load/unload), optionally one for inference.
 import { timingSafeEqual, createHash } from 'crypto';
-import type { FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'http';
 import { RuntimeError } from '../runtime/errors';
 
 export class AuthError extends RuntimeError {
@@ -18,14 +18,17 @@ function sameToken(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-function bearer(request: FastifyRequest): string | undefined {
+/** What the checks read of a request (a FastifyRequest or a raw IncomingMessage). */
+type WithHeaders = { headers: IncomingHttpHeaders };
+
+function bearer(request: WithHeaders): string | undefined {
   const header = request.headers.authorization;
   const match = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
   return match?.[1].trim();
 }
 
 /** Inference and metadata: open when no token is set; the admin token works too. */
-export function checkInferenceAuth(request: FastifyRequest, token: string | undefined, adminToken: string | undefined): void {
+export function checkInferenceAuth(request: WithHeaders, token: string | undefined, adminToken: string | undefined): void {
   if (!token) return;
   const given = bearer(request);
   if (given && (sameToken(given, token) || (adminToken !== undefined && sameToken(given, adminToken)))) return;
@@ -33,7 +36,7 @@ export function checkInferenceAuth(request: FastifyRequest, token: string | unde
 }
 
 /** Model control: refused outright when the server has no admin token. */
-export function checkAdminAuth(request: FastifyRequest, adminToken: string | undefined): void {
+export function checkAdminAuth(request: WithHeaders, adminToken: string | undefined): void {
   if (!adminToken) {
     throw new AuthError('model control is disabled; start the server with --admin-token (or ONNXFORGE_ADMIN_TOKEN)', 403);
   }

@@ -5,12 +5,15 @@ import type { ValueMetadata } from '../engine/engine';
 import type { EngineChoice } from '../engine/select';
 import { packageVersion } from '../package-info';
 import { datatypeOf } from '../runtime/datatypes';
-import { errorCode, ModelNotFoundError, OverloadedError, RuntimeError, ShuttingDownError } from '../runtime/errors';
+import { ModelNotFoundError, OverloadedError, ShuttingDownError } from '../runtime/errors';
 import { ModelRuntime } from '../runtime/runtime';
 import type { InferenceBackend } from './backend';
 import type { CancelSignal } from '../runtime/scheduler';
 import { checkAdminAuth, checkInferenceAuth } from './auth';
-import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH } from './codec';
+import { decodeInferRequest, encodeInferResponseChunks, HEADER_LENGTH, type EncodedChunks } from './codec';
+import { errorReply } from './error-reply';
+import { BodyTooLargeError, matchInferRoute, readBody, writeResponse, type InferParams } from './infer-route';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'http';
 import { parseBody, type ParsedBody } from './body';
 import { limitedServer, type ConnectionLimits } from './http-limits';
 import { finishRequest, mark, profileSummary, profiling, resetProfile } from '../runtime/request-profile';
@@ -118,9 +121,19 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
   const log = options.log ?? (() => {});
   const maxElements = options.maxElements ?? 16 * 1024 * 1024;
   const maxInflight = options.maxInflight ?? 1024;
+  const bodyLimit = options.bodyLimitBytes ?? 64 * 1024 * 1024;
   const app = Fastify({
-    logger: false, bodyLimit: options.bodyLimitBytes ?? 64 * 1024 * 1024,
-    serverFactory: (handler) => limitedServer(options, handler),
+    logger: false, bodyLimit,
+    // POSTs to the infer routes skip fastify (lib/serve/infer-route.ts); the rest is fastify's.
+    serverFactory: (handler) => limitedServer(options, (req, res) => {
+      if (profiling) {
+        mark('request');
+        res.once('finish', finishRequest);
+      }
+      const params = matchInferRoute(req);
+      if (params) void inferFast(req, res, params);
+      else handler(req, res);
+    }),
   });
   let inflight = 0;
   let closing = false;
@@ -133,12 +146,6 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
       if (activeRequests === 0) onIdle?.();
     });
   });
-  if (profiling) {
-    app.server.on('request', (_req, res) => {
-      mark('request');
-      res.once('finish', finishRequest);
-    });
-  }
   let started: Promise<void> | undefined;
 
   app.removeAllContentTypeParsers();
@@ -154,17 +161,8 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number }, _request, reply) => {
-    const status = err instanceof RuntimeError ? err.status : err.statusCode ?? 500;
-    if (err instanceof RuntimeError && err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
-    if (status === 401) reply.header('www-authenticate', 'Bearer');
-    const code = errorCode(err);
-    // A failure inside the engine (or our own bug) carries its internals (paths, kernel messages): they go to
-    // the log; the client gets the stable code and a short message.
-    const internal = status >= 500 && (code === 'execution_failed' || code === 'internal');
-    if (internal) log(`${code}: ${err.stack ?? err.message}`);
-    const message = code === 'execution_failed' ? 'the model failed to run this request (the server log has the detail)'
-      : code === 'internal' && status >= 500 ? 'internal server error (the server log has the detail)' : err.message;
-    void reply.code(status).send({ error: message, code });
+    const { status, headers, body } = errorReply(err, log);
+    void reply.code(status).headers(headers).send(body);
   });
   // During shutdown, answered connections close instead of idling until the keep-alive timeout.
   app.addHook('onSend', (_request, reply, payload, done) => {
@@ -175,7 +173,7 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
     void reply.code(404).send({ error: `no route ${request.method} ${request.url}` });
   });
 
-  const inference = (request: FastifyRequest) => checkInferenceAuth(request, options.token, options.adminToken);
+  const inference = (request: { headers: IncomingHttpHeaders }) => checkInferenceAuth(request, options.token, options.adminToken);
   const admin = (request: FastifyRequest) => checkAdminAuth(request, options.adminToken);
 
   app.get('/v2/health/live', async () => ({ live: true }));
@@ -207,7 +205,8 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
   app.get('/v2/models/:model/ready', modelReady);
   app.get('/v2/models/:model/versions/:version/ready', modelReady);
 
-  const infer = async (request: FastifyRequest<{ Params: ModelParams; Body: ParsedBody | undefined }>, reply: FastifyReply) => {
+  /** One inference, from the parsed body to the encoded response: shared by the fast path and fastify's route. */
+  const runInfer = async (request: { headers: IncomingHttpHeaders }, params: InferParams, body: ParsedBody | undefined, res: ServerResponse): Promise<EncodedChunks> => {
     if (profiling) mark('handler');
     inference(request);
     if (closing) throw new ShuttingDownError();
@@ -215,13 +214,12 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
     inflight++;
     // The client went away before the answer: drop its request from the queue.
     const clientGone = new ClientGone();
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) clientGone.abort();
+    res.once('close', () => {
+      if (!res.writableFinished) clientGone.abort();
     });
     try {
-      const { model } = request.params;
-      const version = parseVersion(request.params.version, model);
-      const body = request.body;
+      const { model } = params;
+      const version = parseVersion(params.version, model);
       const decoded = decodeInferRequest(body?.json, body?.binary, maxElements);
       if (profiling) mark('decoded');
       const result = await backend.infer(model, decoded.feeds, {
@@ -232,15 +230,46 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
         signal: clientGone,
       });
       if (profiling) mark('resumed');
-      const encoded = encodeInferResponse(result.model, result.version, decoded, result.outputs);
+      const encoded = encodeInferResponseChunks(result.model, result.version, decoded, result.outputs);
       if (profiling) mark('encoded');
-      if (encoded.headerLength !== undefined) {
-        void reply.header(HEADER_LENGTH, String(encoded.headerLength)).type('application/octet-stream');
-      }
-      return reply.send(encoded.body);
+      return encoded;
     } finally {
       inflight--;
     }
+  };
+
+  const responseHeaders = (encoded: EncodedChunks): Record<string, string> => {
+    const headers: Record<string, string> = encoded.headerLength === undefined
+      ? { 'content-type': 'application/json; charset=utf-8' }
+      : { 'content-type': 'application/octet-stream', [HEADER_LENGTH]: String(encoded.headerLength) };
+    // During shutdown, answered connections close instead of idling until the keep-alive timeout.
+    if (closing) headers.connection = 'close';
+    return headers;
+  };
+
+  const inferFast = async (req: IncomingMessage, res: ServerResponse, params: InferParams): Promise<void> => {
+    try {
+      const raw = await readBody(req, bodyLimit);
+      if (profiling) mark('bodyRead');
+      const body = parseBody(req.headers, raw);
+      if (profiling) mark('parsed');
+      const encoded = await runInfer(req, params, body, res);
+      writeResponse(res, 200, responseHeaders(encoded), encoded.chunks, encoded.byteLength);
+    } catch (err) {
+      if (res.headersSent || res.destroyed) return;
+      const reply = errorReply(err as Error, log);
+      const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', ...reply.headers };
+      // The rest of a refused body is not read: the connection cannot carry another request.
+      if (closing || err instanceof BodyTooLargeError) headers.connection = 'close';
+      const json = Buffer.from(JSON.stringify(reply.body));
+      writeResponse(res, reply.status, headers, [json], json.length);
+    }
+  };
+
+  const infer = async (request: FastifyRequest<{ Params: ModelParams; Body: ParsedBody | undefined }>, reply: FastifyReply) => {
+    const encoded = await runInfer(request, request.params, request.body, reply.raw);
+    void reply.headers(responseHeaders(encoded));
+    return reply.send(encoded.chunks.length === 1 ? encoded.chunks[0] : Buffer.concat(encoded.chunks, encoded.byteLength));
   };
   app.post('/v2/models/:model/infer', infer);
   app.post('/v2/models/:model/versions/:version/infer', infer);

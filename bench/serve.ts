@@ -1,6 +1,6 @@
 // npm run bench -- serve: throughput and latency of the model server (KServe v2 over HTTP, binary tensors)
-// with dynamic batching and with one request per run, against a bare onnxruntime-node loop in-process,
-// at concurrency 1, 16 and 64, on a small MLP and a transformer block.
+// with dynamic batching and with one request per run, against the bare engines (onnxruntime-node and native) in-process,
+// at concurrency 1, 16 and 64, on a small MLP and a transformer block, each engine pinned per server model; and where a request's time goes.
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -9,6 +9,7 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { percentile } from '../lib/compare/latency';
 import type { Session } from '../lib/engine/engine';
+import { NativeEngine } from '../lib/engine/native/native-engine';
 import { OrtEngine } from '../lib/engine/ort-engine';
 import type { Feeds } from '../lib/engine/tensor';
 import { buildMlp } from '../lib/onnx/models/mlp';
@@ -21,7 +22,12 @@ import { saveModel } from '../lib/onnx/save';
 import { writeResults } from './results';
 import { benchFlags } from './flags';
 
+type Engine = 'ort' | 'native' | '-';
+
 const CONCURRENCY = [1, 16, 64];
+const ENGINES = ['ort', 'native'] as const;
+/** A server model's name: the ort variant keeps the plain name. */
+const served = (model: string, kind: string, engine: 'ort' | 'native') => `${model}_${kind}${engine === 'native' ? '_native' : ''}`;
 /** Sequential requests the stage breakdown is taken over. */
 const BREAKDOWN_REQUESTS = 2000;
 const MAX_BATCH = 64;
@@ -37,7 +43,9 @@ interface BenchModel {
 
 interface Point {
   model: string;
-  mode: 'onnxruntime' | 'runtime-batching' | 'runtime-single' | 'server-batching' | 'server-single' | 'http-floor';
+  mode: 'onnxruntime' | 'native' | 'runtime-batching' | 'runtime-single' | 'server-batching' | 'server-single' | 'http-floor';
+  /** The engine that ran the model ('-' for http-floor). */
+  engine: Engine;
   concurrency: number;
   requests: number;
   errors: number;
@@ -52,6 +60,7 @@ interface Point {
 
 interface Mode {
   name: Point['mode'];
+  engine: Engine;
   send: () => Promise<boolean>;
   /** CPU milliseconds used so far by the process that does this mode's work. */
   cpuMs: () => number;
@@ -88,15 +97,18 @@ function benchModels(): BenchModel[] {
 function writeRepository(models: BenchModel[]): string {
   const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxforge-bench-serve-'));
   for (const m of models) {
-    const variants: Record<string, object> = {
-      [`${m.name}_batching`]: {
+    // Each engine pinned per model, so a row measures the engine it names.
+    const variants: Record<string, object> = {};
+    for (const engine of ENGINES) {
+      variants[served(m.name, 'batching', engine)] = {
+        engine,
         max_batch_size: MAX_BATCH,
         dynamic_batching: { max_queue_delay_ms: 0 },
         threads: THREADS,
         warmup: { samples: 2, batch_sizes: [1, 16, MAX_BATCH] },
-      },
-      [`${m.name}_single`]: { max_batch_size: 0, threads: THREADS, warmup: { samples: 2 } },
-    };
+      };
+      variants[served(m.name, 'single', engine)] = { engine, max_batch_size: 0, threads: THREADS, warmup: { samples: 2 } };
+    }
     for (const [name, config] of Object.entries(variants)) {
       fs.mkdirSync(path.join(repo, name, '1'), { recursive: true });
       saveModel(m.model, path.join(repo, name, '1', 'model.onnx'));
@@ -192,11 +204,12 @@ async function load(concurrency: number, durationMs: number, send: () => Promise
   return { latencies, errors, elapsedMs: performance.now() - start };
 }
 
-function point(model: string, mode: Point['mode'], concurrency: number, tally: Tally, meanBatch: number): Point {
+function point(model: string, mode: Point['mode'], engine: Engine, concurrency: number, tally: Tally, meanBatch: number): Point {
   const sorted = [...tally.latencies].sort((a, b) => a - b);
   return {
     model,
     mode,
+    engine,
     concurrency,
     requests: sorted.length,
     errors: tally.errors,
@@ -310,24 +323,24 @@ async function serverCounters(agent: http.Agent, url: string, model: string): Pr
 
 function markdown(points: Point[], summary: Summary[], breakdown: string[], machine: string, durationMs: number, rounds: number): string {
   const lines = [
-    `# serve: KServe v2 server vs bare onnxruntime-node (${machine})`,
+    `# serve: KServe v2 server vs the bare engines, onnxruntime-node and native (${machine})`,
     '',
     `Each point: ${durationMs} ms of closed-loop load after a warm-up, in ${rounds} slices interleaved with the other modes; requests carry one row (batch 1) as binary tensors over HTTP/1.1 keep-alive.`,
-    `Server: \`onnxforge serve\` in its own process, 1 instance per model, ${THREADS} onnxruntime thread; onnxruntime: InferenceSession.run in a loop in the bench process, ${THREADS} thread.`,
+    `Server: \`onnxforge serve\` in its own process, 1 instance per model, ${THREADS} engine thread, the engine pinned per model (config.json engine); onnxruntime / native: the bare engine's session.run in a loop in the bench process, ${THREADS} thread. The machine was shared with other jobs while measuring: figures are noisy.`,
     '',
-    '| model | mode | concurrency | req/s | p50 ms | p99 ms | rows/run | CPU ms/req | errors |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...points.map((p) => `| ${p.model} | ${p.mode} | ${p.concurrency} | ${p.throughput.toFixed(0)} | ${p.p50Ms.toFixed(3)} | ${p.p99Ms.toFixed(3)} | ${p.meanBatch.toFixed(1)} | ${p.cpuMsPerRequest.toFixed(3)} | ${p.errors} |`),
+    '| model | mode | engine | concurrency | req/s | p50 ms | p99 ms | rows/run | CPU ms/req | errors |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...points.map((p) => `| ${p.model} | ${p.mode} | ${p.engine} | ${p.concurrency} | ${p.throughput.toFixed(0)} | ${p.p50Ms.toFixed(3)} | ${p.p99Ms.toFixed(3)} | ${p.meanBatch.toFixed(1)} | ${p.cpuMsPerRequest.toFixed(3)} | ${p.errors} |`),
     '',
     'CPU ms/req: CPU time of the process doing the work (all its threads) per answered request: the server process, or the bench process for onnxruntime.',
     '',
     'http-floor: GET /v2/health/live on the same server, the cost of one HTTP round trip here. runtime-*: ModelRuntime in the bench process (worker thread + scheduler, no HTTP).',
     '',
-    '| model | batching gain at 64, server (target >= 3x) | in-process runtime | server overhead at 1, p50 (target <= 0.3 ms) | HTTP round trip (GET health) p50 | runtime overhead at 1, p50 | server CPU overhead at 1 | errors |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| model | batching gain at 64, server (target >= 3x) | in-process runtime | server overhead at 1, p50, onnxruntime (target <= 0.3 ms) | server overhead at 1, p50, native | HTTP round trip (GET health) p50 | runtime overhead at 1, p50 | server CPU overhead at 1 | native / onnxruntime bare p50 at 1 | native / onnxruntime server req/s at 64 (batching) | errors |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...summary.map((s) => `| ${s.model} | ${s.batchingGainAt64.toFixed(2)}x | ${s.runtimeBatchingGainAt64.toFixed(2)}x `
-      + `| +${s.overheadAt1Ms.toFixed(3)} ms (+${s.overheadAt1BatchingMs.toFixed(3)} ms batching) | ${s.httpFloorAt1Ms.toFixed(3)} ms `
-      + `| +${s.runtimeOverheadAt1Ms.toFixed(3)} ms | +${s.cpuOverheadAt1Ms.toFixed(3)} ms | ${s.errors} |`),
+      + `| +${s.overheadAt1Ms.toFixed(3)} ms (+${s.overheadAt1BatchingMs.toFixed(3)} ms batching) | +${s.nativeOverheadAt1Ms.toFixed(3)} ms | ${s.httpFloorAt1Ms.toFixed(3)} ms `
+      + `| +${s.runtimeOverheadAt1Ms.toFixed(3)} ms | +${s.cpuOverheadAt1Ms.toFixed(3)} ms | ${s.nativeBareP50Ratio.toFixed(2)}x | ${s.nativeServerThroughputRatioAt64.toFixed(2)}x | ${s.errors} |`),
     '',
     ...breakdown,
   ];
@@ -345,6 +358,12 @@ interface Summary {
   httpFloorAt1Ms: number;
   overheadAt1Ms: number;
   overheadAt1BatchingMs: number;
+  /** Server on the native engine p50 minus the bare native engine p50, at concurrency 1 without batching. */
+  nativeOverheadAt1Ms: number;
+  /** Bare native p50 over bare onnxruntime p50 at concurrency 1 (below 1: native is faster). */
+  nativeBareP50Ratio: number;
+  /** Server req/s with batching at 64, native over onnxruntime (above 1: native serves more). */
+  nativeServerThroughputRatioAt64: number;
   /** Server process CPU per request minus onnxruntime's, at concurrency 1 without batching. */
   cpuOverheadAt1Ms: number;
   errors: number;
@@ -371,30 +390,34 @@ export async function runServeBench(args: string[]): Promise<void> {
       const feeds: Feeds = { input: { type: 'float32', dims: m.shape, data } };
       const file = path.join(repo, `${m.name}_single`, '1', 'model.onnx');
       const session: Session = await new OrtEngine().load(file, { threads: THREADS });
+      const nativeSession: Session = await new NativeEngine().load(file, { threads: THREADS });
       const request = binaryRequest(m.shape, data);
       const headers = { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(request.headerLength) };
       try {
         const modes: Mode[] = [
-          { name: 'onnxruntime', send: () => session.run(feeds).then(() => true), cpuMs: ownCpuMs },
+          { name: 'onnxruntime', engine: 'ort', send: () => session.run(feeds).then(() => true), cpuMs: ownCpuMs },
+          { name: 'native', engine: 'native', send: () => nativeSession.run(feeds).then(() => true), cpuMs: ownCpuMs },
           ...(['batching', 'single'] as const).map((kind): Mode => ({
             name: `runtime-${kind}`,
-            send: () => runtime.infer(`${m.name}_${kind}`, feeds).then(() => true),
+            engine: 'ort',
+            send: () => runtime.infer(served(m.name, kind, 'ort'), feeds).then(() => true),
             cpuMs: ownCpuMs,
           })),
-          ...(['batching', 'single'] as const).map((kind): Mode => {
-            const target = new URL(`${url}/v2/models/${m.name}_${kind}/infer`);
+          ...ENGINES.flatMap((engine) => (['batching', 'single'] as const).map((kind): Mode => {
+            const target = new URL(`${url}/v2/models/${served(m.name, kind, engine)}/infer`);
             return {
               name: `server-${kind}`,
+              engine,
               send: () =>
                 httpPost(agent, target, request.body, headers).then((r) => {
                   if (r.status !== 200) reportError(`HTTP ${r.status}: ${r.body.toString().slice(0, 200)}`);
                   return r.status === 200;
                 }),
               cpuMs: () => processCpuMs(child.pid!),
-              serverModel: `${m.name}_${kind}`,
+              serverModel: served(m.name, kind, engine),
             };
-          }),
-          { name: 'http-floor', send: () => httpGet(agent, `${url}/v2/health/live`).then((status) => status === 200), cpuMs: () => processCpuMs(child.pid!), onlyAt1: true },
+          })),
+          { name: 'http-floor', engine: '-', send: () => httpGet(agent, `${url}/v2/health/live`).then((status) => status === 200), cpuMs: () => processCpuMs(child.pid!), onlyAt1: true },
         ];
         for (const concurrency of concurrencies) {
           process.stderr.write(`serve: ${m.name}, concurrency ${concurrency}\n`);
@@ -408,14 +431,17 @@ export async function runServeBench(args: string[]): Promise<void> {
               const runs = after.executions - before[i]!.executions;
               meanBatch = runs > 0 ? (after.inferences - before[i]!.inferences) / runs : 0;
             }
-            points.push(point(m.name, mode.name, concurrency, tallies.get(mode)!, meanBatch));
+            points.push(point(m.name, mode.name, mode.engine, concurrency, tallies.get(mode)!, meanBatch));
           }
         }
         process.stderr.write(`serve: ${m.name}, stage breakdown\n`);
-        const serverModel = `${m.name}_single`;
-        breakdown.push({ model: m.name, serverModel, stages: await serverBreakdown(agent, url, serverModel, request.body, headers) });
+        for (const engine of ENGINES) {
+          const serverModel = served(m.name, 'single', engine);
+          breakdown.push({ model: m.name, serverModel, stages: await serverBreakdown(agent, url, serverModel, request.body, headers) });
+        }
       } finally {
         await session.dispose();
+        await nativeSession.dispose();
       }
     }
   } finally {
@@ -427,7 +453,8 @@ export async function runServeBench(args: string[]): Promise<void> {
   }
   // A point not measured (--concurrency left it out) reads NaN in the summary.
   const missing = { throughput: NaN, p50Ms: NaN, cpuMsPerRequest: NaN };
-  const find = (model: string, mode: Point['mode'], c: number) => points.find((p) => p.model === model && p.mode === mode && p.concurrency === c) ?? missing;
+  const find = (model: string, mode: Point['mode'], c: number, engine: Engine = 'ort') =>
+    points.find((p) => p.model === model && p.mode === mode && p.concurrency === c && (p.engine === engine || p.engine === '-')) ?? missing;
   const summary: Summary[] = models.map((m) => ({
     model: m.name,
     batchingGainAt64: find(m.name, 'server-batching', 64).throughput / find(m.name, 'server-single', 64).throughput,
@@ -436,6 +463,9 @@ export async function runServeBench(args: string[]): Promise<void> {
     httpFloorAt1Ms: find(m.name, 'http-floor', 1).p50Ms,
     overheadAt1Ms: find(m.name, 'server-single', 1).p50Ms - find(m.name, 'onnxruntime', 1).p50Ms,
     overheadAt1BatchingMs: find(m.name, 'server-batching', 1).p50Ms - find(m.name, 'onnxruntime', 1).p50Ms,
+    nativeOverheadAt1Ms: find(m.name, 'server-single', 1, 'native').p50Ms - find(m.name, 'native', 1, 'native').p50Ms,
+    nativeBareP50Ratio: find(m.name, 'native', 1, 'native').p50Ms / find(m.name, 'onnxruntime', 1).p50Ms,
+    nativeServerThroughputRatioAt64: find(m.name, 'server-batching', 64, 'native').throughput / find(m.name, 'server-batching', 64).throughput,
     cpuOverheadAt1Ms: find(m.name, 'server-single', 1).cpuMsPerRequest - find(m.name, 'onnxruntime', 1).cpuMsPerRequest,
     errors: points.filter((p) => p.model === m.name).reduce((sum, p) => sum + p.errors, 0),
   }));

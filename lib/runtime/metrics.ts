@@ -114,8 +114,25 @@ export class RuntimeMetrics {
     registers: [this.registry],
   });
 
+  private readonly children = new Map<string, { inc(): void }>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'onnxforge_' });
+  }
+
+  /** Counts one request; the labelled series is looked up once, not hashed from a label object per request. */
+  countRequest(model: string, version: string, outcome: string): void {
+    this.child(this.requests, `r\0${model}\0${version}\0${outcome}`, [model, version, outcome]).inc();
+  }
+
+  countCacheHit(model: string): void {
+    this.child(this.cacheHits, `h\0${model}`, [model]).inc();
+  }
+
+  private child(counter: Counter<string>, key: string, labels: string[]): { inc(): void } {
+    let child = this.children.get(key);
+    if (!child) this.children.set(key, (child = counter.labels(...labels)));
+    return child;
   }
 
   /** Hooks a model version's scheduler into the histograms and counters. */

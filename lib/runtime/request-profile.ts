@@ -13,9 +13,9 @@ export type ProfileMark =
 
 /** A stage: the time between two marks (compute comes from the instance itself). */
 export const PROFILE_STAGES: readonly { stage: string; from: ProfileMark; to: ProfileMark; what: string }[] = [
-  { stage: 'body read', from: 'request', to: 'bodyRead', what: 'request event to the whole body in hand (fastify routing, body chunks)' },
+  { stage: 'body read', from: 'request', to: 'bodyRead', what: 'request event to the whole body in hand (routing, body chunks)' },
   { stage: 'body parse', from: 'bodyRead', to: 'parsed', what: 'content type, JSON header parse (lib/serve/body.ts)' },
-  { stage: 'fastify', from: 'parsed', to: 'handler', what: 'parser done to route handler (fastify hooks)' },
+  { stage: 'fastify', from: 'parsed', to: 'handler', what: 'body parsed to the infer handler (fastify hooks; nothing on the raw infer path)' },
   { stage: 'decode', from: 'handler', to: 'decoded', what: 'auth, request JSON to tensors (lib/serve/codec.ts)' },
   { stage: 'runtime entry', from: 'decoded', to: 'validate', what: 'model and version lookup, metrics' },
   { stage: 'validate', from: 'validate', to: 'validated', what: 'feeds against the model (lib/runtime/validate.ts)' },
@@ -24,7 +24,7 @@ export const PROFILE_STAGES: readonly { stage: string; from: ProfileMark; to: Pr
   { stage: 'worker hop', from: 'posted', to: 'replied', what: 'to the worker and back, less compute (thread wake-ups, clone of outputs)' },
   { stage: 'return', from: 'replied', to: 'resumed', what: 'result message to the handler (split, settle, promise hops)' },
   { stage: 'encode', from: 'resumed', to: 'encoded', what: 'outputs to the response body (lib/serve/codec.ts)' },
-  { stage: 'write', from: 'encoded', to: 'finished', what: 'reply.send to the response handed to the socket' },
+  { stage: 'write', from: 'encoded', to: 'finished', what: 'response written until Node says it is handed to the socket (finish)' },
 ];
 
 const marks: Partial<Record<ProfileMark, number>> = {};

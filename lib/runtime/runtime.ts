@@ -161,7 +161,7 @@ export class ModelRuntime {
       labels.version = String(slot.spec.version);
       let model = slot.loaded;
       if (model?.healthy) {
-        this.metrics.cacheHits.inc({ model: name });
+        this.metrics.countCacheHit(name);
       } else {
         this.metrics.cacheMisses.inc({ model: name });
         model = await this.ensureLoaded(entry, slot);
@@ -169,7 +169,7 @@ export class ModelRuntime {
         for (let retry = 0; !model.healthy && retry < 3 && !this.closing; retry++) model = await this.ensureLoaded(entry, slot);
       }
       const outputs = await model.infer(feeds, options);
-      this.metrics.requests.inc({ ...labels, outcome: 'success' });
+      this.metrics.countRequest(name, labels.version, 'success');
       return { model: name, version: slot.spec.version, outputs };
     } catch (err) {
       this.metrics.requests.inc({ ...labels, outcome: outcomeOf(err) });

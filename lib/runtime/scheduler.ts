@@ -45,6 +45,8 @@ export interface SubmitOptions {
   timeoutMs?: number;
   /** Cancels the request: a queued one leaves the queue, a running one is answered at once. */
   signal?: CancelSignal;
+  /** The caller gives up the feeds' buffers: they move to the instance instead of being copied (the server's decoded requests). */
+  transferInputs?: boolean;
 }
 
 interface Entry {
@@ -52,6 +54,7 @@ interface Entry {
   rows: number;
   key: string;
   outputs: string[] | undefined;
+  transferInputs: boolean;
   priority: number;
   seq: number;
   enqueuedAt: number;
@@ -96,8 +99,10 @@ export class Scheduler {
       const entry: Entry = {
         feeds,
         rows,
-        key: batchKey(feeds, options.outputs),
+        // Only a batcher compares keys: without one, no request pays for building it.
+        key: this.policy.dynamicBatching ? batchKey(feeds, options.outputs) : '',
         outputs: options.outputs,
+        transferInputs: options.transferInputs === true,
         priority: options.priority ?? this.policy.defaultPriority,
         seq: this.seq++,
         enqueuedAt: performance.now(),
@@ -261,7 +266,7 @@ export class Scheduler {
       this.notifyIfIdle();
     };
     try {
-      executor.run(feeds, batch[0].outputs, merged).then(finish, finish);
+      executor.run(feeds, batch[0].outputs, merged || batch[0].transferInputs).then(finish, finish);
     } catch (err) {
       finish(err as Error);
     }

@@ -228,6 +228,8 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
         priority: decoded.priority,
         timeoutMs: decoded.timeoutMs,
         signal: clientGone,
+        // The decoded tensors are this request's own: they move to the instance, not copied.
+        transferInputs: true,
       });
       if (profiling) mark('resumed');
       const encoded = encodeInferResponseChunks(result.model, result.version, decoded, result.outputs);

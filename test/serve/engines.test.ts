@@ -1,12 +1,12 @@
 // Models on our engine in a real `onnxforge serve` process: the engine per model (config.json, or
 // --engine for models that name none), said in the model metadata and in /metrics, and native answers
 // matching onnxruntime's within the native engine's tolerance.
-import { ChildProcess, spawn } from 'child_process';
+import type { ChildProcess } from 'child_process';
 import { GraphBuilder } from '../../lib/onnx/builder';
 import type { Model } from '../../lib/onnx/model';
-import { CLI } from '../helpers/cli';
 import { rowsInput, smallMlp, smallTransformer, writeRepository } from '../runtime/fixtures';
 import { fp32Input, metricValue, post, request } from './http';
+import { startServe, stopServe } from './serve-process';
 
 /** TopK: an op the native engine does not run. */
 function topKModel(): Model {
@@ -17,31 +17,6 @@ function topKModel(): Model {
   g.output('values', 'float32', [1, 2]);
   g.output('indices', 'int64', [1, 2]);
   return g.build({ opset: 17 });
-}
-
-async function startServe(repo: string, args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', repo, '--port', '0', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      try {
-        resolve({ child, url: (JSON.parse(out) as { url: string }).url });
-      } catch {
-        // Not the whole JSON yet.
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited (code ${code}): ${err}`)));
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
 }
 
 /** Largest absolute difference relative to the reference's largest magnitude. */
@@ -72,7 +47,7 @@ describe('onnxforge serve with engines per model', () => {
     ({ child, url } = await startServe(repo, ['--engine', 'native']));
   });
 
-  afterAll(() => stop(child));
+  afterAll(() => stopServe(child));
 
   test('the metadata says which engine each model runs and why', async () => {
     const meta = async (model: string) => (await request(`${url}/v2/models/${model}`)).json.parameters;

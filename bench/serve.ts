@@ -43,7 +43,7 @@ interface BenchModel {
 
 interface Point {
   model: string;
-  mode: 'onnxruntime' | 'native' | 'runtime-batching' | 'runtime-single' | 'server-batching' | 'server-single' | 'http-floor';
+  mode: 'onnxruntime' | 'native' | 'runtime-batching' | 'runtime-single' | 'server-batching' | 'server-single' | 'server-single-baseline' | 'http-floor';
   /** The engine that ran the model ('-' for http-floor). */
   engine: Engine;
   concurrency: number;
@@ -119,8 +119,7 @@ function writeRepository(models: BenchModel[]): string {
 }
 
 /** Starts `onnxforge serve` in its own process so the load generator does not share its event loop. */
-async function startServer(repo: string): Promise<{ child: ChildProcess; url: string }> {
-  const cli = path.join(__dirname, '../lib/cli/main.js');
+async function startServer(repo: string, cli = path.join(__dirname, '../lib/cli/main.js')): Promise<{ child: ChildProcess; url: string }> {
   // The profile hooks cost two performance.now() calls per stage (well under a microsecond a request).
   const child = spawn(process.execPath, [cli, 'serve', repo, '--port', '0', '--json'], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ONNXFORGE_SERVE_PROFILE: '1' },
@@ -273,15 +272,24 @@ function httpGetText(agent: http.Agent, url: string): Promise<string> {
 interface Breakdown {
   model: string;
   serverModel: string;
+  /** 'baseline': the server built from --baseline=DIR, measured in the same run. */
+  build?: 'baseline';
   stages: StageSummary[];
 }
 
 /** Sequential requests with the server's stage profile on: where the fixed cost of one request goes. */
-async function serverBreakdown(agent: http.Agent, url: string, serverModel: string, body: Buffer, headers: Record<string, string>): Promise<StageSummary[]> {
-  await httpPost(agent, new URL(`${url}/v2/debug/profile/reset`), Buffer.alloc(0), {});
-  const target = new URL(`${url}/v2/models/${serverModel}/infer`);
-  for (let i = 0; i < BREAKDOWN_REQUESTS; i++) await httpPost(agent, target, body, headers);
-  return JSON.parse(await httpGetText(agent, `${url}/v2/debug/profile`)) as StageSummary[];
+/** Sequential requests to each server model in turn (slices of 100, so load from other programs falls on all alike), then each server's profile. */
+async function serverBreakdowns(agent: http.Agent, targets: { url: string; serverModel: string }[], body: Buffer, headers: Record<string, string>): Promise<StageSummary[][]> {
+  const profiles: StageSummary[][] = [];
+  for (let slice = 0; slice < BREAKDOWN_REQUESTS / 100; slice++) {
+    for (const { url, serverModel } of targets) {
+      const target = new URL(`${url}/v2/models/${serverModel}/infer`);
+      for (let i = 0; i < 100; i++) await httpPost(agent, target, body, headers);
+    }
+  }
+  // A server holds one profile: each target's requests were sent in a run of their own per server.
+  for (const { url } of targets) profiles.push(JSON.parse(await httpGetText(agent, `${url}/v2/debug/profile`)) as StageSummary[]);
+  return profiles;
 }
 
 /** The breakdown committed from a run before the request path was trimmed, to show against this run's. */
@@ -290,7 +298,10 @@ function breakdownBefore(outDir: string): Breakdown[] {
   return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { breakdown: Breakdown[] }).breakdown : [];
 }
 
-function breakdownMarkdown(now: Breakdown[], before: Breakdown[]): string[] {
+function breakdownMarkdown(all: Breakdown[], committed: Breakdown[]): string[] {
+  const now = all.filter((b) => !b.build);
+  const measured = all.filter((b) => b.build === 'baseline');
+  const before = measured.length ? measured : committed;
   if (now.length === 0) return [];
   const columns: { title: string; stages: StageSummary[] }[] = [];
   for (const b of now) {
@@ -303,7 +314,8 @@ function breakdownMarkdown(now: Breakdown[], before: Breakdown[]): string[] {
     return s && Number.isFinite(s.p50Ms) ? (s.p50Ms * 1000).toFixed(1) : '-';
   };
   return [
-    `Where a request's time goes in the server: p50 microseconds per stage over ${BREAKDOWN_REQUESTS} sequential requests (concurrency 1, batch 1, binary tensors), from the server's ONNXFORGE_SERVE_PROFILE=1 marks. Stages are medians taken separately, so they need not add up to the total; HTTP parsing before Node's request event and the socket round trip are not in it (see http-floor).` + (before.length ? ' "before": the request path before it was trimmed (committed in serve-breakdown-before.json); "after": this run.' : ''),
+    `Where a request's time goes in the server: p50 microseconds per stage over ${BREAKDOWN_REQUESTS} sequential requests (concurrency 1, batch 1, binary tensors), from the server's ONNXFORGE_SERVE_PROFILE=1 marks. Stages are medians taken separately, so they need not add up to the total; HTTP parsing before Node's request event and the socket round trip are not in it (see http-floor).` + (measured.length ? ' "before": the server built from the commit before the request path was trimmed (--baseline), measured in this run, interleaved with "after" (this build).'
+      : before.length ? ' "before": the request path before it was trimmed (an earlier run, committed in serve-breakdown-before.json); "after": this run.' : ''),
     '',
     `| stage | ${columns.map((c) => c.title).join(' | ')} | what |`,
     `| --- | ${columns.map(() => '---:').join(' | ')} | --- |`,
@@ -334,13 +346,13 @@ function markdown(points: Point[], summary: Summary[], breakdown: string[], mach
     '',
     'CPU ms/req: CPU time of the process doing the work (all its threads) per answered request: the server process, or the bench process for onnxruntime.',
     '',
-    'http-floor: GET /v2/health/live on the same server, the cost of one HTTP round trip here. runtime-*: ModelRuntime in the bench process (worker thread + scheduler, no HTTP).',
+    'http-floor: GET /v2/health/live on the same server, the cost of one HTTP round trip here. runtime-*: ModelRuntime in the bench process (worker thread + scheduler, no HTTP). server-single-baseline: the same model on a second server built from another commit (--baseline=DIR), measured in the same slices.',
     '',
-    '| model | batching gain at 64, server (target >= 3x) | in-process runtime | server overhead at 1, p50, onnxruntime (target <= 0.3 ms) | server overhead at 1, p50, native | HTTP round trip (GET health) p50 | runtime overhead at 1, p50 | server CPU overhead at 1 | native / onnxruntime bare p50 at 1 | native / onnxruntime server req/s at 64 (batching) | errors |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| model | batching gain at 64, server (target >= 3x) | in-process runtime | server overhead at 1, p50, onnxruntime (target <= 0.3 ms) | server overhead at 1, p50, onnxruntime, baseline build | server overhead at 1, p50, native | HTTP round trip (GET health) p50 | runtime overhead at 1, p50 | server CPU overhead at 1 (baseline build) | native / onnxruntime bare p50 at 1 | native / onnxruntime server req/s at 64 (batching) | errors |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...summary.map((s) => `| ${s.model} | ${s.batchingGainAt64.toFixed(2)}x | ${s.runtimeBatchingGainAt64.toFixed(2)}x `
-      + `| +${s.overheadAt1Ms.toFixed(3)} ms (+${s.overheadAt1BatchingMs.toFixed(3)} ms batching) | +${s.nativeOverheadAt1Ms.toFixed(3)} ms | ${s.httpFloorAt1Ms.toFixed(3)} ms `
-      + `| +${s.runtimeOverheadAt1Ms.toFixed(3)} ms | +${s.cpuOverheadAt1Ms.toFixed(3)} ms | ${s.nativeBareP50Ratio.toFixed(2)}x | ${s.nativeServerThroughputRatioAt64.toFixed(2)}x | ${s.errors} |`),
+      + `| +${s.overheadAt1Ms.toFixed(3)} ms (+${s.overheadAt1BatchingMs.toFixed(3)} ms batching) | +${s.overheadAt1BaselineMs.toFixed(3)} ms | +${s.nativeOverheadAt1Ms.toFixed(3)} ms | ${s.httpFloorAt1Ms.toFixed(3)} ms `
+      + `| +${s.runtimeOverheadAt1Ms.toFixed(3)} ms | +${s.cpuOverheadAt1Ms.toFixed(3)} ms (+${s.cpuOverheadAt1BaselineMs.toFixed(3)} ms) | ${s.nativeBareP50Ratio.toFixed(2)}x | ${s.nativeServerThroughputRatioAt64.toFixed(2)}x | ${s.errors} |`),
     '',
     ...breakdown,
   ];
@@ -358,6 +370,9 @@ interface Summary {
   httpFloorAt1Ms: number;
   overheadAt1Ms: number;
   overheadAt1BatchingMs: number;
+  /** The same for the --baseline build's server, in this run (NaN without one). */
+  overheadAt1BaselineMs: number;
+  cpuOverheadAt1BaselineMs: number;
   /** Server on the native engine p50 minus the bare native engine p50, at concurrency 1 without batching. */
   nativeOverheadAt1Ms: number;
   /** Bare native p50 over bare onnxruntime p50 at concurrency 1 (below 1: native is faster). */
@@ -379,6 +394,9 @@ export async function runServeBench(args: string[]): Promise<void> {
   const repo = writeRepository(models);
   process.stderr.write(`serve: starting the server on ${repo}\n`);
   const { child, url } = await startServer(repo);
+  // --baseline=DIR: a second server from another build (a checkout with dist/ built), measured alongside.
+  const baselineDir = flag('baseline');
+  const baseline = baselineDir ? await startServer(repo, path.join(path.resolve(baselineDir), 'dist/lib/cli/main.js')) : undefined;
   const runtime = new ModelRuntime({ repository: repo });
   await runtime.start();
   const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(...CONCURRENCY) });
@@ -417,6 +435,13 @@ export async function runServeBench(args: string[]): Promise<void> {
               serverModel: served(m.name, kind, engine),
             };
           })),
+          ...(baseline ? [((): Mode => {
+            const target = new URL(`${baseline.url}/v2/models/${served(m.name, 'single', 'ort')}/infer`);
+            return {
+              name: 'server-single-baseline', engine: 'ort', onlyAt1: true, cpuMs: () => processCpuMs(baseline.child.pid!),
+              send: () => httpPost(agent, target, request.body, headers).then((r) => r.status === 200),
+            };
+          })()] : []),
           { name: 'http-floor', engine: '-', send: () => httpGet(agent, `${url}/v2/health/live`).then((status) => status === 200), cpuMs: () => processCpuMs(child.pid!), onlyAt1: true },
         ];
         for (const concurrency of concurrencies) {
@@ -435,10 +460,15 @@ export async function runServeBench(args: string[]): Promise<void> {
           }
         }
         process.stderr.write(`serve: ${m.name}, stage breakdown\n`);
-        for (const engine of ENGINES) {
-          const serverModel = served(m.name, 'single', engine);
-          breakdown.push({ model: m.name, serverModel, stages: await serverBreakdown(agent, url, serverModel, request.body, headers) });
-        }
+        for (const target of [url, ...(baseline ? [baseline.url] : [])]) await httpPost(agent, new URL(`${target}/v2/debug/profile/reset`), Buffer.alloc(0), {});
+        const single = served(m.name, 'single', 'ort');
+        const [ortStages, baselineStages] = await serverBreakdowns(agent, [{ url, serverModel: single }, ...(baseline ? [{ url: baseline.url, serverModel: single }] : [])], request.body, headers);
+        breakdown.push({ model: m.name, serverModel: single, stages: ortStages });
+        if (baselineStages) breakdown.push({ model: m.name, serverModel: single, build: 'baseline', stages: baselineStages });
+        await httpPost(agent, new URL(`${url}/v2/debug/profile/reset`), Buffer.alloc(0), {});
+        const nativeSingle = served(m.name, 'single', 'native');
+        const [nativeStages] = await serverBreakdowns(agent, [{ url, serverModel: nativeSingle }], request.body, headers);
+        breakdown.push({ model: m.name, serverModel: nativeSingle, stages: nativeStages });
       } finally {
         await session.dispose();
         await nativeSession.dispose();
@@ -447,8 +477,10 @@ export async function runServeBench(args: string[]): Promise<void> {
   } finally {
     agent.destroy();
     await runtime.close();
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    for (const server of [child, ...(baseline ? [baseline.child] : [])]) {
+      server.kill('SIGTERM');
+      await new Promise((resolve) => server.once('exit', resolve));
+    }
     fs.rmSync(repo, { recursive: true, force: true });
   }
   // A point not measured (--concurrency left it out) reads NaN in the summary.
@@ -463,6 +495,8 @@ export async function runServeBench(args: string[]): Promise<void> {
     httpFloorAt1Ms: find(m.name, 'http-floor', 1).p50Ms,
     overheadAt1Ms: find(m.name, 'server-single', 1).p50Ms - find(m.name, 'onnxruntime', 1).p50Ms,
     overheadAt1BatchingMs: find(m.name, 'server-batching', 1).p50Ms - find(m.name, 'onnxruntime', 1).p50Ms,
+    overheadAt1BaselineMs: find(m.name, 'server-single-baseline', 1).p50Ms - find(m.name, 'onnxruntime', 1).p50Ms,
+    cpuOverheadAt1BaselineMs: find(m.name, 'server-single-baseline', 1).cpuMsPerRequest - find(m.name, 'onnxruntime', 1).cpuMsPerRequest,
     nativeOverheadAt1Ms: find(m.name, 'server-single', 1, 'native').p50Ms - find(m.name, 'native', 1, 'native').p50Ms,
     nativeBareP50Ratio: find(m.name, 'native', 1, 'native').p50Ms / find(m.name, 'onnxruntime', 1).p50Ms,
     nativeServerThroughputRatioAt64: find(m.name, 'server-batching', 64, 'native').throughput / find(m.name, 'server-batching', 64).throughput,

@@ -1,6 +1,6 @@
 // npm run bench -- serve: throughput and latency of the model server (KServe v2 over HTTP, binary tensors)
-// with dynamic batching and with one request per run, against a bare onnxruntime-node loop in-process,
-// at concurrency 1, 16 and 64, on a small MLP and a transformer block.
+// with dynamic batching and with one request per run, against the bare engines (onnxruntime-node and native) in-process,
+// at concurrency 1, 16 and 64, on a small MLP and a transformer block, each engine pinned per server model; and where a request's time goes.
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -9,6 +9,7 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { percentile } from '../lib/compare/latency';
 import type { Session } from '../lib/engine/engine';
+import { NativeEngine } from '../lib/engine/native/native-engine';
 import { OrtEngine } from '../lib/engine/ort-engine';
 import type { Feeds } from '../lib/engine/tensor';
 import { buildMlp } from '../lib/onnx/models/mlp';
@@ -16,11 +17,19 @@ import { buildTransformerBlock } from '../lib/onnx/models/transformer-block';
 import type { Model } from '../lib/onnx/model';
 import { randomUniform } from '../lib/onnx/random';
 import { ModelRuntime } from '../lib/runtime/runtime';
+import type { StageSummary } from '../lib/runtime/request-profile';
 import { saveModel } from '../lib/onnx/save';
 import { writeResults } from './results';
 import { benchFlags } from './flags';
 
+type Engine = 'ort' | 'native' | '-';
+
 const CONCURRENCY = [1, 16, 64];
+const ENGINES = ['ort', 'native'] as const;
+/** A server model's name: the ort variant keeps the plain name. */
+const served = (model: string, kind: string, engine: 'ort' | 'native') => `${model}_${kind}${engine === 'native' ? '_native' : ''}`;
+/** Sequential requests the stage breakdown is taken over. */
+const BREAKDOWN_REQUESTS = 2000;
 const MAX_BATCH = 64;
 const THREADS = 1;
 
@@ -34,7 +43,9 @@ interface BenchModel {
 
 interface Point {
   model: string;
-  mode: 'onnxruntime' | 'runtime-batching' | 'runtime-single' | 'server-batching' | 'server-single' | 'http-floor';
+  mode: 'onnxruntime' | 'native' | 'runtime-batching' | 'runtime-single' | 'server-batching' | 'server-single' | 'server-single-baseline' | 'http-floor';
+  /** The engine that ran the model ('-' for http-floor). */
+  engine: Engine;
   concurrency: number;
   requests: number;
   errors: number;
@@ -49,6 +60,7 @@ interface Point {
 
 interface Mode {
   name: Point['mode'];
+  engine: Engine;
   send: () => Promise<boolean>;
   /** CPU milliseconds used so far by the process that does this mode's work. */
   cpuMs: () => number;
@@ -85,15 +97,18 @@ function benchModels(): BenchModel[] {
 function writeRepository(models: BenchModel[]): string {
   const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxforge-bench-serve-'));
   for (const m of models) {
-    const variants: Record<string, object> = {
-      [`${m.name}_batching`]: {
+    // Each engine pinned per model, so a row measures the engine it names.
+    const variants: Record<string, object> = {};
+    for (const engine of ENGINES) {
+      variants[served(m.name, 'batching', engine)] = {
+        engine,
         max_batch_size: MAX_BATCH,
         dynamic_batching: { max_queue_delay_ms: 0 },
         threads: THREADS,
         warmup: { samples: 2, batch_sizes: [1, 16, MAX_BATCH] },
-      },
-      [`${m.name}_single`]: { max_batch_size: 0, threads: THREADS, warmup: { samples: 2 } },
-    };
+      };
+      variants[served(m.name, 'single', engine)] = { engine, max_batch_size: 0, threads: THREADS, warmup: { samples: 2 } };
+    }
     for (const [name, config] of Object.entries(variants)) {
       fs.mkdirSync(path.join(repo, name, '1'), { recursive: true });
       saveModel(m.model, path.join(repo, name, '1', 'model.onnx'));
@@ -104,9 +119,11 @@ function writeRepository(models: BenchModel[]): string {
 }
 
 /** Starts `onnxforge serve` in its own process so the load generator does not share its event loop. */
-async function startServer(repo: string): Promise<{ child: ChildProcess; url: string }> {
-  const cli = path.join(__dirname, '../lib/cli/main.js');
-  const child = spawn(process.execPath, [cli, 'serve', repo, '--port', '0', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function startServer(repo: string, cli = path.join(__dirname, '../lib/cli/main.js')): Promise<{ child: ChildProcess; url: string }> {
+  // The profile hooks cost two performance.now() calls per stage (well under a microsecond a request).
+  const child = spawn(process.execPath, [cli, 'serve', repo, '--port', '0', '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ONNXFORGE_SERVE_PROFILE: '1' },
+  });
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
@@ -205,11 +222,12 @@ async function batchedRowsPerSec(session: Session, shape: number[], durationMs: 
   return rates.sort((a, b) => a - b)[2];
 }
 
-function point(model: string, mode: Point['mode'], concurrency: number, tally: Tally, meanBatch: number): Point {
+function point(model: string, mode: Point['mode'], engine: Engine, concurrency: number, tally: Tally, meanBatch: number): Point {
   const sorted = [...tally.latencies].sort((a, b) => a - b);
   return {
     model,
     mode,
+    engine,
     concurrency,
     requests: sorted.length,
     errors: tally.errors,
@@ -260,14 +278,73 @@ async function measureModes(modes: Mode[], concurrency: number, durationMs: numb
   return tallies;
 }
 
-async function serverCounters(agent: http.Agent, url: string, model: string): Promise<{ inferences: number; executions: number }> {
-  const text = await new Promise<string>((resolve, reject) => {
-    http.get(`${url}/metrics`, { agent }, (res) => {
+function httpGetText(agent: http.Agent, url: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    http.get(url, { agent }, (res) => {
       let body = '';
       res.on('data', (c) => (body += c));
       res.on('end', () => resolve(body));
     }).on('error', reject);
   });
+}
+
+interface Breakdown {
+  model: string;
+  serverModel: string;
+  /** 'baseline': the server built from --baseline=DIR, measured in the same run. */
+  build?: 'baseline';
+  stages: StageSummary[];
+}
+
+/** Sequential requests with the server's stage profile on: where the fixed cost of one request goes. */
+/** Sequential requests to each server model in turn (slices of 100, so load from other programs falls on all alike), then each server's profile. */
+async function serverBreakdowns(agent: http.Agent, targets: { url: string; serverModel: string }[], body: Buffer, headers: Record<string, string>): Promise<StageSummary[][]> {
+  const profiles: StageSummary[][] = [];
+  for (let slice = 0; slice < BREAKDOWN_REQUESTS / 100; slice++) {
+    for (const { url, serverModel } of targets) {
+      const target = new URL(`${url}/v2/models/${serverModel}/infer`);
+      for (let i = 0; i < 100; i++) await httpPost(agent, target, body, headers);
+    }
+  }
+  // A server holds one profile: each target's requests were sent in a run of their own per server.
+  for (const { url } of targets) profiles.push(JSON.parse(await httpGetText(agent, `${url}/v2/debug/profile`)) as StageSummary[]);
+  return profiles;
+}
+
+/** The breakdown committed from a run before the request path was trimmed, to show against this run's. */
+function breakdownBefore(outDir: string): Breakdown[] {
+  const file = path.join(outDir, 'serve-breakdown-before.json');
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { breakdown: Breakdown[] }).breakdown : [];
+}
+
+function breakdownMarkdown(all: Breakdown[], committed: Breakdown[]): string[] {
+  const now = all.filter((b) => !b.build);
+  const measured = all.filter((b) => b.build === 'baseline');
+  const before = measured.length ? measured : committed;
+  if (now.length === 0) return [];
+  const columns: { title: string; stages: StageSummary[] }[] = [];
+  for (const b of now) {
+    const old = before.find((o) => o.serverModel === b.serverModel);
+    if (old) columns.push({ title: `${b.serverModel} before`, stages: old.stages });
+    columns.push({ title: old ? `${b.serverModel} after` : b.serverModel, stages: b.stages });
+  }
+  const us = (stages: StageSummary[], stage: string) => {
+    const s = stages.find((x) => x.stage === stage);
+    return s && Number.isFinite(s.p50Ms) ? (s.p50Ms * 1000).toFixed(1) : '-';
+  };
+  return [
+    `Where a request's time goes in the server: p50 microseconds per stage over ${BREAKDOWN_REQUESTS} sequential requests (concurrency 1, batch 1, binary tensors), from the server's ONNXFORGE_SERVE_PROFILE=1 marks. Stages are medians taken separately, so they need not add up to the total; HTTP parsing before Node's request event and the socket round trip are not in it (see http-floor).` + (measured.length ? ' "before": the server built from the commit before the request path was trimmed (--baseline), measured in this run, interleaved with "after" (this build).'
+      : before.length ? ' "before": the request path before it was trimmed (an earlier run, committed in serve-breakdown-before.json); "after": this run.' : ''),
+    '',
+    `| stage | ${columns.map((c) => c.title).join(' | ')} | what |`,
+    `| --- | ${columns.map(() => '---:').join(' | ')} | --- |`,
+    ...now[0].stages.map((s) => `| ${s.stage} | ${columns.map((c) => us(c.stages, s.stage)).join(' | ')} | ${s.what} |`),
+    '',
+  ];
+}
+
+async function serverCounters(agent: http.Agent, url: string, model: string): Promise<{ inferences: number; executions: number }> {
+  const text = await httpGetText(agent, `${url}/metrics`);
   const value = (name: string) => {
     const match = new RegExp(`^${name}\\{model="${model}",version="1"\\} (\\S+)$`, 'm').exec(text);
     return match ? Number(match[1]) : 0;
@@ -275,28 +352,29 @@ async function serverCounters(agent: http.Agent, url: string, model: string): Pr
   return { inferences: value('onnxforge_inferences_total'), executions: value('onnxforge_executions_total') };
 }
 
-function markdown(points: Point[], summary: Summary[], machine: string, durationMs: number, rounds: number): string {
+function markdown(points: Point[], summary: Summary[], breakdown: string[], machine: string, durationMs: number, rounds: number): string {
   const lines = [
-    `# serve: KServe v2 server vs bare onnxruntime-node (${machine})`,
+    `# serve: KServe v2 server vs the bare engines, onnxruntime-node and native (${machine})`,
     '',
     `Each point: ${durationMs} ms of closed-loop load after a warm-up, in ${rounds} slices interleaved with the other modes; requests carry one row (batch 1) as binary tensors over HTTP/1.1 keep-alive.`,
-    `Server: \`onnxforge serve\` in its own process, 1 instance per model, ${THREADS} onnxruntime thread; onnxruntime: InferenceSession.run in a loop in the bench process, ${THREADS} thread.`,
+    `Server: \`onnxforge serve\` in its own process, 1 instance per model, ${THREADS} engine thread, the engine pinned per model (config.json engine); onnxruntime / native: the bare engine's session.run in a loop in the bench process, ${THREADS} thread. The machine was shared with other jobs while measuring: figures are noisy.`,
     '',
-    '| model | mode | concurrency | req/s | p50 ms | p99 ms | rows/run | CPU ms/req | errors |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...points.map((p) => `| ${p.model} | ${p.mode} | ${p.concurrency} | ${p.throughput.toFixed(0)} | ${p.p50Ms.toFixed(3)} | ${p.p99Ms.toFixed(3)} | ${p.meanBatch.toFixed(1)} | ${p.cpuMsPerRequest.toFixed(3)} | ${p.errors} |`),
+    '| model | mode | engine | concurrency | req/s | p50 ms | p99 ms | rows/run | CPU ms/req | errors |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...points.map((p) => `| ${p.model} | ${p.mode} | ${p.engine} | ${p.concurrency} | ${p.throughput.toFixed(0)} | ${p.p50Ms.toFixed(3)} | ${p.p99Ms.toFixed(3)} | ${p.meanBatch.toFixed(1)} | ${p.cpuMsPerRequest.toFixed(3)} | ${p.errors} |`),
     '',
     'CPU ms/req: CPU time of the process doing the work (all its threads) per answered request: the server process, or the bench process for onnxruntime.',
     '',
-    'http-floor: GET /v2/health/live on the same server, the cost of one HTTP round trip here. runtime-*: ModelRuntime in the bench process (worker thread + scheduler, no HTTP).',
+    'http-floor: GET /v2/health/live on the same server, the cost of one HTTP round trip here. runtime-*: ModelRuntime in the bench process (worker thread + scheduler, no HTTP). server-single-baseline: the same model on a second server built from another commit (--baseline=DIR), measured in the same slices.',
     '',
-    '| model | batching gain at 64, server (target >= 3x) | in-process runtime | server batching at 64 vs onnxruntime ' + MAX_BATCH + '-row batches in-process (target >= 0.8x) | server batching p99/p50 at 64 (target <= 3) | server overhead at 1, p50 (target <= 0.3 ms) | HTTP round trip (GET health) p50 | runtime overhead at 1, p50 | server CPU overhead at 1 | errors |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| model | batching gain at 64, server (target >= 3x) | in-process runtime | server batching at 64 vs onnxruntime ' + MAX_BATCH + '-row batches in-process (target >= 0.8x) | server batching p99/p50 at 64 (target <= 3) | server overhead at 1, p50, onnxruntime (target <= 0.3 ms) | server overhead at 1, p50, onnxruntime, baseline build | server overhead at 1, p50, native | HTTP round trip (GET health) p50 | runtime overhead at 1, p50 | server CPU overhead at 1 (baseline build) | native / onnxruntime bare p50 at 1 | native / onnxruntime server req/s at 64 (batching) | errors |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...summary.map((s) => `| ${s.model} | ${s.batchingGainAt64.toFixed(2)}x | ${s.runtimeBatchingGainAt64.toFixed(2)}x `
       + `| ${s.serverVsEngineBatchedAt64.toFixed(2)}x of ${s.engineBatchedRowsPerSec.toFixed(0)} rows/s | ${s.p99OverP50At64.toFixed(2)} `
-      + `| +${s.overheadAt1Ms.toFixed(3)} ms (+${s.overheadAt1BatchingMs.toFixed(3)} ms batching) | ${s.httpFloorAt1Ms.toFixed(3)} ms `
-      + `| +${s.runtimeOverheadAt1Ms.toFixed(3)} ms | +${s.cpuOverheadAt1Ms.toFixed(3)} ms | ${s.errors} |`),
+      + `| +${s.overheadAt1Ms.toFixed(3)} ms (+${s.overheadAt1BatchingMs.toFixed(3)} ms batching) | +${s.overheadAt1BaselineMs.toFixed(3)} ms | +${s.nativeOverheadAt1Ms.toFixed(3)} ms | ${s.httpFloorAt1Ms.toFixed(3)} ms `
+      + `| +${s.runtimeOverheadAt1Ms.toFixed(3)} ms | +${s.cpuOverheadAt1Ms.toFixed(3)} ms (+${s.cpuOverheadAt1BaselineMs.toFixed(3)} ms) | ${s.nativeBareP50Ratio.toFixed(2)}x | ${s.nativeServerThroughputRatioAt64.toFixed(2)}x | ${s.errors} |`),
     '',
+    ...breakdown,
   ];
   return lines.join('\n');
 }
@@ -318,6 +396,15 @@ interface Summary {
   httpFloorAt1Ms: number;
   overheadAt1Ms: number;
   overheadAt1BatchingMs: number;
+  /** The same for the --baseline build's server, in this run (NaN without one). */
+  overheadAt1BaselineMs: number;
+  cpuOverheadAt1BaselineMs: number;
+  /** Server on the native engine p50 minus the bare native engine p50, at concurrency 1 without batching. */
+  nativeOverheadAt1Ms: number;
+  /** Bare native p50 over bare onnxruntime p50 at concurrency 1 (below 1: native is faster). */
+  nativeBareP50Ratio: number;
+  /** Server req/s with batching at 64, native over onnxruntime (above 1: native serves more). */
+  nativeServerThroughputRatioAt64: number;
   /** Server process CPU per request minus onnxruntime's, at concurrency 1 without batching. */
   cpuOverheadAt1Ms: number;
   errors: number;
@@ -327,48 +414,64 @@ export async function runServeBench(args: string[]): Promise<void> {
   const { flag, outDir } = benchFlags(args);
   const durationMs = Number(flag('duration') ?? 2000);
   const rounds = Number(flag('rounds') ?? 8);
+  const concurrencies = flag('concurrency')?.split(',').map(Number) ?? CONCURRENCY;
   const machine = `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} logical cores, Node ${process.version}`;
   const models = benchModels();
   const repo = writeRepository(models);
   process.stderr.write(`serve: starting the server on ${repo}\n`);
   const { child, url } = await startServer(repo);
+  // --baseline=DIR: a second server from another build (a checkout with dist/ built), measured alongside.
+  const baselineDir = flag('baseline');
+  const baseline = baselineDir ? await startServer(repo, path.join(path.resolve(baselineDir), 'dist/lib/cli/main.js')) : undefined;
   const runtime = new ModelRuntime({ repository: repo });
   await runtime.start();
   const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(...CONCURRENCY) });
   const points: Point[] = [];
   const engineBatched = new Map<string, number>();
+  const breakdown: Breakdown[] = [];
   try {
     for (const m of models) {
       const data = randomUniform(m.shape.reduce((a, b) => a * b, 1), 7, -1, 1);
       const feeds: Feeds = { input: { type: 'float32', dims: m.shape, data } };
       const file = path.join(repo, `${m.name}_single`, '1', 'model.onnx');
       const session: Session = await new OrtEngine().load(file, { threads: THREADS });
+      const nativeSession: Session = await new NativeEngine().load(file, { threads: THREADS });
       const request = binaryRequest(m.shape, data);
       const headers = { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(request.headerLength) };
       try {
         const modes: Mode[] = [
-          { name: 'onnxruntime', send: () => session.run(feeds).then(() => true), cpuMs: ownCpuMs },
+          { name: 'onnxruntime', engine: 'ort', send: () => session.run(feeds).then(() => true), cpuMs: ownCpuMs },
+          { name: 'native', engine: 'native', send: () => nativeSession.run(feeds).then(() => true), cpuMs: ownCpuMs },
           ...(['batching', 'single'] as const).map((kind): Mode => ({
             name: `runtime-${kind}`,
-            send: () => runtime.infer(`${m.name}_${kind}`, feeds).then(() => true),
+            engine: 'ort',
+            send: () => runtime.infer(served(m.name, kind, 'ort'), feeds).then(() => true),
             cpuMs: ownCpuMs,
           })),
-          ...(['batching', 'single'] as const).map((kind): Mode => {
-            const target = new URL(`${url}/v2/models/${m.name}_${kind}/infer`);
+          ...ENGINES.flatMap((engine) => (['batching', 'single'] as const).map((kind): Mode => {
+            const target = new URL(`${url}/v2/models/${served(m.name, kind, engine)}/infer`);
             return {
               name: `server-${kind}`,
+              engine,
               send: () =>
                 httpPost(agent, target, request.body, headers).then((r) => {
                   if (r.status !== 200) reportError(`HTTP ${r.status}: ${r.body.toString().slice(0, 200)}`);
                   return r.status === 200;
                 }),
               cpuMs: () => processCpuMs(child.pid!),
-              serverModel: `${m.name}_${kind}`,
+              serverModel: served(m.name, kind, engine),
             };
-          }),
-          { name: 'http-floor', send: () => httpGet(agent, `${url}/v2/health/live`).then((status) => status === 200), cpuMs: () => processCpuMs(child.pid!), onlyAt1: true },
+          })),
+          ...(baseline ? [((): Mode => {
+            const target = new URL(`${baseline.url}/v2/models/${served(m.name, 'single', 'ort')}/infer`);
+            return {
+              name: 'server-single-baseline', engine: 'ort', onlyAt1: true, cpuMs: () => processCpuMs(baseline.child.pid!),
+              send: () => httpPost(agent, target, request.body, headers).then((r) => r.status === 200),
+            };
+          })()] : []),
+          { name: 'http-floor', engine: '-', send: () => httpGet(agent, `${url}/v2/health/live`).then((status) => status === 200), cpuMs: () => processCpuMs(child.pid!), onlyAt1: true },
         ];
-        for (const concurrency of CONCURRENCY) {
+        for (const concurrency of concurrencies) {
           process.stderr.write(`serve: ${m.name}, concurrency ${concurrency}\n`);
           const active = modes.filter((mode) => concurrency === 1 || !mode.onlyAt1);
           const before = await Promise.all(active.map((mode) => (mode.serverModel ? serverCounters(agent, url, mode.serverModel) : undefined)));
@@ -380,22 +483,38 @@ export async function runServeBench(args: string[]): Promise<void> {
               const runs = after.executions - before[i]!.executions;
               meanBatch = runs > 0 ? (after.inferences - before[i]!.inferences) / runs : 0;
             }
-            points.push(point(m.name, mode.name, concurrency, tallies.get(mode)!, meanBatch));
+            points.push(point(m.name, mode.name, mode.engine, concurrency, tallies.get(mode)!, meanBatch));
           }
         }
         engineBatched.set(m.name, await batchedRowsPerSec(session, m.shape, durationMs));
+        process.stderr.write(`serve: ${m.name}, stage breakdown\n`);
+        for (const target of [url, ...(baseline ? [baseline.url] : [])]) await httpPost(agent, new URL(`${target}/v2/debug/profile/reset`), Buffer.alloc(0), {});
+        const single = served(m.name, 'single', 'ort');
+        const [ortStages, baselineStages] = await serverBreakdowns(agent, [{ url, serverModel: single }, ...(baseline ? [{ url: baseline.url, serverModel: single }] : [])], request.body, headers);
+        breakdown.push({ model: m.name, serverModel: single, stages: ortStages });
+        if (baselineStages) breakdown.push({ model: m.name, serverModel: single, build: 'baseline', stages: baselineStages });
+        await httpPost(agent, new URL(`${url}/v2/debug/profile/reset`), Buffer.alloc(0), {});
+        const nativeSingle = served(m.name, 'single', 'native');
+        const [nativeStages] = await serverBreakdowns(agent, [{ url, serverModel: nativeSingle }], request.body, headers);
+        breakdown.push({ model: m.name, serverModel: nativeSingle, stages: nativeStages });
       } finally {
         await session.dispose();
+        await nativeSession.dispose();
       }
     }
   } finally {
     agent.destroy();
     await runtime.close();
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    for (const server of [child, ...(baseline ? [baseline.child] : [])]) {
+      server.kill('SIGTERM');
+      await new Promise((resolve) => server.once('exit', resolve));
+    }
     fs.rmSync(repo, { recursive: true, force: true });
   }
-  const find = (model: string, mode: Point['mode'], c: number) => points.find((p) => p.model === model && p.mode === mode && p.concurrency === c)!;
+  // A point not measured (--concurrency left it out) reads NaN in the summary.
+  const missing = { throughput: NaN, p50Ms: NaN, p99Ms: NaN, cpuMsPerRequest: NaN };
+  const find = (model: string, mode: Point['mode'], c: number, engine: Engine = 'ort') =>
+    points.find((p) => p.model === model && p.mode === mode && p.concurrency === c && (p.engine === engine || p.engine === '-')) ?? missing;
   const summary: Summary[] = models.map((m) => ({
     model: m.name,
     batchingGainAt64: find(m.name, 'server-batching', 64).throughput / find(m.name, 'server-single', 64).throughput,
@@ -407,9 +526,14 @@ export async function runServeBench(args: string[]): Promise<void> {
     httpFloorAt1Ms: find(m.name, 'http-floor', 1).p50Ms,
     overheadAt1Ms: find(m.name, 'server-single', 1).p50Ms - find(m.name, 'onnxruntime', 1).p50Ms,
     overheadAt1BatchingMs: find(m.name, 'server-batching', 1).p50Ms - find(m.name, 'onnxruntime', 1).p50Ms,
+    overheadAt1BaselineMs: find(m.name, 'server-single-baseline', 1).p50Ms - find(m.name, 'onnxruntime', 1).p50Ms,
+    cpuOverheadAt1BaselineMs: find(m.name, 'server-single-baseline', 1).cpuMsPerRequest - find(m.name, 'onnxruntime', 1).cpuMsPerRequest,
+    nativeOverheadAt1Ms: find(m.name, 'server-single', 1, 'native').p50Ms - find(m.name, 'native', 1, 'native').p50Ms,
+    nativeBareP50Ratio: find(m.name, 'native', 1, 'native').p50Ms / find(m.name, 'onnxruntime', 1).p50Ms,
+    nativeServerThroughputRatioAt64: find(m.name, 'server-batching', 64, 'native').throughput / find(m.name, 'server-batching', 64).throughput,
     cpuOverheadAt1Ms: find(m.name, 'server-single', 1).cpuMsPerRequest - find(m.name, 'onnxruntime', 1).cpuMsPerRequest,
     errors: points.filter((p) => p.model === m.name).reduce((sum, p) => sum + p.errors, 0),
   }));
-  const result = { suite: 'serve', machine, threads: THREADS, durationMs, rounds, points, summary };
-  writeResults(outDir, 'serve', result, markdown(points, summary, machine, durationMs, rounds));
+  const result = { suite: 'serve', machine, threads: THREADS, durationMs, rounds, points, summary, breakdown };
+  writeResults(outDir, 'serve', result, markdown(points, summary, breakdownMarkdown(breakdown, breakdownBefore(outDir)), machine, durationMs, rounds));
 }

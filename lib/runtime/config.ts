@@ -1,5 +1,6 @@
 // config.json of one model in the repository: schema (zod), defaults and clear errors.
 import { z } from 'zod';
+import type { EngineChoice } from '../engine/select';
 import { isKserveDatatype, KSERVE_DATATYPES, KserveDatatype } from './datatypes';
 
 const positiveInt = z.number().int().positive();
@@ -26,7 +27,8 @@ const versionPolicySchema = z.union([
 const configSchema = z
   .strictObject({
     name: z.string().min(1).optional(),
-    engine: z.literal('ort', { message: 'expected "ort" (the only engine the server runs so far)' }).default('ort'),
+    // Unset: the server's default (onnxforge serve --engine, itself 'auto' by default).
+    engine: z.enum(['native', 'ort', 'auto'], { message: 'expected "native", "ort" or "auto"' }).optional(),
     max_batch_size: nonNegativeInt.default(0),
     inputs: z.array(tensorSpecSchema).optional(),
     outputs: z.array(tensorSpecSchema).optional(),
@@ -86,6 +88,9 @@ const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['dynamic_batching', 'preferred_batch_size', i], message: `${size} exceeds max_batch_size (${c.max_batch_size})` });
       }
     });
+    if (c.engine === 'native' && c.instances.device === 'cuda') {
+      ctx.addIssue({ code: 'custom', path: ['engine'], message: 'the native engine runs on the CPU; use "ort" or "auto" with device "cuda"' });
+    }
     c.warmup?.batch_sizes?.forEach((size, i) => {
       if (size > Math.max(1, c.max_batch_size)) {
         ctx.addIssue({ code: 'custom', path: ['warmup', 'batch_sizes', i], message: `${size} exceeds max_batch_size (${c.max_batch_size})` });
@@ -108,7 +113,8 @@ export type VersionPolicy = { latest: number } | { all: true } | { specific: num
 
 export interface ModelConfig {
   name?: string;
-  engine: 'ort';
+  /** Which engine runs the model; undefined: the runtime's default. */
+  engine?: EngineChoice;
   /** 0: the model takes whole tensors and requests are never merged. */
   maxBatchSize: number;
   inputs?: TensorSpec[];

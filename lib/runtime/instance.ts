@@ -5,7 +5,8 @@ import { Worker } from 'worker_threads';
 import type { ValueMetadata } from '../engine/engine';
 import type { Feeds, HostTensor } from '../engine/tensor';
 import { ExecutionError, ModelLoadFailedError } from './errors';
-import { FromWorker, ToWorker, transferList, WorkerInit } from './protocol';
+import { EngineInfo, FromWorker, ToWorker, transferList, WorkerInit } from './protocol';
+import { mark, markCompute, profiling } from './request-profile';
 
 export interface InstanceResult {
   outputs: Record<string, HostTensor>;
@@ -74,6 +75,8 @@ export class WorkerInstance {
     readonly outputs: readonly ValueMetadata[],
     readonly device: 'cpu' | 'cuda',
     readonly note: string | undefined,
+    /** The engine the instance runs, and why. */
+    public engine: EngineInfo,
   ) {
     worker.on('message', (message: FromWorker) => this.onMessage(message));
     worker.on('error', (err) => this.fail(`instance worker failed: ${err.message}`));
@@ -87,7 +90,7 @@ export class WorkerInstance {
       const onExit = (code: number) => finish(() => reject(new ModelLoadFailedError(`${init.file}: instance worker exited during load (code ${code})`)));
       const onMessage = (message: FromWorker) => {
         if (message.type === 'ready') {
-          finish(() => resolve(new WorkerInstance(worker, message.inputs, message.outputs, message.device, message.note)));
+          finish(() => resolve(new WorkerInstance(worker, message.inputs, message.outputs, message.device, message.note, message.engine)));
         } else if (message.type === 'load-error') {
           finish(() => reject(new ModelLoadFailedError(`${init.file}: ${message.message}`)));
           void worker.terminate();
@@ -105,17 +108,23 @@ export class WorkerInstance {
   run(feeds: Feeds, outputs: string[] | undefined, transferInputs: boolean): Promise<InstanceResult> {
     if (this.failure) return Promise.reject(new ExecutionError(this.failure));
     if (this.disposed) return Promise.reject(new ExecutionError('instance is disposed'));
+    if (profiling) mark('dispatch');
     const id = this.nextId++;
     this.inflight++;
     return new Promise<InstanceResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       const message: ToWorker = { type: 'run', id, feeds, outputs };
       this.worker.postMessage(message, transferInputs ? transferList(Object.values(feeds)) : []);
+      if (profiling) mark('posted');
     });
   }
 
   private onMessage(message: FromWorker): void {
     if (message.type !== 'result' && message.type !== 'run-error') return;
+    if (profiling && message.type === 'result') {
+      mark('replied');
+      markCompute(message.computeMs);
+    }
     const pending = this.pending.get(message.id);
     if (!pending) return;
     this.pending.delete(message.id);

@@ -2,6 +2,7 @@
 import * as os from 'os';
 import { performance } from 'perf_hooks';
 import type { ValueMetadata } from '../engine/engine';
+import type { EngineChoice } from '../engine/select';
 import type { Feeds, HostTensor } from '../engine/tensor';
 import { ModelConfigError, ModelConfig } from './config';
 import { ModelLoadFailedError } from './errors';
@@ -13,6 +14,7 @@ import type { RuntimeMetrics } from './metrics';
 import { Scheduler, SubmitOptions } from './scheduler';
 import { applyTensorSpecs, validateRequest } from './validate';
 import { warmupFeeds } from './warmup';
+import { mark, profiling } from './request-profile';
 
 export interface LoadSpec {
   name: string;
@@ -21,6 +23,8 @@ export interface LoadSpec {
   /** Bytes of the version folder on disk. */
   fileBytes: number;
   config: ModelConfig;
+  /** The engine choice: the config's, else the runtime's default. */
+  engine: EngineChoice;
 }
 
 /** What the cache reserves before a load: config memory_bytes, else one copy of the weights per instance (each worker owns a session). */
@@ -73,6 +77,7 @@ export class LoadedModel {
   private readonly scheduler: Scheduler;
   private readonly requestSeconds: ReturnType<RuntimeMetrics['requestSeconds']['labels']>;
   private retired: Promise<void> | undefined;
+  private readonly engineGauges: ReturnType<RuntimeMetrics['instanceEngines']['labels']>[];
 
   private constructor(
     readonly spec: LoadSpec,
@@ -84,6 +89,8 @@ export class LoadedModel {
   ) {
     this.bytes = estimateBytes(spec);
     this.requestSeconds = metrics.requestSeconds.labels(spec.name, String(spec.version));
+    this.engineGauges = instances.map(({ engine }) => metrics.instanceEngines.labels(spec.name, String(spec.version), engine.engine, engine.cause));
+    for (const gauge of this.engineGauges) gauge.inc();
     const { config } = spec;
     this.scheduler = new Scheduler(
       instances,
@@ -106,10 +113,20 @@ export class LoadedModel {
     const engine = { threads: config.threads ?? defaultThreads(config.instances.count), memoryArena: config.memoryArena };
     const restarts = metrics.instanceRestarts.labels(name, String(spec.version));
     const rssBefore = process.memoryUsage.rss();
-    const started = await Promise.allSettled(
-      Array.from({ length: config.instances.count }, () =>
-        startInstance({ file: spec.file, engine, device: config.instances.device }, config.isolation, () => restarts.inc())),
-    );
+    const start = (choice: EngineChoice) =>
+      startInstance({ file: spec.file, engine, device: config.instances.device, choice, model: { name, config } }, config.isolation, () => restarts.inc());
+    let started: PromiseSettledResult<ModelInstance>[];
+    if (spec.engine === 'auto' && config.instances.count > 1) {
+      // One instance times the engines; the others run what it chose, so a model's instances agree.
+      const [first] = await Promise.allSettled([start('auto')]);
+      const chosen = first.status === 'fulfilled' ? first.value.engine.engine : 'ort';
+      started = [first, ...(await Promise.allSettled(Array.from({ length: config.instances.count - 1 }, () => start(chosen))))];
+      for (const s of started.slice(1)) {
+        if (s.status === 'fulfilled' && first.status === 'fulfilled') s.value.engine = { ...first.value.engine, reason: `${first.value.engine.reason}, timed on the model's first instance` };
+      }
+    } else {
+      started = await Promise.allSettled(Array.from({ length: config.instances.count }, () => start(spec.engine)));
+    }
     const instances = started.filter((s) => s.status === 'fulfilled').map((s) => (s as PromiseFulfilledResult<ModelInstance>).value);
     const failed = started.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
     try {
@@ -186,6 +203,11 @@ export class LoadedModel {
     return this.instances.map((i) => i.device);
   }
 
+  /** The engine of each instance, and why it runs it. */
+  get engines(): { engine: 'ort' | 'native'; cause: string; reason: string }[] {
+    return this.instances.map((i) => ({ ...i.engine }));
+  }
+
   get notes(): string[] {
     return [...new Set(this.instances.map((i) => i.note).filter((n): n is string => n !== undefined))];
   }
@@ -201,8 +223,10 @@ export class LoadedModel {
   }
 
   async infer(feeds: Feeds, options: SubmitOptions = {}): Promise<Record<string, HostTensor>> {
+    if (profiling) mark('validate');
     const rows = validateRequest(feeds, options.outputs, this.inputs, this.outputs, this.spec.config.maxBatchSize);
     const release = this.memory.admit(feeds);
+    if (profiling) mark('validated');
     this.lastUsed = Date.now();
     const start = performance.now();
     try {
@@ -217,6 +241,7 @@ export class LoadedModel {
   /** Takes no new requests, lets queued and running ones finish, then ends the instances. */
   retire(): Promise<void> {
     this.retired ??= (async () => {
+      for (const gauge of this.engineGauges) gauge.dec();
       this.scheduler.close();
       await this.scheduler.drain();
       await Promise.all(this.instances.map((i) => i.dispose()));

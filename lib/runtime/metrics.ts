@@ -114,6 +114,12 @@ export class RuntimeMetrics {
     help: 'Memory budget of the model cache',
     registers: [this.registry],
   });
+  readonly instanceEngines = new Gauge<ModelLabels | 'engine' | 'cause'>({
+    name: 'onnxforge_instance_engine',
+    help: 'Instances running each engine (ort, native) and why (cause: requested, native_faster, ort_faster, native_unsupported, not_measured, device)',
+    labelNames: ['model', 'version', 'engine', 'cause'],
+    registers: [this.registry],
+  });
   readonly loadedModels = new Gauge({
     name: 'onnxforge_loaded_model_versions',
     help: 'Model versions loaded',
@@ -126,9 +132,25 @@ export class RuntimeMetrics {
     labelNames: ['model', 'version'],
     registers: [this.registry],
   });
+  private readonly children = new Map<string, { inc(): void }>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'onnxforge_' });
+  }
+
+  /** Counts one request; the labelled series is looked up once, not hashed from a label object per request. */
+  countRequest(model: string, version: string, outcome: string): void {
+    this.child(this.requests, `r\0${model}\0${version}\0${outcome}`, [model, version, outcome]).inc();
+  }
+
+  countCacheHit(model: string): void {
+    this.child(this.cacheHits, `h\0${model}`, [model]).inc();
+  }
+
+  private child(counter: Counter<string>, key: string, labels: string[]): { inc(): void } {
+    let child = this.children.get(key);
+    if (!child) this.children.set(key, (child = counter.labels(...labels)));
+    return child;
   }
 
   /** Hooks a model version's scheduler into the histograms and counters. */

@@ -5,7 +5,7 @@
 import type { ValueMetadata } from '../engine/engine';
 import { WorkerInstance } from './instance';
 import { ProcessInstance } from './process-instance';
-import type { WorkerInit } from './protocol';
+import type { EngineInfo, WorkerInit } from './protocol';
 import type { Executor } from './scheduler';
 
 export type Isolation = 'thread' | 'process';
@@ -15,6 +15,8 @@ export interface ModelInstance extends Executor {
   readonly outputs: readonly ValueMetadata[];
   readonly device: 'cpu' | 'cuda';
   readonly note: string | undefined;
+  /** The engine the instance runs, and why. */
+  engine: EngineInfo;
   dispose(): Promise<void>;
 }
 

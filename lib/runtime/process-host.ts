@@ -21,7 +21,7 @@ process.on('message', (message: HostMessage) => {
     WorkerInstance.start(message.init).then(
       (started) => {
         instance = started;
-        send({ type: 'ready', inputs: [...started.inputs], outputs: [...started.outputs], device: started.device, note: started.note });
+        send({ type: 'ready', inputs: [...started.inputs], outputs: [...started.outputs], device: started.device, note: started.note, engine: started.engine });
       },
       (err: Error) => {
         send({ type: 'load-error', message: err.message });

@@ -8,7 +8,7 @@ import type { ValueMetadata } from '../engine/engine';
 import type { Feeds, HostTensor } from '../engine/tensor';
 import { ExecutionError, InstanceRestartingError, ModelLoadFailedError } from './errors';
 import type { InstanceResult } from './instance';
-import type { FromWorker, HostMessage, WorkerInit } from './protocol';
+import type { EngineInfo, FromWorker, HostMessage, WorkerInit } from './protocol';
 
 type Ready = Extract<FromWorker, { type: 'ready' }>;
 
@@ -68,6 +68,8 @@ export class ProcessInstance {
   readonly outputs: readonly ValueMetadata[];
   readonly device: 'cpu' | 'cuda';
   readonly note: string | undefined;
+  /** The engine the child runs, and why; a restarted child runs the same one. */
+  engine: EngineInfo;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private restarting: Promise<void> | undefined;
@@ -83,6 +85,7 @@ export class ProcessInstance {
     this.outputs = ready.outputs;
     this.device = ready.device;
     this.note = ready.note;
+    this.engine = ready.engine;
     this.attach(child);
   }
 
@@ -133,7 +136,7 @@ export class ProcessInstance {
     this.rejectAll(() => new InstanceRestartingError(`${reason}; it is restarting, retry the request`));
     this.restarts++;
     this.onRestart();
-    this.restarting = startHost(this.init)
+    this.restarting = startHost({ ...this.init, choice: this.engine.engine })
       .then(({ child: fresh }) => {
         if (this.disposed) {
           fresh.kill('SIGKILL');

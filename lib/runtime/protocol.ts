@@ -1,11 +1,23 @@
 // Messages between the runtime (main thread) and an instance's worker thread.
 import type { EngineOptions, ValueMetadata } from '../engine/engine';
+import type { EngineChoice } from '../engine/select';
+import type { ModelConfig } from './config';
+import type { EngineCause } from './engine-choice';
 import type { Feeds, HostTensor } from '../engine/tensor';
 
 export interface WorkerInit {
   file: string;
   engine: EngineOptions;
   device: 'cpu' | 'cuda';
+  choice: EngineChoice;
+  /** For 'auto': the model's config and name, to time both engines on its warm-up inputs. */
+  model: { name: string; config: ModelConfig };
+}
+
+export interface EngineInfo {
+  engine: 'ort' | 'native';
+  cause: EngineCause;
+  reason: string;
 }
 
 export type ToWorker =
@@ -13,7 +25,7 @@ export type ToWorker =
   | { type: 'dispose' };
 
 export type FromWorker =
-  | { type: 'ready'; inputs: ValueMetadata[]; outputs: ValueMetadata[]; device: 'cpu' | 'cuda'; note?: string }
+  | { type: 'ready'; inputs: ValueMetadata[]; outputs: ValueMetadata[]; device: 'cpu' | 'cuda'; note?: string; engine: EngineInfo }
   | { type: 'load-error'; message: string }
   | { type: 'result'; id: number; outputs: Record<string, HostTensor>; computeMs: number }
   | { type: 'run-error'; id: number; message: string }

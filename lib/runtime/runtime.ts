@@ -5,6 +5,7 @@
 import * as os from 'os';
 import { performance } from 'perf_hooks';
 import type { ValueMetadata } from '../engine/engine';
+import type { EngineChoice } from '../engine/select';
 import type { Feeds, HostTensor } from '../engine/tensor';
 import { ModelCache } from './cache';
 import { systemClock } from './clock';
@@ -34,6 +35,8 @@ export interface RuntimeOptions {
   log?: (line: string) => void;
   /** Per-request activation memory budget of models whose config sets none (default 1 GiB). */
   maxRequestMemoryBytes?: number;
+  /** The engine of models whose config.json names none (default 'auto'). */
+  engine?: EngineChoice;
 }
 
 export interface InferOptions extends SubmitOptions {
@@ -66,6 +69,8 @@ export interface ModelMetadata {
   memory?: MemoryReport;
   /** Where its instances run (onnxforge extension). */
   instances?: InstanceReport[];
+  /** Which engine each instance runs and why (KServe metadata parameters). */
+  parameters?: { engine: string; engine_reason: string; instances: { engine: 'ort' | 'native'; cause: string; reason: string }[] };
 }
 
 /** One served version: what is loaded now, a load in progress, and why it is not available. */
@@ -91,11 +96,11 @@ interface ModelEntry {
   transition?: 'LOADING' | 'UNLOADING';
 }
 
-function slotsFor(repo: RepositoryModel): Map<number, VersionSlot> {
+function slotsFor(repo: RepositoryModel, defaultEngine: EngineChoice): Map<number, VersionSlot> {
   const slots = new Map<number, VersionSlot>();
   if (!repo.config) return slots;
   for (const v of repo.versions) {
-    slots.set(v.version, { spec: { name: repo.name, version: v.version, file: v.file, fileBytes: v.bytes, config: repo.config } });
+    slots.set(v.version, { spec: { name: repo.name, version: v.version, file: v.file, fileBytes: v.bytes, config: repo.config, engine: repo.config.engine ?? defaultEngine } });
   }
   return slots;
 }
@@ -107,6 +112,7 @@ export class ModelRuntime {
   private readonly models = new Map<string, ModelEntry>();
   private readonly idleUnloadMs: number;
   private readonly maxRequestMemoryBytes: number | undefined;
+  private readonly defaultEngine: EngineChoice;
   private readonly log: (line: string) => void;
   private readonly retiring = new Set<Promise<void>>();
   private readonly loadsInProgress = new Set<Promise<unknown>>();
@@ -120,6 +126,7 @@ export class ModelRuntime {
     this.cache = new ModelCache<LoadedModel>(options.memoryBudgetBytes ?? Math.floor(os.totalmem() / 2));
     this.idleUnloadMs = options.idleUnloadMs ?? 0;
     this.maxRequestMemoryBytes = options.maxRequestMemoryBytes;
+    this.defaultEngine = options.engine ?? 'auto';
     this.log = options.log ?? (() => {});
     this.metrics.cacheBudgetBytes.set(this.cache.budgetBytes);
   }
@@ -128,7 +135,7 @@ export class ModelRuntime {
   start(): Promise<void> {
     this.started ??= (async () => {
       for (const repo of scanRepository(this.repository)) {
-        this.models.set(repo.name, { repo, slots: slotsFor(repo), unloaded: false });
+        this.models.set(repo.name, { repo, slots: slotsFor(repo, this.defaultEngine), unloaded: false });
         if (repo.error) this.log(`model ${repo.name} unavailable: ${repo.error}`);
       }
       for (const entry of this.models.values()) {
@@ -169,7 +176,7 @@ export class ModelRuntime {
       let model = slot.loaded;
       let submit = options;
       if (model?.healthy) {
-        this.metrics.cacheHits.inc({ model: name });
+        this.metrics.countCacheHit(name);
       } else {
         this.metrics.cacheMisses.inc({ model: name });
         const arrived = systemClock.now();
@@ -183,7 +190,7 @@ export class ModelRuntime {
         }
       }
       const outputs = await model.infer(feeds, submit);
-      this.metrics.requests.inc({ ...labels, outcome: 'success' });
+      this.metrics.countRequest(name, labels.version, 'success');
       return { model: name, version: slot.spec.version, outputs };
     } catch (err) {
       this.metrics.requests.inc({ ...labels, outcome: outcomeOf(err) });
@@ -317,7 +324,7 @@ export class ModelRuntime {
     const repo = readRepositoryModel(this.repository, name);
     const keeps = previous && !previous.unloaded && [...previous.slots.values()].some((s) => s.loaded) ? '; the loaded version keeps serving' : '';
     if (repo.error) throw new ModelLoadFailedError(`failed to load model "${name}": ${repo.error}${keeps}`);
-    const fresh: ModelEntry = { repo, slots: slotsFor(repo), unloaded: false };
+    const fresh: ModelEntry = { repo, slots: slotsFor(repo, this.defaultEngine), unloaded: false };
     if (previous) previous.transition = 'LOADING';
     else this.models.set(name, { ...fresh, transition: 'LOADING' });
     const loaded: LoadedModel[] = [];
@@ -411,6 +418,7 @@ export class ModelRuntime {
       outputs: [...model.outputs],
       memory: model.memoryReport,
       instances: model.instanceReports,
+      parameters: engineParameters(model.engines),
     };
   }
 
@@ -441,6 +449,12 @@ export class ModelRuntime {
     })();
     return this.closing;
   }
+}
+
+function engineParameters(instances: { engine: 'ort' | 'native'; cause: string; reason: string }[]): ModelMetadata['parameters'] {
+  const engines = [...new Set(instances.map((i) => i.engine))];
+  const reasons = [...new Set(instances.map((i) => i.reason))];
+  return { engine: engines.join(','), engine_reason: reasons.join('; '), instances };
 }
 
 function outcomeOf(err: unknown): string {

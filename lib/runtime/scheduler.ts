@@ -74,6 +74,8 @@ export interface SubmitOptions {
   deadline?: number | Date;
   /** Cancels the request (RequestCancelledError, 499, `cancelled`). */
   signal?: CancelSignal;
+  /** The caller gives up the feeds' buffers: they move to the instance instead of being copied (the server's decoded requests). */
+  transferInputs?: boolean;
 }
 
 interface Entry {
@@ -83,6 +85,7 @@ interface Entry {
   rows: number;
   key: string;
   outputs: string[] | undefined;
+  transferInputs: boolean;
   priority: number;
   enqueuedAt: number;
   /** Clock time after which it must not run; Infinity: none. */
@@ -154,9 +157,11 @@ export class Scheduler {
       const entry: Entry = {
         feeds,
         rows,
-        key: batchKey(feeds, options.outputs, this.policy.padding),
+        // Only a batcher compares keys: without one, no request pays for building it.
+        key: this.policy.dynamicBatching ? batchKey(feeds, options.outputs, this.policy.padding) : '',
         sizes: this.policy.padding ? paddedSizes(this.policy.padding, feeds) : {},
         outputs: options.outputs,
+        transferInputs: options.transferInputs === true,
         priority: options.priority ?? this.policy.defaultPriority,
         enqueuedAt: now,
         deadline: limit.at,
@@ -353,7 +358,7 @@ export class Scheduler {
       this.notifyIfIdle();
     };
     try {
-      executor.run(feeds, batch[0].outputs, merged).then(finish, finish);
+      executor.run(feeds, batch[0].outputs, merged || batch[0].transferInputs).then(finish, finish);
     } catch (err) {
       finish(err as Error);
     }

@@ -180,12 +180,32 @@ export interface EncodedResponse {
   headerLength?: number;
 }
 
-export function encodeInferResponse(
-  model: string,
-  version: number,
-  request: Pick<DecodedRequest, 'id' | 'outputs' | 'binaryOutputs' | 'binaryAll'>,
-  outputs: Record<string, HostTensor>,
-): EncodedResponse {
+/** A response as the pieces written one after another: the JSON (header), then each binary output's own bytes. */
+export interface EncodedChunks {
+  chunks: Buffer[];
+  byteLength: number;
+  /** Set for a binary response: the JSON header's length. */
+  headerLength?: number;
+}
+
+type EncodeRequest = Pick<DecodedRequest, 'id' | 'outputs' | 'binaryOutputs' | 'binaryAll'>;
+
+export function encodeInferResponse(model: string, version: number, request: EncodeRequest, outputs: Record<string, HostTensor>): EncodedResponse {
+  const { json, binaryParts } = encodeParts(model, version, request, outputs);
+  if (binaryParts.length === 0) return { body: json };
+  const header = Buffer.from(JSON.stringify(json), 'utf8');
+  return { body: Buffer.concat([header, ...binaryParts]), headerLength: header.length };
+}
+
+/** The same response with no concatenation: binary outputs are views of the engine's buffers. */
+export function encodeInferResponseChunks(model: string, version: number, request: EncodeRequest, outputs: Record<string, HostTensor>): EncodedChunks {
+  const { json, binaryParts } = encodeParts(model, version, request, outputs);
+  const header = Buffer.from(JSON.stringify(json), 'utf8');
+  const byteLength = binaryParts.reduce((sum, b) => sum + b.length, header.length);
+  return { chunks: [header, ...binaryParts], byteLength, headerLength: binaryParts.length ? header.length : undefined };
+}
+
+function encodeParts(model: string, version: number, request: EncodeRequest, outputs: Record<string, HostTensor>): { json: Json; binaryParts: Buffer[] } {
   const names = request.outputs ?? Object.keys(outputs);
   const binaryParts: Buffer[] = [];
   const list = names.map((name) => {
@@ -202,7 +222,5 @@ export function encodeInferResponse(
   });
   const json: Json = { model_name: model, model_version: String(version), outputs: list };
   if (request.id !== undefined) json.id = request.id;
-  if (binaryParts.length === 0) return { body: json };
-  const header = Buffer.from(JSON.stringify(json), 'utf8');
-  return { body: Buffer.concat([header, ...binaryParts]), headerLength: header.length };
+  return { json, binaryParts };
 }

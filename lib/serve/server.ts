@@ -2,17 +2,22 @@
 import * as fs from 'fs';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ValueMetadata } from '../engine/engine';
+import type { EngineChoice } from '../engine/select';
 import { packageVersion } from '../package-info';
 import { datatypeOf } from '../runtime/datatypes';
-import { errorCode, ModelNotFoundError, OverloadedError, RuntimeError, ShuttingDownError } from '../runtime/errors';
+import { ModelNotFoundError, OverloadedError, ShuttingDownError } from '../runtime/errors';
 import { ModelRuntime } from '../runtime/runtime';
 import type { InferenceBackend } from './backend';
 import type { CancelSignal } from '../runtime/scheduler';
 import { checkAdminAuth, checkInferenceAuth } from './auth';
 import { requestTimeoutMs } from './deadline';
-import { decodeInferRequest, encodeInferResponse, HEADER_LENGTH } from './codec';
+import { decodeInferRequest, encodeInferResponseChunks, HEADER_LENGTH, type EncodedChunks } from './codec';
+import { errorReply } from './error-reply';
+import { BodyTooLargeError, matchInferRoute, readBody, writeResponse, type InferParams } from './infer-route';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'http';
 import { parseBody, type ParsedBody } from './body';
 import { limitedServer, type ConnectionLimits } from './http-limits';
+import { finishRequest, mark, profileSummary, profiling, resetProfile } from '../runtime/request-profile';
 
 export interface ServerOptions extends HttpOptions {
   /** The model repository folder. */
@@ -23,6 +28,8 @@ export interface ServerOptions extends HttpOptions {
   idleUnloadMs?: number;
   /** Per-request activation memory budget of models whose config sets none (default 1 GiB). */
   maxRequestMemoryBytes?: number;
+  /** The engine of models whose config.json names none (default 'auto'). */
+  engine?: EngineChoice;
 }
 
 /** What the HTTP layer itself takes, whatever runs the models. */
@@ -107,6 +114,7 @@ export function createServer(options: ServerOptions): ModelServer {
     memoryBudgetBytes: options.memoryBudgetBytes,
     idleUnloadMs: options.idleUnloadMs,
     maxRequestMemoryBytes: options.maxRequestMemoryBytes,
+    engine: options.engine,
     log: options.log,
   });
   return { repository: options.repository, runtime, ...serveBackend(runtime, options) };
@@ -117,9 +125,19 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
   const log = options.log ?? (() => {});
   const maxElements = options.maxElements ?? 16 * 1024 * 1024;
   const maxInflight = options.maxInflight ?? 1024;
+  const bodyLimit = options.bodyLimitBytes ?? 64 * 1024 * 1024;
   const app = Fastify({
-    logger: false, bodyLimit: options.bodyLimitBytes ?? 64 * 1024 * 1024,
-    serverFactory: (handler) => limitedServer(options, handler),
+    logger: false, bodyLimit,
+    // POSTs to the infer routes skip fastify (lib/serve/infer-route.ts); the rest is fastify's.
+    serverFactory: (handler) => limitedServer(options, (req, res) => {
+      if (profiling) {
+        mark('request');
+        res.once('finish', finishRequest);
+      }
+      const params = matchInferRoute(req);
+      if (params) void inferFast(req, res, params);
+      else handler(req, res);
+    }),
   });
   let inflight = 0;
   let closing = false;
@@ -137,24 +155,18 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
     try {
-      done(null, parseBody(request.headers, body as Buffer));
+      if (profiling) mark('bodyRead');
+      const parsed = parseBody(request.headers, body as Buffer);
+      if (profiling) mark('parsed');
+      done(null, parsed);
     } catch (err) {
       done(err as Error, undefined);
     }
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number }, _request, reply) => {
-    const status = err instanceof RuntimeError ? err.status : err.statusCode ?? 500;
-    if (err instanceof RuntimeError && err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
-    if (status === 401) reply.header('www-authenticate', 'Bearer');
-    const code = errorCode(err);
-    // A failure inside the engine (or our own bug) carries its internals (paths, kernel messages): they go to
-    // the log; the client gets the stable code and a short message.
-    const internal = status >= 500 && (code === 'execution_failed' || code === 'internal');
-    if (internal) log(`${code}: ${err.stack ?? err.message}`);
-    const message = code === 'execution_failed' ? 'the model failed to run this request (the server log has the detail)'
-      : code === 'internal' && status >= 500 ? 'internal server error (the server log has the detail)' : err.message;
-    void reply.code(status).send({ error: message, code });
+    const { status, headers, body } = errorReply(err, log);
+    void reply.code(status).headers(headers).send(body);
   });
   // During shutdown, answered connections close instead of idling until the keep-alive timeout.
   app.addHook('onSend', (_request, reply, payload, done) => {
@@ -165,7 +177,7 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
     void reply.code(404).send({ error: `no route ${request.method} ${request.url}` });
   });
 
-  const inference = (request: FastifyRequest) => checkInferenceAuth(request, options.token, options.adminToken);
+  const inference = (request: { headers: IncomingHttpHeaders }) => checkInferenceAuth(request, options.token, options.adminToken);
   const admin = (request: FastifyRequest) => checkAdminAuth(request, options.adminToken);
 
   app.get('/v2/health/live', async () => ({ live: true }));
@@ -182,7 +194,7 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
     inference(request);
     const { model } = request.params;
     const meta = await backend.metadata(model, parseVersion(request.params.version, model));
-    const extensions = { ...(meta.memory && { memory: meta.memory }), ...(meta.instances && { instances: meta.instances }) };
+    const extensions = { ...(meta.memory && { memory: meta.memory }), ...(meta.instances && { instances: meta.instances }), ...(meta.parameters && { parameters: meta.parameters }) };
     return { name: meta.name, versions: meta.versions, platform: meta.platform, inputs: tensorMetadata(meta.inputs), outputs: tensorMetadata(meta.outputs), ...extensions };
   };
   app.get('/v2/models/:model', metadata);
@@ -197,36 +209,73 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
   app.get('/v2/models/:model/ready', modelReady);
   app.get('/v2/models/:model/versions/:version/ready', modelReady);
 
-  const infer = async (request: FastifyRequest<{ Params: ModelParams; Body: ParsedBody | undefined }>, reply: FastifyReply) => {
+  /** One inference, from the parsed body to the encoded response: shared by the fast path and fastify's route. */
+  const runInfer = async (request: { headers: IncomingHttpHeaders }, params: InferParams, body: ParsedBody | undefined, res: ServerResponse): Promise<EncodedChunks> => {
+    if (profiling) mark('handler');
     inference(request);
     if (closing) throw new ShuttingDownError();
     if (inflight >= maxInflight) throw new OverloadedError(`too many requests in flight (${maxInflight}); retry later`);
     inflight++;
     // The client went away before the answer: drop its request from the queue.
     const clientGone = new ClientGone();
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) clientGone.abort();
+    res.once('close', () => {
+      if (!res.writableFinished) clientGone.abort();
     });
     try {
-      const { model } = request.params;
-      const version = parseVersion(request.params.version, model);
-      const body = request.body;
+      const { model } = params;
+      const version = parseVersion(params.version, model);
       const decoded = decodeInferRequest(body?.json, body?.binary, maxElements);
+      if (profiling) mark('decoded');
       const result = await backend.infer(model, decoded.feeds, {
         version,
         outputs: decoded.outputs,
         priority: decoded.priority,
         timeoutMs: requestTimeoutMs(request.headers, body?.json, decoded.timeoutMs),
         signal: clientGone,
+        // The decoded tensors are this request's own: they move to the instance, not copied.
+        transferInputs: true,
       });
-      const encoded = encodeInferResponse(result.model, result.version, decoded, result.outputs);
-      if (encoded.headerLength !== undefined) {
-        void reply.header(HEADER_LENGTH, String(encoded.headerLength)).type('application/octet-stream');
-      }
-      return reply.send(encoded.body);
+      if (profiling) mark('resumed');
+      const encoded = encodeInferResponseChunks(result.model, result.version, decoded, result.outputs);
+      if (profiling) mark('encoded');
+      return encoded;
     } finally {
       inflight--;
     }
+  };
+
+  const responseHeaders = (encoded: EncodedChunks): Record<string, string> => {
+    const headers: Record<string, string> = encoded.headerLength === undefined
+      ? { 'content-type': 'application/json; charset=utf-8' }
+      : { 'content-type': 'application/octet-stream', [HEADER_LENGTH]: String(encoded.headerLength) };
+    // During shutdown, answered connections close instead of idling until the keep-alive timeout.
+    if (closing) headers.connection = 'close';
+    return headers;
+  };
+
+  const inferFast = async (req: IncomingMessage, res: ServerResponse, params: InferParams): Promise<void> => {
+    try {
+      const raw = await readBody(req, bodyLimit);
+      if (profiling) mark('bodyRead');
+      const body = parseBody(req.headers, raw);
+      if (profiling) mark('parsed');
+      const encoded = await runInfer(req, params, body, res);
+      writeResponse(res, 200, responseHeaders(encoded), encoded.chunks, encoded.byteLength);
+    } catch (err) {
+      if (res.headersSent || res.destroyed) return;
+      const reply = errorReply(err as Error, log);
+      const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', ...reply.headers };
+      // The rest of a refused body is not read: the connection cannot carry another request.
+      if (closing || err instanceof BodyTooLargeError) headers.connection = 'close';
+      const json = Buffer.from(JSON.stringify(reply.body));
+      writeResponse(res, reply.status, headers, [json], json.length);
+    }
+  };
+
+  const infer = async (request: FastifyRequest<{ Params: ModelParams; Body: ParsedBody | undefined }>, reply: FastifyReply) => {
+    const encoded = await runInfer(request, request.params, request.body, reply.raw);
+    void reply.headers(responseHeaders(encoded));
+    return reply.send(encoded.chunks.length === 1 ? encoded.chunks[0] : Buffer.concat(encoded.chunks, encoded.byteLength));
   };
   app.post('/v2/models/:model/infer', infer);
   app.post('/v2/models/:model/versions/:version/infer', infer);
@@ -248,6 +297,15 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
     await backend.unload(request.params.model);
     return {};
   });
+
+  if (profiling) {
+    // ONNXFORGE_SERVE_PROFILE=1 only: the stage breakdown of requests so far (bench/serve.ts reads it).
+    app.get('/v2/debug/profile', async () => profileSummary());
+    app.post('/v2/debug/profile/reset', async () => {
+      resetProfile();
+      return {};
+    });
+  }
 
   app.get('/metrics', async (_request, reply) => {
     const text = await backend.metrics.registry.metrics();

@@ -10,7 +10,8 @@ export const FAST_RECOVERY = ['--lock-duration', '1000', '--stalled-interval', '
 /** A config whose single-row requests wait in the batcher (preferred size 64, ten minutes' delay): a worker holding them is mid-job until it dies. */
 export const STUCK_CONFIG = { max_batch_size: 64, dynamic_batching: { preferred_batch_size: [64], max_queue_delay_ms: 600000 }, queue: { timeout_ms: 0 } };
 
-export const FAST_CONFIG = { max_batch_size: 64, dynamic_batching: { max_queue_delay_ms: 0 } };
+// onnxruntime pinned: the tests compare the cluster's answers with onnxruntime in-process, bit for bit.
+export const FAST_CONFIG = { engine: 'ort', max_batch_size: 64, dynamic_batching: { max_queue_delay_ms: 0 } };
 
 /** A repository of one model, `name`, with `config`; the same weights whatever the config (seed). */
 export function repositoryWith(root: string, name: string, config: object, seed = 5): string {

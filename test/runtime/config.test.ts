@@ -9,7 +9,6 @@ describe('model config', () => {
   test('an empty config gets the defaults', () => {
     const config = parseModelConfig({}, 'm/config.json');
     expect(config).toMatchObject({
-      engine: 'ort',
       maxBatchSize: 0,
       instances: { count: 1, device: 'cpu', maxInflight: 1 },
       preload: 'eager',
@@ -19,6 +18,12 @@ describe('model config', () => {
       versionPolicy: { latest: 1 },
     });
     expect(config.dynamicBatching).toBeUndefined();
+    // No engine named: the server's default (--engine, 'auto' unless told) decides.
+    expect(config.engine).toBeUndefined();
+  });
+
+  test.each(['native', 'ort', 'auto'] as const)('engine %s is accepted', (engine) => {
+    expect(parseModelConfig({ engine }, 'm/config.json').engine).toBe(engine);
   });
 
   test('reads every field', () => {
@@ -57,7 +62,8 @@ describe('model config', () => {
     [{ isolation: 'container' }, 'isolation'],
     [{ max_request_memory_bytes: 0 }, 'max_request_memory_bytes'],
     [{ max_batch_size: -1 }, 'max_batch_size: Too small'],
-    [{ engine: 'tensorrt' }, 'engine: expected "ort"'],
+    [{ engine: 'tensorrt' }, 'engine: expected "native", "ort" or "auto"'],
+    [{ engine: 'native', instances: { device: 'cuda' } }, 'engine: the native engine runs on the CPU'],
     [{ instances: { count: 0 } }, 'instances.count'],
     [{ instances: { max_inflight: 0 } }, 'instances.max_inflight'],
     [{ preload: 'sometimes' }, 'preload'],

@@ -1,5 +1,6 @@
 // onnxforge serve [REPO]: the KServe v2 model server over a model repository.
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { ENGINE_CHOICES } from '../../engine/select';
 import { createExampleServer, EXAMPLE_MODEL, EXAMPLE_REQUEST } from '../../serve/example';
 import { createServer } from '../../serve/server';
 import { checkRepositoryLayout } from '../../runtime/repository';
@@ -51,6 +52,7 @@ export function registerServe(program: Command): void {
     .option('--prefix <prefix>', 'with --cluster: the key prefix of the cluster', 'onnxforge')
     .option('--timeout <ms>', 'with --cluster: default request timeout (504 past it; 0: none)', nonNegativeInt, 30000)
     .option('--max-queued <n>', 'with --cluster: jobs waiting for a model before requests get 503', positiveInt, 10000)
+    .addOption(new Option('--engine <engine>', "engine of the models whose config.json names none: native, ort, or auto (native where it runs every node and is faster on the warm-up inputs)").choices([...ENGINE_CHOICES]).default('auto'))
     .option('--json', 'print the ready message as JSON')
     .action(async (repo: string | undefined, opts) => {
       if (opts.cluster !== undefined) {
@@ -72,6 +74,7 @@ export function registerServe(program: Command): void {
         requestTimeoutMs: opts.requestTimeout,
         idleTimeoutMs: opts.idleTimeout,
         maxConnections: opts.maxConnections,
+        engine: opts.engine,
         log,
       };
       // A repository the server cannot use fails here, before anything listens.

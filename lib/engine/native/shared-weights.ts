@@ -10,6 +10,8 @@ export interface SharedModel {
   weights: EngineWeights;
   choices: LinearChoice[];
   sessions: number;
+  /** Drops the model from the table it was shared through (set by acquireShared). */
+  forget?: () => void;
 }
 
 const byKey = new Map<string, SharedModel>();
@@ -27,6 +29,7 @@ export function acquireShared(source: string | Uint8Array, options: string, crea
     let shared = byKey.get(key);
     if (!shared) {
       shared = create();
+      shared.forget = () => byKey.delete(key);
       byKey.set(key, shared);
     }
     shared.sessions++;
@@ -40,6 +43,7 @@ export function acquireShared(source: string | Uint8Array, options: string, crea
   let shared = perBytes.get(options);
   if (!shared) {
     shared = create();
+    shared.forget = () => perBytes!.delete(options);
     perBytes.set(options, shared);
   }
   shared.sessions++;
@@ -49,6 +53,7 @@ export function acquireShared(source: string | Uint8Array, options: string, crea
 export function releaseShared(shared: SharedModel): void {
   shared.sessions--;
   if (shared.sessions > 0) return;
-  for (const [key, value] of byKey) if (value === shared) byKey.delete(key);
+  // Forgotten too when shared by the bytes' identity: a later load of the same bytes packs afresh.
+  shared.forget?.();
   shared.weights.dispose();
 }

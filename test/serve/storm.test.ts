@@ -85,8 +85,9 @@ describeWhen(fs.existsSync('/proc/self/status') ? undefined : 'reads resident me
   let url: string;
 
   beforeAll(async () => {
-    // Isolation 'process': the instance's own memory is measured, apart from the test runner's.
-    server = createServer({ repository: writeRepository({ wide: { config: { isolation: 'process', threads: 1 }, versions: { 1: wide() } } }) });
+    // Isolation 'process': the instance's own memory is measured, apart from the test runner's. Pinned to
+    // onnxruntime: the setting under test is its arena (memory_arena); the native engine keeps its own buffers.
+    server = createServer({ repository: writeRepository({ wide: { config: { isolation: 'process', threads: 1, engine: 'ort' }, versions: { 1: wide() } } }) });
     url = await server.listen({ port: 0 });
     await server.ready();
   });

@@ -14,6 +14,7 @@ import { StorageSwap } from './tensor-storage';
 import { isExternal, tensorBytes } from './tensor';
 import { assertNotInput } from './output-path';
 import { StagedModelSave } from './staged-save';
+import { assertOpsValid } from './check-ops';
 
 export interface ExternalDataOptions {
   /** Initializers of at least this many bytes go to external data (default 1024). */
@@ -42,6 +43,12 @@ export interface SaveOptions {
    * default, the files a model loaded from disk reads, unless it is saved back to its own path.
    */
   inputFiles?: readonly string[];
+  /**
+   * Check every node against the op schemas we know before anything is written (default true): an
+   * unknown op, an opset onnxruntime does not have, a missing input or attribute, or an attribute given
+   * twice is a ModelValidationError naming the node, instead of a file onnxruntime refuses to load.
+   */
+  checkOps?: boolean;
 }
 
 export interface SaveResult {
@@ -183,6 +190,7 @@ export function saveModel(model: Model, file: string, options: SaveOptions = {})
     throw new ModelSaveError(`cannot save model to "${file}": folder "${dir}" is not accessible (${describeError(err)})`, { cause: err });
   }
 
+  if (options.checkOps !== false) assertOpsValid(model);
   const staged = new StagedModelSave(target);
   const swap = new StorageSwap();
   try {

@@ -190,7 +190,14 @@ export function saveModel(model: Model, file: string, options: SaveOptions = {})
     throw new ModelSaveError(`cannot save model to "${file}": folder "${dir}" is not accessible (${describeError(err)})`, { cause: err });
   }
 
-  if (options.checkOps !== false) assertOpsValid(model);
+  if (options.checkOps !== false) {
+    try {
+      assertOpsValid(model);
+    } catch (err) {
+      if (err instanceof OnnxError) throw err;
+      throw new ModelSaveError(`cannot save model to "${file}": ${describeError(err)}`, { cause: err });
+    }
+  }
   const staged = new StagedModelSave(target);
   const swap = new StorageSwap();
   try {

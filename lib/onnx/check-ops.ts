@@ -1,7 +1,8 @@
 // Checks every node against the op schemas we know (op-schemas.ts) before a model is written, so that
 // what onnxruntime would refuse at load (an unknown op, an opset no runtime has, a Gemm with no
 // inputs, an attribute given twice) is named here, with the node, instead of being written.
-import type { ModelProto, NodeProto } from './gen/onnx_pb';
+import { isFieldSet } from '@bufbuild/protobuf';
+import { AttributeProto_AttributeType as AttrType, AttributeProtoSchema, type AttributeProto, type ModelProto, type NodeProto } from './gen/onnx_pb';
 import { ModelValidationError } from './errors';
 import { NEWEST_ONNX_OPSET, opSchema, otherOnnxOpSince, type OpSchema } from './op-schemas';
 import { allGraphs, nodeLabel } from './proto-walk';
@@ -46,6 +47,31 @@ function checkAgainst(schema: OpSchema, node: NodeProto, label: string, report: 
   }
 }
 
+const F = AttributeProtoSchema.field;
+
+/** The value fields an attribute holds data in, by the type each one means. */
+function heldTypes(a: AttributeProto): AttrType[] {
+  const held: [boolean, AttrType][] = [
+    [isFieldSet(a, F.f), AttrType.FLOAT], [isFieldSet(a, F.i), AttrType.INT], [isFieldSet(a, F.s), AttrType.STRING],
+    [a.t !== undefined, AttrType.TENSOR], [a.g !== undefined, AttrType.GRAPH], [a.sparseTensor !== undefined, AttrType.SPARSE_TENSOR],
+    [a.tp !== undefined, AttrType.TYPE_PROTO], [a.floats.length > 0, AttrType.FLOATS], [a.ints.length > 0, AttrType.INTS],
+    [a.strings.length > 0, AttrType.STRINGS], [a.tensors.length > 0, AttrType.TENSORS], [a.graphs.length > 0, AttrType.GRAPHS],
+    [a.sparseTensors.length > 0, AttrType.SPARSE_TENSORS], [a.typeProtos.length > 0, AttrType.TYPE_PROTOS],
+  ];
+  return held.filter(([set]) => set).map(([, type]) => type);
+}
+
+/** What onnxruntime's checker refuses in an attribute itself: no type, or data in a field of another type. */
+function attributeProblem(a: AttributeProto): string | undefined {
+  if (a.refAttrName !== '') return undefined; // a function body's reference to the caller's attribute
+  const name = AttrType[a.type] as string | undefined;
+  if (a.type === AttrType.UNDEFINED || name === undefined) return `attribute "${a.name}" has no valid type (${a.type})`;
+  const held = heldTypes(a);
+  if (held.length > 1) return `attribute "${a.name}" holds values of ${held.length} kinds (${held.map((t) => AttrType[t]).join(', ')}); it must hold one`;
+  if (held.length === 1 && held[0] !== a.type) return `attribute "${a.name}" is declared ${name} but holds a ${AttrType[held[0]]}`;
+  return undefined;
+}
+
 /** Every node of the model (subgraphs included) checked against the op schemas we know. */
 export function checkOps(model: ModelProto | { proto: ModelProto }): OpCheck {
   const proto = 'proto' in model ? model.proto : model;
@@ -73,6 +99,8 @@ export function checkOps(model: ModelProto | { proto: ModelProto }): OpCheck {
       for (const a of node.attribute) {
         if (seen.has(a.name)) report(`${label} has attribute "${a.name}" more than once`);
         seen.add(a.name);
+        const problem = attributeProblem(a);
+        if (problem) report(`${label}: ${problem}`);
       }
       if (functions.has(`${node.domain}\0${node.opType}`)) return; // a model-local function: checked by its body
       const domain = normalizeDomain(node.domain);

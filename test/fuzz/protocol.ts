@@ -23,7 +23,7 @@ export function fuzzMode(): FuzzMode {
 }
 
 export function caseCounts(mode: FuzzMode): { seedsPerMutation: number; addonEvery: number; cliEvery: number } {
-  return mode === 'full' ? { seedsPerMutation: 8, addonEvery: 1, cliEvery: 1 } : { seedsPerMutation: 1, addonEvery: 4, cliEvery: 5 };
+  return mode === 'full' ? { seedsPerMutation: 8, addonEvery: 1, cliEvery: 1 } : { seedsPerMutation: 1, addonEvery: 4, cliEvery: 8 };
 }
 
 /** Every `every`-th item, starting with the first: a slice that still reaches every group of the corpus. */

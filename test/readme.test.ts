@@ -48,7 +48,7 @@ const CLUSTER_URL = 'redis://:secret@redis.internal:6379';
 const CLUSTER_COMMANDS = {
   worker: `npx onnxforge worker --redis ${CLUSTER_URL} --repo models/ [--models mlp,bert] [--concurrency 8] [--name gpu-1]`,
   serve: `npx onnxforge serve --cluster ${CLUSTER_URL} --port 8000`,
-  batch: `npx onnxforge batch --redis ${CLUSTER_URL} --model mlp --inputs samples/ --out results/ [--chunk 16]`,
+  batch: `npx onnxforge batch --redis ${CLUSTER_URL} --model mlp --inputs samples/ -o results/ [--chunk 16]`,
   status: `npx onnxforge cluster status --redis ${CLUSTER_URL} [--json]`,
 };
 

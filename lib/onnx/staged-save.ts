@@ -61,6 +61,14 @@ export function removeStaleStagedData(dir: string): string[] {
   return removed;
 }
 
+function isPlainFile(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isFile();
+  } catch {
+    return false; // gone since the folder was listed
+  }
+}
+
 function removeQuietly(file: string): void {
   try {
     fs.rmSync(file, { force: true });
@@ -191,7 +199,7 @@ export class StagedModelSave {
     return names
       .filter((name) => name.startsWith(`${base}.`) && name.endsWith('.data'))
       .map((name) => path.join(this.dir, name))
-      .filter((file) => !skip.has(real(file)) && fs.lstatSync(file).isFile());
+      .filter((file) => !skip.has(real(file)) && isPlainFile(file));
   }
 
   private removeOldData(files: readonly string[]): void {

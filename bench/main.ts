@@ -1,5 +1,6 @@
 // npm run bench [-- SUITE... [--flag=value...]]: runs the named suites (all when none is named). Each suite
-// times onnxforge against onnxruntime-node in the same run and writes JSON and a markdown table.
+// times onnxforge against onnxruntime-node in the same run and writes JSON and a markdown table: to the
+// committed bench/results only with --write, else to --out=DIR or a folder in the temp dir.
 import { runClusterBench } from './cluster';
 import { runClusterFaultsBench } from './cluster-faults';
 import { runCudaBench } from './cuda';

@@ -2,7 +2,7 @@
 // Channel pruning of a transformer encoder's MLPs (hidden 768, ffn 3072, seq 128, 4 blocks) and of a real
 // OCR model from an npm package, each timed against its original in the same run (interleaved, after
 // warm-up), with the accuracy figures of compare. --quick: 5 runs, and the OCR model at one sparsity only.
-// Writes prune.json and prune.md to bench/results/.
+// Writes prune.json and prune.md (to bench/results/ with --write).
 import * as fs from 'fs';
 import * as path from 'path';
 import type { LatencyStats } from '../lib/compare/latency';

@@ -4,7 +4,7 @@
 // PaddleOCR cls/det, PP-OCRv4 rec) on synthetic speech and text images. Each quantized model is timed
 // against its float original in the same run (interleaved, after warm-up); accuracy is compare's
 // (cosine, top-1 agreement). --quick: a 1-layer encoder at batch 1 and 8, 5 runs. Writes quantize.json and
-// quantize.md to bench/results/.
+// quantize.md (to bench/results/ with --write).
 import * as fs from 'fs';
 import * as path from 'path';
 import type { LatencyStats } from '../lib/compare/latency';

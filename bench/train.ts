@@ -5,7 +5,7 @@
 // A step does about 3x the forward's arithmetic; the target is at most 4x the forward's time.
 // Models: the BERT-style encoder and the conv net of the distillation tests, and larger versions of both.
 // Then the distillation figures of distill-figures.ts.
-// Writes train.json and train.md to bench/results/.
+// Writes train.json and train.md (to bench/results/ with --write).
 import * as os from 'os';
 import * as ort from 'onnxruntime-node';
 import { ortSessionOptions } from '../lib/engine/ort-engine';

@@ -1,4 +1,7 @@
 // The package root: require('onnxforge').
+import { cleanUpOrtTempFilesAtExit } from './engine/ort-temp-files';
+
+cleanUpOrtTempFilesAtExit();
 export * from './onnx';
 export { kernels } from './kernels';
 export { NativeLoadError, nativeAddonInfo, type NativeAddonInfo, type BinarySource } from './native';

@@ -48,7 +48,7 @@ const CLUSTER_URL = 'redis://:secret@redis.internal:6379';
 const CLUSTER_COMMANDS = {
   worker: `npx onnxforge worker --redis ${CLUSTER_URL} --repo models/ [--models mlp,bert] [--concurrency 8] [--name gpu-1]`,
   serve: `npx onnxforge serve --cluster ${CLUSTER_URL} --port 8000`,
-  batch: `npx onnxforge batch --redis ${CLUSTER_URL} --model mlp --inputs samples/ --out results/ [--chunk 16]`,
+  batch: `npx onnxforge batch --redis ${CLUSTER_URL} --model mlp --inputs samples/ -o results/ [--chunk 16]`,
   status: `npx onnxforge cluster status --redis ${CLUSTER_URL} [--json]`,
 };
 
@@ -68,6 +68,14 @@ function clusterCase(line: string): CheckCase {
 }
 
 const CASES: Record<string, Case> = {
+  'export ONNXRUNTIME_NODE_INSTALL=skip': {
+    kind: 'check',
+    why: '.ci/run exports it; it is the variable onnxruntime-node\'s install script reads',
+    check: () => {
+      expect(ciScript()).toMatch(/^export ONNXRUNTIME_NODE_INSTALL=skip$/m);
+      expect(fs.readFileSync(path.join(ROOT, 'node_modules/onnxruntime-node/script/install-utils.js'), 'utf8')).toContain('process.env.ONNXRUNTIME_NODE_INSTALL');
+    },
+  },
   'npm install': { kind: 'check', why: '.ci/run installs with npm ci (npm install from the lock file)', check: () => expect(ciScript()).toMatch(/^npm ci$/m) },
   'npx onnxforge demo': {
     kind: 'cli',

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { reportFailure } from './errors';
 import { registerCommands } from './commands';
 import { packageVersion } from '../package-info';
+import { cleanUpOrtTempFilesAtExit } from '../engine/ort-temp-files';
 
 /** `onnxforge cluster status`, for the hint after an option error. */
 function commandPath(command: Command): string {
@@ -38,6 +39,7 @@ function helpRequested(program: Command, args: string[]): Command | undefined {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  cleanUpOrtTempFilesAtExit();
   const program = new Command('onnxforge')
     .description('Convert, quantize, prune, run and serve ONNX models from Node.js')
     .version(packageVersion())

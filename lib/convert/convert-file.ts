@@ -1,6 +1,7 @@
 // convertFile: what `onnxforge convert` does, as one call: load, replace weights, change float precision,
 // save inline or with external data, and optionally compare the result with the original.
-import { compareModels, type CompareOptions, type CompareReport } from '../compare/compare';
+import { type CompareOptions, type CompareReport } from '../compare/compare';
+import { compareWritten } from '../compare/compare-written';
 import { loadModel } from '../onnx/load';
 import { assertNotInput } from '../onnx/output-path';
 import type { Model } from '../onnx/model';
@@ -83,7 +84,7 @@ export async function convertFile(input: string, output: string, options: Conver
   if (float) report.float = float;
   if (options.compare) {
     const stand = comparable(result, float);
-    report.compare = await compareModels(input, stand ? serializeModel(stand.source) : saved.path, options.compare);
+    report.compare = await compareWritten(input, stand ? serializeModel(stand.source) : saved.path, saved.path, options.compare);
     if (stand) report.compareNote = stand.note;
   }
   return report;

@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { compareModels, type CompareOptions, type CompareReport } from '../compare/compare';
+import { type CompareOptions, type CompareReport } from '../compare/compare';
+import { compareWritten } from '../compare/compare-written';
 import { tempPath } from '../onnx/atomic-file';
 import { loadModel } from '../onnx/load';
 import { assertNotInput } from '../onnx/output-path';
@@ -108,7 +109,7 @@ export async function optimizeModel(input: string, output: string, options: Opti
       bytesAfter: modelFilesBytes(after),
       files: [saved.path, ...saved.dataFiles],
     };
-    if (options.compare) report.compare = await compareModels(input, saved.path, options.compare);
+    if (options.compare) report.compare = await compareWritten(input, saved.path, saved.path, options.compare);
     return report;
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 // Whether onnxruntime-node can run its CUDA execution provider here. Its npm package
 // ships the CPU library only: the CUDA provider libraries are downloaded by its install
-// script (skipped by onnxruntime-node-install=skip / ONNXRUNTIME_NODE_INSTALL=skip), and
+// script (skipped by ONNXRUNTIME_NODE_INSTALL=skip), and
 // at run time they need an NVIDIA driver, CUDA 12 and cuDNN 9 on the library path.
 import * as fs from 'fs';
 import * as path from 'path';
@@ -24,7 +24,7 @@ const PROVIDER_LIBRARIES: Partial<Record<NodeJS.Platform, string[]>> = {
   win32: ['onnxruntime_providers_shared.dll', 'onnxruntime_providers_cuda.dll'],
 };
 
-const REMEDY = 'reinstall onnxruntime-node on a CUDA machine without onnxruntime-node-install=skip (.npmrc) or ONNXRUNTIME_NODE_INSTALL=skip';
+const REMEDY = 'reinstall onnxruntime-node on a CUDA machine without ONNXRUNTIME_NODE_INSTALL=skip';
 
 /** The folder of onnxruntime-node's native binding, where its provider libraries go. */
 function bindingFolder(): string {

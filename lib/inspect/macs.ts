@@ -1,7 +1,10 @@
-// Multiply-accumulate estimates for MatMul, Gemm and Conv, where shapes are known.
+// Multiply-accumulate estimates for MatMul, Gemm and Conv, where shapes are known, quantized forms
+// included (MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv, com.microsoft MatMulNBits; a QDQ
+// model's MatMul and Conv are plain ones), so that a model keeps its MAC count through quantization.
 import type { NodeProto } from '../onnx/gen/onnx_pb';
 import { getAttribute } from '../onnx/attributes';
 import type { ShapeTable } from './shapes';
+import { floatView } from './quantized-ops';
 
 const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
@@ -49,11 +52,11 @@ function convOutputSpatial(node: NodeProto, input: number[], weight: number[]): 
   });
 }
 
-function convMacs(node: NodeProto, shapes: ShapeTable): number | undefined {
-  const weight = shapes.get(node.input[1]);
+function convMacs(node: NodeProto, x: string, w: string, shapes: ShapeTable): number | undefined {
+  const weight = shapes.get(w);
   if (!weight || weight.length < 3) return undefined;
   const output = shapes.get(node.output[0]);
-  const input = shapes.get(node.input[0]);
+  const input = shapes.get(x);
   let batch: number, spatial: number[] | undefined;
   if (output && output.length === weight.length) {
     batch = output[0];
@@ -71,20 +74,17 @@ function convMacs(node: NodeProto, shapes: ShapeTable): number | undefined {
 
 /** MACs of one node, or undefined when its op is not counted or shapes are unknown. */
 export function nodeMacs(node: NodeProto, shapes: ShapeTable): number | undefined {
-  const a = shapes.get(node.input[0]);
-  const b = shapes.get(node.input[1]);
-  switch (node.opType) {
-    case 'MatMul':
-    case 'MatMulInteger':
-      return a && b ? matmulMacs(a, b) : undefined;
-    case 'Gemm':
-      return a && b ? gemmMacs(node, a, b) : undefined;
-    case 'Conv':
-    case 'ConvInteger':
-      return convMacs(node, shapes);
-    default:
-      return undefined;
+  const view = floatView(node);
+  if (view?.op === 'Conv') return convMacs(node, view.x, view.w, shapes);
+  const a = shapes.get(view?.x ?? node.input[0]);
+  const b = shapes.get(view?.w ?? node.input[1]);
+  if (view?.op === 'MatMul') return a && b ? matmulMacs(a, b) : undefined;
+  if (node.opType === 'Gemm') return a && b ? gemmMacs(node, a, b) : undefined;
+  if (node.opType === 'MatMulNBits' && node.domain === 'com.microsoft') {
+    const [k, n] = [getAttribute(node, 'K'), getAttribute(node, 'N')] as (number | undefined)[];
+    return a && a.length >= 1 && k !== undefined && n !== undefined ? product(a.slice(0, -1)) * k * n : undefined;
   }
+  return undefined;
 }
 
-export const MAC_OPS = new Set(['MatMul', 'MatMulInteger', 'Gemm', 'Conv', 'ConvInteger']);
+export const MAC_OPS = new Set(['MatMul', 'MatMulInteger', 'QLinearMatMul', 'MatMulNBits', 'Gemm', 'Conv', 'ConvInteger', 'QLinearConv']);

@@ -5,6 +5,7 @@ import type { NodeProto, TensorProto } from '../onnx/gen/onnx_pb';
 import { getAttribute } from '../onnx/attributes';
 import type { Model } from '../onnx/model';
 import { tensorValues } from '../onnx/tensor';
+import { floatView } from './quantized-ops';
 
 /** Known static shapes by value name. */
 export type ShapeTable = Map<string, number[]>;
@@ -70,9 +71,12 @@ function pool(node: NodeProto, input: number[]): number[] | undefined {
 }
 
 function inferNode(model: Model, node: NodeProto, shapes: ShapeTable, constants: Map<string, TensorProto>): (number[] | undefined)[] {
-  const input = (i: number) => (node.input[i] ? shapes.get(node.input[i]) : undefined);
+  const view = floatView(node);
+  // Quantized MatMul/Conv: the float op's rule, over the inputs at their positions.
+  const inputs = view ? [view.x, view.w] : node.input;
+  const input = (i: number) => (inputs[i] ? shapes.get(inputs[i]) : undefined);
   const x = input(0);
-  const op = node.opType;
+  const op = view?.op ?? node.opType;
   if (SAME_SHAPE_OPS.has(op)) return [x];
   if (BROADCAST_OPS.has(op)) {
     const all = node.input.map((n) => shapes.get(n));
@@ -126,6 +130,13 @@ function inferNode(model: Model, node: NodeProto, shapes: ShapeTable, constants:
         return Math.floor((padded - ((w[i + 2] - 1) * dilations[i] + 1)) / strides[i]) + 1;
       });
       return [[x[0], w[0], ...spatial]];
+    }
+    case 'DynamicQuantizeLinear':
+      return [x, [], []];
+    case 'MatMulNBits': {
+      // com.microsoft: A [..., K] times the packed [K, N] weight.
+      const n = getAttribute(node, 'N') as number | undefined;
+      return n === undefined || node.domain !== 'com.microsoft' ? [] : [[...x.slice(0, -1), n]];
     }
     case 'ReduceMean':
     case 'ReduceSum':

@@ -3,6 +3,8 @@ export { loadModel, parseModelProto, PROTOBUF_LIMIT, type LoadOptions } from './
 export { saveModel, serializeModel, type ExternalDataOptions, type SaveOptions, type SaveResult } from './save';
 export { Model, type ModelOptions, type NodeRef } from './model';
 export { checkModel, validateModel } from './validate';
+export { checkOps, assertOpsValid, type OpCheck } from './check-ops';
+export { NEWEST_ONNX_OPSET } from './op-schemas';
 export { ModelLoadError, ExternalDataError, ModelValidationError, ModelSaveError, OnnxError } from './errors';
 export {
   DataType, dtypeInfo, dtypeName, dataTypeOf, byteLengthOf, dtypeOfArray, isKnownDataType,

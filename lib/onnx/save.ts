@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, type TensorProto } from './gen/onnx_pb';
-import { AtomicFileGroup, assertReplaceable, writeFully } from './atomic-file';
+import { assertReplaceable, writeFully } from './atomic-file';
 import { DataType, isKnownDataType } from './dtype';
 import { describeError, ModelSaveError, OnnxError } from './errors';
 import { PROTOBUF_LIMIT } from './load';
@@ -13,6 +13,8 @@ import { allGraphs, allTensors } from './proto-walk';
 import { StorageSwap } from './tensor-storage';
 import { isExternal, tensorBytes } from './tensor';
 import { assertNotInput } from './output-path';
+import { StagedModelSave } from './staged-save';
+import { assertOpsValid } from './check-ops';
 
 export interface ExternalDataOptions {
   /** Initializers of at least this many bytes go to external data (default 1024). */
@@ -41,6 +43,12 @@ export interface SaveOptions {
    * default, the files a model loaded from disk reads, unless it is saved back to its own path.
    */
   inputFiles?: readonly string[];
+  /**
+   * Check every node against the op schemas we know before anything is written (default true): an
+   * unknown op, an opset onnxruntime does not have, a missing input or attribute, or an attribute given
+   * twice is a ModelValidationError naming the node, instead of a file onnxruntime refuses to load.
+   */
+  checkOps?: boolean;
 }
 
 export interface SaveResult {
@@ -182,7 +190,15 @@ export function saveModel(model: Model, file: string, options: SaveOptions = {})
     throw new ModelSaveError(`cannot save model to "${file}": folder "${dir}" is not accessible (${describeError(err)})`, { cause: err });
   }
 
-  const files = new AtomicFileGroup();
+  if (options.checkOps !== false) {
+    try {
+      assertOpsValid(model);
+    } catch (err) {
+      if (err instanceof OnnxError) throw err;
+      throw new ModelSaveError(`cannot save model to "${file}": ${describeError(err)}`, { cause: err });
+    }
+  }
+  const staged = new StagedModelSave(target);
   const swap = new StorageSwap();
   try {
     const { placements, external } = plan(model, options.externalData);
@@ -195,25 +211,30 @@ export function saveModel(model: Model, file: string, options: SaveOptions = {})
     // Every path this save replaces is checked before anything is written.
     const writes = [target, ...names.map((n) => path.join(dir, n))];
     for (const w of writes) assertReplaceable(w, w === target ? file : w);
-    assertNotInput(options.inputFiles ?? sourceFiles(model, target), writes);
+    const inputFiles = options.inputFiles ?? sourceFiles(model, target);
+    assertNotInput(inputFiles, writes);
     const dataFiles: string[] = [];
+    /** Where each external tensor went: its data file's name, for the switching model to read it under the staged name. */
+    const locations: { tensor: TensorProto; name: string }[] = [];
     if (outside.length > 0) {
       if (perTensor) {
         outside.forEach((p, i) => {
-          const fd = files.open(path.join(dir, names[i]));
+          const fd = staged.openData(path.join(dir, names[i]));
           writeTensorData(model, p.tensor, fd, 0);
           dataFiles.push(path.join(realDir, names[i]));
           swap.external(p.tensor, names[i], 0, p.size);
+          locations.push({ tensor: p.tensor, name: names[i] });
         });
       } else {
         const alignment = external?.alignment ?? DEFAULT_ALIGNMENT;
         if (!Number.isSafeInteger(alignment) || alignment < 1) throw new ModelSaveError(`alignment ${alignment} must be a positive integer`);
-        const fd = files.open(path.join(dir, location));
+        const fd = staged.openData(path.join(dir, location));
         let end = 0;
         for (const p of outside) {
           const offset = Math.ceil(end / alignment) * alignment;
           writeTensorData(model, p.tensor, fd, offset);
           swap.external(p.tensor, location, offset, p.size);
+          locations.push({ tensor: p.tensor, name: location });
           end = offset + p.size;
         }
         if (end > 0) fs.ftruncateSync(fd, end);
@@ -225,18 +246,28 @@ export function saveModel(model: Model, file: string, options: SaveOptions = {})
     }
     const bytes = toBinary(ModelProtoSchema, model.proto);
     if (bytes.byteLength > PROTOBUF_LIMIT) throw new ModelSaveError(`the model is ${bytes.byteLength} bytes, over protobuf's 2 GiB limit; save with externalData`);
+    let switching: Uint8Array | undefined;
+    if (locations.length > 0) {
+      for (const { tensor, name } of locations) setLocation(tensor, staged.stagedLocation(path.join(dir, name)));
+      switching = toBinary(ModelProtoSchema, model.proto);
+    }
     swap.restore();
-    writeFully(files.open(target), bytes, 0);
-    detachOverwrittenSources(model, [...dataFiles, path.join(realDir, path.basename(target))]);
-    files.commit();
+    const oldData = staged.oldDataFiles(inputFiles);
+    detachOverwrittenSources(model, [...dataFiles, path.join(realDir, path.basename(target)), ...oldData]);
+    staged.commit(bytes, switching, oldData);
     return { path: target, dataFiles, externalTensors: outside.length, modelBytes: bytes.byteLength };
   } catch (err) {
-    files.abort();
+    staged.abort();
     if (err instanceof OnnxError) throw err;
     throw new ModelSaveError(`cannot save model to "${file}": ${describeError(err)}`, { cause: err });
   } finally {
     swap.restore();
   }
+}
+
+/** Re-point an external tensor (already re-pointed by a StorageSwap, so its entries are ours) at another file. */
+function setLocation(tensor: TensorProto, location: string): void {
+  for (const entry of tensor.externalData) if (entry.key === 'location') entry.value = location;
 }
 
 /** The model as one protobuf buffer with all tensor data inline (e.g. for InferenceSession.create). */

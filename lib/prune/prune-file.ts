@@ -1,6 +1,6 @@
 // pruneFile: what `onnxforge prune` does, as one call: load, prune, save, and compare the saved files
 // (external data included) with the original.
-import { compareModels } from '../compare/compare';
+import { compareWritten } from '../compare/compare-written';
 import { loadModel } from '../onnx/load';
 import { modelFiles } from '../onnx/model-files';
 import { assertNotInput } from '../onnx/output-path';
@@ -17,6 +17,6 @@ export async function pruneFile(input: string, output: string, options: PruneRun
   assertNotInput(inputFiles, output);
   const { model, report } = pruneModel(source, options);
   saveModel(model, output, { inputFiles });
-  if (options.compare !== false) report.compare = await compareModels(input, output, options.compare ?? {});
+  if (options.compare !== false) report.compare = await compareWritten(input, output, output, options.compare ?? {});
   return report;
 }

@@ -27,7 +27,7 @@ describe('OrtEngine and the CUDA execution provider', () => {
       expect(support.reason).toBeNull();
     } else {
       expect(support.reason).toMatch(/onnxruntime-node has no CUDA execution provider/);
-      if (process.platform === 'linux') expect(support.reason).toMatch(/libonnxruntime_providers_cuda\.so.*onnxruntime-node-install=skip/);
+      if (process.platform === 'linux') expect(support.reason).toMatch(/libonnxruntime_providers_cuda\.so.*ONNXRUNTIME_NODE_INSTALL=skip/);
     }
     expect(ortCudaSupport()).toBe(support);
   });

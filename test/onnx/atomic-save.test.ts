@@ -91,3 +91,29 @@ describe('an interrupted save with external data', () => {
     expectSameData(weight(loadModel(file)), weight(next));
   });
 });
+
+describe('data files the new model no longer reads', () => {
+  test('an inline save over external data removes the old data file', () => {
+    saveModel(previous, file, { externalData: { threshold: 256 } });
+    saveModel(next, file, { externalData: false });
+    expect(fs.readdirSync(tmp.dir)).toEqual(['model.onnx']);
+    expectSameData(weight(loadModel(file)), weight(next));
+  });
+
+  test('a model saved back in place as one data file drops its per-tensor files, and stays readable in memory', () => {
+    saveModel(previous, file, { externalData: { threshold: 256, singleFile: false } });
+    const loaded = loadModel(file);
+    saveModel(loaded, file, { externalData: { threshold: 256 } });
+    expect(fs.readdirSync(tmp.dir).sort()).toEqual(['model.onnx', 'model.onnx.data']);
+    expectSameData(weight(loaded), weight(previous));
+    expectSameData(weight(loadModel(file)), weight(previous));
+  });
+
+  test('the data file of the model being converted is never removed, even when named after the output', () => {
+    const source = path.join(tmp.dir, 'source.onnx');
+    saveModel(previous, source, { externalData: { threshold: 256, location: 'model.onnx.data' } });
+    saveModel(loadModel(source), file, { externalData: false });
+    expect(fs.readdirSync(tmp.dir).sort()).toEqual(['model.onnx', 'model.onnx.data', 'source.onnx']);
+    expectSameData(weight(loadModel(source)), weight(previous));
+  });
+});

@@ -1,90 +1,158 @@
-// A save killed with SIGKILL (no handler runs) leaves the previous model as it was and loadable; the
-// temporary file it left says whose it was, and the next save into the folder removes it, while the
-// temporary files of processes still running are left alone.
-import { spawn } from 'node:child_process';
+// A save killed with SIGKILL (no handler runs) at any step leaves, for saveModel and onnxruntime-node
+// alike, either the previous model complete or the new one complete: never a new .onnx reading old
+// external data or the reverse. A child process runs the real (compiled) save code and kills itself at
+// a named step (ONNXFORGE_TEST_SAVE_STEP, see lib/onnx/save-step.ts); the steps are listed by the save
+// itself, so a step added later is covered too. The next save into the folder removes what the killed
+// one left, while the temporary files of processes still running are left alone.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildMlp, loadModel, saveModel } from '../../lib/onnx';
-import { expectSameData } from './helpers';
+import { buildMlp, loadModel, saveModel, type Model, type SaveOptions } from '../../lib/onnx';
+import { floatInput, runOrt } from './helpers';
 import { makeTempDir, removeDir } from '../helpers/temp';
 
 // The child runs the compiled library (npm test compiles dist/ first), as a user's process would.
 const ROOT = path.resolve(__dirname, '../..');
 const DIST_ONNX = path.join(path.basename(ROOT) === 'dist' ? ROOT : path.join(ROOT, 'dist'), 'lib/onnx/index.js');
-
-// Wraps node's fs so that, once the first chunk has gone into a temporary file, the child says so and
-// blocks until it is killed: the kill lands mid-save, at a known step, without any timing.
 const CHILD = `
-const fs = require('fs');
-const path = require('path');
-const { openSync, writeSync } = fs;
-let temp;
-fs.openSync = (...args) => {
-  const fd = openSync(...args);
-  if (temp === undefined && /\\.onnxforge-tmp-/.test(path.basename(String(args[0])))) temp = fd;
-  return fd;
-};
-fs.writeSync = (fd, ...rest) => {
-  const n = writeSync(fd, ...rest);
-  if (fd === temp) {
-    writeSync(1, 'temp written\\n');
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
-  }
-  return n;
-};
 const { buildMlp, saveModel } = require(process.argv[1]);
-saveModel(buildMlp({ inputSize: 256, hidden: [1024, 1024], outputSize: 16, seed: 2 }), process.argv[2], { externalData: { threshold: 256 } });
+const spec = JSON.parse(process.argv[3]);
+saveModel(buildMlp(spec.mlp), process.argv[2], spec.options);
 `;
 
-const previous = buildMlp({ inputSize: 256, hidden: [1024, 1024], outputSize: 16, seed: 1 });
-const next = buildMlp({ inputSize: 256, hidden: [1024, 1024], outputSize: 16, seed: 3 });
-const WEIGHT = 'fc1.weight';
+const mlp = (seed: number) => ({ inputSize: 16, hidden: [64, 64], outputSize: 4, seed });
+const [OLD, NEW, LATER] = [1, 2, 3];
+const INPUT = { input: floatInput([2, 16], 7) };
 
-let dir: string;
-beforeEach(() => {
-  dir = makeTempDir();
-});
-afterEach(() => removeDir(dir));
+const single: SaveOptions = { externalData: { threshold: 256 } };
+const perTensor: SaveOptions = { externalData: { threshold: 256, singleFile: false } };
+const inline: SaveOptions = { externalData: false };
 
-/** Starts a save of `next`-sized model in a child, kills it with SIGKILL mid-write; returns its pid. */
-async function killSaveMidWrite(file: string): Promise<number> {
-  const child = spawn(process.execPath, ['-e', CHILD, DIST_ONNX, file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-  const written = await new Promise<boolean>((resolve) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('temp written')) resolve(true);
-    });
-    child.on('exit', () => resolve(false));
-  });
-  if (!written) throw new Error(`the child ended before writing a temporary file: ${stderr}`);
-  child.kill('SIGKILL');
-  expect(await exited).toBe('SIGKILL');
-  return child.pid as number;
+interface Scenario {
+  name: string;
+  /** How the previous model was saved; undefined: there was none. */
+  before: SaveOptions | undefined;
+  after: SaveOptions;
 }
 
-test('SIGKILL mid-save: the old model is intact, and the next save removes the stale temporary file', async () => {
-  const file = path.join(dir, 'model.onnx');
-  saveModel(previous, file, { externalData: { threshold: 256 } });
-  const dataBefore = fs.readFileSync(`${file}.data`);
+const scenarios: Scenario[] = [
+  { name: 'external data over external data (one data file)', before: single, after: single },
+  { name: 'per-tensor data files over per-tensor data files', before: perTensor, after: perTensor },
+  { name: 'external data over an inline model', before: inline, after: single },
+  { name: 'an inline model over external data', before: single, after: inline },
+  { name: 'external data where there was no model', before: undefined, after: single },
+];
 
-  const pid = await killSaveMidWrite(file);
-  const stale = fs.readdirSync(dir).filter((f) => f.includes('.onnxforge-tmp-'));
-  expect(stale).toEqual([expect.stringMatching(new RegExp(`^\\.model\\.onnx\\.data\\.onnxforge-tmp-${pid}-[0-9a-f]+$`))]);
-  expect(fs.readFileSync(`${file}.data`).equals(dataBefore)).toBe(true);
-  expectSameData(loadModel(file).initializer(WEIGHT)!.data, previous.initializer(WEIGHT)!.data);
+interface ChildResult {
+  signal: NodeJS.Signals | null;
+  status: number | null;
+  stderr: string;
+}
 
-  // optimizeModel stages onnxruntime's output in a temporary folder named the same way.
-  fs.mkdirSync(path.join(dir, `.model.onnx.onnxforge-tmp-${pid}-feedbeef`));
-  fs.writeFileSync(path.join(dir, `.model.onnx.onnxforge-tmp-${pid}-feedbeef`, 'model.onnx'), 'partial');
-  // A temporary file whose owner still runs (the process that started this test) must survive.
-  const live = `.other.onnx.onnxforge-tmp-${process.ppid}-0123abcd`;
-  fs.writeFileSync(path.join(dir, live), 'in progress');
+function saveInChild(file: string, seed: number, options: SaveOptions, step: string): ChildResult {
+  const r = spawnSync(process.execPath, ['-e', CHILD, DIST_ONNX, file, JSON.stringify({ mlp: mlp(seed), options })], {
+    env: { ...process.env, ONNXFORGE_TEST_SAVE_STEP: step },
+    encoding: 'utf8',
+    timeout: 60000,
+  });
+  return { signal: r.signal, status: r.status, stderr: r.stderr };
+}
 
-  saveModel(next, file, { externalData: { threshold: 256 } });
-  expect(fs.readdirSync(dir).sort()).toEqual([live, 'model.onnx', 'model.onnx.data']);
-  expectSameData(loadModel(file).initializer(WEIGHT)!.data, next.initializer(WEIGHT)!.data);
+/** The steps a save with these options goes through, as the save itself names them. */
+function stepsOf(scenario: Scenario): string[] {
+  const dir = makeTempDir();
+  try {
+    const file = path.join(dir, 'model.onnx');
+    if (scenario.before) saveModel(buildMlp(mlp(OLD)), file, scenario.before);
+    const r = saveInChild(file, NEW, scenario.after, 'list');
+    if (r.status !== 0) throw new Error(`the listing save failed: ${r.stderr}`);
+    return r.stderr.split('\n').filter((l) => l.startsWith('onnxforge-save-step ')).map((l) => l.slice('onnxforge-save-step '.length));
+  } finally {
+    removeDir(dir);
+  }
+}
+
+const bytesOf = (model: Model, name: string) => {
+  const data = model.initializer(name)!.data as Float32Array;
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+};
+
+function sameInitializers(a: Model, b: Model): boolean {
+  const names = a.proto.graph!.initializer.map((t) => t.name);
+  return names.length === b.proto.graph!.initializer.length && names.every((n) => bytesOf(a, n).equals(bytesOf(b, n)));
+}
+
+const models = new Map([OLD, NEW, LATER].map((seed) => [seed, buildMlp(mlp(seed))]));
+const outputs = new Map<number, Float32Array>();
+beforeAll(async () => {
+  for (const [seed, model] of models) outputs.set(seed, (await runOrt(model, INPUT)).output.data as Float32Array);
+});
+
+/** Which model the file holds, by its weights (loaded by our loader) and by what onnxruntime computes from the file. */
+async function modelOnDisk(file: string): Promise<number | 'none'> {
+  if (!fs.existsSync(file)) return 'none';
+  const loaded = loadModel(file);
+  const seeds = [...models].filter(([, m]) => sameInitializers(loaded, m)).map(([seed]) => seed);
+  expect(seeds).toHaveLength(1);
+  const computed = (await runOrt(file, INPUT)).output.data as Float32Array;
+  expect(Array.from(computed)).toEqual(Array.from(outputs.get(seeds[0])!));
+  return seeds[0];
+}
+
+const listed = scenarios.map((s) => ({ scenario: s, steps: stepsOf(s) }));
+
+test('every save lists its steps, the atomic switch among them', () => {
+  for (const { scenario, steps } of listed) {
+    const external = scenario.after !== inline;
+    // One data file (or one per tensor of 256 bytes or more: five of the six here) is written, placed and its staged name removed.
+    const dataFiles = scenario.after === perTensor ? 5 : external ? 1 : 0;
+    expect(steps.filter((s) => s.startsWith('data-written:'))).toHaveLength(dataFiles);
+    expect(steps.filter((s) => s.startsWith('data-placed:'))).toHaveLength(dataFiles);
+    expect(steps.filter((s) => s.startsWith('staged-data-removed:'))).toHaveLength(dataFiles);
+    expect(steps.includes('switching-model-renamed')).toBe(external);
+    expect(steps.includes('model-renamed')).toBe(true);
+  }
+});
+
+describe.each(listed)('SIGKILL at each step of a save: $scenario.name', ({ scenario, steps }) => {
+  let dir: string;
+  beforeEach(() => {
+    dir = makeTempDir();
+  });
+  afterEach(() => removeDir(dir));
+
+  // Until the first rename onto the model file the previous model is what a reader finds; from it on, the new one.
+  const switchAt = steps.findIndex((s) => s.endsWith('-renamed'));
+
+  test.each(steps.map((step, i) => ({ step, expected: i < switchAt ? 'previous' : 'new' })))('killed at "$step": the $expected model is complete', async ({ step }) => {
+    const file = path.join(dir, 'model.onnx');
+    if (scenario.before) saveModel(models.get(OLD)!, file, scenario.before);
+    const r = saveInChild(file, NEW, scenario.after, step);
+    expect(r.signal).toBe('SIGKILL');
+
+    const previous = scenario.before ? OLD : 'none';
+    expect(await modelOnDisk(file)).toBe(steps.indexOf(step) < switchAt ? previous : NEW);
+
+    // The next save into the folder leaves only its own files.
+    const result = saveModel(models.get(LATER)!, file, scenario.after);
+    expect(fs.readdirSync(dir).sort()).toEqual(['model.onnx', ...result.dataFiles.map((f) => path.basename(f))].sort());
+    expect(await modelOnDisk(file)).toBe(LATER);
+  });
+});
+
+test('the temporary files of a process still running are left alone', () => {
+  const dir = makeTempDir();
+  try {
+    const file = path.join(dir, 'model.onnx');
+    const live = [`.other.onnx.onnxforge-tmp-${process.ppid}-0123abcd`, `.other.onnx.onnxforge-data-${process.ppid}-0123abcd.0`];
+    for (const name of live) fs.writeFileSync(path.join(dir, name), 'in progress');
+    // optimizeModel stages onnxruntime's output in a temporary folder named the same way; its owner is gone.
+    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    fs.mkdirSync(path.join(dir, `.model.onnx.onnxforge-tmp-${deadPid}-feedbeef`));
+    fs.writeFileSync(path.join(dir, `.model.onnx.onnxforge-tmp-${deadPid}-feedbeef`, 'model.onnx'), 'partial');
+    saveModel(models.get(NEW)!, file, single);
+    expect(fs.readdirSync(dir).sort()).toEqual([...live, 'model.onnx', 'model.onnx.data'].sort());
+  } finally {
+    removeDir(dir);
+  }
 });

@@ -4,6 +4,8 @@ import { benchModel, type BenchModelReport } from '../../compare/bench-model';
 import { formatBytes } from '../../format-bytes';
 import { printJson, table } from '../output';
 import { createProgress } from '../progress';
+import { runBenchSuites } from '../bench-suites';
+import { UsageError } from '../errors';
 import { collectNumberPairs, collectShapes, engineList, nonNegativeInt, positiveInt } from '../options';
 
 function formatReport(report: BenchModelReport): string {
@@ -35,7 +37,10 @@ export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('time one model on several engines (same inputs, interleaved runs): latency p50/p90/p99, throughput, load time, memory')
-    .argument('<model>', 'model (.onnx)')
+    .argument('[model]', 'model (.onnx)')
+    .option('--suite <names>', 'instead of a model: run the repository\'s bench suites (comma-separated, as `npm run bench -- NAME`; in a clone)')
+    .option('--write', 'with --suite: update the committed bench/results (by default results go to a temp folder)')
+    .option('--quick', 'with --suite: fewer cases')
     .option('--engine <names>', 'comma-separated engines: ort, native, auto', engineList, ['ort', 'native'])
     .option('--dim <name=value>', 'value of a symbolic dim (repeatable)', collectNumberPairs, {})
     .option('--shape <input=d1,d2,...>', 'whole shape of an input, unnamed dims included (repeatable)', collectShapes, {})
@@ -44,7 +49,13 @@ export function registerBench(program: Command): void {
     .option('--runs <n>', 'timed runs per engine', positiveInt, 50)
     .option('--warmup <n>', 'untimed runs per engine first', nonNegativeInt, 5)
     .option('--json', 'print the report as JSON')
-    .action(async (model: string, opts) => {
+    .action(async (model: string | undefined, opts) => {
+      if (opts.suite !== undefined) {
+        if (model !== undefined) throw new UsageError('give a model or --suite, not both');
+        process.exitCode = await runBenchSuites(opts.suite, { write: opts.write, quick: opts.quick });
+        return;
+      }
+      if (model === undefined) throw new UsageError('missing model: onnxforge bench MODEL (or --suite NAME for the repository\'s bench suites)');
       const progress = createProgress('bench');
       const report = await benchModel(model, {
         engines: opts.engine, dims: opts.dim, shapes: opts.shape, batch: opts.batch, threads: opts.threads, runs: opts.runs, warmup: opts.warmup,

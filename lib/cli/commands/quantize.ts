@@ -127,6 +127,8 @@ export function registerQuantize(program: Command): void {
     .addOption(new Option('--method <method>', 'static: how ranges are chosen').choices(['minmax', 'percentile', 'entropy']).default('minmax'))
     .option('--percentile <p>', 'static --method percentile: percentile of |x| kept', positiveNumber, 99.999)
     .option('--bins <n>', 'static: histogram bins for percentile/entropy', positiveInt, 2048)
+    // compare, convert and prune call the same sample folders --inputs; quantize accepts that spelling too.
+    .addOption(new Option('--inputs <dir>').hideHelp())
     .option('--calibration-batch <n>', 'static: samples per onnxruntime run during calibration', positiveInt, 8)
     .option('--calibration-samples <n>', 'static without --calibration: generated random samples (a warning is printed)', positiveInt, 16)
     .addOption(new Option('--bits <n>', 'weight-only: 4 (com.microsoft MatMulNBits) or 8 (DequantizeLinear + op)').choices(['4', '8']).default('4'))
@@ -157,6 +159,7 @@ export function registerQuantize(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action(async (file: string, opts) => {
       if (opts.perChannel && opts.perTensor) throw new UsageError('--per-channel and --per-tensor contradict each other');
+      if (opts.calibration !== undefined && opts.inputs !== undefined) throw new UsageError('--inputs is another name for --calibration: give one');
       const progress = stepProgress();
       const options: QuantizeFileOptions = {
         mode: opts.mode,
@@ -167,7 +170,7 @@ export function registerQuantize(program: Command): void {
         symmetricActivations: opts.symmetricActivations === true,
         symmetricWeights: opts.asymmetricWeights !== true,
         reduceRange: opts.reduceRange === true,
-        calibration: opts.calibration,
+        calibration: opts.calibration ?? opts.inputs,
         method: opts.method,
         percentile: opts.percentile,
         bins: opts.bins,

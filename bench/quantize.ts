@@ -10,7 +10,9 @@ import * as path from 'path';
 import type { LatencyStats } from '../lib/compare/latency';
 import type { Feeds } from '../lib/engine/tensor';
 import { kernels } from '../lib/kernels';
-import { buildTransformerBlock, loadModel, type Model } from '../lib/onnx';
+import { buildMobileNetV3Like, buildResNetLike, buildTransformerBlock, loadModel, type Model } from '../lib/onnx';
+import { measureKernelSpeeds } from './quantize-kernels';
+import type { KernelSpeedEntry, KernelSpeedTable } from '../lib/quantize/kernel-speed';
 import { createRandom } from '../lib/onnx/random';
 import { quantize, type QuantizeOptions } from '../lib/quantize';
 import { sileroFeeds, textImageFeeds } from './quantize-inputs';
@@ -88,6 +90,13 @@ async function measure(name: string, source: Model, mode: Mode, calibration: Fee
   });
 }
 
+/** What static and dynamic mode do by default (slower kernels kept float), and static with --force. */
+const DEFAULT_MODES: Mode[] = [
+  { label: 'static int8 (default: full QDQ, slower kernels kept float)', options: { mode: 'static' } },
+  { label: 'static int8 (--force: every op type)', options: { mode: 'static', force: true } },
+  { label: 'dynamic int8 (default: slower kernels kept float)', options: { mode: 'dynamic' } },
+];
+
 interface RealCase {
   name: string;
   file: string;
@@ -107,12 +116,12 @@ const REAL: RealCase[] = [
     ],
   },
   { name: 'PaddleOCR cls (conv, opset 9)', file: path.join(OCR, 'ch_ppocr_mobile_v2.0_cls_infer.onnx'), samples: lines(192), modes: REAL_MODES },
-  { name: 'PP-OCRv4 rec (conv + attention MatMul)', file: path.join(OCR, 'ch_PP-OCRv4_rec_infer.onnx'), samples: lines(320), modes: REAL_MODES },
+  { name: 'PP-OCRv4 rec (conv + attention MatMul)', file: path.join(OCR, 'ch_PP-OCRv4_rec_infer.onnx'), samples: lines(320), modes: DEFAULT_MODES },
   {
     name: 'PP-OCRv4 det (conv, 320x320)',
     file: path.join(OCR, 'ch_PP-OCRv4_det_infer.onnx'),
     samples: () => Array.from({ length: 4 }, (_, i) => textImageFeeds({ height: 320, width: 320, normalize: 'imagenet', seed: i })),
-    modes: REAL_MODES,
+    modes: DEFAULT_MODES,
   },
 ];
 
@@ -155,16 +164,67 @@ function markdown(rows: Row[], machine: string, settings: PairSettings): string 
   ].join('\n');
 }
 
+/** Unit-variance images, as torchvision's per-channel normalisation gives. */
+function imageFeeds(size: number, seed: number): Feeds {
+  const next = createRandom(seed + 1000);
+  const data = new Float32Array(3 * size * size);
+  for (let i = 0; i < data.length; i++) data[i] = (next() + next() + next() - 1.5) * 2;
+  return { input: { type: 'float32', dims: [1, 3, size, size], data } };
+}
+
+const CONV_SIZE = 224;
+
+/** Builder conv nets (MobileNetV3-small-like, ResNet-18-like) at 224 x 224. */
+async function convNetRows(settings: PairSettings, quick: boolean): Promise<Row[]> {
+  const nets: [string, () => Model][] = [
+    ['MobileNetV3-small-like (builder, 224)', () => buildMobileNetV3Like({ height: CONV_SIZE, width: CONV_SIZE, batch: 1 })],
+    ['ResNet-18-like (builder, 224)', () => buildResNetLike({ height: CONV_SIZE, width: CONV_SIZE, batch: 1 })],
+  ];
+  const samples = Array.from({ length: quick ? 4 : 8 }, (_, i) => imageFeeds(CONV_SIZE, i));
+  const rows: Row[] = [];
+  for (const [name, build] of nets) {
+    const model = build();
+    for (const mode of DEFAULT_MODES) rows.push(...await measure(name, model, mode, samples, [samples[0]], settings));
+  }
+  return rows;
+}
+
+function kernelMarkdown(table: KernelSpeedTable): string[] {
+  return [
+    `## onnxruntime's quantized kernels against float, per op type (${table.machine}, onnxruntime ${table.onnxruntime})`,
+    '',
+    '| mode | op | quantized form as onnxruntime runs it | float ms | quantized ms | quantized / float | by default |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...table.entries.map((e) => `| ${e.mode} | ${e.opType} | ${e.kernel} | ${e.floatMs.toFixed(3)} | ${e.quantizedMs.toFixed(3)} | ${(e.quantizedMs / e.floatMs).toFixed(2)}x | ${e.quantizedMs <= e.floatMs ? 'quantized' : 'kept float'} |`),
+    '',
+  ];
+}
+
 export async function runQuantizeBench(args: string[]): Promise<void> {
   const { flag, outDir, quick } = benchFlags(args);
   const threads = flag('threads') === undefined ? undefined : Number(flag('threads'));
   const settings: PairSettings = { runs: Number(flag('runs') ?? (quick ? 5 : 10)), engine: { threads } };
   const layers = Number(flag('layers') ?? (quick ? 1 : 4));
-  const only = flag('only');
+  // --only=encoder,convnets,real,kernels (comma separated); all by default.
+  const only = flag('only')?.split(',');
+  const wants = (part: string) => !only || only.includes(part);
+  const writeTable = args.includes('--write-kernel-table');
   const info = kernels.cpuInfo();
   const machine = `${machineName()}, onnxruntime threads ${threads ?? 'default'}`;
+  let kernelTable: KernelSpeedTable | undefined;
+  if (wants('kernels') || writeTable) {
+    process.stderr.write('quantize: timing quantized kernels against float, per op type\n');
+    const entries: KernelSpeedEntry[] = await measureKernelSpeeds({ threads }, quick ? 20 : 50, (line) => process.stderr.write(`  ${line}\n`));
+    const ortVersion = (JSON.parse(fs.readFileSync(require.resolve('onnxruntime-node/package.json'), 'utf8')) as { version: string }).version;
+    kernelTable = { machine: machineName(), onnxruntime: ortVersion, entries };
+    if (writeTable) {
+      const file = path.resolve(__dirname, '../../lib/quantize/kernel-speed-table.json');
+      fs.writeFileSync(file, JSON.stringify(kernelTable, null, 2) + '\n');
+      process.stderr.write(`quantize: wrote ${file}\n`);
+    }
+  }
   const rows: Row[] = [];
-  if (only !== 'real') {
+  if (wants('encoder')) {
     const name = `encoder ${layers}x(h${ENCODER.hidden}, ffn${ENCODER.ffn}), seq ${ENCODER.seq}`;
     process.stderr.write(`quantize: building ${name}\n`);
     const encoder = buildTransformerBlock({ layers, ...ENCODER, batch: 'batch' });
@@ -172,7 +232,8 @@ export async function runQuantizeBench(args: string[]): Promise<void> {
     const timing = (quick ? QUICK_BATCHES : BATCHES).map((b) => encoderFeeds(b, b));
     for (const mode of ENCODER_MODES) rows.push(...await measure(name, encoder, mode, calibration, timing, settings));
   }
-  if (only !== 'encoder') {
+  if (wants('convnets')) rows.push(...await convNetRows(settings, quick));
+  if (wants('real')) {
     for (const real of REAL) {
       if (!fs.existsSync(real.file)) {
         process.stderr.write(`quantize: ${real.file} is not installed; skipping ${real.name}\n`);
@@ -182,6 +243,6 @@ export async function runQuantizeBench(args: string[]): Promise<void> {
       for (const mode of real.modes) rows.push(...await measure(real.name, loadModel(real.file), mode, samples, [samples[0]], settings));
     }
   }
-  const result = { suite: 'quantize', machine, cpu: info, onnxruntimeThreads: threads ?? 'default', targets: targets(rows), rows };
-  writeResults(outDir, 'quantize', result, markdown(rows, machine, settings));
+  const result = { suite: 'quantize', machine, cpu: info, onnxruntimeThreads: threads ?? 'default', targets: targets(rows), rows, kernelSpeeds: kernelTable ?? null };
+  writeResults(outDir, 'quantize', result, markdown(rows, machine, settings) + (kernelTable ? '\n' + kernelMarkdown(kernelTable).join('\n') : ''));
 }

@@ -2,6 +2,8 @@
 import type { Feeds } from '../engine/tensor';
 import type { EngineOptions } from '../engine/engine';
 import type { QuantType } from './quant-math';
+import type { KernelSpeedTable } from './kernel-speed';
+import { STATIC_OP_TYPES } from './static/op-kinds';
 
 export type QuantizeMode = 'dynamic' | 'static' | 'weight-only';
 export type QuantFormat = 'qoperator' | 'qdq';
@@ -70,6 +72,14 @@ export interface QuantizeOptions {
   /** Keep the last layer in float: the quantizable nodes that feed no other quantizable node. */
   keepLast?: boolean;
 
+  /**
+   * Quantize op types even where onnxruntime's quantized kernel was measured slower than its float one
+   * (default false: kernel-speed-table.json keeps those in float, and the report says why).
+   */
+  force?: boolean;
+  /** The measured kernel speeds that decide what stays in float (default: lib/quantize/kernel-speed-table.json). */
+  kernelSpeeds?: KernelSpeedTable;
+
   /** Compare the result against the original in onnxruntime (default true). */
   verify?: boolean;
   /** Samples for verification when there is no calibration data (default 4). */
@@ -90,14 +100,14 @@ export interface QuantizeOptions {
 
 export const DEFAULT_OP_TYPES: Record<QuantizeMode, string[]> = {
   dynamic: ['MatMul', 'Gemm', 'Conv'],
-  static: ['MatMul', 'Gemm', 'Conv'],
+  static: STATIC_OP_TYPES,
   'weight-only': ['MatMul', 'Gemm', 'Conv'],
 };
 
 /** Op types each mode knows how to rewrite (a request for others is refused up front). */
 export const SUPPORTED_OP_TYPES: Record<QuantizeMode, string[]> = {
   dynamic: ['MatMul', 'Gemm', 'Conv', 'Gather'],
-  static: ['MatMul', 'Gemm', 'Conv'],
+  static: STATIC_OP_TYPES,
   'weight-only': ['MatMul', 'Gemm', 'Conv', 'Gather'],
 };
 

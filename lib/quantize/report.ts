@@ -30,5 +30,11 @@ export interface QuantizeReport {
   calibration: CalibrationSummary | null;
   /** Figures against the original in onnxruntime; null with verify: false. */
   verification: CompareReport | null;
+  /** Exporter-style x * Clip(x + 3, 0, 6) / 6 rewritten as Mul(x, HardSigmoid(x)) before static quantization. */
+  hardSwishesRewritten: number;
+  /** Why verification did not run although asked for (the original fails on the inputs); null otherwise. */
+  verificationSkipped: string | null;
   warnings: string[];
+  /** One line: what was quantized and how the result compares, slower-than-float included. */
+  summary: string;
 }

@@ -18,16 +18,8 @@ function positiveNumber(value: string): number {
   return n;
 }
 
-function countByOp(nodes: { opType: string }[]): string {
-  const counts = new Map<string, number>();
-  for (const n of nodes) counts.set(n.opType, (counts.get(n.opType) ?? 0) + 1);
-  return [...counts].map(([op, n]) => `${op} ${n}`).join(', ');
-}
-
 function formatReport(r: QuantizeReport, output: string): string {
-  const lines = [
-    `${r.mode} quantization (${r.format}): ${r.quantized.length} node(s) quantized${r.quantized.length ? ` (${countByOp(r.quantized)})` : ''}, ${r.skipped.length} skipped`,
-  ];
+  const lines = [r.summary];
   if (r.skipped.length) {
     lines.push('', table(['skipped node', 'op', 'graph', 'reason'], r.skipped.map((s) => [s.node, s.opType, s.graph, s.detail])));
   }
@@ -39,6 +31,7 @@ function formatReport(r: QuantizeReport, output: string): string {
     lines.push(`opset ${r.opset.to} kept`);
   }
   if (r.batchNormsFolded) lines.push(`folded ${r.batchNormsFolded} BatchNormalization node(s) into the Conv before them`);
+  if (r.hardSwishesRewritten) lines.push(`rewrote ${r.hardSwishesRewritten} x * Clip(x + 3, 0, 6) / 6 hard-swish(es) as x * HardSigmoid(x)`);
   if (r.domainsAdded.length) lines.push(`imports added: ${r.domainsAdded.join(', ')}`);
   lines.push(`size: ${formatBytes(r.size.beforeBytes)} -> ${formatBytes(r.size.afterBytes)} (${r.size.ratio.toFixed(3)}x)`);
   if (r.calibration) {
@@ -46,6 +39,7 @@ function formatReport(r: QuantizeReport, output: string): string {
     lines.push(`calibration: ${c.method}, ${c.samples} sample(s)${c.generated ? ' of generated random data' : ''}, ${c.tensors} range(s)`);
   }
   if (r.verification) lines.push('', ...againstOriginal(r.verification, 'quantized'));
+  if (r.verificationSkipped) lines.push('', r.verificationSkipped);
   lines.push('', `wrote ${output}`);
   return lines.join('\n');
 }
@@ -99,6 +93,7 @@ export function registerQuantize(program: Command): void {
     .option('--no-fold-batchnorm', 'keep BatchNormalization nodes instead of folding them into the Conv before them')
     .option('--keep-first', 'keep the first layer in float (quantizable nodes no other quantizable node feeds)')
     .option('--keep-last', 'keep the last layer in float (quantizable nodes that feed no other)')
+    .option('--force', 'quantize op types even where onnxruntime\'s quantized kernel was measured slower than float (by default they stay float and the report says why)')
     .option('--no-verify', 'skip running the result against the original in onnxruntime')
     .option('--samples <n>', 'generated verification samples when there is no calibration data', positiveInt, 4)
     .option('--runs <n>', 'timed runs per model for the latency figure (0 skips)', nonNegativeInt, 10)
@@ -138,6 +133,7 @@ export function registerQuantize(program: Command): void {
         foldBatchNorm: opts.foldBatchnorm,
         keepFirst: opts.keepFirst === true,
         keepLast: opts.keepLast === true,
+        force: opts.force === true,
         verify: opts.verify,
         verifySamples: opts.samples,
         latencyRuns: opts.runs,

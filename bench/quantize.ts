@@ -1,10 +1,14 @@
-// npm run bench -- quantize [--quick] [--runs=10] [--threads=N] [--layers=4] [--out=DIR] [--only=encoder|real]:
+// npm run bench -- quantize [--quick] [--runs=10] [--threads=N] [--layers=4] [--out=DIR]
+//   [--only=encoder,convnets,real,kernels] [--write-kernel-table]:
 // what quantization buys in onnxruntime-node. A linear-heavy transformer encoder (hidden 768, ffn 3072,
 // seq 128) at batch 1/4/8 in every mode, and the real models that ship in npm packages (silero VAD,
 // PaddleOCR cls/det, PP-OCRv4 rec) on synthetic speech and text images. Each quantized model is timed
 // against its float original in the same run (interleaved, after warm-up); accuracy is compare's
 // (cosine, top-1 agreement). --quick: a 1-layer encoder at batch 1 and 8, 5 runs. Writes quantize.json and
-// quantize.md to bench/results/.
+// quantize.md to bench/results/. convnets: the builder MobileNetV3-small-like and ResNet-18-like nets at 224 x 224
+// (random weights, unit-variance images). kernels: per op type, onnxruntime's quantized kernel against float
+// (quantize-kernels.ts); --write-kernel-table also writes lib/quantize/kernel-speed-table.json, which quantize
+// consults to keep slower op types float.
 import * as fs from 'fs';
 import * as path from 'path';
 import type { LatencyStats } from '../lib/compare/latency';

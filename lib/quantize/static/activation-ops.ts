@@ -37,6 +37,9 @@ const check = (ctx: RewriteContext, ref: NodeRef): string | undefined => {
   const node = ref.node;
   const nonFloat = [...dataInputs(ref).map((i) => node.input[i]), node.output[0]].find((name) => name && ctx.elemTypes.has(name) && ctx.elemTypes.get(name) !== DataType.FLOAT);
   if (nonFloat) return `"${nonFloat}" is not float32 (shape arithmetic stays as it is)`;
+  // In If/Loop bodies only the weighted ops are quantized: onnxruntime 1.30's QDQ handling there is
+  // fragile (an abort on a folded Conv -> Conv), and silero VAD loses accuracy with its Adds quantized.
+  if (ref.graphPath !== 'main') return 'kept in float: inside an If/Loop body only Conv/MatMul/Gemm are quantized';
   const inputs = dataInputs(ref);
   const activations = activationInputsOf(ctx, ref);
   if (activations.length === 0) return 'every input is a constant (constant folding, not quantization, applies)';
@@ -45,6 +48,14 @@ const check = (ctx: RewriteContext, ref: NodeRef): string | undefined => {
     if (constant !== undefined && !ctx.scope.floatConstant(node.input[constant], ref.graph)) return 'its constant operand is not float32';
   } else if (activations.length !== inputs.length) {
     return 'a data input is a constant';
+  }
+  if (ctx.calibrated && (PASS_THROUGH_OPS.includes(node.opType) || CONCAT_OPS.includes(node.opType))
+    && activations.some((i) => !ctx.quantizedValues.has(node.input[i]))) {
+    // As onnxruntime's quantizer does: moving values starts no int8 island, it only carries one on.
+    return 'kept in float: its input is not quantized (an op that only moves values carries int8 on, never starts it)';
+  }
+  if (ctx.model.graph.output.some((o) => o.name === node.output[0])) {
+    return 'kept in float: its output is a model output (quantizing it would only add error there)';
   }
   return rangeProblem(ctx, [...activations.map((i) => node.input[i]), node.output[0]]);
 };

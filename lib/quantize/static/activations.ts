@@ -133,6 +133,9 @@ function foldableActivation(ctx: RewriteContext, ref: NodeRef): NodeRef | undefi
   if (ctx.options.symmetricActivations) return undefined;
   const reader = soleClampingReader(ctx, ref.graph, ref.node.output[0]);
   if (!reader || !hasRange(ctx, reader.node.output[0])) return undefined;
+  // Inside If/Loop bodies a folded Conv -> Q -> DQ -> Conv makes onnxruntime 1.30 abort in its basic
+  // graph optimizations (silero VAD): clamps there stay as they are.
+  if (ref.graphPath !== 'main') return undefined;
   const bounds = clipBounds(ctx, reader);
   if (!bounds) return undefined;
   const { scale, zeroPoint } = activationParams(ctx, reader.node.output[0]);

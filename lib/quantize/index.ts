@@ -8,3 +8,4 @@ export type { OpsetUpgrade } from './opset-upgrade';
 export { readCalibrationDir } from './calibration/samples';
 export { parseNpz, DEFAULT_NPZ_MAX_BYTES, type ParseNpzOptions } from './calibration/npz';
 export { quantizeBlockwise, dequantizeBlockwise, type BlockwiseOptions, type BlockwiseWeights } from './blockwise';
+export { MEASURED_KERNEL_SPEEDS, type KernelSpeedTable, type KernelSpeedEntry } from './kernel-speed';

@@ -22,7 +22,7 @@ import type { NodeRewriter } from './rewriter';
 import { outcome, selectNodes, type NodeOutcome } from './selection';
 import { settleStaticRanges, staticRewriters, staticTensorsToCalibrate } from './static-qdq';
 import { inferElemTypes } from '../convert/elem-types';
-import { hardSwishGate, rewriteHardSwishPatterns } from './static/hard-swish';
+import { hardSwishPart, rewriteHardSwishPatterns } from './static/hard-swish';
 import { MEASURED_KERNEL_SPEEDS, slowerKernelReason } from './kernel-speed';
 import { verifyQuantized } from './verification';
 import { summaryLine } from './summary';
@@ -62,10 +62,8 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
   // Never slower by default: op types whose quantized kernel was measured slower than float stay float.
   const speeds = o.kernelSpeeds ?? MEASURED_KERNEL_SPEEDS;
   const candidates = selection.candidates.filter((ref) => {
-    const slower = o.force ? undefined : slowerKernelReason(speeds, o.mode, ref.node.opType)
-      // x * HardSigmoid(x) runs as one float hard-swish: quantizing the Mul alone adds a Q/DQ round trip.
-      ?? (hardSwishGate(model, ref.node) && slowerKernelReason(speeds, o.mode, 'HardSigmoid')
-        ? 'kept in float with the HardSigmoid of its hard-swish (x * HardSigmoid(x)), whose quantized kernel is slower; --force quantizes it anyway' : undefined);
+    const slower = (o.mode === 'static' ? hardSwishPart(model, ref.node) : undefined)
+      ?? (o.force ? undefined : slowerKernelReason(speeds, o.mode, ref.node.opType));
     if (slower) skipped.push(outcome(ref, slower));
     return !slower;
   });

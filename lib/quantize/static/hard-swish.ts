@@ -93,3 +93,16 @@ export function hardSwishGate(model: Model, node: NodeProto): NodeProto | undefi
   }
   return undefined;
 }
+
+/**
+ * Why a node of x * HardSigmoid(x) stays float in static mode: the whole hard-swish is one function
+ * of x between the quantize pairs around it, which onnxruntime runs as DQ + float ops + Q (no slower
+ * than QLinearMul over a separately quantized gate) and the native engine as one 256-entry lookup.
+ * Undefined for any other node (a squeeze-excite gate's HardSigmoid reads another value).
+ */
+export function hardSwishPart(model: Model, node: NodeProto): string | undefined {
+  const reason = 'kept in float: part of a hard-swish x * HardSigmoid(x), which runs whole between the quantize pairs around it';
+  if (hardSwishGate(model, node)) return reason;
+  if (node.opType !== 'HardSigmoid') return undefined;
+  return model.consumers(node.output[0]).some((c) => hardSwishGate(model, c.node) === node) ? reason : undefined;
+}

@@ -167,7 +167,8 @@ function markdown(rows: Row[], machine: string, settings: PairSettings): string 
     '',
     `Medians of ${settings.runs} interleaved runs after warm-up. Cosine and top-1 agreement per output against float32 on the`,
     'calibration samples (encoder: generated hidden states; OCR: synthetic text images; silero: synthetic speech, sr 16000).',
-    'Size is the serialized model against the float one.',
+    'Size is the serialized model against the float one. Builder conv nets: random weights, unit-variance images;',
+    'the kernel table: fastest of the timed runs per side. On a machine shared with other jobs, figures are noisy.',
     '',
   ].join('\n');
 }

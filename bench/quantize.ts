@@ -1,16 +1,22 @@
-// npm run bench -- quantize [--quick] [--runs=10] [--threads=N] [--layers=4] [--out=DIR] [--only=encoder|real]:
+// npm run bench -- quantize [--quick] [--runs=10] [--threads=N] [--layers=4] [--out=DIR]
+//   [--only=encoder,convnets,real,kernels] [--write-kernel-table]:
 // what quantization buys in onnxruntime-node. A linear-heavy transformer encoder (hidden 768, ffn 3072,
 // seq 128) at batch 1/4/8 in every mode, and the real models that ship in npm packages (silero VAD,
 // PaddleOCR cls/det, PP-OCRv4 rec) on synthetic speech and text images. Each quantized model is timed
 // against its float original in the same run (interleaved, after warm-up); accuracy is compare's
 // (cosine, top-1 agreement). --quick: a 1-layer encoder at batch 1 and 8, 5 runs. Writes quantize.json and
-// quantize.md (to bench/results/ with --write).
+// quantize.md (to bench/results/ with --write). convnets: the builder MobileNetV3-small-like and ResNet-18-like nets at 224 x 224
+// (random weights, unit-variance images). kernels: per op type, onnxruntime's quantized kernel against float
+// (quantize-kernels.ts); --write-kernel-table also writes lib/quantize/kernel-speed-table.json, which quantize
+// consults to keep slower op types float.
 import * as fs from 'fs';
 import * as path from 'path';
 import type { LatencyStats } from '../lib/compare/latency';
 import type { Feeds } from '../lib/engine/tensor';
 import { kernels } from '../lib/kernels';
-import { buildTransformerBlock, loadModel, type Model } from '../lib/onnx';
+import { buildMobileNetV3Like, buildResNetLike, buildTransformerBlock, loadModel, type Model } from '../lib/onnx';
+import { measureKernelSpeeds } from './quantize-kernels';
+import { MEASURED_KERNEL_SPEEDS, type KernelSpeedEntry, type KernelSpeedTable } from '../lib/quantize/kernel-speed';
 import { createRandom } from '../lib/onnx/random';
 import { quantize, type QuantizeOptions } from '../lib/quantize';
 import { sileroFeeds, textImageFeeds } from './quantize-inputs';
@@ -88,6 +94,13 @@ async function measure(name: string, source: Model, mode: Mode, calibration: Fee
   });
 }
 
+/** What static and dynamic mode do by default (slower kernels kept float), and static with --force. */
+const DEFAULT_MODES: Mode[] = [
+  { label: 'static int8 (default: full QDQ, slower kernels kept float)', options: { mode: 'static' } },
+  { label: 'static int8 (--force: every op type)', options: { mode: 'static', force: true } },
+  { label: 'dynamic int8 (default: slower kernels kept float)', options: { mode: 'dynamic' } },
+];
+
 interface RealCase {
   name: string;
   file: string;
@@ -107,12 +120,12 @@ const REAL: RealCase[] = [
     ],
   },
   { name: 'PaddleOCR cls (conv, opset 9)', file: path.join(OCR, 'ch_ppocr_mobile_v2.0_cls_infer.onnx'), samples: lines(192), modes: REAL_MODES },
-  { name: 'PP-OCRv4 rec (conv + attention MatMul)', file: path.join(OCR, 'ch_PP-OCRv4_rec_infer.onnx'), samples: lines(320), modes: REAL_MODES },
+  { name: 'PP-OCRv4 rec (conv + attention MatMul)', file: path.join(OCR, 'ch_PP-OCRv4_rec_infer.onnx'), samples: lines(320), modes: DEFAULT_MODES },
   {
     name: 'PP-OCRv4 det (conv, 320x320)',
     file: path.join(OCR, 'ch_PP-OCRv4_det_infer.onnx'),
     samples: () => Array.from({ length: 4 }, (_, i) => textImageFeeds({ height: 320, width: 320, normalize: 'imagenet', seed: i })),
-    modes: REAL_MODES,
+    modes: DEFAULT_MODES,
   },
 ];
 
@@ -132,6 +145,10 @@ function targets(rows: Row[]): string[] {
     const ok = int4[0].sizeRatio <= 0.17 && worst(int4[0]) >= 0.98;
     out.push(`weight-only int4 <= 0.17x size with cosine >= 0.98: ${ok ? 'met' : 'NOT met'} (${int4[0].sizeRatio.toFixed(3)}x, cosine ${worst(int4[0]).toFixed(4)})`);
   }
+  for (const r of rows.filter((row) => row.model.includes('(builder') && row.mode.startsWith('static int8 (default'))) {
+    const ok = r.latency.speedup >= 1.5 && worst(r) >= 0.995;
+    out.push(`${r.model}: static int8 >= 1.5x faster than float32 with cosine >= 0.995: ${ok ? 'met' : 'NOT met'} (${r.latency.speedup.toFixed(2)}x, cosine ${worst(r).toFixed(4)})`);
+  }
   return out;
 }
 
@@ -150,9 +167,46 @@ function markdown(rows: Row[], machine: string, settings: PairSettings): string 
     '',
     `Medians of ${settings.runs} interleaved runs after warm-up. Cosine and top-1 agreement per output against float32 on the`,
     'calibration samples (encoder: generated hidden states; OCR: synthetic text images; silero: synthetic speech, sr 16000).',
-    'Size is the serialized model against the float one.',
+    'Size is the serialized model against the float one. Builder conv nets: random weights, unit-variance images;',
+    'the kernel table: fastest of the timed runs per side. On a machine shared with other jobs, figures are noisy.',
     '',
   ].join('\n');
+}
+
+/** Unit-variance images, as torchvision's per-channel normalisation gives. */
+function imageFeeds(size: number, seed: number): Feeds {
+  const next = createRandom(seed + 1000);
+  const data = new Float32Array(3 * size * size);
+  for (let i = 0; i < data.length; i++) data[i] = (next() + next() + next() - 1.5) * 2;
+  return { input: { type: 'float32', dims: [1, 3, size, size], data } };
+}
+
+const CONV_SIZE = 224;
+
+/** Builder conv nets (MobileNetV3-small-like, ResNet-18-like) at 224 x 224. */
+async function convNetRows(settings: PairSettings, quick: boolean): Promise<Row[]> {
+  const nets: [string, () => Model][] = [
+    ['MobileNetV3-small-like (builder, 224)', () => buildMobileNetV3Like({ height: CONV_SIZE, width: CONV_SIZE, batch: 1 })],
+    ['ResNet-18-like (builder, 224)', () => buildResNetLike({ height: CONV_SIZE, width: CONV_SIZE, batch: 1 })],
+  ];
+  const samples = Array.from({ length: quick ? 4 : 8 }, (_, i) => imageFeeds(CONV_SIZE, i));
+  const rows: Row[] = [];
+  for (const [name, build] of nets) {
+    const model = build();
+    for (const mode of DEFAULT_MODES) rows.push(...await measure(name, model, mode, samples, [samples[0]], settings));
+  }
+  return rows;
+}
+
+function kernelMarkdown(table: KernelSpeedTable): string[] {
+  return [
+    `## onnxruntime's quantized kernels against float, per op type (${table.machine}, onnxruntime ${table.onnxruntime})`,
+    '',
+    '| mode | op | quantized form as onnxruntime runs it | float ms | quantized ms | quantized / float | by default |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...table.entries.map((e) => `| ${e.mode} | ${e.opType} | ${e.kernel} | ${e.floatMs.toFixed(3)} | ${e.quantizedMs.toFixed(3)} | ${(e.quantizedMs / e.floatMs).toFixed(2)}x | ${e.quantizedMs <= e.floatMs ? 'quantized' : 'kept float'} |`),
+    '',
+  ];
 }
 
 export async function runQuantizeBench(args: string[]): Promise<void> {
@@ -160,11 +214,26 @@ export async function runQuantizeBench(args: string[]): Promise<void> {
   const threads = flag('threads') === undefined ? undefined : Number(flag('threads'));
   const settings: PairSettings = { runs: Number(flag('runs') ?? (quick ? 5 : 10)), engine: { threads } };
   const layers = Number(flag('layers') ?? (quick ? 1 : 4));
-  const only = flag('only');
+  // --only=encoder,convnets,real,kernels (comma separated); all by default.
+  const only = flag('only')?.split(',');
+  const wants = (part: string) => !only || only.includes(part);
+  const writeTable = args.includes('--write-kernel-table');
   const info = kernels.cpuInfo();
   const machine = `${machineName()}, onnxruntime threads ${threads ?? 'default'}`;
+  let kernelTable: KernelSpeedTable | undefined;
+  if (wants('kernels') || writeTable) {
+    process.stderr.write('quantize: timing quantized kernels against float, per op type\n');
+    const entries: KernelSpeedEntry[] = await measureKernelSpeeds({ threads }, quick ? 20 : 50, (line) => process.stderr.write(`  ${line}\n`));
+    const ortVersion = (JSON.parse(fs.readFileSync(require.resolve('onnxruntime-node/package.json'), 'utf8')) as { version: string }).version;
+    kernelTable = { machine: machineName(), onnxruntime: ortVersion, entries };
+    if (writeTable) {
+      const file = path.resolve(__dirname, '../../lib/quantize/kernel-speed-table.json');
+      fs.writeFileSync(file, JSON.stringify(kernelTable, null, 2) + '\n');
+      process.stderr.write(`quantize: wrote ${file}\n`);
+    }
+  }
   const rows: Row[] = [];
-  if (only !== 'real') {
+  if (wants('encoder')) {
     const name = `encoder ${layers}x(h${ENCODER.hidden}, ffn${ENCODER.ffn}), seq ${ENCODER.seq}`;
     process.stderr.write(`quantize: building ${name}\n`);
     const encoder = buildTransformerBlock({ layers, ...ENCODER, batch: 'batch' });
@@ -172,7 +241,8 @@ export async function runQuantizeBench(args: string[]): Promise<void> {
     const timing = (quick ? QUICK_BATCHES : BATCHES).map((b) => encoderFeeds(b, b));
     for (const mode of ENCODER_MODES) rows.push(...await measure(name, encoder, mode, calibration, timing, settings));
   }
-  if (only !== 'encoder') {
+  if (wants('convnets')) rows.push(...await convNetRows(settings, quick));
+  if (wants('real')) {
     for (const real of REAL) {
       if (!fs.existsSync(real.file)) {
         process.stderr.write(`quantize: ${real.file} is not installed; skipping ${real.name}\n`);
@@ -182,6 +252,8 @@ export async function runQuantizeBench(args: string[]): Promise<void> {
       for (const mode of real.modes) rows.push(...await measure(real.name, loadModel(real.file), mode, samples, [samples[0]], settings));
     }
   }
-  const result = { suite: 'quantize', machine, cpu: info, onnxruntimeThreads: threads ?? 'default', targets: targets(rows), rows };
-  writeResults(outDir, 'quantize', result, markdown(rows, machine, settings));
+  // Without --only=kernels in this run, the table the pass uses (committed, measured earlier) is shown.
+  const table = kernelTable ?? MEASURED_KERNEL_SPEEDS;
+  const result = { suite: 'quantize', machine, cpu: info, onnxruntimeThreads: threads ?? 'default', targets: targets(rows), rows, kernelSpeeds: table };
+  writeResults(outDir, 'quantize', result, markdown(rows, machine, settings) + '\n' + kernelMarkdown(table).join('\n'));
 }

@@ -136,7 +136,7 @@ const CASES: Record<string, Case> = {
       ...COMPARE_FIGURES, /^speed-up in onnxruntime: /m],
   },
   'npx onnxforge quantize model.onnx -o model.qdq.onnx --mode static --calibration samples/ --method percentile': {
-    kind: 'cli', expect: [/^static quantization \(qdq\): 2 node\(s\) quantized/m, /^calibration: percentile, 2 sample\(s\)/m, /against the original \(2 given sample\(s\)\)/],
+    kind: 'cli', expect: [/^static quantization \(qdq\): 3 node\(s\) quantized \(MatMul 2, Add 1\), 1 skipped/m, /^calibration: percentile, 2 sample\(s\)/m, /against the original \(2 given sample\(s\)\)/],
   },
   'npx onnxforge quantize model.onnx -o model.int4.onnx --mode weight-only --bits 4 --block-size 32': {
     kind: 'cli', expect: [/^weight-only quantization \(.*\): 2 node\(s\) quantized/m, /^imports added: com\.microsoft$/m],

@@ -89,15 +89,25 @@ export async function calibrate(model: Model, targets: CalibrationTarget[], o: R
       if (!s) stats.set(name, (s = new TensorStats(o.bins, keepHistogram)));
       return s;
     };
+    const notFloat = new Set<string>();
     const outputNames = [...new Set([...exposed.outputs.values()].flat())];
     const batches = makeBatches(samples, session.inputs, o.calibrationBatch);
     for (let b = 0; b < batches.length; b++) {
       const feeds = batches[b];
-      const results = outputNames.length > 0 ? await session.run(feeds, outputNames) : {};
+      let results: Awaited<ReturnType<typeof session.run>> = {};
+      try {
+        if (outputNames.length > 0) results = await session.run(feeds, outputNames);
+      } catch (err) {
+        if (!generated) throw err;
+        const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+        throw new RangeError(`the model fails on generated calibration inputs (${reason}): pass real samples with --calibration DIR, `
+          + 'or fix generated inputs with --value NAME=V / --shape NAME=D1,D2 / --dim NAME=N');
+      }
       for (const [name, outputs] of exposed.outputs) {
         for (const output of outputs) {
           const tensor = results[output];
           if (tensor && tensor.data instanceof Float32Array) statsFor(name).add(tensor.data);
+          else if (tensor) notFloat.add(name);
         }
       }
       for (const t of targets) {
@@ -111,6 +121,7 @@ export async function calibrate(model: Model, targets: CalibrationTarget[], o: R
     for (const t of targets) {
       const s = stats.get(t.name);
       if (s?.observed) ranges.set(t.name, rangeOf(s, o));
+      else if (notFloat.has(t.name)) missing.set(t.name, 'not a float32 value');
       else if (!missing.has(t.name)) missing.set(t.name, 'the calibration samples never reach it');
     }
     return {

@@ -13,3 +13,4 @@ export type { LatencySource, LatencyProbe } from './auto/latency';
 export type { GptqReport } from './gptq/summary';
 export type { GptqLayerReport } from './gptq/nbits-weights';
 export { quantizeGptq, HessianAccumulator, type GptqOptions } from './gptq/gptq';
+export { MEASURED_KERNEL_SPEEDS, type KernelSpeedTable, type KernelSpeedEntry } from './kernel-speed';

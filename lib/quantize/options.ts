@@ -5,6 +5,8 @@ import type { QuantType } from './quant-math';
 import type { EvalData } from '../compare/labelled-accuracy';
 import type { AutoGoal } from './auto/auto-report';
 import type { LatencySource } from './auto/latency';
+import type { KernelSpeedTable } from './kernel-speed';
+import { STATIC_OP_TYPES } from './static/op-kinds';
 
 export type QuantizeMode = 'dynamic' | 'static' | 'weight-only';
 export type QuantFormat = 'qoperator' | 'qdq';
@@ -99,6 +101,14 @@ export interface QuantizeOptions {
   /** Keep the last layer in float: the quantizable nodes that feed no other quantizable node. */
   keepLast?: boolean;
 
+  /**
+   * Quantize op types even where onnxruntime's quantized kernel was measured slower than its float one
+   * (default false: kernel-speed-table.json keeps those in float, and the report says why).
+   */
+  force?: boolean;
+  /** The measured kernel speeds that decide what stays in float (default: lib/quantize/kernel-speed-table.json). */
+  kernelSpeeds?: KernelSpeedTable;
+
   /** Compare the result against the original in onnxruntime (default true). */
   verify?: boolean;
   /** Labelled samples: verification reports top-1 accuracy of both models against the labels. */
@@ -121,14 +131,14 @@ export interface QuantizeOptions {
 
 export const DEFAULT_OP_TYPES: Record<QuantizeMode, string[]> = {
   dynamic: ['MatMul', 'Gemm', 'Conv', 'LSTM', 'GRU'],
-  static: ['MatMul', 'Gemm', 'Conv'],
+  static: STATIC_OP_TYPES,
   'weight-only': ['MatMul', 'Gemm', 'Conv'],
 };
 
 /** Op types each mode knows how to rewrite (a request for others is refused up front). */
 export const SUPPORTED_OP_TYPES: Record<QuantizeMode, string[]> = {
   dynamic: ['MatMul', 'Gemm', 'Conv', 'Gather', 'LSTM', 'GRU'],
-  static: ['MatMul', 'Gemm', 'Conv'],
+  static: STATIC_OP_TYPES,
   'weight-only': ['MatMul', 'Gemm', 'Conv', 'Gather'],
 };
 

@@ -1,6 +1,6 @@
 // quantize(model, options): the quantization pass. Reads a Model, returns a new Model and a report;
 // the input is never modified.
-import { compareModels, type CompareReport } from '../compare/compare';
+import type { CompareReport } from '../compare/compare';
 import { accuracyWarnings } from '../compare/accuracy-warnings';
 import type { Feeds } from '../engine/tensor';
 import type { Model } from '../onnx/model';
@@ -20,11 +20,16 @@ import type { QuantizeReport } from './report';
 import { RewriteContext } from './rewrite-context';
 import type { NodeRewriter } from './rewriter';
 import { outcome, selectNodes, type NodeOutcome } from './selection';
-import { staticRewriters, staticTensorsToCalibrate } from './static-qdq';
+import { settleStaticRanges, staticRewriters, staticTensorsToCalibrate } from './static-qdq';
 import { recurrentRewriters } from './recurrent';
 import { gptqStatistics } from './gptq/collect-hessians';
 import { gptqSummary } from './gptq/summary';
 import { quantizeAuto } from './auto/auto';
+import { inferElemTypes } from '../convert/elem-types';
+import { hardSwishPart, rewriteHardSwishPatterns } from './static/hard-swish';
+import { MEASURED_KERNEL_SPEEDS, slowerKernelReason } from './kernel-speed';
+import { verifyQuantized } from './verification';
+import { summaryLine } from './summary';
 
 export interface QuantizeResult {
   model: Model;
@@ -42,23 +47,6 @@ function formatOf(o: ResolvedOptions): QuantizeReport['format'] {
   return o.format;
 }
 
-const VERIFY_SAMPLE_LIMIT = 32;
-
-async function verify(source: Uint8Array | string, result: Uint8Array | string, o: ResolvedOptions, samples: Feeds[] | undefined): Promise<CompareReport> {
-  return compareModels(source, result, {
-    samples: samples?.slice(0, VERIFY_SAMPLE_LIMIT),
-    sampleCount: o.verifySamples ?? 4,
-    latencyRuns: o.latencyRuns ?? 10,
-    seed: o.seed,
-    dims: o.dims,
-    shapes: o.shapes,
-    values: o.values,
-    engine: o.engine,
-    eval: o.eval,
-    onProgress: (done, total) => o.onProgress?.('verify', done, total),
-  });
-}
-
 /** Quantizes a copy of `source` as `options` say; see QuantizeOptions for the modes and their defaults. */
 export async function quantize(source: Model, options: QuantizeOptions): Promise<QuantizeResult> {
   if (options.mode === 'auto') return quantizeAuto(source, options, quantize);
@@ -71,8 +59,19 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
   const rewriters = rewritersFor(o);
   const warnings: string[] = [];
   const batchNormsFolded = o.foldBatchNorm !== false && o.opTypes.includes('Conv') ? foldBatchNorms(model, scope) : 0;
+  const hardSwishesRewritten = o.mode === 'static' && o.opTypes.includes('Mul') ? rewriteHardSwishPatterns(model, scope) : 0;
+  if (o.mode === 'static') ctx.elemTypes = inferElemTypes(model);
 
-  const { candidates, skipped } = selectNodes(model, o, (ref) => rewriters[ref.node.opType].check(ctx, ref));
+  const selection = selectNodes(model, o, (ref) => rewriters[ref.node.opType].check(ctx, ref));
+  const { skipped } = selection;
+  // Never slower by default: op types whose quantized kernel was measured slower than float stay float.
+  const speeds = o.kernelSpeeds ?? MEASURED_KERNEL_SPEEDS;
+  const candidates = selection.candidates.filter((ref) => {
+    const slower = (o.mode === 'static' ? hardSwishPart(model, ref.node) : undefined)
+      ?? (o.force ? undefined : slowerKernelReason(speeds, o.mode, ref.node.opType));
+    if (slower) skipped.push(outcome(ref, slower));
+    return !slower;
+  });
 
   let calibration: CalibrationResult | undefined;
   if (o.mode === 'static' && candidates.length > 0) {
@@ -83,6 +82,7 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
     ctx.ranges = calibration.ranges;
     ctx.missingRanges = calibration.missing;
     ctx.calibrated = true;
+    settleStaticRanges(ctx, candidates);
   }
 
   const gptq = o.algorithm === 'gptq' && candidates.length > 0 ? await gptqStatistics(model, scope, candidates, o) : undefined;
@@ -101,6 +101,10 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
 
   const quantized: NodeOutcome[] = [];
   for (const ref of candidates) {
+    if (!ref.graph.node.includes(ref.node)) {
+      skipped.push(outcome(ref, 'replaced by the opset upgrade (e.g. Softmax in its flatten form); left in float'));
+      continue;
+    }
     const reason = rewriters[ref.node.opType].check(ctx, ref);
     if (reason) skipped.push(outcome(ref, reason));
     else quantized.push(outcome(ref, rewriters[ref.node.opType].rewrite(ctx, ref)));
@@ -120,10 +124,15 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
   const result = modelSource(model, 'quantized');
   const [beforeBytes, afterBytes] = [original.bytes, result.bytes];
   let verification: CompareReport | null = null;
+  let verificationSkipped: string | null = null;
   try {
     if (o.verify !== false) {
       const samples = calibration?.samples ?? (o.calibration !== undefined ? (await collectSamples(o, inputMetadata(source))).samples : undefined);
-      verification = await verify(original.source, result.source, o, samples);
+      const checked = await verifyQuantized(source, original.source, result.source, o, samples);
+      verification = checked.report;
+      verificationSkipped = checked.skipped;
+    }
+    if (verification) {
       if (calibration?.generated) verification.inputsGenerated = true;
       warnings.push(...accuracyWarnings(verification, o.mode === 'static'
         ? 'calibrate on real samples (--calibration), try --method percentile or entropy, or keep the layers feeding it in float (--exclude)'
@@ -138,21 +147,23 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
     original.dispose();
     result.dispose();
   }
-  return {
-    model,
-    report: {
-      mode: o.mode,
-      format: formatOf(o),
-      quantized,
-      skipped,
-      opset: { ...upgrade, raised: upgrade.to > upgrade.from, reason: upgrade.to > upgrade.from ? need.reason : null },
-      batchNormsFolded,
-      domainsAdded,
-      size: { beforeBytes, afterBytes, ratio: afterBytes / beforeBytes },
-      calibration: calibration ? calibration.summary : null,
-      gptq: gptq ? gptqSummary(ctx.gptqLayers, gptq) : null,
-      verification,
-      warnings,
-    },
+  const report: QuantizeReport = {
+    mode: o.mode,
+    format: formatOf(o),
+    quantized,
+    skipped,
+    opset: { ...upgrade, raised: upgrade.to > upgrade.from, reason: upgrade.to > upgrade.from ? need.reason : null },
+    batchNormsFolded,
+    domainsAdded,
+    size: { beforeBytes, afterBytes, ratio: afterBytes / beforeBytes },
+    calibration: calibration ? calibration.summary : null,
+    gptq: gptq ? gptqSummary(ctx.gptqLayers, gptq) : null,
+    verification,
+    hardSwishesRewritten,
+    verificationSkipped,
+    warnings,
+    summary: '',
   };
+  report.summary = summaryLine(report);
+  return { model, report };
 }

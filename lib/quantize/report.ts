@@ -35,7 +35,13 @@ export interface QuantizeReport {
   gptq?: GptqReport | null;
   /** Figures against the original in onnxruntime; null with verify: false. */
   verification: CompareReport | null;
+  /** Exporter-style x * Clip(x + 3, 0, 6) / 6 rewritten as Mul(x, HardSigmoid(x)) before static quantization. */
+  hardSwishesRewritten: number;
+  /** Why verification did not run although asked for (the original fails on the inputs); null otherwise. */
+  verificationSkipped: string | null;
   warnings: string[];
   /** mode 'auto': every candidate tried and the choice. */
   auto?: AutoReport;
+  /** One line: what was quantized and how the result compares, slower-than-float included. */
+  summary: string;
 }

@@ -6,6 +6,7 @@ import { makeNode, type AttributeValue } from '../onnx/attributes';
 import type { Model } from '../onnx/model';
 import type { GraphScope } from './graph-scope';
 import type { ResolvedOptions } from './options';
+import { ActivationGroups } from './static/activation-groups';
 import { quantizeTensor, type QuantizedTensor, type ScaleZeroPoint } from './quant-math';
 import type { GptqLayerReport } from './gptq/nbits-weights';
 
@@ -45,6 +46,10 @@ export class RewriteContext {
   readonly gptqLayers: GptqLayerReport[] = [];
   /** Static mode: activations already behind Q -> DQ, with their parameters. */
   readonly quantizedValues = new Map<string, ScaleZeroPoint>();
+  /** Static mode: values that share one scale and zero point (pass-through ops, Concat). */
+  readonly groups = new ActivationGroups();
+  /** Static mode: element type of each value (TensorProto.DataType) where known; shape arithmetic is not quantized. */
+  elemTypes = new Map<string, number>();
   private readonly weights = new Map<string, QuantizedWeight>();
   private readonly shared = new Map<string, string[]>();
 

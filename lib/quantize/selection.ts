@@ -27,6 +27,8 @@ export interface SelectionOptions {
   keepLast?: boolean;
 }
 
+const LAYER_OPS = ['Conv', 'MatMul', 'Gemm', 'Gather'];
+
 export const labelOf = (node: NodeProto): string => node.name || node.output[0] || node.opType;
 
 export function outcome(ref: NodeRef, detail: string): NodeOutcome {
@@ -75,7 +77,8 @@ export function selectNodes(model: Model, options: SelectionOptions,
     }
   }
   if (options.keepFirst || options.keepLast) {
-    const { first, last } = layerEnds(model, candidates);
+    // Layers are the ops with weights: an Add or Reshape before the first Conv is no "first layer".
+    const { first, last } = layerEnds(model, candidates.filter((c) => LAYER_OPS.includes(c.node.opType)));
     const keep = (ref: NodeRef): string | undefined =>
       options.keepFirst && first.has(ref.node) ? 'kept in float (first layer)'
         : options.keepLast && last.has(ref.node) ? 'kept in float (last layer)' : undefined;

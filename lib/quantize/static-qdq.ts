@@ -1,21 +1,30 @@
 // Static quantization in the QDQ format: every activation a selected node reads or writes passes
 // through QuantizeLinear -> DequantizeLinear with a scale fixed by calibration; weights are stored
 // as integers behind DequantizeLinear, Conv/Gemm biases as int32 at scale x_scale * w_scale. This is
-// the layout onnxruntime turns into QLinearConv / QLinearMatMul / QGemm.
-import type { GraphProto } from '../onnx/gen/onnx_pb';
+// the layout onnxruntime turns into QLinearConv / QLinearMatMul / QGemm, and (static/activation-ops.ts)
+// QLinearAdd / QLinearMul / QLinearSigmoid / QLinearConcat / QLinearGlobalAveragePool, with int8
+// passing through Reshape/Transpose/MaxPool...: between two quantized ops there is one Q -> DQ pair.
 import { getAttribute } from '../onnx/attributes';
+import { DataType } from '../onnx/dtype';
 import type { NodeRef } from '../onnx/model';
 import type { CalibrationTarget } from './calibrate';
 import { dequantizedWeight } from './qdq-weights';
-import { quantRange, roundHalfEven, scaleZeroPoint, type ScaleZeroPoint } from './quant-math';
+import { roundHalfEven } from './quant-math';
 import type { RewriteContext } from './rewrite-context';
 import type { NodeRewriter } from './rewriter';
+import { activationParams, hasRange, quantizedActivation, quantizeOutput, soleClampingReader } from './static/activations';
+import { activationInputsOf, activationOpRewriters } from './static/activation-ops';
+import { CONCAT_OPS, PASS_THROUGH_OPS, WEIGHTED_OPS } from './static/op-kinds';
 import { convWeight, gemmParts, matmulWeight } from './weights';
 
-/** Inputs of the node that are activations to quantize with calibrated ranges. */
-function activationInputs(ctx: RewriteContext, ref: NodeRef): number[] {
+/** Inputs of a weighted node that are activations to quantize with calibrated ranges. */
+function weightedActivationInputs(ctx: RewriteContext, ref: NodeRef): number[] {
   if (ref.node.opType !== 'MatMul') return [0];
   return [0, 1].filter((i) => !ctx.scope.findConstant(ref.node.input[i], ref.graph));
+}
+
+function activationInputs(ctx: RewriteContext, ref: NodeRef): number[] {
+  return WEIGHTED_OPS.includes(ref.node.opType) ? weightedActivationInputs(ctx, ref) : activationInputsOf(ctx, ref);
 }
 
 function weightProblem(ctx: RewriteContext, ref: NodeRef): string | undefined {
@@ -33,49 +42,31 @@ function weightProblem(ctx: RewriteContext, ref: NodeRef): string | undefined {
   return typeof w === 'string' ? w : undefined;
 }
 
+/**
+ * Plans a static run over `candidates`: joins the values that share parameters (pass-through ops,
+ * Concat) and lists the values calibration must measure, the output of a Relu/Clip that may be
+ * folded into its producer's output range included.
+ */
 export function staticTensorsToCalibrate(ctx: RewriteContext, candidates: NodeRef[]): CalibrationTarget[] {
   const targets = new Map<string, CalibrationTarget>();
   const add = (name: string, graphPath: string) => targets.set(`${graphPath}\n${name}`, { name, graphPath });
   for (const ref of candidates) {
-    for (const i of activationInputs(ctx, ref)) add(ref.node.input[i], ref.graphPath);
-    add(ref.node.output[0], ref.graphPath);
+    const { node } = ref;
+    const inputs = activationInputs(ctx, ref).map((i) => node.input[i]);
+    for (const name of inputs) add(name, ref.graphPath);
+    add(node.output[0], ref.graphPath);
+    const clamp = soleClampingReader(ctx, ref.graph, node.output[0]);
+    if (clamp) add(clamp.node.output[0], ref.graphPath);
+    if (PASS_THROUGH_OPS.includes(node.opType) && inputs.length === 1) ctx.groups.union(inputs[0], node.output[0]);
+    if (CONCAT_OPS.includes(node.opType)) for (const name of inputs) ctx.groups.union(node.output[0], name);
   }
-  return [...targets.values()];
+  // Exposed for calibration as float32 outputs: a value known to be another type must not be.
+  return [...targets.values()].filter((t) => (ctx.elemTypes.get(t.name) ?? DataType.FLOAT) === DataType.FLOAT);
 }
 
-function activationParams(ctx: RewriteContext, name: string): ScaleZeroPoint {
-  const known = ctx.quantizedValues.get(name);
-  if (known) return known;
-  const range = ctx.ranges.get(name);
-  if (!range) throw new Error(`no calibration range for "${name}"`);
-  const o = ctx.options;
-  return scaleZeroPoint(range[0], range[1], quantRange(o.activationType, { symmetric: o.symmetricActivations }), o.symmetricActivations);
-}
-
-function zeroPointArray(ctx: RewriteContext, zeroPoint: number): Int8Array | Uint8Array {
-  return ctx.options.activationType === 'int8' ? Int8Array.of(zeroPoint) : Uint8Array.of(zeroPoint);
-}
-
-/** Q -> DQ of `input` into `output` with calibrated parameters (initializers go to `graph`). */
-function qdqPair(ctx: RewriteContext, graph: GraphProto, input: string, output: string, params: ScaleZeroPoint, base: string) {
-  const scale = ctx.scope.addInitializer(graph, `${base}_scale`, Float32Array.of(params.scale), []);
-  const zeroPoint = ctx.scope.addInitializer(graph, `${base}_zero_point`, zeroPointArray(ctx, params.zeroPoint), [], ctx.options.activationType);
-  const q = ctx.scope.fresh(`${base}_quantized`);
-  return [
-    ctx.node('QuantizeLinear', [input, scale, zeroPoint], [q], base),
-    ctx.node('DequantizeLinear', [q, scale, zeroPoint], [output], base),
-  ];
-}
-
-/** The dequantized form of an activation, made once per graph; values already behind a DQ are reused. */
-function quantizedActivation(ctx: RewriteContext, graph: GraphProto, name: string): string {
-  if (ctx.quantizedValues.has(name)) return name;
-  const params = activationParams(ctx, name);
-  const [out] = ctx.sharedValues(graph, `qdq:${name}`, () => {
-    const output = ctx.scope.fresh(`${name}_dequantized`);
-    return { nodes: qdqPair(ctx, graph, name, output, params, name), names: [output] };
-  });
-  return out;
+/** After calibration: Softmax outputs span [0, 1] whatever the samples showed (onnxruntime's QLinearSoftmax expects it). */
+export function settleStaticRanges(ctx: RewriteContext, candidates: NodeRef[]): void {
+  for (const ref of candidates) if (ref.node.opType === 'Softmax' && ctx.ranges.has(ref.node.output[0])) ctx.ranges.set(ref.node.output[0], [0, 1]);
 }
 
 /** Bias as int32 at scale x_scale * w_scale (zero point 0): what QLinearConv/QGemm add in integers. */
@@ -95,13 +86,13 @@ function quantizedBias(ctx: RewriteContext, ref: NodeRef, biasName: string, inpu
   return out;
 }
 
-const staticRewriter: NodeRewriter = {
+const weightedRewriter: NodeRewriter = {
   check: (ctx, ref) => {
     const problem = weightProblem(ctx, ref);
     if (problem) return problem;
     if (!ctx.calibrated) return undefined;
-    for (const name of [...activationInputs(ctx, ref).map((i) => ref.node.input[i]), ref.node.output[0]]) {
-      if (!ctx.ranges.has(name) && !ctx.quantizedValues.has(name)) {
+    for (const name of [...weightedActivationInputs(ctx, ref).map((i) => ref.node.input[i]), ref.node.output[0]]) {
+      if (!hasRange(ctx, name)) {
         return `no calibration range for "${name}": ${ctx.missingRanges.get(name) ?? 'not measured'}`;
       }
     }
@@ -112,8 +103,7 @@ const staticRewriter: NodeRewriter = {
     const op = node.opType;
     const o = ctx.options;
     const inputScale = activationParams(ctx, node.input[0]).scale;
-    const outputParams = activationParams(ctx, node.output[0]);
-    for (const i of activationInputs(ctx, ref)) node.input[i] = quantizedActivation(ctx, ref.graph, node.input[i]);
+    for (const i of weightedActivationInputs(ctx, ref)) node.input[i] = quantizedActivation(ctx, ref.graph, node.input[i]);
     let weightNote = 'activations only';
     const stored = ctx.scope.floatConstant(node.input[1], ref.graph);
     if (stored) {
@@ -128,18 +118,14 @@ const staticRewriter: NodeRewriter = {
         if (bias) node.input[2] = bias;
       }
     }
-    const output = node.output[0];
-    const base = node.name || output;
-    const floatOutput = ctx.scope.fresh(`${output}_float`);
-    node.output[0] = floatOutput;
-    ref.graph.node.push(...qdqPair(ctx, ref.graph, floatOutput, output, outputParams, `${base}_output`));
-    ctx.quantizedValues.set(output, outputParams);
-    return `QDQ ${o.activationType} activations, ${weightNote}`;
+    const folded = quantizeOutput(ctx, ref);
+    return `QDQ ${o.activationType} activations, ${weightNote}${folded}`;
   },
 };
 
 export const staticRewriters: Record<string, NodeRewriter> = {
-  MatMul: staticRewriter,
-  Gemm: staticRewriter,
-  Conv: staticRewriter,
+  ...activationOpRewriters,
+  MatMul: weightedRewriter,
+  Gemm: weightedRewriter,
+  Conv: weightedRewriter,
 };

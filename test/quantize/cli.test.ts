@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { encodeNpy } from '../../lib/compare/npy';
-import { loadModel } from '../../lib/onnx';
+import { GraphBuilder, loadModel, saveModel } from '../../lib/onnx';
 import { runCli } from '../helpers/cli';
 import { folderWithMlp } from '../helpers/temp';
 import { floats } from './helpers';
@@ -45,9 +45,25 @@ describe('onnxforge quantize', () => {
     const r = runCli(['quantize', folder.mlp, '-o', out('static.onnx'), '--mode', 'static', '--calibration', samples, '--method', 'percentile', '--runs', '0']);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toContain('static quantization (qdq): 2 node(s) quantized (MatMul 2), 0 skipped');
-    expect(r.stdout).toContain('calibration: percentile, 3 sample(s), 4 range(s)');
+    // The last bias Add writes the model output: it stays float.
+    expect(r.stdout).toContain('static quantization (qdq): 3 node(s) quantized (MatMul 2, Add 1), 1 skipped');
+    expect(r.stdout).toContain('calibration: percentile, 3 sample(s), 5 range(s)');
     expect(r.stdout).toContain('against the original (3 given sample(s))');
+  });
+
+  it('writes the model and says why verification was skipped when the original fails on generated inputs', () => {
+    // Generated int64 indices (0..15) fall outside the 4-row table.
+    const g = new GraphBuilder();
+    g.input('index', 'int64', [3]);
+    const rows = g.node('Gather', [g.initializer('table', floats(4 * 8, 1), [4, 8]), 'index']);
+    g.output(g.node('MatMul', [rows, g.initializer('w', floats(8 * 6, 2), [8, 6])], ['y']), 'float32', [3, 6]);
+    const model = out('gather.onnx');
+    saveModel(g.build(), model);
+    const r = runCli(['quantize', model, '-o', out('gather-q.onnx'), '--mode', 'dynamic', '--runs', '0']);
+    expect(r.status).toBe(0);
+    expect(fs.existsSync(out('gather-q.onnx'))).toBe(true);
+    expect(r.stdout.split('\n')[0]).toMatch(/; not verified \(the original fails on its inputs\)$/);
+    expect(r.stdout).toMatch(/verification skipped: the original model fails on generated inputs .*--value NAME=V/);
   });
 
   it('warns on stderr when static ranges come from generated data', () => {

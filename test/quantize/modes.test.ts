@@ -64,7 +64,8 @@ describe('dynamic, qoperator', () => {
     expect(opCounts(gemm.model).Gemm).toBeUndefined();
     expect(worstCosine(gemm.report)).toBeGreaterThan(0.999);
 
-    const conv = await quantize(convNet(), { mode: 'dynamic', perChannel: true, ...quick });
+    // force: onnxruntime's ConvInteger is slower than float Conv, so by default Conv stays float (never-slower.test.ts).
+    const conv = await quantize(convNet(), { mode: 'dynamic', perChannel: true, force: true, ...quick });
     expect(opCounts(conv.model)).toMatchObject({ ConvInteger: 2, MatMulInteger: 1 });
     expect(worstCosine(conv.report)).toBeGreaterThan(0.999);
     expect(conv.report.verification?.outputs[0].top1Agreement).toBe(1);
@@ -134,7 +135,7 @@ describe('static', () => {
     async function* feeds() {
       yield* samples(6);
     }
-    const { model, report } = await quantize(mlp(), { mode: 'static', calibration: feeds(), ...quick });
+    const { model, report } = await quantize(mlp(), { mode: 'static', calibration: feeds(), opTypes: ['MatMul'], ...quick });
     expect(report.calibration).toEqual({ method: 'minmax', samples: 6, generated: false, tensors: 4 });
     expect(report.warnings).toEqual([]);
     expect(opCounts(model).QuantizeLinear).toBe(4);
@@ -152,7 +153,7 @@ describe('static', () => {
   it.each(['percentile', 'entropy'] as const)('%s calibration quantizes every MatMul of the block', async (method) => {
     const { report } = await quantize(block(), { mode: 'static', method, percentile: 99.9, randomSamples: 4, ...quick } as QuantizeOptions);
     expect(report.calibration?.method).toBe(method);
-    expect(report.quantized).toHaveLength(8);
+    expect(report.quantized.filter((q) => q.opType === 'MatMul')).toHaveLength(8);
     expect(worstCosine(report)).toBeGreaterThan(0.99);
   });
 

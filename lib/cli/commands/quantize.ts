@@ -27,16 +27,8 @@ function positiveNumber(value: string): number {
   return n;
 }
 
-function countByOp(nodes: { opType: string }[]): string {
-  const counts = new Map<string, number>();
-  for (const n of nodes) counts.set(n.opType, (counts.get(n.opType) ?? 0) + 1);
-  return [...counts].map(([op, n]) => `${op} ${n}`).join(', ');
-}
-
 function formatReport(r: QuantizeReport, output: string): string {
-  const lines = [
-    `${r.mode} quantization (${r.format}): ${r.quantized.length} node(s) quantized${r.quantized.length ? ` (${countByOp(r.quantized)})` : ''}, ${r.skipped.length} skipped`,
-  ];
+  const lines = [r.summary];
   if (r.skipped.length) {
     lines.push('', table(['skipped node', 'op', 'graph', 'reason'], r.skipped.map((s) => [s.node, s.opType, s.graph, s.detail])));
   }
@@ -48,6 +40,7 @@ function formatReport(r: QuantizeReport, output: string): string {
     lines.push(`opset ${r.opset.to} kept`);
   }
   if (r.batchNormsFolded) lines.push(`folded ${r.batchNormsFolded} BatchNormalization node(s) into the Conv before them`);
+  if (r.hardSwishesRewritten) lines.push(`rewrote ${r.hardSwishesRewritten} x * Clip(x + 3, 0, 6) / 6 hard-swish(es) as x * HardSigmoid(x)`);
   if (r.domainsAdded.length) lines.push(`imports added: ${r.domainsAdded.join(', ')}`);
   lines.push(`size: ${formatBytes(r.size.beforeBytes)} -> ${formatBytes(r.size.afterBytes)} (${r.size.ratio.toFixed(3)}x)`);
   if (r.calibration) {
@@ -57,6 +50,7 @@ function formatReport(r: QuantizeReport, output: string): string {
   if (r.gptq) lines.push('', ...gptqLines(r.gptq));
   if (r.auto) lines.push('', ...autoLines(r.auto));
   if (r.verification) lines.push('', ...againstOriginal(r.verification, 'quantized'));
+  if (r.verificationSkipped) lines.push('', r.verificationSkipped);
   lines.push('', `wrote ${output}`);
   return lines.join('\n');
 }
@@ -144,6 +138,7 @@ export function registerQuantize(program: Command): void {
     .option('--no-fold-batchnorm', 'keep BatchNormalization nodes instead of folding them into the Conv before them')
     .option('--keep-first', 'keep the first layer in float (quantizable nodes no other quantizable node feeds)')
     .option('--keep-last', 'keep the last layer in float (quantizable nodes that feed no other)')
+    .option('--force', 'quantize op types even where onnxruntime\'s quantized kernel was measured slower than float (by default they stay float and the report says why)')
     .option('--no-verify', 'skip running the result against the original in onnxruntime')
     .option('--eval <dir>', 'labelled samples (same layout as --calibration): verification reports top-1 accuracy of both models; needs --eval-labels')
     .option('--eval-labels <file>', 'labels.npy: int64 class indices, one per output row of the --eval samples in name order')
@@ -189,6 +184,7 @@ export function registerQuantize(program: Command): void {
         foldBatchNorm: opts.foldBatchnorm,
         keepFirst: opts.keepFirst === true,
         keepLast: opts.keepLast === true,
+        force: opts.force === true,
         verify: opts.verify,
         eval: evalDataFrom(opts),
         ...(opts.mode === 'auto' ? { maxAccuracyDrop: opts.maxAccuracyDrop, minCosine: opts.minCosine, goal: opts.goal, minSpeedup: opts.minSpeedup, autoRuns: opts.autoRuns, sensitivity: opts.sensitivity } : {}),

@@ -4,6 +4,7 @@
 // when none is both within budget and faster (goal 'speed', the default). With goal 'size' it returns
 // the smallest within budget, even if slower, and says so. Deterministic for a seed: the samples, the
 // quantization and the scores are; the choice then depends only on the latency source (injectable).
+import { summaryLine } from '../summary';
 import { collectSamples, inputMetadata } from '../calibrate';
 import { loadLabelledSet, type LabelledSet } from '../../compare/labelled-accuracy';
 import type { Feeds } from '../../engine/tensor';
@@ -155,7 +156,7 @@ export async function quantizeAuto(source: Model, options: QuantizeOptions, quan
         out.dispose();
       }
     }
-    return { model, report: { ...chosenReport, mode: 'auto', verification, warnings: [...warnings, ...chosenReport.warnings, ...(chosen.warning ? [chosen.warning] : [])], auto: report } };
+    return { model, report: withSummary({ ...chosenReport, mode: 'auto', verification, warnings: [...warnings, ...chosenReport.warnings, ...(chosen.warning ? [chosen.warning] : [])], auto: report }) };
   } finally {
     float.dispose();
   }
@@ -185,7 +186,7 @@ function choose(tried: Tried[], goal: AutoGoal, floatLatency: number, minSpeedup
 
 function floatReport(source: Model, bytes: number, auto: AutoReport, warnings: string[]): QuantizeReport {
   const opset = source.opsetVersion('') ?? 1;
-  return {
+  return withSummary({
     mode: 'auto',
     format: 'float',
     quantized: [],
@@ -197,6 +198,13 @@ function floatReport(source: Model, bytes: number, auto: AutoReport, warnings: s
     calibration: null,
     verification: null,
     warnings: [...warnings, `auto: ${auto.reason}`],
+    hardSwishesRewritten: 0,
+    verificationSkipped: null,
     auto,
-  };
+  });
+}
+
+/** The report with its one-line summary written for what it now holds. */
+function withSummary(report: Omit<QuantizeReport, 'summary'>): QuantizeReport {
+  return { ...report, summary: summaryLine(report) };
 }

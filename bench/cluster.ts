@@ -20,6 +20,7 @@ import { RedisServer, redisAbsent } from '../test/helpers/redis';
 import { startFloor } from './bullmq-floor';
 import { benchFlags } from './flags';
 import { writeResults } from './results';
+import { startCliJson } from './cli-child';
 
 const WORKER_COUNTS = [1, 2, 4];
 const CONCURRENCY = [1, 32];
@@ -73,24 +74,8 @@ function writeRepository(models: BenchModel[]): string {
   return repo;
 }
 
-function startWorker(redis: string, repo: string, name: string): Promise<ChildProcess> {
-  const cli = path.join(__dirname, '../lib/cli/main.js');
-  const child = spawn(process.execPath, [cli, 'worker', '--redis', redis, '--repo', repo, '--name', name, '--concurrency', '32', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      try {
-        JSON.parse(out);
-        resolve(child);
-      } catch {
-        // Not complete yet.
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited (code ${code}): ${err.trim()}`)));
-  });
+async function startWorker(redis: string, repo: string, name: string): Promise<ChildProcess> {
+  return (await startCliJson(['worker', '--redis', redis, '--repo', repo, '--name', name, '--concurrency', '32', '--json'])).child;
 }
 
 async function stopWorkers(workers: ChildProcess[]): Promise<void> {

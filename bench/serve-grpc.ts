@@ -17,6 +17,7 @@ import { saveModel } from '../lib/onnx/save';
 import { inferenceClient } from '../lib/serve/grpc/proto';
 import { benchFlags } from './flags';
 import { writeResults } from './results';
+import { startCliJson } from './cli-child';
 
 const CONCURRENCY = [1, 64];
 const THREADS = 1;
@@ -56,24 +57,9 @@ function writeRepository(): string {
 }
 
 /** `onnxforge serve --grpc-port 0` in its own process, so the load generator does not share its event loop. */
-function startServer(repo: string): Promise<{ child: ChildProcess; url: string; grpc: string }> {
-  const cli = path.join(__dirname, '../lib/cli/main.js');
-  const child = spawn(process.execPath, [cli, 'serve', repo, '--port', '0', '--grpc-port', '0', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      try {
-        const ready = JSON.parse(out) as { url: string; grpc: string };
-        resolve({ child, url: ready.url, grpc: ready.grpc });
-      } catch {
-        // The JSON is not complete yet.
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (code ${code}): ${err.trim()}`)));
-  });
+async function startServer(repo: string): Promise<{ child: ChildProcess; url: string; grpc: string }> {
+  const { child, ready } = await startCliJson<{ url: string; grpc: string }>(['serve', repo, '--port', '0', '--grpc-port', '0', '--json']);
+  return { child, url: ready.url, grpc: ready.grpc };
 }
 
 async function load(concurrency: number, durationMs: number, send: () => Promise<void>): Promise<{ latencies: number[]; errors: number; elapsedMs: number }> {

@@ -18,6 +18,7 @@ import { buildMlp, GraphBuilder, Model, saveModel } from '../lib/onnx';
 import { ModelRuntime } from '../lib/runtime/runtime';
 import { benchFlags } from './flags';
 import { machineName, writeResults } from './results';
+import { startCliJson } from './cli-child';
 
 const WIDE_ROWS = 16384;
 const MIB = 1024 * 1024;
@@ -44,22 +45,8 @@ function relu(): Model {
 }
 
 async function startServer(repo: string, env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; url: string }> {
-  const cli = path.join(__dirname, '../lib/cli/main.js');
-  const child = spawn(process.execPath, [cli, 'serve', repo, '--port', '0', '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      try {
-        resolve({ child, url: (JSON.parse(out) as { url: string }).url });
-      } catch {
-        // The JSON is not complete yet.
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (code ${code}): ${err.trim()}`)));
-  });
+  const { child, ready } = await startCliJson<{ url: string }>(['serve', repo, '--port', '0', '--json'], env);
+  return { child, url: ready.url };
 }
 
 async function stopServer(child: ChildProcess): Promise<void> {

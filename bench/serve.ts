@@ -21,6 +21,7 @@ import type { StageSummary } from '../lib/runtime/request-profile';
 import { saveModel } from '../lib/onnx/save';
 import { writeResults } from './results';
 import { benchFlags } from './flags';
+import { startCliJson } from './cli-child';
 
 type Engine = 'ort' | 'native' | '-';
 
@@ -119,25 +120,10 @@ function writeRepository(models: BenchModel[]): string {
 }
 
 /** Starts `onnxforge serve` in its own process so the load generator does not share its event loop. */
-async function startServer(repo: string, cli = path.join(__dirname, '../lib/cli/main.js')): Promise<{ child: ChildProcess; url: string }> {
+async function startServer(repo: string, cli?: string): Promise<{ child: ChildProcess; url: string }> {
   // The profile hooks cost two performance.now() calls per stage (well under a microsecond a request).
-  const child = spawn(process.execPath, [cli, 'serve', repo, '--port', '0', '--json'], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ONNXFORGE_SERVE_PROFILE: '1' },
-  });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
-      out += d;
-      try {
-        resolve({ child, url: (JSON.parse(out) as { url: string }).url });
-      } catch {
-        // The JSON is not complete yet.
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (code ${code}): ${err.trim()}`)));
-  });
+  const { child, ready } = await startCliJson<{ url: string }>(['serve', repo, '--port', '0', '--json'], { ...process.env, ONNXFORGE_SERVE_PROFILE: '1' }, cli);
+  return { child, url: ready.url };
 }
 
 function binaryRequest(shape: number[], data: Float32Array): { body: Buffer; headerLength: number } {

@@ -35,7 +35,17 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   'cluster-faults': runClusterFaultsBench,
 };
 
+const USAGE = `npm run bench [-- SUITE... [--write] [--out=DIR] [--flag=value...]]
+Runs the named suites (all when none is named); results go to bench/results only with --write.
+Suites: ${Object.keys(suites).join(', ')}
+`;
+
 async function main(argv: string[]): Promise<void> {
+  // Help runs nothing.
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const flags = argv.filter((a) => a.startsWith('--'));
   const named = argv.filter((a) => !a.startsWith('--'));
   const unknown = named.filter((n) => !(n in suites));

@@ -1,6 +1,7 @@
 // `onnxforge bench --suite NAME` runs the repository's bench suites (as `npm run bench -- NAME`), and no
 // bench run overwrites the committed bench/results unless --write is given: results go to a folder in
 // the temp dir by default.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { kernels } from '../../lib/kernels';
@@ -35,4 +36,13 @@ test(`--suite ${SUITE} writes to the temp dir, leaving the committed results as 
   } finally {
     removeDir(tmp);
   }
+});
+
+test('npm run bench -- --help prints the usage and the suites, and runs none', () => {
+  const r = spawnSync(process.execPath, [path.resolve(__dirname, '../../dist/bench/main.js'), '--help'], { encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/^npm run bench \[-- SUITE\.\.\. /);
+  expect(r.stdout).toMatch(/^Suites: engine, engine-conv, .*serve-storm, /m);
+  // A suite that ran would have reported its progress on stderr.
+  expect(r.stderr).toBe('');
 });

@@ -293,7 +293,11 @@ async function serverBreakdowns(agent: http.Agent, targets: { url: string; serve
     }
   }
   // A server holds one profile: each target's requests were sent in a run of their own per server.
-  for (const { url } of targets) profiles.push(JSON.parse(await httpGetText(agent, `${url}/v2/debug/profile`)) as StageSummary[]);
+  // A baseline build from before the profile existed answers 404: it has no breakdown.
+  for (const { url } of targets) {
+    const profile = JSON.parse(await httpGetText(agent, `${url}/v2/debug/profile`)) as unknown;
+    profiles.push(Array.isArray(profile) ? (profile as StageSummary[]) : []);
+  }
   return profiles;
 }
 
@@ -478,7 +482,7 @@ export async function runServeBench(args: string[]): Promise<void> {
         const single = served(m.name, 'single', 'ort');
         const [ortStages, baselineStages] = await serverBreakdowns(agent, [{ url, serverModel: single }, ...(baseline ? [{ url: baseline.url, serverModel: single }] : [])], request.body, headers);
         breakdown.push({ model: m.name, serverModel: single, stages: ortStages });
-        if (baselineStages) breakdown.push({ model: m.name, serverModel: single, build: 'baseline', stages: baselineStages });
+        if (baselineStages?.length) breakdown.push({ model: m.name, serverModel: single, build: 'baseline', stages: baselineStages });
         await httpPost(agent, new URL(`${url}/v2/debug/profile/reset`), Buffer.alloc(0), {});
         const nativeSingle = served(m.name, 'single', 'native');
         const [nativeStages] = await serverBreakdowns(agent, [{ url, serverModel: nativeSingle }], request.body, headers);

@@ -330,7 +330,10 @@ export interface EnginePlanSpec {
 export interface EnginePlan {
   /** Bytes of one run's arena. */
   readonly arenaBytes: number;
-  /** Arena bytes held now (one arena per run that was in flight at the same time). */
+  /**
+   * Arena bytes held now (one arena per run that was in flight at the same time). Arenas above 64 MiB are
+   * freed when their run ends instead of being kept for the next one, so a large request's peak goes back.
+   */
   readonly arenaBytesHeld: number;
   /**
    * Runs on the calling thread; inputs in plan order, of exactly the plan's types and sizes. Returns the

@@ -100,6 +100,12 @@ std::unique_ptr<int8::ByteBuffer> PlanRuntime::acquireArena() const {
 
 void PlanRuntime::releaseArena(std::unique_ptr<int8::ByteBuffer> arena) const {
   std::lock_guard<std::mutex> lock(mutex_);
+  // A large arena goes back to the system after its run: one request far above the usual size must
+  // not keep its peak for the life of the plan (a served model would never shrink again).
+  if (plan_.arenaBytes > kKeptArenaBytes) {
+    --arenas_;
+    return;  // freed with `arena`
+  }
   freeArenas_.push_back(std::move(arena));
 }
 

@@ -24,8 +24,10 @@ class PlanRuntime {
   // stepSeconds: nullptr, or filled with each step's wall time (profiling).
   void run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs, int threads,
            std::vector<double>* stepSeconds = nullptr) const;
-  // Arena bytes held now (one arena per run that was in flight at once).
+  // Arena bytes held now (one arena per run in flight, plus the free ones kept for the next runs).
   size_t arenaBytesHeld() const;
+  // Arenas up to this size are kept for the next run; larger ones are freed when their run ends.
+  static constexpr size_t kKeptArenaBytes = size_t{64} << 20;
 
  private:
   std::unique_ptr<int8::ByteBuffer> acquireArena() const;

@@ -267,7 +267,7 @@ function markdown(result: Awaited<ReturnType<typeof measure>>): string {
   const lines = [
     '# serve-storm',
     '',
-    `Machine: ${machine}. **Shared with other jobs while measured: figures are noisy.**`,
+    `Machine: ${machine}; 1-minute load average when the run ended: ${os.loadavg()[0].toFixed(1)} (above the core count, other programs competed for the CPU and the figures are that noisy).`,
     '',
     `## Bad-request storm (${stormMs} ms per phase, 16 connections; requests/s)`,
     '',

@@ -16,7 +16,7 @@ export function summaryLine(r: Omit<QuantizeReport, 'summary'>): string {
   const ratio = r.verification?.latencyRatio ?? null;
   if (ratio !== null) {
     line += ratio > 1
-      ? `; SLOWER than the original: ${ratio.toFixed(2)}x its time in onnxruntime`
+      ? `; SLOWER than the original: ${(1 / ratio).toFixed(2)}x its speed in onnxruntime`
       : `; ${(1 / ratio).toFixed(2)}x faster than the original in onnxruntime`;
   }
   if (r.verificationSkipped) line += '; not verified (the original fails on its inputs)';

@@ -2,10 +2,11 @@
 // JSON number arrays. One payload holds a list of items (a request's feeds, a chunk's samples, or
 // their outputs); an item is a set of named tensors or the error one sample failed with.
 //   [u32 LE header length][header JSON][tensor bytes, in header order]
-import type { HostTensor, TensorData, TensorType } from '../engine/tensor';
+import type { HostTensor, TensorType } from '../engine/tensor';
 import { elementCount } from '../engine/tensor';
 import { elementByteSize } from '../runtime/datatypes';
 import { InvalidRequestError } from '../runtime/errors';
+import { rawTensorBytes, TYPED_ARRAYS } from '../runtime/raw-tensor';
 
 export type WireItem = { tensors: Record<string, HostTensor> } | { error: { status: number; message: string } };
 
@@ -18,31 +19,13 @@ interface TensorHeader {
 
 type HeaderItem = { tensors: TensorHeader[] } | { error: { status: number; message: string } };
 
-const TYPED: Record<Exclude<TensorType, 'string'>, { new (buffer: ArrayBuffer): Exclude<TensorData, string[]> }> = {
-  float32: Float32Array, float64: Float64Array, float16: Uint16Array, bfloat16: Uint16Array,
-  int8: Int8Array, uint8: Uint8Array, bool: Uint8Array, int16: Int16Array, uint16: Uint16Array,
-  int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array,
-};
-
-function tensorBytes(tensor: HostTensor): Buffer {
-  const { data } = tensor;
-  if (!Array.isArray(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  // BYTES elements: a 4-byte little-endian length, then the UTF-8 bytes (as in KServe's binary extension).
-  return Buffer.concat(data.flatMap((s) => {
-    const bytes = Buffer.from(s, 'utf8');
-    const length = Buffer.alloc(4);
-    length.writeUInt32LE(bytes.length);
-    return [length, bytes];
-  }));
-}
-
 export function encodeItems(items: readonly WireItem[]): Buffer {
   const parts: Buffer[] = [];
   const header: HeaderItem[] = items.map((item) => {
     if ('error' in item) return { error: item.error };
     return {
       tensors: Object.entries(item.tensors).map(([name, tensor]) => {
-        const bytes = tensorBytes(tensor);
+        const bytes = rawTensorBytes(tensor);
         parts.push(bytes);
         return { name, type: tensor.type, dims: [...tensor.dims], bytes: bytes.length };
       }),
@@ -80,13 +63,13 @@ function decodeTensor(t: TensorHeader, bytes: Buffer): HostTensor {
   if (bytes.length !== count * elementByteSize(t.type)!) malformed(`${what}: ${bytes.length} bytes, its shape and type need ${count * elementByteSize(t.type)!}`);
   // A copy: aligned for the typed array and independent of the payload buffer.
   const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
-  return { type: t.type, dims: t.dims, data: new TYPED[t.type](copy) };
+  return { type: t.type, dims: t.dims, data: new TYPED_ARRAYS[t.type](copy) };
 }
 
 function checkTensorHeader(t: unknown): TensorHeader {
   const h = t as Partial<TensorHeader> | null;
   if (typeof h !== 'object' || h === null || typeof h.name !== 'string' || h.name === '') malformed('a tensor without a name');
-  if (typeof h.type !== 'string' || !(h.type === 'string' || h.type in TYPED)) malformed(`tensor "${h.name}": unknown type ${JSON.stringify(h.type)}`);
+  if (typeof h.type !== 'string' || !(h.type === 'string' || h.type in TYPED_ARRAYS)) malformed(`tensor "${h.name}": unknown type ${JSON.stringify(h.type)}`);
   if (!Array.isArray(h.dims) || !h.dims.every((d) => Number.isSafeInteger(d) && d >= 0) || !Number.isSafeInteger(elementCount(h.dims))) {
     malformed(`tensor "${h.name}": dims must be non-negative integers`);
   }

@@ -1,9 +1,12 @@
 // KServe v2 inference request/response bodies <-> host tensors, with the binary tensor
 // data extension (a JSON header of Inference-Header-Content-Length bytes, then raw tensors).
-import { elementCount, Feeds, HostTensor, TensorData, TensorType } from '../engine/tensor';
-import { datatypeOf, elementByteSize, isKserveDatatype, tensorTypeOf } from '../runtime/datatypes';
+import { elementCount, Feeds, HostTensor } from '../engine/tensor';
+import { datatypeOf, isKserveDatatype, tensorTypeOf } from '../runtime/datatypes';
 import { InvalidRequestError, RuntimeError } from '../runtime/errors';
+import { rawTensorBytes, rawTensorData, type RawSource } from '../runtime/raw-tensor';
 import { tensorFromValues, valuesOf } from '../runtime/tensor-values';
+
+const BINARY_DATA: RawSource = { holder: 'binary data', size: 'binary_data_size', truncatedSuffix: '' };
 
 export const HEADER_LENGTH = 'inference-header-content-length';
 
@@ -45,40 +48,6 @@ function flatten(data: unknown[], expected: number, what: string): unknown[] {
   };
   walk(data, 0);
   return flat;
-}
-
-const TYPED_ARRAYS: Partial<Record<TensorType, { new (buffer: ArrayBuffer): Exclude<TensorData, string[]> }>> = {
-  float32: Float32Array, float64: Float64Array, float16: Uint16Array, bfloat16: Uint16Array,
-  int8: Int8Array, uint8: Uint8Array, bool: Uint8Array, int16: Int16Array, uint16: Uint16Array,
-  int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array,
-};
-
-function decodeBinary(type: TensorType, count: number, bytes: Buffer, what: string): TensorData {
-  const size = elementByteSize(type);
-  if (size === undefined) {
-    // BYTES: each element is a 4-byte little-endian length, then that many bytes.
-    const strings: string[] = [];
-    let offset = 0;
-    while (offset < bytes.length) {
-      if (offset + 4 > bytes.length) throw new InvalidRequestError(`${what}: truncated BYTES element`);
-      const length = bytes.readUInt32LE(offset);
-      offset += 4;
-      if (offset + length > bytes.length) throw new InvalidRequestError(`${what}: truncated BYTES element`);
-      strings.push(bytes.toString('utf8', offset, offset + length));
-      offset += length;
-    }
-    if (strings.length !== count) throw new InvalidRequestError(`${what}: binary data holds ${strings.length} elements, its shape needs ${count}`);
-    return strings;
-  }
-  if (bytes.length !== count * size) {
-    throw new InvalidRequestError(`${what}: binary_data_size is ${bytes.length} bytes, its shape and datatype need ${count * size}`);
-  }
-  // A copy into a fresh buffer: aligned for the typed array, and not tied to the request body.
-  const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
-  const Ctor = TYPED_ARRAYS[type]!;
-  const data = new Ctor(copy);
-  if (type === 'bool' && (data as Uint8Array).some((v) => v > 1)) throw new InvalidRequestError(`${what}: BOOL bytes must be 0 or 1`);
-  return data;
 }
 
 function optionalNumber(params: Json | undefined, key: string, integer: boolean): number | undefined {
@@ -127,7 +96,7 @@ export function decodeInferRequest(body: unknown, binary: Buffer | undefined, ma
       }
       const bytes = binary.subarray(offset, offset + (binarySize as number));
       offset += binarySize as number;
-      feeds[name] = { type, dims: shape as number[], data: decodeBinary(type, count, bytes, what) };
+      feeds[name] = { type, dims: shape as number[], data: rawTensorData(type, count, bytes, what, BINARY_DATA) };
       return;
     }
     if (!Array.isArray(data)) throw new InvalidRequestError(`${what}: "data" must be an array (or use the binary extension)`);
@@ -158,20 +127,6 @@ export function decodeInferRequest(body: unknown, binary: Buffer | undefined, ma
     priority: optionalNumber(parameters as Json | undefined, 'priority', true),
     timeoutMs: optionalNumber(parameters as Json | undefined, 'timeout_ms', false),
   };
-}
-
-function rawBytes(tensor: HostTensor): Buffer {
-  const { data } = tensor;
-  if (Array.isArray(data)) {
-    const parts = data.flatMap((s) => {
-      const bytes = Buffer.from(s, 'utf8');
-      const length = Buffer.alloc(4);
-      length.writeUInt32LE(bytes.length);
-      return [length, bytes];
-    });
-    return Buffer.concat(parts);
-  }
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 export interface EncodedResponse {
@@ -212,7 +167,7 @@ function encodeParts(model: string, version: number, request: EncodeRequest, out
     const tensor = outputs[name];
     const entry: Json = { name, datatype: datatypeOf(tensor.type), shape: [...tensor.dims] };
     if (request.binaryAll || request.binaryOutputs.has(name)) {
-      const bytes = rawBytes(tensor);
+      const bytes = rawTensorBytes(tensor);
       binaryParts.push(bytes);
       entry.parameters = { binary_data_size: bytes.length };
     } else {

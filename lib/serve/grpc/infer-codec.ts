@@ -1,9 +1,12 @@
 // ModelInferRequest -> feeds and options, outputs -> ModelInferResponse. Inputs come as typed
 // `contents` or as `raw_input_contents`; outputs go back raw by default, as Triton sends them.
-import { elementCount, Feeds, HostTensor, TensorData, TensorType } from '../../engine/tensor';
-import { datatypeOf, elementByteSize, isKserveDatatype, KserveDatatype, tensorTypeOf } from '../../runtime/datatypes';
+import { elementCount, Feeds, HostTensor } from '../../engine/tensor';
+import { datatypeOf, isKserveDatatype, KserveDatatype, tensorTypeOf } from '../../runtime/datatypes';
 import { InvalidRequestError, ModelNotFoundError } from '../../runtime/errors';
+import { rawTensorBytes, rawTensorData, type RawSource } from '../../runtime/raw-tensor';
 import { tensorFromValues } from '../../runtime/tensor-values';
+
+const RAW_CONTENTS: RawSource = { holder: 'raw_input_contents', size: 'raw_input_contents', truncatedSuffix: ' in raw_input_contents' };
 import { PayloadTooLargeError } from '../codec';
 import type { InferParameter, InferTensorContents, InferInputTensor, InferOutputTensor, ModelInferRequest, ModelInferResponse, Parameters } from './messages';
 
@@ -28,12 +31,6 @@ const CONTENTS_FIELD: Record<KserveDatatype, keyof InferTensorContents | undefin
   FP32: 'fp32_contents', FP64: 'fp64_contents', BYTES: 'bytes_contents', FP16: undefined, BF16: undefined,
 };
 
-const TYPED_ARRAYS: Partial<Record<TensorType, { new (buffer: ArrayBuffer): Exclude<TensorData, string[]> }>> = {
-  float32: Float32Array, float64: Float64Array, float16: Uint16Array, bfloat16: Uint16Array,
-  int8: Int8Array, uint8: Uint8Array, bool: Uint8Array, int16: Int16Array, uint16: Uint16Array,
-  int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array,
-};
-
 /** "" -> the latest version; anything but a plain positive number names no version. */
 export function parseModelVersion(version: string, model: string): number | undefined {
   if (version === '') return undefined;
@@ -46,33 +43,6 @@ function parseShape(shape: readonly string[], what: string): number[] {
   // A zero dim is refused too, as over HTTP: an empty tensor has nothing to infer.
   if (!dims.every((d) => Number.isSafeInteger(d) && d >= 1)) throw new InvalidRequestError(`${what}: shape must hold positive integers, got [${shape.join(', ')}]`);
   return dims;
-}
-
-/** Raw little-endian elements (BYTES: 4-byte length + bytes per element) -> tensor data. */
-function fromRaw(type: TensorType, count: number, bytes: Buffer, what: string): TensorData {
-  const size = elementByteSize(type);
-  if (size === undefined) {
-    const strings: string[] = [];
-    let offset = 0;
-    while (offset < bytes.length) {
-      if (offset + 4 > bytes.length) throw new InvalidRequestError(`${what}: truncated BYTES element in raw_input_contents`);
-      const length = bytes.readUInt32LE(offset);
-      offset += 4;
-      if (offset + length > bytes.length) throw new InvalidRequestError(`${what}: truncated BYTES element in raw_input_contents`);
-      strings.push(bytes.toString('utf8', offset, offset + length));
-      offset += length;
-    }
-    if (strings.length !== count) throw new InvalidRequestError(`${what}: raw_input_contents holds ${strings.length} elements, its shape needs ${count}`);
-    return strings;
-  }
-  if (bytes.length !== count * size) {
-    throw new InvalidRequestError(`${what}: raw_input_contents is ${bytes.length} bytes, its shape and datatype need ${count * size}`);
-  }
-  // A copy into a fresh buffer: aligned for the typed array, and not tied to the message.
-  const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
-  const data = new TYPED_ARRAYS[type]!(copy);
-  if (type === 'bool' && (data as Uint8Array).some((v) => v > 1)) throw new InvalidRequestError(`${what}: BOOL bytes must be 0 or 1`);
-  return data;
 }
 
 function fromContents(datatype: KserveDatatype, dims: number[], contents: InferTensorContents | null, what: string): HostTensor {
@@ -144,7 +114,7 @@ export function decodeModelInferRequest(request: ModelInferRequest, maxElements:
         throw new InvalidRequestError(`${what}: contents must be empty when raw_input_contents is used`);
       }
       const type = tensorTypeOf(input.datatype);
-      feeds[input.name] = { type, dims, data: fromRaw(type, count, raw[index], what) };
+      feeds[input.name] = { type, dims, data: rawTensorData(type, count, raw[index], what, RAW_CONTENTS) };
     } else {
       feeds[input.name] = fromContents(input.datatype, dims, input.contents, what);
     }
@@ -173,18 +143,6 @@ export function decodeModelInferRequest(request: ModelInferRequest, maxElements:
   };
 }
 
-/** A tensor's bytes as raw contents: the typed array's own memory (no copy), BYTES length-prefixed. */
-export function rawBytes(tensor: HostTensor): Buffer {
-  const { data } = tensor;
-  if (!Array.isArray(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.concat(data.flatMap((s) => {
-    const bytes = Buffer.from(s, 'utf8');
-    const length = Buffer.alloc(4);
-    length.writeUInt32LE(bytes.length);
-    return [length, bytes];
-  }));
-}
-
 function typedContents(tensor: HostTensor, name: string): InferOutputTensor['contents'] {
   const datatype = datatypeOf(tensor.type) as KserveDatatype;
   const field = CONTENTS_FIELD[datatype];
@@ -204,7 +162,7 @@ export function encodeModelInferResponse(request: DecodedInferRequest, version: 
   for (const name of names) {
     const tensor = outputs[name];
     const entry: InferOutputTensor = { name, datatype: datatypeOf(tensor.type), shape: [...tensor.dims] };
-    if (request.rawOutputs) response.raw_output_contents.push(rawBytes(tensor));
+    if (request.rawOutputs) response.raw_output_contents.push(rawTensorBytes(tensor));
     else entry.contents = typedContents(tensor, name);
     response.outputs.push(entry);
   }

@@ -35,7 +35,8 @@ export function tempPath(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.onnxforge-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-function processAlive(pid: number): boolean {
+/** Whether process `pid` runs (one of another user's counts as running). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -49,6 +50,14 @@ function processAlive(pid: number): boolean {
  * save killed with SIGKILL. Those of live processes, this one included, are left alone. Never throws.
  */
 export function removeStaleTemps(dir: string): string[] {
+  return removeEntries(dir, (name) => {
+    const pid = Number(TEMP_NAME.exec(name)?.[1] ?? NaN);
+    return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid);
+  });
+}
+
+/** Removes the entries of `dir` that `stale` picks and returns their names. Never throws. */
+export function removeEntries(dir: string, stale: (name: string) => boolean): string[] {
   const removed: string[] = [];
   let names: string[];
   try {
@@ -57,8 +66,7 @@ export function removeStaleTemps(dir: string): string[] {
     return removed;
   }
   for (const name of names) {
-    const pid = Number(TEMP_NAME.exec(name)?.[1] ?? NaN);
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
+    if (!stale(name)) continue;
     try {
       fs.rmSync(path.join(dir, name), { recursive: true, force: true });
       removed.push(name);

@@ -12,20 +12,11 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { assertReplaceable, removeStaleTemps, tempPath, writeFully } from './atomic-file';
+import { assertReplaceable, processAlive, removeEntries, removeStaleTemps, tempPath, writeFully } from './atomic-file';
 import { describeError, ModelSaveError } from './errors';
 import { saveStep } from './save-step';
 
 const STAGED_NAME = /^\.(.+)\.onnxforge-data-(\d+)-[0-9a-f]+\.\d+$/;
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
 
 /** Whether the file `model` names `location` anywhere (its bytes hold the name: a conservative "maybe"). */
 function mayReference(model: string, location: string): boolean {
@@ -41,24 +32,12 @@ function mayReference(model: string, location: string): boolean {
  * they were written for does not read. Never throws.
  */
 export function removeStaleStagedData(dir: string): string[] {
-  const removed: string[] = [];
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return removed;
-  }
-  for (const name of names) {
+  return removeEntries(dir, (name) => {
     const match = STAGED_NAME.exec(name);
-    if (!match) continue;
+    if (!match) return false;
     const pid = Number(match[2]);
-    if (pid === process.pid || processAlive(pid) || mayReference(path.join(dir, match[1]), name)) continue;
-    try {
-      fs.rmSync(path.join(dir, name), { force: true });
-      removed.push(name);
-    } catch { /* removed by another save first */ }
-  }
-  return removed;
+    return pid !== process.pid && !processAlive(pid) && !mayReference(path.join(dir, match[1]), name);
+  });
 }
 
 function isPlainFile(file: string): boolean {

@@ -1,14 +1,14 @@
 // Static calibration: runs the float model in onnxruntime on the calibration samples with the needed
 // intermediate values exposed as outputs, and turns what it saw into one range per value.
 import type { Feeds } from '../engine/tensor';
-import type { ValueMetadata } from '../engine/engine';
+import type { Session, ValueMetadata } from '../engine/engine';
 import { OrtEngine } from '../engine/ort-engine';
 import { generateFeeds } from '../compare/inputs';
 import type { Model } from '../onnx/model';
 import { allGraphs } from '../onnx/proto-walk';
 import { makeBatches } from './calibration/batches';
 import { entropyThreshold } from './calibration/entropy';
-import { exposeValues } from './calibration/expose-values';
+import { exposeValues, type ExposeResult } from './calibration/expose-values';
 import { percentileThreshold, TensorStats } from './calibration/histogram';
 import { readCalibrationDir } from './calibration/samples';
 import { modelSource } from './model-source';
@@ -64,22 +64,29 @@ function rangeOf(stats: TensorStats, o: ResolvedOptions): [number, number] {
   return [Math.max(stats.min, -t), Math.min(stats.max, t)];
 }
 
-/** Measures the ranges of `targets` in `model` (not modified) on the calibration samples. */
-export async function calibrate(model: Model, targets: CalibrationTarget[], o: ResolvedOptions): Promise<CalibrationResult> {
+/**
+ * `model` (not modified) in onnxruntime with `values` exposed as extra outputs (a value that is already
+ * an input of the main graph needs no exposing): what calibration and GPTQ's statistics both run.
+ */
+export async function sessionExposing(model: Model, values: readonly { name: string; graphPath: string }[], o: ResolvedOptions,
+  label: string): Promise<{ session: Session; exposed: ExposeResult }> {
   const augmented = model.clone();
   const graphs = new Map(allGraphs(augmented.graph).map((g) => [g.path, g.graph]));
   const mainInputs = new Set(augmented.graph.input.map((v) => v.name));
-  const exposed = exposeValues(augmented, targets
+  const exposed = exposeValues(augmented, values
     .filter((t) => !(t.graphPath === 'main' && mainInputs.has(t.name)))
     .map((t) => ({ name: t.name, graph: graphs.get(t.graphPath) ?? augmented.graph })));
-  const engine = new OrtEngine();
-  const loadable = modelSource(augmented, 'calibration');
-  let session;
+  const loadable = modelSource(augmented, label);
   try {
-    session = await engine.load(loadable.source, o.engine);
+    return { session: await new OrtEngine().load(loadable.source, o.engine), exposed };
   } finally {
     loadable.dispose();
   }
+}
+
+/** Measures the ranges of `targets` in `model` (not modified) on the calibration samples. */
+export async function calibrate(model: Model, targets: CalibrationTarget[], o: ResolvedOptions): Promise<CalibrationResult> {
+  const { session, exposed } = await sessionExposing(model, targets, o, 'calibration');
   try {
     const { samples, generated } = await collectSamples(o, inputMetadata(model));
     const stats = new Map<string, TensorStats>();

@@ -1,13 +1,9 @@
 // GPTQ's statistics: runs the float model in onnxruntime on the calibration samples with each linear
 // layer's input exposed as an output, and accumulates H = 2XᵀX per input (layers that read the same
 // input, like q/k/v projections, share one).
-import { OrtEngine } from '../../engine/ort-engine';
 import type { Model, NodeRef } from '../../onnx/model';
-import { allGraphs } from '../../onnx/proto-walk';
 import { makeBatches } from '../calibration/batches';
-import { exposeValues } from '../calibration/expose-values';
-import { collectSamples, inputMetadata } from '../calibrate';
-import { modelSource } from '../model-source';
+import { collectSamples, inputMetadata, sessionExposing } from '../calibrate';
 import type { ResolvedOptions } from '../options';
 import { HessianAccumulator } from './gptq';
 import type { GraphScope } from '../graph-scope';
@@ -40,19 +36,9 @@ export function hessianTargets(candidates: readonly NodeRef[], kOf: (ref: NodeRe
 }
 
 export async function collectHessians(model: Model, targets: readonly HessianTarget[], o: ResolvedOptions): Promise<CollectedHessians> {
-  const augmented = model.clone();
-  const graphs = new Map(allGraphs(augmented.graph).map((g) => [g.path, g.graph]));
-  const mainInputs = new Set(augmented.graph.input.map((v) => v.name));
-  const exposed = exposeValues(augmented, targets
-    .filter((t) => !(t.graphPath === 'main' && mainInputs.has(t.name)))
-    .map((t) => ({ name: t.name, graph: graphs.get(t.graphPath) ?? augmented.graph })));
-  const loadable = modelSource(augmented, 'gptq');
-  let session;
-  try {
-    session = await new OrtEngine().load(loadable.source, o.engine);
-  } finally {
-    loadable.dispose();
-  }
+  const { session, exposed } = await sessionExposing(model, targets, o, 'gptq');
+  // Values that are main-graph inputs were not exposed: they are read from the feeds.
+  const mainInputs = new Set(model.graph.input.map((v) => v.name));
   try {
     const { samples, generated } = await collectSamples(o, inputMetadata(model));
     const accumulators = new Map(targets.map((t) => [t.name, new HessianAccumulator(t.k)]));

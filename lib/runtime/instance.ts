@@ -6,12 +6,8 @@ import type { ValueMetadata } from '../engine/engine';
 import type { Feeds, HostTensor } from '../engine/tensor';
 import { ExecutionError, ModelLoadFailedError } from './errors';
 import { EngineInfo, FromWorker, ToWorker, transferList, WorkerInit } from './protocol';
+import type { InstanceResult } from './instance-session';
 import { mark, markCompute, profiling } from './request-profile';
-
-export interface InstanceResult {
-  outputs: Record<string, HostTensor>;
-  computeMs: number;
-}
 
 interface Pending {
   resolve(result: InstanceResult): void;

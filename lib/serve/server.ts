@@ -265,6 +265,7 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
       if (profiling) mark('parsed');
       const encoded = await runInfer(req, params, body, res);
       writeResponse(res, 200, responseHeaders(encoded), encoded.chunks, encoded.byteLength);
+      if (profiling) mark('written');
     } catch (err) {
       if (res.headersSent || res.destroyed) return;
       const reply = errorReply(err as Error, log);

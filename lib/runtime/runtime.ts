@@ -1,7 +1,8 @@
 // ModelRuntime: the in-process deployment runtime. Serves the models of a repository:
 // loads them (eagerly or on first use) under a memory budget, batches and schedules
-// requests onto worker-thread instances, and reports metrics. The HTTP server is a thin
-// layer over this class; a Node service can use it directly.
+// requests onto instances (worker threads, the server's own thread, or child processes),
+// and reports metrics. The HTTP server is a thin layer over this class; a Node service can
+// use it directly.
 import * as os from 'os';
 import { performance } from 'perf_hooks';
 import type { ValueMetadata } from '../engine/engine';
@@ -413,6 +414,7 @@ export class ModelRuntime {
     if (!entry) throw new ModelNotFoundError(`unknown model "${name}"`);
     const slot = this.slotOf(entry, version);
     const model = slot.loaded?.healthy ? slot.loaded : await this.ensureLoaded(entry, slot);
+    const instances = model.instanceReports;
     return {
       name,
       versions: [...entry.slots.keys()].map(String),
@@ -420,8 +422,8 @@ export class ModelRuntime {
       inputs: [...model.inputs],
       outputs: [...model.outputs],
       memory: model.memoryReport,
-      instances: model.instanceReports,
-      parameters: engineParameters(model.instanceReports),
+      instances,
+      parameters: engineParameters(instances),
     };
   }
 

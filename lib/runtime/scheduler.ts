@@ -14,7 +14,7 @@ import {
 import type { InstanceResult } from './instance-session';
 import { concatPadded, PaddingPlan, paddedSizes } from './padding';
 
-/** What the scheduler needs from an instance (a worker thread in production). */
+/** What the scheduler needs from an instance (ModelInstance in production). */
 export interface Executor {
   /** Runs sent to this instance and not yet answered, whoever sent them. */
   readonly inflight: number;

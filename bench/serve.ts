@@ -22,13 +22,17 @@ import { saveModel } from '../lib/onnx/save';
 import { writeResults } from './results';
 import { benchFlags } from './flags';
 import { startCliJson } from './cli-child';
+import { renderBarChart } from './svg-chart';
 
 type Engine = 'ort' | 'native' | '-';
 
 const CONCURRENCY = [1, 16, 64];
 const ENGINES = ['ort', 'native'] as const;
-/** A server model's name: the ort variant keeps the plain name. */
-const served = (model: string, kind: string, engine: 'ort' | 'native') => `${model}_${kind}${engine === 'native' ? '_native' : ''}`;
+const ISOLATIONS = ['thread', 'none'] as const;
+type Isolation = (typeof ISOLATIONS)[number];
+/** A server model's name: the ort variant on isolation 'thread' keeps the plain name. */
+const served = (model: string, kind: string, engine: 'ort' | 'native', isolation: Isolation = 'thread') =>
+  `${model}_${kind}${isolation === 'none' ? '_none' : ''}${engine === 'native' ? '_native' : ''}`;
 /** Sequential requests the stage breakdown is taken over. */
 const BREAKDOWN_REQUESTS = 2000;
 const MAX_BATCH = 64;
@@ -44,7 +48,7 @@ interface BenchModel {
 
 interface Point {
   model: string;
-  mode: 'onnxruntime' | 'native' | 'runtime-batching' | 'runtime-single' | 'server-batching' | 'server-single' | 'server-single-baseline' | 'http-floor';
+  mode: 'onnxruntime' | 'native' | 'runtime-batching' | 'runtime-single' | 'server-batching' | 'server-single' | 'server-batching-none' | 'server-single-none' | 'server-single-baseline' | 'http-floor';
   /** The engine that ran the model ('-' for http-floor). */
   engine: Engine;
   concurrency: number;
@@ -69,6 +73,8 @@ interface Mode {
   serverModel?: string;
   /** Measured at concurrency 1 only. */
   onlyAt1?: boolean;
+  /** Not measured at concurrency 16. */
+  skipAt16?: boolean;
 }
 
 interface Tally {
@@ -101,14 +107,17 @@ function writeRepository(models: BenchModel[]): string {
     // Each engine pinned per model, so a row measures the engine it names.
     const variants: Record<string, object> = {};
     for (const engine of ENGINES) {
-      variants[served(m.name, 'batching', engine)] = {
-        engine,
-        max_batch_size: MAX_BATCH,
-        dynamic_batching: { max_queue_delay_ms: 0 },
-        threads: THREADS,
-        warmup: { samples: 2, batch_sizes: [1, 16, MAX_BATCH] },
-      };
-      variants[served(m.name, 'single', engine)] = { engine, max_batch_size: 0, threads: THREADS, warmup: { samples: 2 } };
+      for (const isolation of ISOLATIONS) {
+        variants[served(m.name, 'batching', engine, isolation)] = {
+          engine,
+          isolation,
+          max_batch_size: MAX_BATCH,
+          dynamic_batching: { max_queue_delay_ms: 0 },
+          threads: THREADS,
+          warmup: { samples: 2, batch_sizes: [1, 16, MAX_BATCH] },
+        };
+        variants[served(m.name, 'single', engine, isolation)] = { engine, isolation, max_batch_size: 0, threads: THREADS, warmup: { samples: 2 } };
+      }
     }
     for (const [name, config] of Object.entries(variants)) {
       fs.mkdirSync(path.join(repo, name, '1'), { recursive: true });
@@ -342,7 +351,76 @@ async function serverCounters(agent: http.Agent, url: string, model: string): Pr
   return { inferences: value('onnxforge_inferences_total'), executions: value('onnxforge_executions_total') };
 }
 
-function markdown(points: Point[], summary: Summary[], breakdown: string[], machine: string, durationMs: number, rounds: number): string {
+/** Isolation 'none' against 'thread', per model and engine, from the same run's points. */
+interface IsolationRow {
+  model: string;
+  engine: 'ort' | 'native';
+  /** Server p50 minus the bare engine's p50 at concurrency 1, without batching: thread, none. */
+  overheadAt1Ms: { thread: number; none: number };
+  /** The same with batching on. */
+  overheadAt1BatchingMs: { thread: number; none: number };
+  /** req/s at 64, none over thread: without batching, with batching. */
+  throughputAt64NoneOverThread: { single: number; batching: number };
+  /** p99 at 64 with batching: thread, none. */
+  p99At64BatchingMs: { thread: number; none: number };
+}
+
+function isolationRows(points: Point[], models: string[]): IsolationRow[] {
+  const at = (model: string, mode: Point['mode'], c: number, engine: Engine) =>
+    points.find((p) => p.model === model && p.mode === mode && p.concurrency === c && p.engine === engine) ?? { throughput: NaN, p50Ms: NaN, p99Ms: NaN };
+  return models.flatMap((model) => ENGINES.map((engine): IsolationRow => {
+    const bare = at(model, engine === 'ort' ? 'onnxruntime' : 'native', 1, engine).p50Ms;
+    return {
+      model,
+      engine,
+      overheadAt1Ms: { thread: at(model, 'server-single', 1, engine).p50Ms - bare, none: at(model, 'server-single-none', 1, engine).p50Ms - bare },
+      overheadAt1BatchingMs: { thread: at(model, 'server-batching', 1, engine).p50Ms - bare, none: at(model, 'server-batching-none', 1, engine).p50Ms - bare },
+      throughputAt64NoneOverThread: {
+        single: at(model, 'server-single-none', 64, engine).throughput / at(model, 'server-single', 64, engine).throughput,
+        batching: at(model, 'server-batching-none', 64, engine).throughput / at(model, 'server-batching', 64, engine).throughput,
+      },
+      p99At64BatchingMs: { thread: at(model, 'server-batching', 64, engine).p99Ms, none: at(model, 'server-batching-none', 64, engine).p99Ms },
+    };
+  }));
+}
+
+function isolationMarkdown(rows: IsolationRow[]): string[] {
+  const ms = (v: number) => (Number.isFinite(v) ? `+${v.toFixed(3)}` : '-');
+  const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : '-');
+  return [
+    "Isolation 'none' (the instance in the server's thread, the engine's run called directly) against 'thread' (a worker thread per instance), same server, same run. Overhead: server p50 minus the bare engine's p50 at concurrency 1 (target <= 0.3 ms).",
+    '',
+    '| model | engine | overhead at 1, thread | overhead at 1, none | overhead at 1 batching, thread | overhead at 1 batching, none | req/s at 64 none / thread, single | req/s at 64 none / thread, batching | p99 at 64 batching, thread / none ms |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.model} | ${r.engine} | ${ms(r.overheadAt1Ms.thread)} ms | ${ms(r.overheadAt1Ms.none)} ms | ${ms(r.overheadAt1BatchingMs.thread)} ms | ${ms(r.overheadAt1BatchingMs.none)} ms `
+      + `| ${x(r.throughputAt64NoneOverThread.single)} | ${x(r.throughputAt64NoneOverThread.batching)} | ${r.p99At64BatchingMs.thread.toFixed(2)} / ${r.p99At64BatchingMs.none.toFixed(2)} |`),
+    '',
+  ];
+}
+
+/** req/s per model, engine and concurrency: the bare engine and each server mode, one bar each. */
+function throughputChart(points: Point[], machine: string): string {
+  const series: { label: string; mode: Point['mode'] | 'bare' }[] = [
+    { label: 'bare engine, in-process', mode: 'bare' },
+    { label: "server, no batching, isolation thread", mode: 'server-single' },
+    { label: "server, no batching, isolation none", mode: 'server-single-none' },
+    { label: "server, batching, isolation thread", mode: 'server-batching' },
+    { label: "server, batching, isolation none", mode: 'server-batching-none' },
+  ];
+  const keys = [...new Set(points.filter((p) => p.engine !== '-').map((p) => `${p.model}|${p.engine}|${p.concurrency}`))];
+  return renderBarChart({
+    title: `serve: req/s against concurrency, batch-1 binary requests (${machine}; shared machine, noisy)`,
+    unit: 'requests per second',
+    series: series.map((s) => s.label),
+    rows: keys.map((key) => {
+      const [model, engine, concurrency] = key.split('|');
+      const find = (mode: Point['mode']) => points.find((p) => p.model === model && p.engine === engine && p.concurrency === Number(concurrency) && p.mode === mode)?.throughput ?? null;
+      return { label: `${model}, ${engine}, concurrency ${concurrency}`, values: series.map((s) => find(s.mode === 'bare' ? (engine === 'ort' ? 'onnxruntime' : 'native') : s.mode)) };
+    }),
+  });
+}
+
+function markdown(points: Point[], summary: Summary[], isolation: IsolationRow[], breakdown: string[], machine: string, durationMs: number, rounds: number): string {
   const lines = [
     `# serve: KServe v2 server vs the bare engines, onnxruntime-node and native (${machine})`,
     '',
@@ -355,7 +433,7 @@ function markdown(points: Point[], summary: Summary[], breakdown: string[], mach
     '',
     'CPU ms/req: CPU time of the process doing the work (all its threads) per answered request: the server process, or the bench process for onnxruntime.',
     '',
-    'http-floor: GET /v2/health/live on the same server, the cost of one HTTP round trip here. runtime-*: ModelRuntime in the bench process (worker thread + scheduler, no HTTP). server-single-baseline: the same model on a second server built from another commit (--baseline=DIR), measured in the same slices.',
+    'http-floor: GET /v2/health/live on the same server, the cost of one HTTP round trip here. runtime-*: ModelRuntime in the bench process (worker thread + scheduler, no HTTP). server-single-baseline: the same model on a second server built from another commit (--baseline=DIR), measured in the same slices. server-*-none: the same models with isolation "none" (the instance in the server thread), measured at concurrency 1 and 64.',
     '',
     '| model | batching gain at 64, server (target >= 3x) | in-process runtime | server batching at 64 vs onnxruntime ' + MAX_BATCH + '-row batches in-process (target >= 0.8x) | server batching p99/p50 at 64 (target <= 3) | server overhead at 1, p50, onnxruntime (target <= 0.3 ms) | server overhead at 1, p50, onnxruntime, baseline build | server overhead at 1, p50, native | HTTP round trip (GET health) p50 | runtime overhead at 1, p50 | server CPU overhead at 1 (baseline build) | native / onnxruntime bare p50 at 1 | native / onnxruntime server req/s at 64 (batching) | errors |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -364,6 +442,7 @@ function markdown(points: Point[], summary: Summary[], breakdown: string[], mach
       + `| +${s.overheadAt1Ms.toFixed(3)} ms (+${s.overheadAt1BatchingMs.toFixed(3)} ms batching) | +${s.overheadAt1BaselineMs.toFixed(3)} ms | +${s.nativeOverheadAt1Ms.toFixed(3)} ms | ${s.httpFloorAt1Ms.toFixed(3)} ms `
       + `| +${s.runtimeOverheadAt1Ms.toFixed(3)} ms | +${s.cpuOverheadAt1Ms.toFixed(3)} ms (+${s.cpuOverheadAt1BaselineMs.toFixed(3)} ms) | ${s.nativeBareP50Ratio.toFixed(2)}x | ${s.nativeServerThroughputRatioAt64.toFixed(2)}x | ${s.errors} |`),
     '',
+    ...isolationMarkdown(isolation),
     ...breakdown,
   ];
   return lines.join('\n');
@@ -438,10 +517,10 @@ export async function runServeBench(args: string[]): Promise<void> {
             send: () => runtime.infer(served(m.name, kind, 'ort'), feeds).then(() => true),
             cpuMs: ownCpuMs,
           })),
-          ...ENGINES.flatMap((engine) => (['batching', 'single'] as const).map((kind): Mode => {
-            const target = new URL(`${url}/v2/models/${served(m.name, kind, engine)}/infer`);
+          ...ISOLATIONS.flatMap((isolation) => ENGINES.flatMap((engine) => (['batching', 'single'] as const).map((kind): Mode => {
+            const target = new URL(`${url}/v2/models/${served(m.name, kind, engine, isolation)}/infer`);
             return {
-              name: `server-${kind}`,
+              name: isolation === 'none' ? `server-${kind}-none` : `server-${kind}`,
               engine,
               send: () =>
                 httpPost(agent, target, request.body, headers).then((r) => {
@@ -449,9 +528,11 @@ export async function runServeBench(args: string[]): Promise<void> {
                   return r.status === 200;
                 }),
               cpuMs: () => processCpuMs(child.pid!),
-              serverModel: served(m.name, kind, engine),
+              serverModel: served(m.name, kind, engine, isolation),
+              // Isolation 'none' is measured where the issue's targets are: one client, and 64.
+              skipAt16: isolation === 'none',
             };
-          })),
+          }))),
           ...(baseline ? [((): Mode => {
             const target = new URL(`${baseline.url}/v2/models/${served(m.name, 'single', 'ort')}/infer`);
             return {
@@ -463,7 +544,7 @@ export async function runServeBench(args: string[]): Promise<void> {
         ];
         for (const concurrency of concurrencies) {
           process.stderr.write(`serve: ${m.name}, concurrency ${concurrency}\n`);
-          const active = modes.filter((mode) => concurrency === 1 || !mode.onlyAt1);
+          const active = modes.filter((mode) => (concurrency === 1 || !mode.onlyAt1) && !(concurrency === 16 && mode.skipAt16));
           const before = await Promise.all(active.map((mode) => (mode.serverModel ? serverCounters(agent, url, mode.serverModel) : undefined)));
           const tallies = await measureModes(active, concurrency, durationMs, rounds);
           for (const [i, mode] of active.entries()) {
@@ -487,6 +568,12 @@ export async function runServeBench(args: string[]): Promise<void> {
         const nativeSingle = served(m.name, 'single', 'native');
         const [nativeStages] = await serverBreakdowns(agent, [{ url, serverModel: nativeSingle }], request.body, headers);
         breakdown.push({ model: m.name, serverModel: nativeSingle, stages: nativeStages });
+        for (const engine of ENGINES) {
+          await httpPost(agent, new URL(`${url}/v2/debug/profile/reset`), Buffer.alloc(0), {});
+          const noneSingle = served(m.name, 'single', engine, 'none');
+          const [noneStages] = await serverBreakdowns(agent, [{ url, serverModel: noneSingle }], request.body, headers);
+          breakdown.push({ model: m.name, serverModel: noneSingle, stages: noneStages });
+        }
       } finally {
         await session.dispose();
         await nativeSession.dispose();
@@ -524,6 +611,9 @@ export async function runServeBench(args: string[]): Promise<void> {
     cpuOverheadAt1Ms: find(m.name, 'server-single', 1).cpuMsPerRequest - find(m.name, 'onnxruntime', 1).cpuMsPerRequest,
     errors: points.filter((p) => p.model === m.name).reduce((sum, p) => sum + p.errors, 0),
   }));
-  const result = { suite: 'serve', machine, threads: THREADS, durationMs, rounds, points, summary, breakdown };
-  writeResults(outDir, 'serve', result, markdown(points, summary, breakdownMarkdown(breakdown, breakdownBefore(outDir)), machine, durationMs, rounds));
+  const isolation = isolationRows(points, models.map((m) => m.name));
+  const result = { suite: 'serve', machine, threads: THREADS, durationMs, rounds, points, summary, isolation, breakdown };
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, 'serve.svg'), throughputChart(points, machine));
+  writeResults(outDir, 'serve', result, markdown(points, summary, isolation, breakdownMarkdown(breakdown, breakdownBefore(outDir)), machine, durationMs, rounds));
 }

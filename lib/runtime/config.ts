@@ -3,6 +3,10 @@ import { z } from 'zod';
 import type { EngineChoice } from '../engine/select';
 import { isKserveDatatype, KSERVE_DATATYPES, KserveDatatype } from './datatypes';
 
+/** Where a model's instances run (model-instance.ts). */
+export const ISOLATIONS = ['none', 'thread', 'process'] as const;
+export type Isolation = (typeof ISOLATIONS)[number];
+
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 
@@ -56,7 +60,8 @@ const configSchema = z
     pinned: z.boolean().default(false),
     idle_unload_ms: nonNegativeInt.optional(),
     memory_bytes: positiveInt.optional(),
-    isolation: z.enum(['thread', 'process']).default('thread'),
+    // Unset: the server's default (onnxforge serve --isolation, itself 'thread' by default).
+    isolation: z.enum(ISOLATIONS, { message: 'expected "none", "thread" or "process"' }).optional(),
     max_request_memory_bytes: positiveInt.optional(),
     max_batch_memory_bytes: positiveInt.optional(),
     memory_arena: z.boolean().default(false),
@@ -128,8 +133,8 @@ export interface ModelConfig {
   pinned: boolean;
   idleUnloadMs?: number;
   memoryBytes?: number;
-  /** 'process': each instance runs in a child process, restarted when it dies. */
-  isolation: 'thread' | 'process';
+  /** Where instances run ('none': the server's thread, 'thread': a worker thread each, 'process': a child process each, restarted when it dies); undefined: the runtime's default. */
+  isolation?: Isolation;
   /** Largest estimated activation memory of one request (default: the server's --max-request-memory). */
   maxRequestMemoryBytes?: number;
   /** Largest sum of the estimates of requests admitted at once (default: max_request_memory_bytes x instances). */

@@ -3,15 +3,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import type { ValueMetadata } from '../engine/engine';
-import type { Feeds, HostTensor } from '../engine/tensor';
+import type { Feeds } from '../engine/tensor';
 import { ExecutionError, ModelLoadFailedError } from './errors';
 import { EngineInfo, FromWorker, ToWorker, transferList, WorkerInit } from './protocol';
+import type { InstanceResult } from './instance-session';
 import { mark, markCompute, profiling } from './request-profile';
-
-export interface InstanceResult {
-  outputs: Record<string, HostTensor>;
-  computeMs: number;
-}
 
 interface Pending {
   resolve(result: InstanceResult): void;

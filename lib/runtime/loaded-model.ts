@@ -1,10 +1,10 @@
-// One model version in memory: its instances (worker threads), its scheduler, warm-up.
+// One model version in memory: its instances, its scheduler, warm-up.
 import * as os from 'os';
 import { performance } from 'perf_hooks';
 import type { ValueMetadata } from '../engine/engine';
 import type { EngineChoice } from '../engine/select';
 import type { Feeds, HostTensor } from '../engine/tensor';
-import { ModelConfigError, ModelConfig } from './config';
+import { Isolation, ModelConfigError, ModelConfig } from './config';
 import { ModelLoadFailedError } from './errors';
 import { paddingPlan } from './padding';
 import { DEFAULT_MAX_REQUEST_MEMORY_BYTES, MemoryGuard, MemoryReport } from './memory-guard';
@@ -25,6 +25,8 @@ export interface LoadSpec {
   config: ModelConfig;
   /** The engine choice: the config's, else the runtime's default. */
   engine: EngineChoice;
+  /** Where its instances run: the config's, else the runtime's default. */
+  isolation: Isolation;
 }
 
 /** What the cache reserves before a load: config memory_bytes, else one copy of the weights per instance (each worker owns a session). */
@@ -114,7 +116,7 @@ export class LoadedModel {
     const restarts = metrics.instanceRestarts.labels(name, String(spec.version));
     const rssBefore = process.memoryUsage.rss();
     const start = (choice: EngineChoice) =>
-      startInstance({ file: spec.file, engine, device: config.instances.device, choice, model: { name, config } }, config.isolation, () => restarts.inc());
+      startInstance({ file: spec.file, engine, device: config.instances.device, choice, model: { name, config } }, spec.isolation, () => restarts.inc());
     let started: PromiseSettledResult<ModelInstance>[];
     if (spec.engine === 'auto' && config.instances.count > 1) {
       // One instance times the engines; the others run what it chose, so a model's instances agree.
@@ -203,11 +205,6 @@ export class LoadedModel {
     return this.instances.map((i) => i.device);
   }
 
-  /** The engine of each instance, and why it runs it. */
-  get engines(): { engine: 'ort' | 'native'; cause: string; reason: string }[] {
-    return this.instances.map((i) => ({ ...i.engine }));
-  }
-
   get notes(): string[] {
     return [...new Set(this.instances.map((i) => i.note).filter((n): n is string => n !== undefined))];
   }
@@ -217,7 +214,7 @@ export class LoadedModel {
     return this.memory.report();
   }
 
-  /** Where each instance runs (its pid) and how often it was restarted. */
+  /** Where each instance runs (its pid), how often it was restarted, its engine and why. */
   get instanceReports(): InstanceReport[] {
     return this.instances.map(instanceReport);
   }

@@ -1,14 +1,16 @@
-// Where a model's instances run: a worker thread in the server's process (isolation 'thread', the
-// default: cheapest, but a native crash or an out-of-memory kill takes the whole server down), or a
-// child process each (isolation 'process': such a failure ends only that child; it is restarted and
-// its in-flight requests get 503 instance_restarting).
+// Where a model's instances run: in the server's own thread (isolation 'none': the engine's run is
+// called directly, no hop to another thread; the cheapest), a worker thread in the server's process
+// (isolation 'thread', the default: a model's JavaScript work stays off the event loop), or a child
+// process each (isolation 'process': a native crash or an out-of-memory kill ends only that child;
+// it is restarted and its in-flight requests get 503 instance_restarting). With 'none' and 'thread'
+// such a failure takes the whole server down.
 import type { ValueMetadata } from '../engine/engine';
+import type { Isolation } from './config';
+import { InlineInstance } from './inline-instance';
 import { WorkerInstance } from './instance';
 import { ProcessInstance } from './process-instance';
 import type { EngineInfo, WorkerInit } from './protocol';
 import type { Executor } from './scheduler';
-
-export type Isolation = 'thread' | 'process';
 
 export interface ModelInstance extends Executor {
   readonly inputs: readonly ValueMetadata[];
@@ -20,19 +22,21 @@ export interface ModelInstance extends Executor {
   dispose(): Promise<void>;
 }
 
-/** What /v2/models/{m} shows of one instance. */
-export interface InstanceReport {
+/** What /v2/models/{m} shows of one instance: where it runs and on which engine, and why. */
+export interface InstanceReport extends EngineInfo {
   isolation: Isolation;
-  /** The process that runs it: the server's own for 'thread'. */
+  /** The process that runs it: the server's own for 'none' and 'thread'. */
   pid: number;
   restarts: number;
 }
 
 export function startInstance(init: WorkerInit, isolation: Isolation, onRestart: () => void): Promise<ModelInstance> {
-  return isolation === 'process' ? ProcessInstance.start(init, onRestart) : WorkerInstance.start(init);
+  if (isolation === 'process') return ProcessInstance.start(init, onRestart);
+  return isolation === 'none' ? InlineInstance.start(init) : WorkerInstance.start(init);
 }
 
 export function instanceReport(instance: ModelInstance): InstanceReport {
-  if (instance instanceof ProcessInstance) return { isolation: 'process', pid: instance.pid, restarts: instance.restarts };
-  return { isolation: 'thread', pid: process.pid, restarts: 0 };
+  const engine = { ...instance.engine };
+  if (instance instanceof ProcessInstance) return { isolation: 'process', pid: instance.pid, restarts: instance.restarts, ...engine };
+  return { isolation: instance instanceof InlineInstance ? 'none' : 'thread', pid: process.pid, restarts: 0, ...engine };
 }

@@ -7,7 +7,7 @@ import * as path from 'path';
 import type { ValueMetadata } from '../engine/engine';
 import type { Feeds, HostTensor } from '../engine/tensor';
 import { ExecutionError, InstanceRestartingError, ModelLoadFailedError } from './errors';
-import type { InstanceResult } from './instance';
+import type { InstanceResult } from './instance-session';
 import type { EngineInfo, FromWorker, HostMessage, WorkerInit } from './protocol';
 
 type Ready = Extract<FromWorker, { type: 'ready' }>;

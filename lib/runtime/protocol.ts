@@ -1,8 +1,9 @@
 // Messages between the runtime (main thread) and an instance's worker thread.
-import type { EngineOptions, ValueMetadata } from '../engine/engine';
+import type { EngineOptions } from '../engine/engine';
 import type { EngineChoice } from '../engine/select';
 import type { ModelConfig } from './config';
 import type { EngineCause } from './engine-choice';
+import type { InstanceReady } from './instance-session';
 import type { Feeds, HostTensor } from '../engine/tensor';
 
 export interface WorkerInit {
@@ -25,7 +26,7 @@ export type ToWorker =
   | { type: 'dispose' };
 
 export type FromWorker =
-  | { type: 'ready'; inputs: ValueMetadata[]; outputs: ValueMetadata[]; device: 'cpu' | 'cuda'; note?: string; engine: EngineInfo }
+  | ({ type: 'ready' } & InstanceReady)
   | { type: 'load-error'; message: string }
   | { type: 'result'; id: number; outputs: Record<string, HostTensor>; computeMs: number }
   | { type: 'run-error'; id: number; message: string }

@@ -9,7 +9,7 @@ export const profiling = process.env.ONNXFORGE_SERVE_PROFILE === '1';
 /** Points on a request's path, in the order it passes them. */
 export type ProfileMark =
   | 'request' | 'bodyRead' | 'parsed' | 'handler' | 'decoded' | 'validate' | 'validated'
-  | 'dispatch' | 'posted' | 'replied' | 'resumed' | 'encoded' | 'finished';
+  | 'dispatch' | 'posted' | 'replied' | 'resumed' | 'encoded' | 'written' | 'finished';
 
 /** A stage: the time between two marks (compute comes from the instance itself). */
 export const PROFILE_STAGES: readonly { stage: string; from: ProfileMark; to: ProfileMark; what: string }[] = [
@@ -20,11 +20,12 @@ export const PROFILE_STAGES: readonly { stage: string; from: ProfileMark; to: Pr
   { stage: 'runtime entry', from: 'decoded', to: 'validate', what: 'model and version lookup, metrics' },
   { stage: 'validate', from: 'validate', to: 'validated', what: 'feeds against the model (lib/runtime/validate.ts)' },
   { stage: 'schedule', from: 'validated', to: 'dispatch', what: 'queue entry, batcher, dispatch to an instance' },
-  { stage: 'post', from: 'dispatch', to: 'posted', what: 'postMessage to the worker (structured clone or transfer)' },
-  { stage: 'worker hop', from: 'posted', to: 'replied', what: 'to the worker and back, less compute (thread wake-ups, clone of outputs)' },
+  { stage: 'post', from: 'dispatch', to: 'posted', what: 'postMessage to the worker (structured clone or transfer); nothing on isolation none' },
+  { stage: 'worker hop', from: 'posted', to: 'replied', what: 'to the worker and back, less compute (thread wake-ups, clone of outputs); on isolation none, the engine call and its promise, less compute' },
   { stage: 'return', from: 'replied', to: 'resumed', what: 'result message to the handler (split, settle, promise hops)' },
   { stage: 'encode', from: 'resumed', to: 'encoded', what: 'outputs to the response body (lib/serve/codec.ts)' },
-  { stage: 'write', from: 'encoded', to: 'finished', what: 'response written until Node says it is handed to the socket (finish)' },
+  { stage: 'write', from: 'encoded', to: 'written', what: 'status line, headers and body handed to the socket: the write syscall the client waits for' },
+  { stage: 'finish', from: 'written', to: 'finished', what: 'write call returned to Node\'s finish event (write completion callbacks, event-loop turns; after the bytes left)' },
 ];
 
 const marks: Partial<Record<ProfileMark, number>> = {};
@@ -50,6 +51,8 @@ function push(stage: string, ms: number): void {
 /** Ends one request: its stage times join the samples (a request missing a mark, e.g. an error, is dropped). */
 export function finishRequest(): void {
   mark('finished');
+  // Only the raw infer route marks its write; on fastify's route the write is all in 'finish'.
+  marks.written ??= marks.encoded;
   const all = PROFILE_STAGES.every((s) => marks[s.from] !== undefined && marks[s.to] !== undefined);
   if (all) {
     for (const s of PROFILE_STAGES) {

@@ -1,13 +1,15 @@
 // ModelRuntime: the in-process deployment runtime. Serves the models of a repository:
 // loads them (eagerly or on first use) under a memory budget, batches and schedules
-// requests onto worker-thread instances, and reports metrics. The HTTP server is a thin
-// layer over this class; a Node service can use it directly.
+// requests onto instances (worker threads, the server's own thread, or child processes),
+// and reports metrics. The HTTP server is a thin layer over this class; a Node service can
+// use it directly.
 import * as os from 'os';
 import { performance } from 'perf_hooks';
 import type { ValueMetadata } from '../engine/engine';
 import type { EngineChoice } from '../engine/select';
 import type { Feeds, HostTensor } from '../engine/tensor';
 import { ModelCache } from './cache';
+import type { Isolation } from './config';
 import { systemClock } from './clock';
 import {
   errorCode,
@@ -37,6 +39,8 @@ export interface RuntimeOptions {
   maxRequestMemoryBytes?: number;
   /** The engine of models whose config.json names none (default 'auto'). */
   engine?: EngineChoice;
+  /** Where the instances of models whose config.json names none run (default 'thread'). */
+  isolation?: Isolation;
 }
 
 export interface InferOptions extends SubmitOptions {
@@ -67,10 +71,10 @@ export interface ModelMetadata {
   outputs: ValueMetadata[];
   /** Activation memory limits of the version (onnxforge extension). */
   memory?: MemoryReport;
-  /** Where its instances run (onnxforge extension). */
+  /** Each instance: where it runs, on which engine and why (onnxforge extension). */
   instances?: InstanceReport[];
-  /** Which engine each instance runs and why (KServe metadata parameters). */
-  parameters?: { engine: string; engine_reason: string; instances: { engine: 'ort' | 'native'; cause: string; reason: string }[] };
+  /** The engines of the instances and why, summed up (KServe metadata parameters). */
+  parameters?: { engine: string; engine_reason: string };
 }
 
 /** One served version: what is loaded now, a load in progress, and why it is not available. */
@@ -96,11 +100,11 @@ interface ModelEntry {
   transition?: 'LOADING' | 'UNLOADING';
 }
 
-function slotsFor(repo: RepositoryModel, defaultEngine: EngineChoice): Map<number, VersionSlot> {
+function slotsFor(repo: RepositoryModel, defaults: { engine: EngineChoice; isolation: Isolation }): Map<number, VersionSlot> {
   const slots = new Map<number, VersionSlot>();
   if (!repo.config) return slots;
   for (const v of repo.versions) {
-    slots.set(v.version, { spec: { name: repo.name, version: v.version, file: v.file, fileBytes: v.bytes, config: repo.config, engine: repo.config.engine ?? defaultEngine } });
+    slots.set(v.version, { spec: { name: repo.name, version: v.version, file: v.file, fileBytes: v.bytes, config: repo.config, engine: repo.config.engine ?? defaults.engine, isolation: repo.config.isolation ?? defaults.isolation } });
   }
   return slots;
 }
@@ -112,7 +116,7 @@ export class ModelRuntime {
   private readonly models = new Map<string, ModelEntry>();
   private readonly idleUnloadMs: number;
   private readonly maxRequestMemoryBytes: number | undefined;
-  private readonly defaultEngine: EngineChoice;
+  private readonly defaults: { engine: EngineChoice; isolation: Isolation };
   private readonly log: (line: string) => void;
   private readonly retiring = new Set<Promise<void>>();
   private readonly loadsInProgress = new Set<Promise<unknown>>();
@@ -126,7 +130,7 @@ export class ModelRuntime {
     this.cache = new ModelCache<LoadedModel>(options.memoryBudgetBytes ?? Math.floor(os.totalmem() / 2));
     this.idleUnloadMs = options.idleUnloadMs ?? 0;
     this.maxRequestMemoryBytes = options.maxRequestMemoryBytes;
-    this.defaultEngine = options.engine ?? 'auto';
+    this.defaults = { engine: options.engine ?? 'auto', isolation: options.isolation ?? 'thread' };
     this.log = options.log ?? (() => {});
     this.metrics.cacheBudgetBytes.set(this.cache.budgetBytes);
   }
@@ -135,7 +139,7 @@ export class ModelRuntime {
   start(): Promise<void> {
     this.started ??= (async () => {
       for (const repo of scanRepository(this.repository)) {
-        this.models.set(repo.name, { repo, slots: slotsFor(repo, this.defaultEngine), unloaded: false });
+        this.models.set(repo.name, { repo, slots: slotsFor(repo, this.defaults), unloaded: false });
         if (repo.error) this.log(`model ${repo.name} unavailable: ${repo.error}`);
       }
       for (const entry of this.models.values()) {
@@ -324,7 +328,7 @@ export class ModelRuntime {
     const repo = readRepositoryModel(this.repository, name);
     const keeps = previous && !previous.unloaded && [...previous.slots.values()].some((s) => s.loaded) ? '; the loaded version keeps serving' : '';
     if (repo.error) throw new ModelLoadFailedError(`failed to load model "${name}": ${repo.error}${keeps}`);
-    const fresh: ModelEntry = { repo, slots: slotsFor(repo, this.defaultEngine), unloaded: false };
+    const fresh: ModelEntry = { repo, slots: slotsFor(repo, this.defaults), unloaded: false };
     if (previous) previous.transition = 'LOADING';
     else this.models.set(name, { ...fresh, transition: 'LOADING' });
     const loaded: LoadedModel[] = [];
@@ -410,6 +414,7 @@ export class ModelRuntime {
     if (!entry) throw new ModelNotFoundError(`unknown model "${name}"`);
     const slot = this.slotOf(entry, version);
     const model = slot.loaded?.healthy ? slot.loaded : await this.ensureLoaded(entry, slot);
+    const instances = model.instanceReports;
     return {
       name,
       versions: [...entry.slots.keys()].map(String),
@@ -417,8 +422,8 @@ export class ModelRuntime {
       inputs: [...model.inputs],
       outputs: [...model.outputs],
       memory: model.memoryReport,
-      instances: model.instanceReports,
-      parameters: engineParameters(model.engines),
+      instances,
+      parameters: engineParameters(instances),
     };
   }
 
@@ -451,10 +456,10 @@ export class ModelRuntime {
   }
 }
 
-function engineParameters(instances: { engine: 'ort' | 'native'; cause: string; reason: string }[]): ModelMetadata['parameters'] {
+function engineParameters(instances: readonly InstanceReport[]): ModelMetadata['parameters'] {
   const engines = [...new Set(instances.map((i) => i.engine))];
   const reasons = [...new Set(instances.map((i) => i.reason))];
-  return { engine: engines.join(','), engine_reason: reasons.join('; '), instances };
+  return { engine: engines.join(','), engine_reason: reasons.join('; ') };
 }
 
 function outcomeOf(err: unknown): string {

@@ -11,10 +11,10 @@ import {
   RequestTimeoutError,
   ShuttingDownError,
 } from './errors';
-import type { InstanceResult } from './instance';
+import type { InstanceResult } from './instance-session';
 import { concatPadded, PaddingPlan, paddedSizes } from './padding';
 
-/** What the scheduler needs from an instance (a worker thread in production). */
+/** What the scheduler needs from an instance (ModelInstance in production). */
 export interface Executor {
   /** Runs sent to this instance and not yet answered, whoever sent them. */
   readonly inflight: number;
@@ -178,8 +178,10 @@ export class Scheduler {
       const onAbort = () => this.abandon(entry, new RequestCancelledError(), 'client');
       if (Number.isFinite(limit.at)) timer = this.clock.setTimer(() => this.abandon(entry, limit.error(), limit.reason), limit.at - now);
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      this.enqueue(entry);
-      this.pump();
+      if (!this.bypass(entry, now)) {
+        this.enqueue(entry);
+        this.pump();
+      }
     });
   }
 
@@ -227,6 +229,19 @@ export class Scheduler {
       this.pauses--;
       this.pump();
     };
+  }
+
+  /**
+   * The batcher bypass: with batching off, a request that finds the queue empty and an instance free
+   * goes straight to that instance, as pump would send it, without entering the queue. False: it queues.
+   */
+  private bypass(entry: Entry, now: number): boolean {
+    if ((this.policy.dynamicBatching && this.policy.maxBatchSize > 0) || this.queue.length > 0 || this.pauses > 0) return false;
+    const executor = this.pickExecutor();
+    if (!executor) return false;
+    entry.state = 'running';
+    this.execute(executor, [entry], now);
+    return true;
   }
 
   private enqueue(entry: Entry): void {

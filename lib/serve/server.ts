@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ValueMetadata } from '../engine/engine';
 import type { EngineChoice } from '../engine/select';
+import type { Isolation } from '../runtime/config';
 import { packageVersion } from '../package-info';
 import { datatypeOf } from '../runtime/datatypes';
 import { ModelNotFoundError, OverloadedError, ShuttingDownError } from '../runtime/errors';
@@ -30,6 +31,8 @@ export interface ServerOptions extends HttpOptions {
   maxRequestMemoryBytes?: number;
   /** The engine of models whose config.json names none (default 'auto'). */
   engine?: EngineChoice;
+  /** Where the instances of models whose config.json names none run (default 'thread'). */
+  isolation?: Isolation;
 }
 
 /** What the HTTP layer itself takes, whatever runs the models. */
@@ -115,6 +118,7 @@ export function createServer(options: ServerOptions): ModelServer {
     idleUnloadMs: options.idleUnloadMs,
     maxRequestMemoryBytes: options.maxRequestMemoryBytes,
     engine: options.engine,
+    isolation: options.isolation,
     log: options.log,
   });
   return { repository: options.repository, runtime, ...serveBackend(runtime, options) };
@@ -261,6 +265,7 @@ export function serveBackend(backend: InferenceBackend, options: HttpOptions): H
       if (profiling) mark('parsed');
       const encoded = await runInfer(req, params, body, res);
       writeResponse(res, 200, responseHeaders(encoded), encoded.chunks, encoded.byteLength);
+      if (profiling) mark('written');
     } catch (err) {
       if (res.headersSent || res.destroyed) return;
       const reply = errorReply(err as Error, log);

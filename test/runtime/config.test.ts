@@ -53,9 +53,11 @@ describe('model config', () => {
   });
 
   test('memory limits and isolation: defaults, then read', () => {
-    expect(parseModelConfig({}, 'm/config.json')).toMatchObject({ isolation: 'thread', memoryArena: false, maxRequestMemoryBytes: undefined, maxBatchMemoryBytes: undefined });
+    // No isolation named: the server's --isolation decides.
+    expect(parseModelConfig({}, 'm/config.json')).toMatchObject({ isolation: undefined, memoryArena: false, maxRequestMemoryBytes: undefined, maxBatchMemoryBytes: undefined });
     const json = { isolation: 'process', memory_arena: true, max_request_memory_bytes: 1000, max_batch_memory_bytes: 4000 };
     expect(parseModelConfig(json, 'm/config.json')).toMatchObject({ isolation: 'process', memoryArena: true, maxRequestMemoryBytes: 1000, maxBatchMemoryBytes: 4000 });
+    expect(parseModelConfig({ isolation: 'none' }, 'm/config.json').isolation).toBe('none');
   });
 
   test.each([

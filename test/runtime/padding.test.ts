@@ -4,7 +4,7 @@ import type { ValueMetadata } from '../../lib/engine/engine';
 import { OrtEngine } from '../../lib/engine/ort-engine';
 import type { Feeds, HostTensor } from '../../lib/engine/tensor';
 import { GraphBuilder, randomNormal, serializeModel } from '../../lib/onnx';
-import type { InstanceResult } from '../../lib/runtime/instance';
+import type { InstanceResult } from '../../lib/runtime/instance-session';
 import { concatPadded, paddingPlan } from '../../lib/runtime/padding';
 import { ModelRuntime } from '../../lib/runtime/runtime';
 import { Executor, Scheduler } from '../../lib/runtime/scheduler';

@@ -63,7 +63,7 @@ describe('ModelRuntime', () => {
       inputs: [{ name: 'input', type: 'float32', shape: ['batch', 8] }],
       outputs: [{ name: 'output', type: 'float32', shape: ['batch', 4] }],
       memory: expect.objectContaining({ max_request_bytes: 1024 ** 3, max_batch_bytes: 1024 ** 3, admitted_bytes: 0 }),
-      instances: [{ isolation: 'thread', pid: process.pid, restarts: 0 }],
+      instances: [{ isolation: 'thread', pid: process.pid, restarts: 0, engine: expect.stringMatching(/^(native|ort)$/), cause: expect.any(String), reason: expect.stringMatching(/^auto: /) }],
       // The default engine is auto: whichever engine it kept, it says which and why.
       parameters: expect.objectContaining({ engine: expect.stringMatching(/^(native|ort)$/), engine_reason: expect.stringMatching(/^auto: /) }),
     });

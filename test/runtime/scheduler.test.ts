@@ -10,7 +10,7 @@ import {
   RequestTimeoutError,
   ShuttingDownError,
 } from '../../lib/runtime/errors';
-import type { InstanceResult } from '../../lib/runtime/instance';
+import type { InstanceResult } from '../../lib/runtime/instance-session';
 import { CancelReason, Executor, Scheduler, SchedulerObserver, SchedulerPolicy } from '../../lib/runtime/scheduler';
 import { FakeClock } from './fake-clock';
 
@@ -146,6 +146,28 @@ describe('Scheduler', () => {
     const scheduler = new Scheduler([executor], single, {}, new FakeClock());
     await Promise.all([1, 2, 3].map(() => scheduler.submit(feeds(1), 1)));
     expect(executor.rowsRun).toEqual([1, 1, 1]);
+  });
+
+  test('batcher bypass: without batching, a request that finds an instance free goes to it inside submit, never queued; one that finds it busy queues', async () => {
+    const executor = new HeldExecutor();
+    const depths: number[] = [];
+    const scheduler = new Scheduler([executor], single, { onQueueDepth: (depth) => depths.push(depth) }, new FakeClock());
+    const first = scheduler.submit(feeds(1, 2, 0), 1);
+    expect(executor.runs).toHaveLength(1);
+    expect(depths).toEqual([]);
+    const second = scheduler.submit(feeds(1, 2, 10), 1);
+    expect(executor.runs).toHaveLength(1);
+    expect(scheduler.queued).toBe(1);
+    executor.release();
+    expect(await first).toEqual({ y: { type: 'float32', dims: [1, 2], data: Float32Array.of(0, 2) } });
+    expect(executor.runs).toHaveLength(2);
+    executor.release();
+    expect(await second).toEqual({ y: { type: 'float32', dims: [1, 2], data: Float32Array.of(20, 22) } });
+    // With batching on, even a request that finds the instance free passes through the queue (the batcher picks).
+    const batched = new HeldExecutor(true);
+    const batchDepths: number[] = [];
+    await new Scheduler([batched], batching, { onQueueDepth: (depth) => batchDepths.push(depth) }, new FakeClock()).submit(feeds(1), 1);
+    expect(batchDepths).toEqual([1, 0]);
   });
 
   test('holds a partial batch for max_queue_delay_ms of clock time; a preferred size goes at once', async () => {

@@ -50,18 +50,20 @@ describe('onnxforge serve with engines per model', () => {
   afterAll(() => stopServe(child));
 
   test('the metadata says which engine each model runs and why', async () => {
-    const meta = async (model: string) => (await request(`${url}/v2/models/${model}`)).json.parameters;
-    expect(await meta('mlp_native')).toMatchObject({ engine: 'native', engine_reason: 'engine "native" in the config' });
-    expect(await meta('mlp_ort')).toMatchObject({ engine: 'ort', engine_reason: 'engine "ort" in the config' });
-    expect(await meta('mlp_default')).toMatchObject({ engine: 'native', instances: [{ engine: 'native', cause: 'requested' }] });
+    const meta = async (model: string) => (await request(`${url}/v2/models/${model}`)).json;
+    expect(await meta('mlp_native')).toMatchObject({ parameters: { engine: 'native', engine_reason: 'engine "native" in the config' } });
+    expect(await meta('mlp_ort')).toMatchObject({ parameters: { engine: 'ort', engine_reason: 'engine "ort" in the config' } });
+    // One list per model: where each instance runs, on which engine and why.
+    expect(await meta('mlp_default')).toMatchObject({ parameters: { engine: 'native' }, instances: [{ isolation: 'thread', restarts: 0, engine: 'native', cause: 'requested' }] });
     // TopK is not a native op: auto falls back to onnxruntime and names it, without timing anything.
     const topK = await meta('topk_auto');
-    expect(topK).toMatchObject({ engine: 'ort', instances: [{ engine: 'ort', cause: 'native_unsupported' }] });
-    expect(topK.engine_reason).toMatch(/unsupported TopK/);
+    expect(topK).toMatchObject({ parameters: { engine: 'ort' }, instances: [{ engine: 'ort', cause: 'native_unsupported' }] });
+    expect(topK.parameters.engine_reason).toMatch(/unsupported TopK/);
+    expect(topK.instances[0].reason).toBe(topK.parameters.engine_reason);
   });
 
   test('auto keeps the engine measured faster on the warm-up inputs, the same on every instance', async () => {
-    const { instances } = (await request(`${url}/v2/models/mlp_auto`)).json.parameters as { instances: { engine: string; cause: string; reason: string }[] };
+    const { instances } = (await request(`${url}/v2/models/mlp_auto`)).json as { instances: { engine: string; cause: string; reason: string }[] };
     expect(instances).toHaveLength(2);
     const [first] = instances;
     const times = /native ([0-9.]+) ms vs onnxruntime ([0-9.]+) ms/.exec(first.reason);

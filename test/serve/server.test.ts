@@ -45,7 +45,7 @@ describe('KServe v2 server', () => {
       outputs: [{ name: 'output', datatype: 'FP32', shape: [-1, 4] }],
       // onnxforge's extensions: the default 1 GiB activation budget, one in-process instance.
       memory: expect.objectContaining({ max_request_bytes: 1024 ** 3, max_batch_bytes: 1024 ** 3, admitted_bytes: 0 }),
-      instances: [{ isolation: 'thread', pid: process.pid, restarts: 0 }],
+      instances: [{ isolation: 'thread', pid: process.pid, restarts: 0, engine: expect.stringMatching(/^(native|ort)$/), cause: expect.any(String), reason: expect.stringMatching(/^auto: /) }],
       parameters: expect.objectContaining({ engine: expect.stringMatching(/^(native|ort)$/), engine_reason: expect.stringMatching(/^auto: /) }),
     });
     expect((await request(`${url}/v2/models/mlp/versions/2`)).status).toBe(200);

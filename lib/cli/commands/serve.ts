@@ -1,6 +1,7 @@
 // onnxforge serve [REPO]: the KServe v2 model server over a model repository.
 import { Command, Option } from 'commander';
 import { ENGINE_CHOICES } from '../../engine/select';
+import { ISOLATIONS } from '../../runtime/config';
 import { createExampleServer, EXAMPLE_MODEL, EXAMPLE_REQUEST } from '../../serve/example';
 import { createServer } from '../../serve/server';
 import { checkRepositoryLayout } from '../../runtime/repository';
@@ -53,6 +54,7 @@ export function registerServe(program: Command): void {
     .option('--timeout <ms>', 'with --cluster: default request timeout (504 past it; 0: none)', nonNegativeInt, 30000)
     .option('--max-queued <n>', 'with --cluster: jobs waiting for a model before requests get 503', positiveInt, 10000)
     .addOption(new Option('--engine <engine>', "engine of the models whose config.json names none: native, ort, or auto (native where it runs every node and is faster on the warm-up inputs)").choices([...ENGINE_CHOICES]).default('auto'))
+    .addOption(new Option('--isolation <isolation>', "where the instances of models whose config.json names none run: none (the server's thread, no hop; a crash in the engine ends the server), thread (a worker thread each), or process (a child process each, restarted when it dies)").choices([...ISOLATIONS]).default('thread'))
     .option('--json', 'print the ready message as JSON')
     .action(async (repo: string | undefined, opts) => {
       if (opts.cluster !== undefined) {
@@ -75,6 +77,7 @@ export function registerServe(program: Command): void {
         idleTimeoutMs: opts.idleTimeout,
         maxConnections: opts.maxConnections,
         engine: opts.engine,
+        isolation: opts.isolation,
         log,
       };
       // A repository the server cannot use fails here, before anything listens.

@@ -424,7 +424,8 @@ export class ModelRuntime {
     const entry = this.models.get(name);
     if (!entry) throw new ModelNotFoundError(`unknown model "${name}"`);
     const slot = this.slotOf(entry, version);
-    const model = slot.loaded?.healthy ? slot.loaded : await this.ensureLoaded(entry, slot);
+    // A crash-looping version still describes itself: its instances say why they failed.
+    const model = slot.loaded?.healthy || slot.loaded?.crashLoop ? slot.loaded : await this.ensureLoaded(entry, slot);
     const instances = model.instanceReports;
     return {
       name,

@@ -32,13 +32,14 @@ function run(message: Extract<HostMessage, { type: 'run' }>): void {
     return send({ type: 'run-error', id, message: `cannot read the request's tensors: ${(err as Error).message}` });
   }
   // The feeds are views of the server's block: it frees the block only once this run is answered.
-  session.run(feeds, message.outputs).then(
-    ({ outputs, computeMs }) => {
+  Promise.resolve()
+    .then(() => session!.run(feeds, message.outputs))
+    .then(({ outputs, computeMs }) => {
       const shared = outputsTo.write(outputs as Record<string, HostTensor>);
       send(shared ? { type: 'result', id, shared, computeMs } : { type: 'result', id, outputs, computeMs });
-    },
-    (err: Error) => send({ type: 'run-error', id, message: err.message }),
-  );
+    })
+    // Every run is answered, whatever failed (the engine, or sending its outputs).
+    .catch((err: Error) => send({ type: 'run-error', id, message: err.message }));
 }
 
 process.on('message', (message: HostMessage) => {

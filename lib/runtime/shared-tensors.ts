@@ -79,7 +79,12 @@ export class SharedWriter {
     if (block === undefined) {
       // Only an idle region may be replaced: the reader may still be reading a block in use.
       if (this.allocator.inUse > 0) return undefined;
-      this.replaceRegion(Math.min(MAX_REGION_BYTES, Math.max(MIN_REGION_BYTES, 2 ** Math.ceil(Math.log2(2 * total)))));
+      try {
+        this.replaceRegion(Math.min(MAX_REGION_BYTES, Math.max(MIN_REGION_BYTES, 2 ** Math.ceil(Math.log2(2 * total)))));
+      } catch {
+        // Out of memory or of file descriptors: this batch goes over IPC; the next one tries again.
+        return undefined;
+      }
       block = this.allocator.allocate(total)!;
     }
     const bytes = new Uint8Array(this.region!.buffer);

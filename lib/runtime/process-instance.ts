@@ -78,7 +78,7 @@ function startHost(init: WorkerInit): Promise<{ child: ChildProcess; ready: Read
 export class ProcessInstance {
   /** Batches sent and not yet answered. */
   inflight = 0;
-  /** Set when the restart budget is spent (or the instance is disposed): the instance takes no more work. */
+  /** Set when the restart budget is spent: the instance takes no more work. */
   failure: string | undefined;
   /** Children started after the first one died. */
   restarts = 0;
@@ -92,7 +92,6 @@ export class ProcessInstance {
   private readonly pending = new Map<number, Pending>();
   private restarting: Promise<void> | undefined;
   private disposed: Promise<void> | undefined;
-  private readonly budget: RestartBudget;
   private readonly clock: Clock;
   private readonly onRestart: () => void;
   private readonly onFailed: () => void;
@@ -103,22 +102,29 @@ export class ProcessInstance {
   private released: { region: RegionId; block: number }[] = [];
   private cancelBackoff: (() => void) | undefined;
 
-  private constructor(private child: ChildProcess, ready: Ready, private readonly init: WorkerInit, options: ProcessInstanceOptions) {
+  private constructor(
+    private child: ChildProcess,
+    ready: Ready,
+    private readonly init: WorkerInit,
+    private readonly budget: RestartBudget,
+    options: ProcessInstanceOptions,
+  ) {
     this.inputs = ready.inputs;
     this.outputs = ready.outputs;
     this.device = ready.device;
     this.note = ready.note;
     this.engine = ready.engine;
     this.clock = options.clock ?? systemClock;
-    this.budget = new RestartBudget(options.restartPolicy ?? DEFAULT_RESTART_POLICY, this.clock);
     this.onRestart = options.onRestart ?? (() => {});
     this.onFailed = options.onFailed ?? (() => {});
     this.attach(child);
   }
 
   static async start(init: WorkerInit, options: ProcessInstanceOptions = {}): Promise<ProcessInstance> {
+    // A bad policy is refused before any child starts.
+    const budget = new RestartBudget(options.restartPolicy ?? DEFAULT_RESTART_POLICY, options.clock ?? systemClock);
     const { child, ready } = await startHost(init);
-    return new ProcessInstance(child, ready, init, options);
+    return new ProcessInstance(child, ready, init, budget, options);
   }
 
   /** The child process now running the model (changes on a restart). */

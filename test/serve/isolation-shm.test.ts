@@ -81,6 +81,24 @@ describeWhen(process.platform === 'linux' ? undefined : 'shared memory regions a
     expect(bytesOf(first.outputs.output).equals(kept)).toBe(true);
   });
 
+  test('SIGKILL of the child mid-request (4 MiB): 503 instance_restarting, then the same bytes from a new child through new regions', async () => {
+    const expected = await runtime.infer('relu_thread', large);
+    const before = await childPid(runtime, 'relu_process');
+    // A stopped child cannot answer: the request is surely in flight when it is killed.
+    process.kill(before, 'SIGSTOP');
+    const inflight = runtime.infer('relu_process', large).then(() => undefined, (err: Error) => err);
+    const model = runtime.loadedModel('relu_process')!;
+    while (!model.busy) await new Promise((resolve) => setImmediate(resolve));
+    process.kill(before, 'SIGKILL');
+    const err = (await inflight) as { status?: number; name?: string } | undefined;
+    expect(err).toMatchObject({ name: 'InstanceRestartingError', status: 503 });
+    const next = await runtime.infer('relu_process', large);
+    expect(bytesOf(next.outputs.output).equals(bytesOf(expected.outputs.output))).toBe(true);
+    const after = await childPid(runtime, 'relu_process');
+    expect(after).not.toBe(before);
+    expect(regionMappings(after)).toContain(8 << 20);
+  });
+
   test('concurrent requests on one child (max_inflight 1 queues them) each get their own answer', async () => {
     const feeds = Array.from({ length: 8 }, (_, k) => ({ input: { type: 'float32' as const, dims: [64, 1024], data: new Float32Array(64 * 1024).fill(k - 3) } }));
     const answers = await Promise.all(feeds.map((f) => runtime.infer('relu_process', f)));

@@ -430,6 +430,30 @@ export interface NativeBinding {
   engineWeights(spec: EngineWeightsSpec): EngineWeights;
   /** Checks and prepares a plan (RangeError naming the first problem). */
   enginePlan(weights: EngineWeights, spec: EnginePlanSpec): EnginePlan;
+  /** Whether createSharedRegion/openSharedRegion work here (Linux); elsewhere they throw an Error. */
+  sharedMemorySupported(): boolean;
+  /**
+   * A new shared memory region of byteLength bytes (an integer in [1, 2^40]; RangeError/TypeError
+   * otherwise), zero-filled, that another process of the same user can map with openSharedRegion(path).
+   * Anonymous (memfd): nothing is left behind when the processes holding it end, even killed.
+   */
+  createSharedRegion(byteLength: number): SharedRegion;
+  /**
+   * Maps the region another process created: path is its SharedRegion.path (/proc/<pid>/fd/<fd>, TypeError
+   * for anything else), byteLength its exact size (RangeError when it differs).
+   */
+  openSharedRegion(path: string, byteLength: number): SharedRegion;
+}
+
+/** One process's view of a shared memory region. */
+export interface SharedRegion {
+  /** The memory itself: writes are seen by every process that mapped the region. Detached by close(). */
+  readonly buffer: ArrayBuffer;
+  /** What openSharedRegion needs to map the same memory from another process. */
+  readonly path: string;
+  readonly byteLength: number;
+  /** Detaches buffer (views read as empty from then on); the memory is unmapped once the buffer is collected. Idempotent. */
+  close(): void;
 }
 
 /** The test addon: the public API plus the hooks tests and benchmarks use. */

@@ -5,8 +5,8 @@
 //    after 3 rounds of 4 concurrent 4 MiB requests whose activations are ~50x the request, for onnxruntime's
 //    arena on (its default) and off, with and without glibc's mmap threshold fixed, and isolation 'process'.
 // 3. What each protection costs, per request through ModelRuntime (median, interleaved): isolation
-//    'process' vs 'thread' (a small request and a 4 MiB one: the IPC copy both ways; arena on for both so
-//    the transport is what differs), and onnxruntime's arena off vs on (a small and a large request).
+//    'process' vs 'thread' (a small request and a 4 MiB one; arena on for both so the transport is what
+//    differs), with the tensors through shared memory and, for comparison, over the IPC channel (before), and onnxruntime's arena off vs on (a small and a large request).
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -226,11 +226,30 @@ async function protectionCosts(repeats: number): Promise<OverheadPoint[]> {
     wide_arena: { model: wide(), config: arenaOn },
     wide_noarena: { model: wide(), config: { threads: 1, engine: 'ort' } },
   });
+  // The same 'process' models with tensors over the IPC channel (what isolation 'process' did before
+  // shared memory, and its fallback where there is none): the setting is read when an instance starts.
+  const ipcRepo = writeRepo({
+    mlp_process_ipc: { model: small(), config: { ...arenaOn, isolation: 'process' } },
+    relu_process_ipc: { model: relu(), config: { ...arenaOn, isolation: 'process' } },
+  });
+  const saved = process.env.ONNXFORGE_PROCESS_TENSORS;
+  process.env.ONNXFORGE_PROCESS_TENSORS = 'ipc';
+  const ipcRuntime = new ModelRuntime({ repository: ipcRepo });
+  try {
+    await ipcRuntime.start();
+  } finally {
+    if (saved === undefined) delete process.env.ONNXFORGE_PROCESS_TENSORS;
+    else process.env.ONNXFORGE_PROCESS_TENSORS = saved;
+  }
   const runtime = new ModelRuntime({ repository: repo });
   await runtime.start();
+  const runtimeOf = (model: string) => (model.endsWith('_ipc') ? ipcRuntime : runtime);
   const cases: { comparison: string; request: string; baseline: string; variant: string; feeds: () => Feeds; repeats: number }[] = [
-    { comparison: "isolation 'process' / 'thread'", request: 'MLP [1, 8]', baseline: 'mlp_thread', variant: 'mlp_process', feeds: rowsOf(1, 8), repeats },
-    { comparison: "isolation 'process' / 'thread'", request: 'Relu [1024, 1024] (4 MiB in, 4 MiB out)', baseline: 'relu_thread', variant: 'relu_process', feeds: rowsOf(1024, 1024), repeats },
+    { comparison: "isolation 'process' (IPC channel, before) / 'thread'", request: 'MLP [1, 8]', baseline: 'mlp_thread', variant: 'mlp_process_ipc', feeds: rowsOf(1, 8), repeats },
+    { comparison: "isolation 'process' (shared memory) / 'thread'", request: 'MLP [1, 8]', baseline: 'mlp_thread', variant: 'mlp_process', feeds: rowsOf(1, 8), repeats },
+    { comparison: "isolation 'process' (IPC channel, before) / 'thread'", request: 'Relu [1024, 1024] (4 MiB in, 4 MiB out)', baseline: 'relu_thread', variant: 'relu_process_ipc', feeds: rowsOf(1024, 1024), repeats },
+    { comparison: "isolation 'process' (shared memory) / 'thread'", request: 'Relu [1024, 1024] (4 MiB in, 4 MiB out)', baseline: 'relu_thread', variant: 'relu_process', feeds: rowsOf(1024, 1024), repeats },
+    { comparison: "isolation 'process': shared memory / IPC channel", request: 'Relu [1024, 1024] (4 MiB in, 4 MiB out)', baseline: 'relu_process_ipc', variant: 'relu_process', feeds: rowsOf(1024, 1024), repeats },
     { comparison: 'arena off / on', request: 'MLP [1, 8]', baseline: 'mlp_arena', variant: 'mlp_noarena', feeds: rowsOf(1, 8), repeats },
     { comparison: 'arena off / on', request: 'wide MLP [4096, 64] (1 MiB in, ~51 MiB of activations)', baseline: 'wide_arena', variant: 'wide_noarena', feeds: rowsOf(4096, 64), repeats: Math.max(5, repeats / 4) },
     // Tensors past glibc's largest mmap threshold (32 MiB): without the arena each run maps them afresh.
@@ -242,7 +261,7 @@ async function protectionCosts(repeats: number): Promise<OverheadPoint[]> {
       const timeOne = async (model: string) => {
         const feeds = c.feeds();
         const start = performance.now();
-        await runtime.infer(model, feeds);
+        await runtimeOf(model).infer(model, feeds);
         return performance.now() - start;
       };
       for (let i = 0; i < 5; i++) for (const model of [c.baseline, c.variant]) await timeOne(model);
@@ -254,7 +273,7 @@ async function protectionCosts(repeats: number): Promise<OverheadPoint[]> {
       points.push({ comparison: c.comparison, request: c.request, baselineMs, variantMs, ratio: variantMs / baselineMs });
     }
   } finally {
-    await runtime.close();
+    await Promise.all([runtime.close(), ipcRuntime.close()]);
   }
   return points;
 }

@@ -43,6 +43,10 @@ export const cudaInfo = forward('cudaInfo');
 export const readFileLarge = forward('readFileLarge');
 export const engineWeights = forward('engineWeights');
 export const enginePlan = forward('enginePlan');
+/** Shared memory between the server and its instance processes (isolation 'process'). */
+export const sharedMemorySupported = forward('sharedMemorySupported');
+export const createSharedRegion = forward('createSharedRegion');
+export const openSharedRegion = forward('openSharedRegion');
 
 /** The functions above as one object, plus the handle classes (for instanceof). */
 export const kernels: NativeBinding = Object.freeze({
@@ -83,4 +87,7 @@ export const kernels: NativeBinding = Object.freeze({
   readFileLarge,
   engineWeights,
   enginePlan,
+  sharedMemorySupported,
+  createSharedRegion,
+  openSharedRegion,
 });

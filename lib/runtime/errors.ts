@@ -88,6 +88,16 @@ export class InstanceRestartingError extends RuntimeError {
   }
 }
 
+/**
+ * The model's instance processes kept dying and spent their restart budget (a crash loop): no retry helps
+ * until the model is loaded again (repository API), so there is no Retry-After.
+ */
+export class InstanceFailedError extends RuntimeError {
+  constructor(message: string) {
+    super(message, 503);
+  }
+}
+
 /** The runtime is shutting down and takes no new work. */
 export class ShuttingDownError extends RuntimeError {
   constructor() {
@@ -103,6 +113,7 @@ export function errorCode(err: Error): string {
     [ModelLoadFailedError, 'model_load_failed'], [OverloadedError, 'overloaded'], [CapacityError, 'capacity'],
     [DeadlineExceededError, 'deadline_exceeded'], [RequestTimeoutError, 'timeout'], [RequestCancelledError, 'cancelled'], [ShuttingDownError, 'shutting_down'],
     [ExecutionError, 'execution_failed'], [RequestMemoryError, 'request_memory_exceeded'], [InstanceRestartingError, 'instance_restarting'],
+    [InstanceFailedError, 'instance_failed'],
   ];
   return codes.find(([type]) => err instanceof type)?.[1] ?? (err.status === 415 ? 'unsupported_media_type' : err.status === 413 ? 'payload_too_large' : 'runtime_error');
 }

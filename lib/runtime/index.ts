@@ -5,8 +5,10 @@ export { checkRepositoryLayout, scanRepository, readRepositoryModel, MODEL_FILE,
 export {
   RuntimeError, InvalidRequestError, ModelNotFoundError, ModelUnavailableError, ModelLoadFailedError,
   OverloadedError, CapacityError, RequestTimeoutError, DeadlineExceededError, RequestCancelledError, ShuttingDownError, ExecutionError,
+  InstanceRestartingError, InstanceFailedError,
   errorCode,
 } from './errors';
 export type { SubmitOptions, CancelSignal, CancelReason } from './scheduler';
 export { systemClock, type Clock } from './clock';
+export { DEFAULT_RESTART_POLICY, type RestartPolicy } from './restart-budget';
 export type { LoadedModel } from './loaded-model';

@@ -9,7 +9,10 @@ import { ModelLoadFailedError } from './errors';
 import { paddingPlan } from './padding';
 import { DEFAULT_MAX_REQUEST_MEMORY_BYTES, MemoryGuard, MemoryReport } from './memory-guard';
 import { InstanceReport, instanceReport, ModelInstance, startInstance } from './model-instance';
+import { ProcessInstance } from './process-instance';
 import { RequestMemoryEstimator } from './request-memory';
+import type { RestartPolicy } from './restart-budget';
+import type { Clock } from './clock';
 import type { RuntimeMetrics } from './metrics';
 import { Scheduler, SubmitOptions } from './scheduler';
 import { applyTensorSpecs, validateRequest } from './validate';
@@ -68,6 +71,10 @@ function checkBatchDims(list: readonly ValueMetadata[], kind: string, name: stri
 export interface ModelDefaults {
   /** Default per-request activation budget (default 1 GiB). */
   maxRequestMemoryBytes?: number;
+  /** How often a dead instance process may be restarted (isolation 'process'; default DEFAULT_RESTART_POLICY). */
+  restartPolicy?: RestartPolicy;
+  /** Times restart backoffs and budgets (tests step it). */
+  clock?: Clock;
 }
 
 export class LoadedModel {
@@ -86,7 +93,7 @@ export class LoadedModel {
     private readonly instances: ModelInstance[],
     readonly inputs: readonly ValueMetadata[],
     readonly outputs: readonly ValueMetadata[],
-    metrics: RuntimeMetrics,
+    private readonly metrics: RuntimeMetrics,
     private readonly memory: MemoryGuard,
   ) {
     this.bytes = estimateBytes(spec);
@@ -114,9 +121,11 @@ export class LoadedModel {
     const { config, name } = spec;
     const engine = { threads: config.threads ?? defaultThreads(config.instances.count), memoryArena: config.memoryArena };
     const restarts = metrics.instanceRestarts.labels(name, String(spec.version));
+    const failedGauge = metrics.instancesFailed.labels(name, String(spec.version));
+    const processOptions = { onRestart: () => restarts.inc(), onFailed: () => failedGauge.inc(), restartPolicy: defaults.restartPolicy, clock: defaults.clock };
     const rssBefore = process.memoryUsage.rss();
     const start = (choice: EngineChoice) =>
-      startInstance({ file: spec.file, engine, device: config.instances.device, choice, model: { name, config } }, spec.isolation, () => restarts.inc());
+      startInstance({ file: spec.file, engine, device: config.instances.device, choice, model: { name, config } }, spec.isolation, processOptions);
     let started: PromiseSettledResult<ModelInstance>[];
     if (spec.engine === 'auto' && config.instances.count > 1) {
       // One instance times the engines; the others run what it chose, so a model's instances agree.
@@ -201,6 +210,12 @@ export class LoadedModel {
     return !this.retired && this.instances.some((i) => !i.failure);
   }
 
+  /** Why the model cannot serve when every instance spent its restart budget (a crash loop); undefined otherwise. */
+  get crashLoop(): string | undefined {
+    if (this.retired || this.instances.length === 0 || !this.instances.every((i) => i instanceof ProcessInstance && i.crashLooping)) return undefined;
+    return this.instances[0].failure;
+  }
+
   get devices(): string[] {
     return this.instances.map((i) => i.device);
   }
@@ -239,6 +254,8 @@ export class LoadedModel {
   retire(): Promise<void> {
     this.retired ??= (async () => {
       for (const gauge of this.engineGauges) gauge.dec();
+      const failed = this.instances.filter((i) => i instanceof ProcessInstance && i.crashLooping).length;
+      if (failed > 0) this.metrics.instancesFailed.dec({ model: this.spec.name, version: String(this.spec.version) }, failed);
       this.scheduler.close();
       await this.scheduler.drain();
       await Promise.all(this.instances.map((i) => i.dispose()));

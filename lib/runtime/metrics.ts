@@ -132,6 +132,12 @@ export class RuntimeMetrics {
     labelNames: ['model', 'version'],
     registers: [this.registry],
   });
+  readonly instancesFailed = new Gauge<ModelLabels>({
+    name: 'onnxforge_instances_failed',
+    help: 'Instance processes (isolation "process") that spent their restart budget (a crash loop): the model serves 503 instance_failed until it is loaded again',
+    labelNames: ['model', 'version'],
+    registers: [this.registry],
+  });
   private readonly children = new Map<string, { inc(): void }>();
 
   constructor() {

@@ -8,7 +8,7 @@ import type { ValueMetadata } from '../engine/engine';
 import type { Isolation } from './config';
 import { InlineInstance } from './inline-instance';
 import { WorkerInstance } from './instance';
-import { ProcessInstance } from './process-instance';
+import { ProcessInstance, ProcessInstanceOptions } from './process-instance';
 import type { EngineInfo, WorkerInit } from './protocol';
 import type { Executor } from './scheduler';
 
@@ -28,15 +28,22 @@ export interface InstanceReport extends EngineInfo {
   /** The process that runs it: the server's own for 'none' and 'thread'. */
   pid: number;
   restarts: number;
+  /** Set when the instance spent its restart budget (isolation 'process'): why, until the model is loaded again. */
+  failure?: string;
 }
 
-export function startInstance(init: WorkerInit, isolation: Isolation, onRestart: () => void): Promise<ModelInstance> {
-  if (isolation === 'process') return ProcessInstance.start(init, onRestart);
+/** processOptions: restarts of isolation 'process' (counted by onRestart, limited by the restart policy). */
+export function startInstance(init: WorkerInit, isolation: Isolation, processOptions: ProcessInstanceOptions): Promise<ModelInstance> {
+  if (isolation === 'process') return ProcessInstance.start(init, processOptions);
   return isolation === 'none' ? InlineInstance.start(init) : WorkerInstance.start(init);
 }
 
 export function instanceReport(instance: ModelInstance): InstanceReport {
   const engine = { ...instance.engine };
-  if (instance instanceof ProcessInstance) return { isolation: 'process', pid: instance.pid, restarts: instance.restarts, ...engine };
+  if (instance instanceof ProcessInstance) {
+    const report: InstanceReport = { isolation: 'process', pid: instance.pid, restarts: instance.restarts, ...engine };
+    if (instance.crashLooping) report.failure = instance.failure;
+    return report;
+  }
   return { isolation: instance instanceof InlineInstance ? 'none' : 'thread', pid: process.pid, restarts: 0, ...engine };
 }

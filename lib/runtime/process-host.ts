@@ -1,27 +1,53 @@
-// The child process of an instance with isolation 'process': it runs the same worker-thread instance
-// the server runs in-process (so every engine the server runs, it runs), and relays the parent's
-// runs to it over the IPC channel ('advanced' serialization: typed arrays travel as raw bytes).
+// The child process of an instance with isolation 'process': it opens the engine session in its own
+// thread (instance-session, as isolation 'none' does in the server: no further hop to a worker thread)
+// and runs the parent's batches. Tensors come and go through shared memory (shared-tensors): feeds are
+// read in place from the server's region, outputs are written into this process's own region.
 // A native crash or an out-of-memory kill ends this process only; the parent restarts it.
-import { WorkerInstance } from './instance';
-import type { FromWorker, HostMessage } from './protocol';
+import type { HostTensor } from '../engine/tensor';
+import { InstanceSession } from './instance-session';
+import type { FromHost, HostMessage } from './protocol';
+import { SharedReader, SharedWriter, sharedTensorsEnabled } from './shared-tensors';
 
-function send(message: FromWorker): void {
+function send(message: FromHost): void {
   if (process.connected) process.send!(message);
 }
 
 if (!process.send) throw new Error('lib/runtime/process-host runs only as a child process with an IPC channel');
 
-let instance: WorkerInstance | undefined;
+let session: InstanceSession | undefined;
+const feedsFrom = new SharedReader();
+const outputsTo = new SharedWriter(sharedTensorsEnabled());
 
 // The server went away (even killed): nothing is left to serve.
 process.on('disconnect', () => process.exit(0));
 
+function run(message: Extract<HostMessage, { type: 'run' }>): void {
+  const { id } = message;
+  for (const { region, block } of message.released) outputsTo.release(region, block);
+  if (!session) return send({ type: 'run-error', id, message: 'instance process is not loaded' });
+  let feeds;
+  try {
+    feeds = message.shared ? feedsFrom.view(message.shared) : message.feeds!;
+  } catch (err) {
+    return send({ type: 'run-error', id, message: `cannot read the request's tensors: ${(err as Error).message}` });
+  }
+  // The feeds are views of the server's block: it frees the block only once this run is answered.
+  Promise.resolve()
+    .then(() => session!.run(feeds, message.outputs))
+    .then(({ outputs, computeMs }) => {
+      const shared = outputsTo.write(outputs as Record<string, HostTensor>);
+      send(shared ? { type: 'result', id, shared, computeMs } : { type: 'result', id, outputs, computeMs });
+    })
+    // Every run is answered, whatever failed (the engine, or sending its outputs).
+    .catch((err: Error) => send({ type: 'run-error', id, message: err.message }));
+}
+
 process.on('message', (message: HostMessage) => {
   if (message.type === 'init') {
-    WorkerInstance.start(message.init).then(
-      (started) => {
-        instance = started;
-        send({ type: 'ready', inputs: [...started.inputs], outputs: [...started.outputs], device: started.device, note: started.note, engine: started.engine });
+    InstanceSession.open(message.init).then(
+      (opened) => {
+        session = opened;
+        send({ type: 'ready', ...opened.ready });
       },
       (err: Error) => {
         send({ type: 'load-error', message: err.message });
@@ -29,19 +55,9 @@ process.on('message', (message: HostMessage) => {
       },
     );
   } else if (message.type === 'run') {
-    const { id } = message;
-    if (!instance) return send({ type: 'run-error', id, message: 'instance process is not loaded' });
-    // The feeds were copied across the channel: this process owns them, so the thread may take them.
-    instance.run(message.feeds, message.outputs, true).then(
-      (result) => send({ type: 'result', id, outputs: result.outputs, computeMs: result.computeMs }),
-      (err: Error) => {
-        send({ type: 'run-error', id, message: err.message });
-        // The thread died: end this process so the parent restarts a whole one.
-        if (instance?.failure) process.exit(70);
-      },
-    );
+    run(message);
   } else if (message.type === 'dispose') {
-    void (instance?.dispose() ?? Promise.resolve()).finally(() => {
+    void (session?.dispose() ?? Promise.resolve()).finally(() => {
       send({ type: 'disposed' });
       process.disconnect();
     });

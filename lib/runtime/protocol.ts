@@ -5,6 +5,7 @@ import type { ModelConfig } from './config';
 import type { EngineCause } from './engine-choice';
 import type { InstanceReady } from './instance-session';
 import type { Feeds, HostTensor } from '../engine/tensor';
+import type { RegionId, SharedBatch } from './shared-tensors';
 
 export interface WorkerInit {
   file: string;
@@ -44,5 +45,19 @@ export function transferList(tensors: Iterable<HostTensor>): ArrayBuffer[] {
   return [...buffers];
 }
 
-/** Messages from the server to an instance's child process (isolation 'process'). */
-export type HostMessage = { type: 'init'; init: WorkerInit } | ToWorker;
+/**
+ * Messages between the server and an instance's child process (isolation 'process'). A run's tensors
+ * are either in the message (feeds, outputs) or in a block of the sender's shared region (shared);
+ * released names the child's output blocks the server has copied out, so the child may reuse them.
+ */
+export type HostMessage =
+  | { type: 'init'; init: WorkerInit }
+  | { type: 'run'; id: number; feeds?: Feeds; shared?: SharedBatch; outputs?: string[]; released: { region: RegionId; block: number }[] }
+  | { type: 'dispose' };
+
+export type FromHost =
+  | ({ type: 'ready' } & InstanceReady)
+  | { type: 'load-error'; message: string }
+  | { type: 'result'; id: number; outputs?: Record<string, HostTensor>; shared?: SharedBatch; computeMs: number }
+  | { type: 'run-error'; id: number; message: string }
+  | { type: 'disposed' };

@@ -10,12 +10,14 @@ import type { EngineChoice } from '../engine/select';
 import type { Feeds, HostTensor } from '../engine/tensor';
 import { ModelCache } from './cache';
 import type { Isolation } from './config';
-import { systemClock } from './clock';
+import { Clock, systemClock } from './clock';
+import type { RestartPolicy } from './restart-budget';
 import {
   errorCode,
   ModelLoadFailedError,
   ModelNotFoundError,
   ModelUnavailableError,
+  InstanceFailedError,
   RuntimeError,
   ShuttingDownError,
 } from './errors';
@@ -41,6 +43,10 @@ export interface RuntimeOptions {
   engine?: EngineChoice;
   /** Where the instances of models whose config.json names none run (default 'thread'). */
   isolation?: Isolation;
+  /** How often a dead instance process may be restarted before the model is marked failed (default DEFAULT_RESTART_POLICY). */
+  restartPolicy?: RestartPolicy;
+  /** Times instance restarts' backoff and budget (tests step it; default the system clock). */
+  clock?: Clock;
 }
 
 export interface InferOptions extends SubmitOptions {
@@ -116,6 +122,7 @@ export class ModelRuntime {
   private readonly models = new Map<string, ModelEntry>();
   private readonly idleUnloadMs: number;
   private readonly maxRequestMemoryBytes: number | undefined;
+  private readonly restarts: { restartPolicy?: RestartPolicy; clock?: Clock };
   private readonly defaults: { engine: EngineChoice; isolation: Isolation };
   private readonly log: (line: string) => void;
   private readonly retiring = new Set<Promise<void>>();
@@ -130,6 +137,7 @@ export class ModelRuntime {
     this.cache = new ModelCache<LoadedModel>(options.memoryBudgetBytes ?? Math.floor(os.totalmem() / 2));
     this.idleUnloadMs = options.idleUnloadMs ?? 0;
     this.maxRequestMemoryBytes = options.maxRequestMemoryBytes;
+    this.restarts = { restartPolicy: options.restartPolicy, clock: options.clock };
     this.defaults = { engine: options.engine ?? 'auto', isolation: options.isolation ?? 'thread' };
     this.log = options.log ?? (() => {});
     this.metrics.cacheBudgetBytes.set(this.cache.budgetBytes);
@@ -217,6 +225,9 @@ export class ModelRuntime {
 
   private ensureLoaded(entry: ModelEntry, slot: VersionSlot): Promise<LoadedModel> {
     if (slot.loaded?.healthy) return Promise.resolve(slot.loaded);
+    // A crash loop stays failed until an operator loads the model again: reloading it here would loop too.
+    const crashLoop = slot.loaded?.crashLoop;
+    if (crashLoop) return Promise.reject(new InstanceFailedError(`model "${entry.repo.name}" version ${slot.spec.version}: ${crashLoop}`));
     if (slot.loaded) {
       // Every instance died: replace it.
       this.retire(slot.loaded);
@@ -260,7 +271,7 @@ export class ModelRuntime {
     const start = performance.now();
     let model: LoadedModel | undefined;
     try {
-      model = await LoadedModel.load(spec, this.metrics, { maxRequestMemoryBytes: this.maxRequestMemoryBytes });
+      model = await LoadedModel.load(spec, this.metrics, { maxRequestMemoryBytes: this.maxRequestMemoryBytes, ...this.restarts });
       this.metrics.loads.inc({ model: spec.name, outcome: 'success' });
       this.metrics.loadSeconds.observe({ model: spec.name }, (performance.now() - start) / 1000);
       this.log(`loaded ${what} in ${(performance.now() - start).toFixed(0)} ms (${model.warmupRuns} warm-up runs)`);
@@ -389,7 +400,7 @@ export class ModelRuntime {
         else if (entry.unloaded) item.reason = 'unloaded';
         else if (slot.loaded?.healthy) item.state = 'READY';
         else if (slot.loading) item.state = 'LOADING';
-        else item.reason = slot.failure ?? slot.note ?? 'not loaded yet; loads on the first request';
+        else item.reason = slot.failure ?? slot.loaded?.crashLoop ?? slot.note ?? 'not loaded yet; loads on the first request';
         list.push(item);
       }
     }
@@ -413,7 +424,8 @@ export class ModelRuntime {
     const entry = this.models.get(name);
     if (!entry) throw new ModelNotFoundError(`unknown model "${name}"`);
     const slot = this.slotOf(entry, version);
-    const model = slot.loaded?.healthy ? slot.loaded : await this.ensureLoaded(entry, slot);
+    // A crash-looping version still describes itself: its instances say why they failed.
+    const model = slot.loaded?.healthy || slot.loaded?.crashLoop ? slot.loaded : await this.ensureLoaded(entry, slot);
     const instances = model.instanceReports;
     return {
       name,

@@ -19,6 +19,8 @@ export interface Executor {
   /** Runs sent to this instance and not yet answered, whoever sent them. */
   readonly inflight: number;
   readonly failure: string | undefined;
+  /** The error for requests once failed (default: 500 execution_failed naming failure). */
+  failureError?(): Error;
   run(feeds: Feeds, outputs: string[] | undefined, transferInputs: boolean): Promise<InstanceResult>;
 }
 
@@ -313,7 +315,8 @@ export class Scheduler {
       if (this.executors.every((e) => e.failure)) {
         const failed = this.queue;
         this.queue = [];
-        for (const entry of failed) this.settle(entry, new ExecutionError(this.executors[0]?.failure ?? 'no instance'));
+        const first = this.executors[0];
+        for (const entry of failed) this.settle(entry, first?.failureError?.() ?? new ExecutionError(first?.failure ?? 'no instance'));
         this.notifyIfIdle();
         return;
       }

@@ -4,6 +4,8 @@ import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ValueMetadata } from '../engine/engine';
 import type { EngineChoice } from '../engine/select';
 import type { Isolation } from '../runtime/config';
+import type { Clock } from '../runtime/clock';
+import type { RestartPolicy } from '../runtime/restart-budget';
 import { packageVersion } from '../package-info';
 import { datatypeOf } from '../runtime/datatypes';
 import { ModelNotFoundError, OverloadedError, ShuttingDownError } from '../runtime/errors';
@@ -33,6 +35,10 @@ export interface ServerOptions extends HttpOptions {
   engine?: EngineChoice;
   /** Where the instances of models whose config.json names none run (default 'thread'). */
   isolation?: Isolation;
+  /** How often a dead instance process may be restarted before the model is marked failed (isolation 'process'). */
+  restartPolicy?: RestartPolicy;
+  /** Times instance restarts' backoff and budget (tests step it; default the system clock). */
+  clock?: Clock;
 }
 
 /** What the HTTP layer itself takes, whatever runs the models. */
@@ -119,6 +125,8 @@ export function createServer(options: ServerOptions): ModelServer {
     maxRequestMemoryBytes: options.maxRequestMemoryBytes,
     engine: options.engine,
     isolation: options.isolation,
+    restartPolicy: options.restartPolicy,
+    clock: options.clock,
     log: options.log,
   });
   return { repository: options.repository, runtime, ...serveBackend(runtime, options) };

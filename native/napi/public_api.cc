@@ -7,6 +7,7 @@
 #include "float_gemm.h"
 #include "int8.h"
 #include "quant.h"
+#include "shared_memory.h"
 #include "sparse.h"
 #include "system.h"
 
@@ -22,6 +23,7 @@ void registerPublicApi(Napi::Env env, Napi::Object exports) {
   registerEngine(env, exports);
   registerFiles(env, exports);
   registerFloatGemm(env, exports);
+  registerSharedMemory(env, exports);
 }
 
 }  // namespace onnxforge::napi

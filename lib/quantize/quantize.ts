@@ -30,6 +30,7 @@ import { hardSwishPart, rewriteHardSwishPatterns } from './static/hard-swish';
 import { MEASURED_KERNEL_SPEEDS, slowerKernelReason } from './kernel-speed';
 import { verifyQuantized } from './verification';
 import { summaryLine } from './summary';
+import { smoothActivations, type SmoothQuantReport } from './smooth/smooth-quant';
 
 export interface QuantizeResult {
   model: Model;
@@ -74,8 +75,12 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
   });
 
   let calibration: CalibrationResult | undefined;
+  let smoothQuant: SmoothQuantReport | null = null;
   if (o.mode === 'static' && candidates.length > 0) {
-    calibration = await calibrate(model, staticTensorsToCalibrate(ctx, candidates), o);
+    // SmoothQuant edits the float weights first; calibration then measures the smoothed activations.
+    const collected = o.smoothQuant === undefined ? undefined : await collectSamples(o, inputMetadata(model));
+    if (collected) smoothQuant = await smoothActivations(model, scope, candidates, collected.samples, o, o.smoothQuant as number);
+    calibration = await calibrate(model, staticTensorsToCalibrate(ctx, candidates), o, collected);
     if (calibration.generated) {
       warnings.push('static ranges come from generated random inputs, not real data: accuracy on real inputs may be much worse; pass calibration samples');
     }
@@ -160,6 +165,7 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
     gptq: gptq ? gptqSummary(ctx.gptqLayers, gptq) : null,
     verification,
     hardSwishesRewritten,
+    smoothQuant,
     verificationSkipped,
     warnings,
     summary: '',

@@ -127,11 +127,22 @@ describe('SmoothQuant', () => {
     expect(smoothed).toBeLessThan(1.25 * cleanError);
   });
 
+  it('is a candidate of auto mode on a graph with layer norms, more accurate there than plain static', async () => {
+    // Timing is injected (every candidate 5 ms, float 10 ms): the test is about the candidates, not this machine's clock.
+    const { report } = await quantize(outlierModel, {
+      mode: 'auto', calibration, verify: false, sensitivity: false, latencySource: async ({ label }) => (label === 'float' ? 10 : 5),
+    });
+    const cosineOf = (recipe: string) => report.auto!.candidates.find((c) => c.recipe === recipe)!.cosine as number;
+    const smoothed = cosineOf('static int8 per-channel minmax + SmoothQuant α=0.5');
+    expect(1 - smoothed).toBeLessThan((1 - cosineOf('static int8 per-channel minmax')) / 4);
+  });
+
   it('rejects α outside (0, 1) and modes other than static', async () => {
     for (const alpha of [0, 1, -0.5, 1.5, Number.NaN]) {
       await expect(quantize(outlierModel, { mode: 'static', calibration, smoothQuant: alpha })).rejects.toThrow(/smooth-quant α must be a number in \(0, 1\)/);
     }
     await expect(smoothQuantModel(outlierModel, { alpha: 2 })).rejects.toThrow(RangeError);
+    await expect(quantize(outlierModel, { mode: 'auto', calibration, smoothQuant: 1 })).rejects.toThrow(/smooth-quant α/);
     await expect(quantize(outlierModel, { mode: 'dynamic', smoothQuant: 0.5 })).rejects.toThrow('smooth-quant applies to static quantization (--mode static)');
   });
 });

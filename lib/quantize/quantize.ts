@@ -10,6 +10,7 @@ import { checkShapeOverrides } from '../compare/input-shapes';
 import { dynamicQOperatorRewriters } from './dynamic-qoperator';
 import { dynamicQdqRewriters, weightOnlyInt8Rewriters } from './dequantize-rewriters';
 import { foldBatchNorms } from './fold-batchnorm';
+import { foldConvAffines } from './fold-affine';
 import { GraphScope } from './graph-scope';
 import { modelSource } from './model-source';
 import { weightOnlyInt4Rewriters } from './matmul-nbits';
@@ -60,6 +61,8 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
   const rewriters = rewritersFor(o);
   const warnings: string[] = [];
   const batchNormsFolded = o.foldBatchNorm !== false && o.opTypes.includes('Conv') ? foldBatchNorms(model, scope) : 0;
+  // Static mode requantizes at every quantized op: a constant Mul/Add after a Conv is folded into it first.
+  const affinesFolded = o.mode === 'static' && o.foldBatchNorm !== false && o.opTypes.includes('Conv') ? foldConvAffines(model, scope) : 0;
   const hardSwishesRewritten = o.mode === 'static' && o.opTypes.includes('Mul') ? rewriteHardSwishPatterns(model, scope) : 0;
   if (o.mode === 'static') ctx.elemTypes = inferElemTypes(model);
 
@@ -159,6 +162,7 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
     skipped,
     opset: { ...upgrade, raised: upgrade.to > upgrade.from, reason: upgrade.to > upgrade.from ? need.reason : null },
     batchNormsFolded,
+    affinesFolded,
     domainsAdded,
     size: { beforeBytes, afterBytes, ratio: afterBytes / beforeBytes },
     calibration: calibration ? calibration.summary : null,

@@ -28,6 +28,8 @@ export interface QuantizeReport {
   opset: OpsetUpgrade & { raised: boolean; reason: string | null };
   /** BatchNormalization nodes folded into the Conv in front of them before quantizing. */
   batchNormsFolded: number;
+  /** static: Mul/Add nodes by a constant (scalar or per channel) after a Conv, folded into its weights and bias. */
+  affinesFolded?: number;
   /** Operator-set domains the result newly imports (e.g. com.microsoft). */
   domainsAdded: string[];
   size: { beforeBytes: number; afterBytes: number; ratio: number };

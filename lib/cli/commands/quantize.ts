@@ -58,6 +58,7 @@ function formatReport(r: QuantizeReport, output: string): string {
     lines.push(`opset ${r.opset.to} kept`);
   }
   if (r.batchNormsFolded) lines.push(`folded ${r.batchNormsFolded} BatchNormalization node(s) into the Conv before them`);
+  if (r.affinesFolded) lines.push(`folded ${r.affinesFolded} Mul/Add-by-constant node(s) into the Conv before them`);
   if (r.hardSwishesRewritten) lines.push(`rewrote ${r.hardSwishesRewritten} x * Clip(x + 3, 0, 6) / 6 hard-swish(es) as x * HardSigmoid(x)`);
   if (r.domainsAdded.length) lines.push(`imports added: ${r.domainsAdded.join(', ')}`);
   lines.push(`size: ${formatBytes(r.size.beforeBytes)} -> ${formatBytes(r.size.afterBytes)} (${r.size.ratio.toFixed(3)}x)`);

@@ -101,7 +101,7 @@ export interface QuantizeOptions {
   nodes?: string[];
   /** Never quantize these nodes (by name, or by first output name). */
   exclude?: string[];
-  /** Fold BatchNormalization into the Conv before it, first (default true when Conv is quantized). */
+  /** Fold BatchNormalization (and in static mode a Mul/Add by a constant) into the Conv before it, first (default true when Conv is quantized). */
   foldBatchNorm?: boolean;
   /** Keep the first layer in float: the quantizable nodes no other quantizable node feeds. */
   keepFirst?: boolean;

@@ -157,7 +157,7 @@ export function registerQuantize(program: Command): void {
     .option('--op-types <ops>', 'op types to quantize, comma separated (default MatMul,Gemm,Conv, and LSTM,GRU in dynamic mode; add Gather for embeddings)', list)
     .option('--nodes <names>', 'quantize only these nodes (names or first output names, comma separated)', list)
     .option('--exclude <names>', 'never quantize these nodes (comma separated)', list)
-    .option('--no-fold-batchnorm', 'keep BatchNormalization nodes instead of folding them into the Conv before them')
+    .option('--no-fold-batchnorm', 'keep BatchNormalization nodes (and, static, Mul/Add by constants) instead of folding them into the Conv before them')
     .option('--keep-first', 'keep the first layer in float (quantizable nodes no other quantizable node feeds)')
     .option('--keep-last', 'keep the last layer in float (quantizable nodes that feed no other)')
     .option('--force', 'quantize op types even where onnxruntime\'s quantized kernel was measured slower than float (by default they stay float and the report says why)')

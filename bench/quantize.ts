@@ -1,5 +1,5 @@
 // npm run bench -- quantize [--quick] [--runs=10] [--threads=N] [--layers=4] [--out=DIR]
-//   [--only=encoder,convnets,real,kernels,smooth] [--write-kernel-table]:
+//   [--only=encoder,convnets,real,kernels,smooth] [--real=NAME-PART] [--write-kernel-table]:
 // what quantization buys in onnxruntime-node. A linear-heavy transformer encoder (hidden 768, ffn 3072,
 // seq 128) at batch 1/4/8 in every mode, and the real models that ship in npm packages (silero VAD,
 // PaddleOCR cls/det, PP-OCRv4 rec) on synthetic speech and text images. Each quantized model is timed
@@ -10,6 +10,7 @@
 // (quantize-kernels.ts); --write-kernel-table also writes lib/quantize/kernel-speed-table.json, which quantize
 // consults to keep slower op types float. smooth: a 2-layer encoder whose LayerNorms plant 3 channels 40x
 // larger than the rest (as trained BERT/LLM activations have), static int8 with and without SmoothQuant.
+// --real=rec keeps the real models whose name contains "rec".
 import * as fs from 'fs';
 import * as path from 'path';
 import type { LatencyStats } from '../lib/compare/latency';
@@ -266,7 +267,8 @@ export async function runQuantizeBench(args: string[]): Promise<void> {
   }
   if (wants('convnets')) rows.push(...await convNetRows(settings, quick));
   if (wants('real')) {
-    for (const real of REAL) {
+    const realPart = flag('real');
+    for (const real of REAL.filter((r) => realPart === undefined || r.name.includes(realPart))) {
       if (!fs.existsSync(real.file)) {
         process.stderr.write(`quantize: ${real.file} is not installed; skipping ${real.name}\n`);
         continue;

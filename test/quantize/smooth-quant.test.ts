@@ -113,6 +113,23 @@ describe('SmoothQuant', () => {
     await expectSameOutputs(norm, smoothedNorm.model, feeds(3));
   });
 
+  it('smooths between convs along the channel axis (a depthwise and a pointwise reader) without changing the outputs', async () => {
+    const g = new GraphBuilder('conv_chain');
+    const x = g.input('x', 'float32', ['batch', 3, 10, 10]);
+    // Output channels 2 and 5 of the first conv run 30x larger than the rest.
+    const w0 = floats(8 * 27, 1).map((v, i) => (Math.floor(i / 27) === 2 || Math.floor(i / 27) === 5 ? v * 30 : v));
+    const c0 = g.node('Conv', [x, g.initializer('w0', w0, [8, 3, 3, 3]), g.initializer('b0', floats(8, 2), [8])], 1, { pads: [1, 1, 1, 1] });
+    const c1 = g.node('Conv', [c0, g.initializer('w1', floats(8 * 9, 3), [8, 1, 3, 3]), g.initializer('b1', floats(8, 4), [8])], 1, { pads: [1, 1, 1, 1], group: 8 });
+    g.output(g.node('Conv', [c1, g.initializer('w2', floats(4 * 8, 5), [4, 8, 1, 1])], ['y']), 'float32', ['batch', 4, 10, 10]);
+    const convs = g.build({ opset: 13 });
+    const images = (seed: number): Feeds => ({ x: { type: 'float32', dims: [2, 3, 10, 10], data: floats(600, seed) } });
+    const { model, report } = await smoothQuantModel(convs, { calibration: [images(1), images(2)] });
+    expect(report.smoothed.map((s) => [s.absorberOp, s.layers.length])).toEqual([['Conv', 1], ['Conv', 1]]);
+    expect(report.smoothed[0].outlierRatio.before).toBeGreaterThan(10);
+    expect(report.smoothed[0].outlierRatio.after).toBeLessThan(report.smoothed[0].outlierRatio.before / 3);
+    await expectSameOutputs(convs, model, images(3));
+  });
+
   it('cuts static int8 error on the outlier model to the level of the same model without outliers', async () => {
     const reference = await run(outlierModel, heldOut);
     const plain = await staticError(outlierModel, reference);

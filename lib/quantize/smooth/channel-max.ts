@@ -1,4 +1,4 @@
-// max |X_j| per channel (the last axis) of activations, over every calibration sample and token:
+// max |X_j| per channel (the last axis, or axis 1 for convs) of activations, over every calibration sample and token:
 // the activation side of SmoothQuant's scales.
 import type { Feeds } from '../../engine/tensor';
 import type { Model } from '../../onnx/model';
@@ -9,6 +9,8 @@ import type { ResolvedOptions } from '../options';
 export interface ChannelTarget {
   name: string;
   channels: number;
+  /** The axis holding the channels: the last (linear layers) or 1 (convs, NCHW). */
+  axis: 'last' | 1;
 }
 
 /** Activation name -> max |x| per channel; an activation the samples never reach is absent. */
@@ -23,12 +25,15 @@ export async function channelAbsMax(model: Model, targets: readonly ChannelTarge
       for (const t of targets) {
         for (const output of exposed.outputs.get(t.name) ?? []) {
           const tensor = results[output];
-          if (!tensor || !(tensor.data instanceof Float32Array) || tensor.data.length === 0 || tensor.dims[tensor.dims.length - 1] !== t.channels) continue;
+          if (!tensor || !(tensor.data instanceof Float32Array) || tensor.data.length === 0) continue;
+          if (tensor.dims[t.axis === 'last' ? tensor.dims.length - 1 : 1] !== t.channels) continue;
+          // Elements per step of the channel index: 1 on the last axis, the spatial size on axis 1.
+          const inner = t.axis === 'last' ? 1 : tensor.data.length / tensor.dims[0] / t.channels;
           let max = maxima.get(t.name);
           if (!max) maxima.set(t.name, (max = new Float64Array(t.channels)));
           const data = tensor.data;
           for (let i = 0; i < data.length; i++) {
-            const j = i % t.channels;
+            const j = Math.floor(i / inner) % t.channels;
             const a = Math.abs(data[i]);
             if (a > max[j]) max[j] = a;
           }

@@ -12,13 +12,13 @@ export type SmoothQuantOptions = Pick<QuantizeOptions, 'calibration' | 'randomSa
   alpha?: number;
 };
 
-/** A smoothed copy of `source` (not modified) and what was smoothed; every MatMul/Gemm of the main graph is considered. */
+/** A smoothed copy of `source` (not modified) and what was smoothed; every MatMul/Gemm/Conv of the main graph is considered. */
 export async function smoothQuantModel(source: Model, options: SmoothQuantOptions = {}): Promise<{ model: Model; report: SmoothQuantReport; generated: boolean }> {
   const o = resolveOptions({ ...options, mode: 'static', smoothQuant: options.alpha ?? 0.5 });
   const model = source.clone();
   const scope = new GraphScope(model);
   const excluded = new Set(o.exclude ?? []);
-  const linear = model.nodes().filter((r) => r.graphPath === 'main' && (r.node.opType === 'MatMul' || r.node.opType === 'Gemm')
+  const linear = model.nodes().filter((r) => r.graphPath === 'main' && ['MatMul', 'Gemm', 'Conv'].includes(r.node.opType)
     && !excluded.has(r.node.name) && !excluded.has(r.node.output[0]));
   const { samples, generated } = await collectSamples(o, inputMetadata(model));
   const report = await smoothActivations(model, scope, linear, samples, o, o.smoothQuant as number);

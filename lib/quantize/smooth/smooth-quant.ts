@@ -11,7 +11,7 @@ import type { GraphScope } from '../graph-scope';
 import type { ResolvedOptions } from '../options';
 import { labelOf } from '../selection';
 import { channelAbsMax } from './channel-max';
-import { smoothPlaces, type ChannelEdit, type NotSmoothed, type SmoothPlace } from './places';
+import { channelOf, smoothPlaces, type ChannelEdit, type NotSmoothed, type SmoothPlace } from './places';
 
 /** One smoothed activation, for the report. */
 export interface SmoothedLayer {
@@ -53,12 +53,7 @@ function scaleConstant(scope: GraphScope, graph: GraphProto, edit: ChannelEdit, 
   const name = edit.node.input[edit.input];
   const c = scope.floatConstant(name, graph);
   if (!c) throw new Error(`smooth-quant: "${name}" is no longer a float constant`);
-  const out = new Float32Array(c.values.length);
-  const cols = c.dims.length === 2 ? c.dims[1] : factor.length;
-  for (let i = 0; i < out.length; i++) {
-    const j = edit.along === 'rows' ? Math.floor(i / cols) : i % cols;
-    out[i] = c.values[i] * factor[j];
-  }
+  const out = Float32Array.from(c.values, (v, i) => v * factor[channelOf(edit.along, c.dims, c.values.length, i)]);
   edit.node.input[edit.input] = scope.addInitializer(c.ref.graph, `${c.ref.name}_smoothed`, out, c.dims);
   scope.markReplaced(c.ref);
 }
@@ -69,9 +64,8 @@ function weightRowMax(scope: GraphScope, place: SmoothPlace, graph: GraphProto):
   for (const edit of place.multiply) {
     const c = scope.floatConstant(edit.node.input[edit.input], graph);
     if (!c) continue;
-    const cols = c.dims[1];
     for (let i = 0; i < c.values.length; i++) {
-      const j = edit.along === 'rows' ? Math.floor(i / cols) : i % cols;
+      const j = channelOf(edit.along, c.dims, c.values.length, i);
       const a = Math.abs(c.values[i]);
       if (a > max[j]) max[j] = a;
     }
@@ -96,7 +90,7 @@ export async function smoothActivations(model: Model, scope: GraphScope, candida
   const { places, notSmoothed } = smoothPlaces(model, scope, candidates);
   const report: SmoothQuantReport = { alpha, smoothed: [], notSmoothed };
   if (places.length === 0) return report;
-  const maxima = await channelAbsMax(model, places.map((p) => ({ name: p.activation, channels: p.channels })), samples, o);
+  const maxima = await channelAbsMax(model, places.map((p) => ({ name: p.activation, channels: p.channels, axis: p.axis })), samples, o);
   const graph = model.graph;
   // Every s from the weights as they are; the edits then compose (rows times s, columns over s).
   const planned: { place: SmoothPlace; activationMax: Float64Array; scales: Float64Array }[] = [];

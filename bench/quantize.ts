@@ -129,7 +129,12 @@ const REAL: RealCase[] = [
     ],
   },
   { name: 'PaddleOCR cls (conv, opset 9)', file: path.join(OCR, 'ch_ppocr_mobile_v2.0_cls_infer.onnx'), samples: lines(192), modes: REAL_MODES },
-  { name: 'PP-OCRv4 rec (conv + attention MatMul)', file: path.join(OCR, 'ch_PP-OCRv4_rec_infer.onnx'), samples: lines(320), modes: DEFAULT_MODES },
+  {
+    name: 'PP-OCRv4 rec (conv + attention MatMul)',
+    file: path.join(OCR, 'ch_PP-OCRv4_rec_infer.onnx'),
+    samples: lines(320),
+    modes: [...DEFAULT_MODES, { label: 'static int8 + SmoothQuant α=0.5 (stem convs, neck MatMuls)', options: { mode: 'static', smoothQuant: 0.5 } }],
+  },
   {
     name: 'PP-OCRv4 det (conv, 320x320)',
     file: path.join(OCR, 'ch_PP-OCRv4_det_infer.onnx'),

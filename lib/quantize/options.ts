@@ -55,8 +55,9 @@ export interface QuantizeOptions {
   /**
    * static: SmoothQuant's α in (0, 1) (0.5 is the paper's default). Before calibration, the inputs of
    * MatMul/Gemm layers made by a LayerNorm, a per-channel Mul/Add or another linear layer are divided per
-   * channel by s_j = max|X_j|^α / max|W_j|^(1-α) there and the weight rows multiplied by s_j: same float
-   * outputs, activation outliers moved into the weights. Off when absent.
+   * channel by s_j = max|X_j|^α / max|W_j|^(1-α) there and the weight rows multiplied by s_j (likewise
+   * between a Conv and the convs reading its output): same float outputs, activation outliers moved into
+   * the weights. Off when absent.
    */
   smoothQuant?: number;
 

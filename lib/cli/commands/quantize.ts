@@ -143,7 +143,7 @@ export function registerQuantize(program: Command): void {
     .option('--bins <n>', 'static: histogram bins for percentile/entropy', positiveInt, 2048)
     // compare, convert and prune call the same sample folders --inputs; quantize accepts that spelling too.
     .addOption(new Option('--inputs <dir>').hideHelp())
-    .addOption(new Option('--smooth-quant [alpha]', 'static: SmoothQuant before calibration: per input channel of the MatMul/Gemm layers after a LayerNorm (or a per-channel Mul/Add, or another linear layer), divide the activation by s = max|x|^α / max|w|^(1-α) there and multiply the weight rows by s: same float model, activation outliers moved into the weights; α in (0, 1), 0.5 when omitted')
+    .addOption(new Option('--smooth-quant [alpha]', 'static: SmoothQuant before calibration: per input channel of the MatMul/Gemm layers after a LayerNorm (or a per-channel Mul/Add, or another linear layer), divide the activation by s = max|x|^α / max|w|^(1-α) there and multiply the weight rows by s (likewise between a Conv and the convs reading it): same float model, activation outliers moved into the weights; α in (0, 1), 0.5 when omitted')
       .preset('0.5').argParser(smoothQuantAlpha))
     .option('--calibration-batch <n>', 'static: samples per onnxruntime run during calibration', positiveInt, 8)
     .option('--calibration-samples <n>', 'static without --calibration: generated random samples (a warning is printed)', positiveInt, 16)

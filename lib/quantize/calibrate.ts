@@ -84,11 +84,15 @@ export async function sessionExposing(model: Model, values: readonly { name: str
   }
 }
 
-/** Measures the ranges of `targets` in `model` (not modified) on the calibration samples. */
-export async function calibrate(model: Model, targets: CalibrationTarget[], o: ResolvedOptions): Promise<CalibrationResult> {
+/**
+ * Measures the ranges of `targets` in `model` (not modified) on the calibration samples (`collected`
+ * when an earlier step already read them: an iterable of samples can be read only once).
+ */
+export async function calibrate(model: Model, targets: CalibrationTarget[], o: ResolvedOptions,
+  collected?: { samples: Feeds[]; generated: boolean }): Promise<CalibrationResult> {
   const { session, exposed } = await sessionExposing(model, targets, o, 'calibration');
   try {
-    const { samples, generated } = await collectSamples(o, inputMetadata(model));
+    const { samples, generated } = collected ?? await collectSamples(o, inputMetadata(model));
     const stats = new Map<string, TensorStats>();
     const keepHistogram = o.method !== 'minmax';
     const statsFor = (name: string) => {

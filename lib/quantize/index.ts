@@ -14,3 +14,5 @@ export type { GptqReport } from './gptq/summary';
 export type { GptqLayerReport } from './gptq/nbits-weights';
 export { quantizeGptq, HessianAccumulator, type GptqOptions } from './gptq/gptq';
 export { MEASURED_KERNEL_SPEEDS, type KernelSpeedTable, type KernelSpeedEntry } from './kernel-speed';
+export { smoothQuantModel, type SmoothQuantOptions } from './smooth/smooth-model';
+export type { SmoothQuantReport, SmoothedLayer } from './smooth/smooth-quant';

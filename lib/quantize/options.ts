@@ -52,6 +52,14 @@ export interface QuantizeOptions {
   calibrationBatch?: number;
   /** static: generated samples when no calibration data is given (default 16). */
   randomSamples?: number;
+  /**
+   * static: SmoothQuant's α in (0, 1) (0.5 is the paper's default). Before calibration, the inputs of
+   * MatMul/Gemm layers made by a LayerNorm, a per-channel Mul/Add or another linear layer are divided per
+   * channel by s_j = max|X_j|^α / max|W_j|^(1-α) there and the weight rows multiplied by s_j (likewise
+   * between a Conv and the convs reading its output): same float outputs, activation outliers moved into
+   * the weights. Off when absent.
+   */
+  smoothQuant?: number;
 
   /** weight-only: 4 (com.microsoft MatMulNBits) or 8 (DequantizeLinear + MatMul). Default 4. */
   bits?: 4 | 8;
@@ -94,7 +102,7 @@ export interface QuantizeOptions {
   nodes?: string[];
   /** Never quantize these nodes (by name, or by first output name). */
   exclude?: string[];
-  /** Fold BatchNormalization into the Conv before it, first (default true when Conv is quantized). */
+  /** Fold BatchNormalization (and in static mode a Mul/Add by a constant) into the Conv before it, first (default true when Conv is quantized). */
   foldBatchNorm?: boolean;
   /** Keep the first layer in float: the quantizable nodes no other quantizable node feeds. */
   keepFirst?: boolean;
@@ -195,6 +203,9 @@ export function resolveOptions(options: QuantizeOptions): ResolvedOptions {
   check(algorithm === 'rtn' || algorithm === 'gptq', `algorithm must be rtn or gptq, got "${algorithm}"`);
   check(algorithm === 'rtn' || (mode === 'weight-only' && bits === 4), 'the gptq algorithm applies to weight-only 4-bit quantization (--mode weight-only --bits 4)');
   check(options.gptqDamp === undefined || (options.gptqDamp > 0 && options.gptqDamp < 1), `gptq dampening must be in (0, 1), got ${options.gptqDamp}`);
+  const alpha = options.smoothQuant;
+  check(alpha === undefined || (typeof alpha === 'number' && alpha > 0 && alpha < 1), `smooth-quant α must be a number in (0, 1) (0.5 is usual), got ${alpha}`);
+  check(alpha === undefined || mode === 'static', 'smooth-quant applies to static quantization (--mode static)');
   const opTypes = options.opTypes ?? DEFAULT_OP_TYPES[mode];
   const unsupported = opTypes.filter((op) => !SUPPORTED_OP_TYPES[mode].includes(op));
   check(unsupported.length === 0, `${mode} mode cannot quantize ${unsupported.join(', ')} (supported: ${SUPPORTED_OP_TYPES[mode].join(', ')})`);

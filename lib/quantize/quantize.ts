@@ -10,6 +10,7 @@ import { checkShapeOverrides } from '../compare/input-shapes';
 import { dynamicQOperatorRewriters } from './dynamic-qoperator';
 import { dynamicQdqRewriters, weightOnlyInt8Rewriters } from './dequantize-rewriters';
 import { foldBatchNorms } from './fold-batchnorm';
+import { foldConvAffines } from './fold-affine';
 import { GraphScope } from './graph-scope';
 import { modelSource } from './model-source';
 import { weightOnlyInt4Rewriters } from './matmul-nbits';
@@ -30,6 +31,7 @@ import { hardSwishPart, rewriteHardSwishPatterns } from './static/hard-swish';
 import { MEASURED_KERNEL_SPEEDS, slowerKernelReason } from './kernel-speed';
 import { verifyQuantized } from './verification';
 import { summaryLine } from './summary';
+import { smoothActivations, type SmoothQuantReport } from './smooth/smooth-quant';
 
 export interface QuantizeResult {
   model: Model;
@@ -59,6 +61,8 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
   const rewriters = rewritersFor(o);
   const warnings: string[] = [];
   const batchNormsFolded = o.foldBatchNorm !== false && o.opTypes.includes('Conv') ? foldBatchNorms(model, scope) : 0;
+  // Static mode requantizes at every quantized op: a constant Mul/Add after a Conv is folded into it first.
+  const affinesFolded = o.mode === 'static' && o.foldBatchNorm !== false && o.opTypes.includes('Conv') ? foldConvAffines(model, scope) : 0;
   const hardSwishesRewritten = o.mode === 'static' && o.opTypes.includes('Mul') ? rewriteHardSwishPatterns(model, scope) : 0;
   if (o.mode === 'static') ctx.elemTypes = inferElemTypes(model);
 
@@ -74,8 +78,12 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
   });
 
   let calibration: CalibrationResult | undefined;
+  let smoothQuant: SmoothQuantReport | null = null;
   if (o.mode === 'static' && candidates.length > 0) {
-    calibration = await calibrate(model, staticTensorsToCalibrate(ctx, candidates), o);
+    // SmoothQuant edits the float weights first; calibration then measures the smoothed activations.
+    const collected = o.smoothQuant === undefined ? undefined : await collectSamples(o, inputMetadata(model));
+    if (collected) smoothQuant = await smoothActivations(model, scope, candidates, collected.samples, o, o.smoothQuant as number);
+    calibration = await calibrate(model, staticTensorsToCalibrate(ctx, candidates), o, collected);
     if (calibration.generated) {
       warnings.push('static ranges come from generated random inputs, not real data: accuracy on real inputs may be much worse; pass calibration samples');
     }
@@ -154,12 +162,14 @@ export async function quantize(source: Model, options: QuantizeOptions): Promise
     skipped,
     opset: { ...upgrade, raised: upgrade.to > upgrade.from, reason: upgrade.to > upgrade.from ? need.reason : null },
     batchNormsFolded,
+    affinesFolded,
     domainsAdded,
     size: { beforeBytes, afterBytes, ratio: afterBytes / beforeBytes },
     calibration: calibration ? calibration.summary : null,
     gptq: gptq ? gptqSummary(ctx.gptqLayers, gptq) : null,
     verification,
     hardSwishesRewritten,
+    smoothQuant,
     verificationSkipped,
     warnings,
     summary: '',

@@ -6,6 +6,7 @@ import type { OpsetUpgrade } from './opset-upgrade';
 import type { NodeOutcome } from './selection';
 import type { GptqReport } from './gptq/summary';
 import type { AutoReport } from './auto/auto-report';
+import type { SmoothQuantReport } from './smooth/smooth-quant';
 
 export interface CalibrationSummary {
   method: CalibrationMethod;
@@ -27,6 +28,8 @@ export interface QuantizeReport {
   opset: OpsetUpgrade & { raised: boolean; reason: string | null };
   /** BatchNormalization nodes folded into the Conv in front of them before quantizing. */
   batchNormsFolded: number;
+  /** static: Mul/Add nodes by a constant (scalar or per channel) after a Conv, folded into its weights and bias. */
+  affinesFolded?: number;
   /** Operator-set domains the result newly imports (e.g. com.microsoft). */
   domainsAdded: string[];
   size: { beforeBytes: number; afterBytes: number; ratio: number };
@@ -37,6 +40,8 @@ export interface QuantizeReport {
   verification: CompareReport | null;
   /** Exporter-style x * Clip(x + 3, 0, 6) / 6 rewritten as Mul(x, HardSigmoid(x)) before static quantization. */
   hardSwishesRewritten: number;
+  /** static --smooth-quant: the activations smoothed (and the linear layers whose weights took the scales), and those not; null when off. */
+  smoothQuant?: SmoothQuantReport | null;
   /** Why verification did not run although asked for (the original fails on the inputs); null otherwise. */
   verificationSkipped: string | null;
   warnings: string[];

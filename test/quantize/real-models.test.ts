@@ -56,6 +56,8 @@ describeWhen(realModelsAbsent(REC), 'PP-OCRv4 recognizer, static with full QDQ c
     const speeds = { machine: 'test', onnxruntime: '', entries: [] };
     const { model, report } = await quantize(loadModel(REC), { mode: 'static', calibration: lines(320), kernelSpeeds: speeds, latencyRuns: 0 });
     expect(report.hardSwishesRewritten).toBe(28);
+    // PP-LCNet's learnable affine (a scalar Mul and Add) after 28 of its convs is folded into them.
+    expect(report.affinesFolded).toBe(56);
     expect(model.graph.node.filter((n) => n.opType === 'Clip')).toHaveLength(0);
     expect(model.graph.node.filter((n) => n.opType === 'Div')).toHaveLength(33 - 28); // LayerNorm's Divs stay
     // q x k and attention x v: MatMuls whose inputs are both DQ outputs of activations.

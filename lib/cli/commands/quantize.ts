@@ -5,6 +5,7 @@ import { quantizeFile, type QuantizeFileOptions } from '../../quantize/quantize-
 import type { QuantizeReport } from '../../quantize/report';
 import type { GptqReport } from '../../quantize/gptq/summary';
 import type { AutoReport } from '../../quantize/auto/auto-report';
+import type { SmoothQuantReport } from '../../quantize/smooth/smooth-quant';
 import { UsageError } from '../errors';
 import { collectNumberPairs, collectShapes, nonNegativeInt, positiveInt } from '../options';
 import { againstOriginal } from '../compare-tables';
@@ -27,6 +28,23 @@ function positiveNumber(value: string): number {
   return n;
 }
 
+/** --smooth-quant's α: a number (its range is checked by the pass, with the other options). */
+function smoothQuantAlpha(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--smooth-quant takes α, a number in (0, 1), got "${value}"`);
+  return n;
+}
+
+function smoothQuantLines(r: SmoothQuantReport): string[] {
+  const lines = [`SmoothQuant α=${r.alpha}: ${r.smoothed.length} activation(s) smoothed, ${r.notSmoothed.length} linear input(s) left as they were`];
+  if (r.smoothed.length) {
+    lines.push(table(['activation', 'took 1/s', 'layers (took s)', 'channels', 's min..max', 'max/median channel before -> after'], r.smoothed.map((l) => [
+      l.activation, `${l.absorber} (${l.absorberOp})`, l.layers.join(', '), String(l.channels),
+      `${l.scale.min.toPrecision(3)}..${l.scale.max.toPrecision(3)}`, `${l.outlierRatio.before.toFixed(1)} -> ${l.outlierRatio.after.toFixed(1)}`])));
+  }
+  return lines;
+}
+
 function formatReport(r: QuantizeReport, output: string): string {
   const lines = [r.summary];
   if (r.skipped.length) {
@@ -40,6 +58,7 @@ function formatReport(r: QuantizeReport, output: string): string {
     lines.push(`opset ${r.opset.to} kept`);
   }
   if (r.batchNormsFolded) lines.push(`folded ${r.batchNormsFolded} BatchNormalization node(s) into the Conv before them`);
+  if (r.affinesFolded) lines.push(`folded ${r.affinesFolded} Mul/Add-by-constant node(s) into the Conv before them`);
   if (r.hardSwishesRewritten) lines.push(`rewrote ${r.hardSwishesRewritten} x * Clip(x + 3, 0, 6) / 6 hard-swish(es) as x * HardSigmoid(x)`);
   if (r.domainsAdded.length) lines.push(`imports added: ${r.domainsAdded.join(', ')}`);
   lines.push(`size: ${formatBytes(r.size.beforeBytes)} -> ${formatBytes(r.size.afterBytes)} (${r.size.ratio.toFixed(3)}x)`);
@@ -47,6 +66,7 @@ function formatReport(r: QuantizeReport, output: string): string {
     const c = r.calibration;
     lines.push(`calibration: ${c.method}, ${c.samples} sample(s)${c.generated ? ' of generated random data' : ''}, ${c.tensors} range(s)`);
   }
+  if (r.smoothQuant) lines.push('', ...smoothQuantLines(r.smoothQuant));
   if (r.gptq) lines.push('', ...gptqLines(r.gptq));
   if (r.auto) lines.push('', ...autoLines(r.auto));
   if (r.verification) lines.push('', ...againstOriginal(r.verification, 'quantized'));
@@ -123,6 +143,8 @@ export function registerQuantize(program: Command): void {
     .option('--bins <n>', 'static: histogram bins for percentile/entropy', positiveInt, 2048)
     // compare, convert and prune call the same sample folders --inputs; quantize accepts that spelling too.
     .addOption(new Option('--inputs <dir>').hideHelp())
+    .addOption(new Option('--smooth-quant [alpha]', 'static: SmoothQuant before calibration: per input channel of the MatMul/Gemm layers after a LayerNorm (or a per-channel Mul/Add, or another linear layer), divide the activation by s = max|x|^α / max|w|^(1-α) there and multiply the weight rows by s (likewise between a Conv and the convs reading it): same float model, activation outliers moved into the weights; α in (0, 1), 0.5 when omitted')
+      .preset('0.5').argParser(smoothQuantAlpha))
     .option('--calibration-batch <n>', 'static: samples per onnxruntime run during calibration', positiveInt, 8)
     .option('--calibration-samples <n>', 'static without --calibration: generated random samples (a warning is printed)', positiveInt, 16)
     .addOption(new Option('--bits <n>', 'weight-only: 4 (com.microsoft MatMulNBits) or 8 (DequantizeLinear + op)').choices(['4', '8']).default('4'))
@@ -135,7 +157,7 @@ export function registerQuantize(program: Command): void {
     .option('--op-types <ops>', 'op types to quantize, comma separated (default MatMul,Gemm,Conv, and LSTM,GRU in dynamic mode; add Gather for embeddings)', list)
     .option('--nodes <names>', 'quantize only these nodes (names or first output names, comma separated)', list)
     .option('--exclude <names>', 'never quantize these nodes (comma separated)', list)
-    .option('--no-fold-batchnorm', 'keep BatchNormalization nodes instead of folding them into the Conv before them')
+    .option('--no-fold-batchnorm', 'keep BatchNormalization nodes (and, static, Mul/Add by constants) instead of folding them into the Conv before them')
     .option('--keep-first', 'keep the first layer in float (quantizable nodes no other quantizable node feeds)')
     .option('--keep-last', 'keep the last layer in float (quantizable nodes that feed no other)')
     .option('--force', 'quantize op types even where onnxruntime\'s quantized kernel was measured slower than float (by default they stay float and the report says why)')
@@ -171,6 +193,7 @@ export function registerQuantize(program: Command): void {
         bins: opts.bins,
         calibrationBatch: opts.calibrationBatch,
         randomSamples: opts.calibrationSamples,
+        smoothQuant: opts.smoothQuant,
         bits: Number(opts.bits) as 4 | 8,
         blockSize: Number(opts.blockSize),
         symmetric: opts.zeroPoints !== true,

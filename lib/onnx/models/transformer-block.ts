@@ -19,6 +19,13 @@ export interface TransformerBlockOptions {
   /** Batch dimension: a size, or a symbolic name (default 1). */
   batch?: number | string;
   seed?: number;
+  /**
+   * Planted activation outliers: every LayerNorm's scale is `scale` (e.g. 20-50) on these channels and 1
+   * elsewhere, so the linear layers after it see a few channels that much larger than the rest, as in
+   * trained BERT/LLM activations; their weight rows for those channels are divided by `scale`, so (as in
+   * a trained model) three channels do not swamp every projection (default: none).
+   */
+  outliers?: { channels: readonly number[]; scale: number };
 }
 
 /**
@@ -26,20 +33,25 @@ export interface TransformerBlockOptions {
  * "logits" [batch, seq, classes]).
  */
 export function buildTransformerBlock(options: TransformerBlockOptions, build: BuildOptions = {}): Model {
-  const { seq, hidden, heads, ffn, layers = 1, classes, batch = 1, seed = 0 } = options;
+  const { seq, hidden, heads, ffn, layers = 1, classes, batch = 1, seed = 0, outliers } = options;
+  if (outliers?.channels.some((c) => !Number.isInteger(c) || c < 0 || c >= hidden)) throw new RangeError(`outlier channels must be in [0, ${hidden})`);
   if (hidden % heads !== 0) throw new RangeError(`hidden size ${hidden} is not divisible by ${heads} heads`);
   if (!Number.isInteger(layers) || layers < 1) throw new RangeError(`layers must be a positive integer, not ${layers}`);
   const headDim = hidden / heads;
   const nextSeed = seedStream(seed);
   const g = new GraphBuilder(layers === 1 ? 'transformer_block' : 'transformer_encoder');
 
-  const linear = (input: string, name: string, fanIn: number, fanOut: number, gain = 1, output?: string): string => {
-    const w = g.initializer(`${name}.weight`, heWeights(fanIn * fanOut, fanIn, nextSeed(), gain), [fanIn, fanOut]);
+  const linear = (input: string, name: string, fanIn: number, fanOut: number, gain = 1, output?: string, afterNorm = false): string => {
+    const values = heWeights(fanIn * fanOut, fanIn, nextSeed(), gain);
+    if (afterNorm && outliers) for (const c of outliers.channels) for (let n = 0; n < fanOut; n++) values[c * fanOut + n] /= outliers.scale;
+    const w = g.initializer(`${name}.weight`, values, [fanIn, fanOut]);
     const b = g.initializer(`${name}.bias`, smallBias(fanOut, nextSeed()), [fanOut]);
     return g.node('Add', [g.node('MatMul', [input, w]), b], output === undefined ? 1 : [output]);
   };
   const layerNorm = (input: string, name: string): string => {
-    const scale = g.initializer(`${name}.weight`, new Float32Array(hidden).fill(1), [hidden]);
+    const gamma = new Float32Array(hidden).fill(1);
+    for (const c of outliers?.channels ?? []) gamma[c] = outliers?.scale ?? 1;
+    const scale = g.initializer(`${name}.weight`, gamma, [hidden]);
     const bias = g.initializer(`${name}.bias`, new Float32Array(hidden), [hidden]);
     return g.node('LayerNormalization', [input, scale, bias], 1, { axis: -1, epsilon: 1e-5 });
   };
@@ -56,7 +68,7 @@ export function buildTransformerBlock(options: TransformerBlockOptions, build: B
   const block = (x: string, prefix: string, output?: string): string => {
     const ln1 = layerNorm(x, `${prefix}ln1`);
     const heads4 = (name: string, perm: number[]): string =>
-      g.node('Transpose', [g.node('Reshape', [linear(ln1, `${prefix}${name}`, hidden, hidden), split])], 1, { perm });
+      g.node('Transpose', [g.node('Reshape', [linear(ln1, `${prefix}${name}`, hidden, hidden, 1, undefined, true), split])], 1, { perm });
     const q = heads4('attn.q', [0, 2, 1, 3]);
     const kT = heads4('attn.k', [0, 2, 3, 1]);
     const v = heads4('attn.v', [0, 2, 1, 3]);
@@ -64,7 +76,7 @@ export function buildTransformerBlock(options: TransformerBlockOptions, build: B
     const context = g.node('MatMul', [g.node('Softmax', [scores], 1, { axis: -1 }), v]);
     const merged = g.node('Reshape', [g.node('Transpose', [context], 1, { perm: [0, 2, 1, 3] }), merge]);
     const x1 = g.node('Add', [x, linear(merged, `${prefix}attn.out`, hidden, hidden)]);
-    const h = linear(layerNorm(x1, `${prefix}ln2`), `${prefix}ffn.up`, hidden, ffn, 2);
+    const h = linear(layerNorm(x1, `${prefix}ln2`), `${prefix}ffn.up`, hidden, ffn, 2, undefined, true);
     const gelu = erfGelu((op, inputs) => g.node(op, inputs), scalar, h);
     return g.node('Add', [x1, linear(gelu, `${prefix}ffn.down`, ffn, hidden)], output === undefined ? 1 : [output]);
   };

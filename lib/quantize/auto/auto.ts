@@ -53,7 +53,7 @@ function meets(budget: AutoBudget, score: Score, floatAccuracy: number | null): 
 
 /** What every candidate inherits from the caller: inputs, shapes, seed, engine, node choices. */
 function inherited(options: QuantizeOptions): QuantizeOptions {
-  const { mode: _mode, maxAccuracyDrop: _d, minCosine: _c, goal: _g, autoRuns: _r, latencySource: _l, minSpeedup: _s, eval: _e, onProgress: _p, verify: _v, algorithm: _a, actOrder: _o, ...rest } = options;
+  const { mode: _mode, maxAccuracyDrop: _d, minCosine: _c, goal: _g, autoRuns: _r, latencySource: _l, minSpeedup: _s, eval: _e, onProgress: _p, verify: _v, algorithm: _a, actOrder: _o, smoothQuant: _sq, ...rest } = options;
   return { ...rest, mode: 'static' };
 }
 
@@ -70,7 +70,7 @@ export async function quantizeAuto(source: Model, options: QuantizeOptions, quan
   if (options.minSpeedup !== undefined && !(options.minSpeedup >= 1)) throw new RangeError(`min speed-up must be >= 1, got ${options.minSpeedup}`);
   const seed = options.seed ?? 0;
   const base = inherited(options);
-  const resolved = resolveOptions({ ...base, calibration: options.calibration });
+  const resolved = resolveOptions({ ...base, calibration: options.calibration, smoothQuant: options.smoothQuant });
   const inputs = inputMetadata(source);
   const { samples, generated } = await collectSamples(resolved, inputs);
   const labelled: LabelledSet | undefined = options.eval ? loadLabelledSet(options.eval, inputs) : undefined;
@@ -84,8 +84,9 @@ export async function quantizeAuto(source: Model, options: QuantizeOptions, quan
     const floatLatency = await latency({ label: 'float', model: float.source, feeds });
     const mix = graphMix(source);
     const tried: Tried[] = [];
-    const later = baseRecipes(mix).filter((r) => r.options.mode !== 'static');
-    let total = 3 + later.length;
+    const recipes = baseRecipes(mix, options.smoothQuant);
+    const later = recipes.filter((r) => r.options.mode !== 'static');
+    let total = recipes.length;
 
     const attempt = async (recipe: Recipe): Promise<Tried> => {
       // The weight algorithm the caller chose (rtn or gptq) applies to the int4 recipe only.
@@ -115,7 +116,7 @@ export async function quantizeAuto(source: Model, options: QuantizeOptions, quan
     };
 
     const statics: Tried[] = [];
-    for (const r of baseRecipes(mix).filter((x) => x.options.mode === 'static')) statics.push(await attempt(r));
+    for (const r of recipes.filter((x) => x.options.mode === 'static')) statics.push(await attempt(r));
     // The most accurate static recipe (accuracy first when labelled, then cosine) seeds the sensitivity scan.
     const usable = statics.filter((t) => t.result && t.candidate.cosine !== null);
     const best = usable.sort((a, b) => (b.candidate.accuracy ?? 0) - (a.candidate.accuracy ?? 0) || (b.candidate.cosine as number) - (a.candidate.cosine as number))[0];
@@ -126,7 +127,7 @@ export async function quantizeAuto(source: Model, options: QuantizeOptions, quan
       total += counts.length;
       sensitivity = await layerSensitivity(quantize, source, { ...base, ...best.recipe.options, seed }, layers, samples, scorer,
         (done, n) => options.onProgress?.('sensitivity', done, n));
-      for (const k of counts) await attempt(staticRecipe(best.recipe.options.method ?? 'minmax', sensitivity.slice(0, k).map((s) => s.node)));
+      for (const k of counts) await attempt(staticRecipe(best.recipe.options.method ?? 'minmax', sensitivity.slice(0, k).map((s) => s.node), best.recipe.options.smoothQuant));
     }
     for (const r of later) await attempt(r);
     // Float timed again after the candidates, and its better figure kept: a candidate has to beat float at its best.

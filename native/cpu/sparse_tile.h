@@ -20,6 +20,26 @@ inline void storeFloat(const FloatTile& t, const float* acc, size_t lanes, size_
   }
 }
 
+// The epilogue the float kernels use unless their ISA has a faster one.
+struct ScalarStore {
+  static void columns(const FloatTile& t, const float* acc, size_t lanes, size_t c0, size_t c1) {
+    storeFloat(t, acc, lanes, c0, c1);
+  }
+};
+
+// xT[kk * lanes + i] = x[i * k + kk] for i < rows, zero for rows <= i < lanes; blocks of 64 kk keep
+// the destination block in L1.
+inline void transposeRows(const float* x, size_t rows, size_t k, size_t lanes, float* xT) {
+  constexpr size_t kBlock = 64;
+  for (size_t k0 = 0; k0 < k; k0 += kBlock) {
+    const size_t k1 = k0 + kBlock < k ? k0 + kBlock : k;
+    for (size_t i = 0; i < lanes; ++i) {
+      const float* src = x + i * k;
+      for (size_t kk = k0; kk < k1; ++kk) xT[kk * lanes + i] = i < rows ? src[kk] : 0.0f;
+    }
+  }
+}
+
 // The dense int8 kernels' epilogue, so results match linearInt8 bit for bit: the
 // int32 product corrected for x's zero point (wrapping), converted, scaled, plus bias.
 inline float dequantize(uint32_t acc, int32_t rowZeroPoint, int32_t columnSum, float rowScale, float scale,
@@ -42,7 +62,7 @@ inline void storeInt8(const Int8Tile& t, const int32_t* acc, size_t lanes, size_
 // Ops: Vec, kWidth (lanes per Vec), zero(), load(const float*), broadcast(float),
 // fma(a, b, c) = a * b + c, add(a, b), store(float*, Vec).
 // V vectors cover the tile's lanes; U partial sums per column hide the FMA latency.
-template <typename Ops, int V, int U, typename Index>
+template <typename Ops, int V, int U, typename Index, typename Store>
 void floatColumns(const FloatTile& t, size_t c0, size_t c1) {
   using Vec = typename Ops::Vec;
   constexpr size_t kLanes = V * Ops::kWidth;
@@ -76,7 +96,7 @@ void floatColumns(const FloatTile& t, size_t c0, size_t c1) {
     }
     for (int v = 0; v < V; ++v) Ops::store(acc + (j - c0) * kLanes + v * Ops::kWidth, sum[0][v]);
   }
-  storeFloat(t, acc, kLanes, c0, c1);
+  Store::columns(t, acc, kLanes, c0, c1);
 }
 
 // Ops8: Vec (int32 sums of kWidth lanes), Group (one weight group as the dot needs it),
@@ -121,12 +141,12 @@ void int8Columns(const Int8Tile& t, size_t c0, size_t c1) {
 }
 
 // The kernels for the packed index width.
-template <typename Ops, int V, int U>
+template <typename Ops, int V, int U, typename Store = ScalarStore>
 void floatColumnsAnyIndex(const FloatTile& t, size_t c0, size_t c1) {
   if (t.w->wideIndex) {
-    floatColumns<Ops, V, U, uint32_t>(t, c0, c1);
+    floatColumns<Ops, V, U, uint32_t, Store>(t, c0, c1);
   } else {
-    floatColumns<Ops, V, U, uint16_t>(t, c0, c1);
+    floatColumns<Ops, V, U, uint16_t, Store>(t, c0, c1);
   }
 }
 

@@ -62,7 +62,7 @@ function groupLayer(name: string, w: ConvWeights, groups: number, g: number): Li
     for (let c = 0; c < cg; c++) for (let t = 0; t < taps; t++) out[(t * cg + c) * ocg + j] = w.values[base + c * taps + t];
   }
   return {
-    name: groups > 1 ? `${name}/group${g}` : name, k, n: ocg, weights: out, transposed: false,
+    name: groups > 1 ? `${name}/group${g}` : name, k, n: ocg, weights: out, transposed: false, conv: true,
     ...(w.scales ? { scales: w.scales.slice(g * ocg, (g + 1) * ocg) } : {}),
   };
 }

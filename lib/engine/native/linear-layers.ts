@@ -10,6 +10,8 @@ export interface LinearLayer {
   transposed: boolean;
   scales?: Float32Array;
   zeroPoints?: Int8Array;
+  /** A convolution's layer: its products run over output pixels x batch rows (im2col), not a token count. */
+  conv?: boolean;
 }
 
 export function isQuantizedLayer(layer: LinearLayer): boolean {

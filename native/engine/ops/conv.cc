@@ -189,8 +189,13 @@ void windowRows(const WindowGeometry& g, const T* x, size_t p0, size_t count, si
   }
 }
 
-// Output pixels per im2col block: about 256 KiB of window rows, at least one row.
-size_t blockRows(size_t rowBytes) { return std::clamp<size_t>((256 * 1024) / std::max<size_t>(rowBytes, 1), 1, 512); }
+// Output pixels per im2col block: about 256 KiB of window rows, at least one row. The sparse float
+// kernel works on tiles of 64 rows (pixels as vector lanes), so its blocks are whole tiles.
+size_t blockRows(size_t rowBytes, LinearKind kind) {
+  const size_t rows = std::clamp<size_t>((256 * 1024) / std::max<size_t>(rowBytes, 1), 1, 512);
+  constexpr size_t kSparseTile = 64;
+  return kind == LinearKind::Sparse ? std::max(kSparseTile, rows / kSparseTile * kSparseTile) : rows;
+}
 
 // What follows each block's product: the residual (y += r, then the activation) and the post affine.
 struct BlockEpilogue {
@@ -220,7 +225,7 @@ void convBlocks(const Step& step, RunState& state, T pad, const BlockEpilogue& e
   const float* bias = step.inputs.size() >= 2 && step.inputs[1] >= 0 ? state.at<float>(step.inputs[1]) : nullptr;
   float* y = quantized ? nullptr : state.at<float>(step.outputs[0]);
   uint8_t* yq = quantized ? state.at<uint8_t>(step.outputs[0]) : nullptr;
-  const size_t rows = blockRows(k * sizeof(T));
+  const size_t rows = blockRows(k * sizeof(T), state.plan.weights->linears[static_cast<size_t>(step.linear)].kind);
   const size_t blocks = (pixels + rows - 1) / rows;
   parallelRange(blocks * groups, static_cast<double>(rows) * k * ocg, [&](size_t b0, size_t b1) {
     std::vector<T> col(rows * k);

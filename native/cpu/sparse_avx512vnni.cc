@@ -70,7 +70,8 @@ struct Int8x8Ops {
 __mmask16 tailMask(size_t count) { return count >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << count) - 1); }
 
 // r[i] (16 rows of 16) becomes its transpose: afterwards r[j] holds element j of every row.
-void transpose16(__m512 r[16]) {
+// Inlined, so that r stays in registers.
+__attribute__((always_inline)) inline void transpose16(__m512 r[16]) {
   __m512 t[16];
   for (int i = 0; i < 8; ++i) {
     t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
@@ -103,6 +104,7 @@ void transposeRows(const float* x, size_t rows, size_t k, size_t lanes, float* x
       const size_t width = std::min<size_t>(16, k - k0);
       const __mmask16 mask = tailMask(width);
       __m512 r[16];
+#pragma GCC unroll 16
       for (size_t i = 0; i < 16; ++i) {
         r[i] = i < count ? _mm512_maskz_loadu_ps(mask, x + (i0 + i) * k + k0) : _mm512_setzero_ps();
       }
@@ -120,11 +122,17 @@ struct TransposingStore {
     const __m512 bias = t.bias ? _mm512_maskz_loadu_ps(mask, t.bias + c0) : _mm512_setzero_ps();
     for (size_t i0 = 0; i0 < t.rows; i0 += 16) {
       __m512 r[16];
-      for (size_t j = 0; j < 16; ++j) r[j] = j < width ? _mm512_load_ps(acc + j * lanes + i0) : _mm512_setzero_ps();
+#pragma GCC unroll 16
+      for (size_t j = 0; j < 16; ++j) r[j] = j < width ? _mm512_loadu_ps(acc + j * lanes + i0) : _mm512_setzero_ps();
       transpose16(r);
       const size_t count = std::min<size_t>(16, t.rows - i0);
       float* y = t.y + (t.rowBegin + i0) * n + c0;
-      for (size_t i = 0; i < count; ++i) _mm512_mask_storeu_ps(y + i * n, mask, _mm512_add_ps(r[i], bias));
+      // Masked stores are slow on some cores (AMD): whole rows of 16 store plainly.
+      if (width == 16) {
+        for (size_t i = 0; i < count; ++i) _mm512_storeu_ps(y + i * n, _mm512_add_ps(r[i], bias));
+      } else {
+        for (size_t i = 0; i < count; ++i) _mm512_mask_storeu_ps(y + i * n, mask, _mm512_add_ps(r[i], bias));
+      }
     }
   }
 };

@@ -45,6 +45,10 @@ void setIndex(PackedSparse& w, size_t entry, size_t value) {
   }
 }
 
+size_t rowAt(const PackedSparse& w, size_t entry) {
+  return w.wideIndex ? w.index.as<uint32_t>()[entry] : w.index.as<uint16_t>()[entry];
+}
+
 // A per-thread buffer reused across calls (no page faults per call), or a fresh one
 // when buffers are placed against guard pages, where each must end (start) at its page.
 int8::ByteBuffer& scratch(size_t bytes) {
@@ -64,25 +68,25 @@ void prefixSum(std::vector<size_t>& columnStart) {
   for (size_t j = 1; j < columnStart.size(); ++j) columnStart[j] += columnStart[j - 1];
 }
 
-// Work items: tiles of x's rows times runs of kColumnsPerCall columns, few enough per
-// chunk that the pool balances uneven columns.
+// Work items: tiles of x's rows times runs of `run` columns, few enough per chunk that the pool
+// balances uneven columns.
 template <typename Body>
-void forEachTile(size_t rowTiles, size_t n, double work, Body&& body) {
-  size_t columnRuns = (n + kColumnsPerCall - 1) / kColumnsPerCall;
+void forEachTile(size_t rowTiles, size_t n, double work, Body&& body, size_t run = kColumnsPerCall) {
+  size_t columnRuns = (n + run - 1) / run;
   size_t items = rowTiles * columnRuns;
-  auto run = [&](size_t begin, size_t end) {
+  auto runItems = [&](size_t begin, size_t end) {
     for (size_t item = begin; item < end; ++item) {
-      size_t c0 = (item % columnRuns) * kColumnsPerCall;
-      body(item / columnRuns, c0, std::min(n, c0 + kColumnsPerCall));
+      size_t c0 = (item % columnRuns) * run;
+      body(item / columnRuns, c0, std::min(n, c0 + run));
     }
   };
   // Below this many multiply-adds waking the pool costs more than it saves.
   constexpr double kSerialWork = 1 << 16;
   int threads = getNumThreads();
   if (work < kSerialWork || threads == 1 || items == 1) {
-    run(0, items);
+    runItems(0, items);
   } else {
-    parallelFor(items, std::max<size_t>(1, items / (static_cast<size_t>(threads) * 16)), run);
+    parallelFor(items, std::max<size_t>(1, items / (static_cast<size_t>(threads) * 16)), runItems);
   }
 }
 
@@ -96,7 +100,7 @@ double sparsityOf(size_t k, size_t n, size_t nonzeros) {
 double PackedSparse::sparsity() const { return sparsityOf(k, n, nonzeros); }
 
 size_t PackedSparse::bytes() const {
-  return index.size() + values.size() + twoFour.size() + columnStart.size() * sizeof(size_t) +
+  return index.size() + values.size() + twoFour.size() + (columnStart.size() + chunkStart.size()) * sizeof(size_t) +
          columnSum.size() * sizeof(int32_t) + scale.size() * sizeof(float);
 }
 
@@ -184,6 +188,18 @@ std::unique_ptr<PackedSparse> packFloat(const float* w, size_t k, size_t n, Spar
       setIndex(p, next[j], kk);
       values[next[j]++] = row[j];
     }
+  }
+  // Each column's chunk boundaries: its entries are in increasing row order.
+  const size_t chunks = p.chunks();
+  p.chunkStart.resize(n * (chunks + 1));
+  for (size_t j = 0; j < n; ++j) {
+    size_t* starts = p.chunkStart.data() + j * (chunks + 1);
+    size_t e = p.columnStart[j];
+    for (size_t c = 0; c < chunks; ++c) {
+      starts[c] = e;
+      while (e < p.columnStart[j + 1] && rowAt(p, e) < (c + 1) * PackedSparse::kChunkRows) ++e;
+    }
+    starts[chunks] = p.columnStart[j + 1];
   }
   return packed;
 }
@@ -318,7 +334,7 @@ void matmulFloat(const float* x, size_t m, const PackedSparse& w, const float* b
       for (size_t t = t0; t < t1; ++t) {
         const FloatTile tile = tileAt(xT, t);
         isa.transposeFloat(x + tile.rowBegin * k, tile.rows, k, lanes, xT);
-        for (size_t c0 = 0; c0 < n; c0 += kColumnsPerCall) isa.floatColumns(tile, c0, std::min(n, c0 + kColumnsPerCall));
+        isa.floatColumns(tile, 0, n);
       }
     };
     if (threads == 1 || work < (1 << 16)) {
@@ -333,7 +349,10 @@ void matmulFloat(const float* x, size_t m, const PackedSparse& w, const float* b
   for (size_t t = 0; t < rowTiles; ++t) {
     isa.transposeFloat(x + t * lanes * k, std::min(lanes, m - t * lanes), k, lanes, xTiles + t * k * lanes);
   }
-  forEachTile(rowTiles, n, work, [&](size_t t, size_t c0, size_t c1) { isa.floatColumns(tileAt(xTiles + t * k * lanes, t), c0, c1); });
+  // Runs of columns as long as still gives each thread a few: each run reads the tile's chunks once.
+  const size_t perThread = (rowTiles * n + 4 * threads - 1) / (4 * static_cast<size_t>(threads));
+  const size_t run = std::max(kColumnsPerCall, (perThread + kColumnsPerCall - 1) / kColumnsPerCall * kColumnsPerCall);
+  forEachTile(rowTiles, n, work, [&](size_t t, size_t c0, size_t c1) { isa.floatColumns(tileAt(xTiles + t * k * lanes, t), c0, c1); }, run);
 }
 
 void linearInt8(const float* x, size_t m, const PackedSparse& w, const float* bias, float* y) {

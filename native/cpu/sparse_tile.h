@@ -2,10 +2,12 @@
 // each ISA file implements and instantiates, so every path runs the same loop.
 // Included only by the native/cpu/sparse_*.cc files.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "sparse_isa.h"
 
@@ -59,9 +61,19 @@ inline void storeInt8(const Int8Tile& t, const int32_t* acc, size_t lanes, size_
   }
 }
 
+// Column sums of a tile, lanes per column: reused by the thread across calls.
+inline float* columnAccumulators(size_t count) {
+  thread_local std::vector<float> buffer;
+  if (buffer.size() < count) buffer.resize(count);
+  return buffer.data();
+}
+
 // Ops: Vec, kWidth (lanes per Vec), zero(), load(const float*), broadcast(float),
 // fma(a, b, c) = a * b + c, add(a, b), store(float*, Vec).
-// V vectors cover the tile's lanes; U partial sums per column hide the FMA latency.
+// V vectors cover the tile's lanes; U partial sums per column hide the FMA latency. Each row of xT
+// (one weight's x values) feeds one FMA per vector, so xT must come from L1: the rows go by chunks
+// (PackedSparse::kChunkRows, 32 KiB of xT at 64 lanes), each over every column, the column sums kept
+// in between.
 template <typename Ops, int V, int U, typename Index, typename Store>
 void floatColumns(const FloatTile& t, size_t c0, size_t c1) {
   using Vec = typename Ops::Vec;
@@ -69,34 +81,42 @@ void floatColumns(const FloatTile& t, size_t c0, size_t c1) {
   const PackedSparse& w = *t.w;
   const Index* rows = w.index.as<Index>();
   const float* values = w.values.as<float>();
-  alignas(64) float acc[kColumnsPerCall * kLanes];
-  for (size_t j = c0; j < c1; ++j) {
-    Vec sum[U][V];
-    for (int u = 0; u < U; ++u) {
-      for (int v = 0; v < V; ++v) sum[u][v] = Ops::zero();
-    }
-    size_t p = w.columnStart[j];
-    const size_t end = w.columnStart[j + 1];
-    for (; p + U <= end; p += U) {
-#pragma GCC unroll 8
+  const size_t chunks = w.chunks();
+  float* acc = columnAccumulators((c1 - c0) * kLanes);
+  for (size_t c = 0; c < chunks; ++c) {
+    for (size_t j = c0; j < c1; ++j) {
+      const size_t* bounds = w.chunkStart.data() + j * (chunks + 1) + c;
+      size_t p = bounds[0];
+      const size_t end = bounds[1];
+      float* columnAcc = acc + (j - c0) * kLanes;
+      if (p == end && c > 0) continue;
+      Vec sum[U][V];
       for (int u = 0; u < U; ++u) {
-        const Vec wv = Ops::broadcast(values[p + u]);
-        const float* x = t.xT + static_cast<size_t>(rows[p + u]) * kLanes;
-#pragma GCC unroll 4
-        for (int v = 0; v < V; ++v) sum[u][v] = Ops::fma(wv, Ops::load(x + v * Ops::kWidth), sum[u][v]);
+        for (int v = 0; v < V; ++v) sum[u][v] = u == 0 && c > 0 ? Ops::load(columnAcc + v * Ops::kWidth) : Ops::zero();
       }
+      for (; p + U <= end; p += U) {
+#pragma GCC unroll 8
+        for (int u = 0; u < U; ++u) {
+          const Vec wv = Ops::broadcast(values[p + u]);
+          const float* x = t.xT + static_cast<size_t>(rows[p + u]) * kLanes;
+#pragma GCC unroll 4
+          for (int v = 0; v < V; ++v) sum[u][v] = Ops::fma(wv, Ops::load(x + v * Ops::kWidth), sum[u][v]);
+        }
+      }
+      for (; p < end; ++p) {
+        const Vec wv = Ops::broadcast(values[p]);
+        const float* x = t.xT + static_cast<size_t>(rows[p]) * kLanes;
+        for (int v = 0; v < V; ++v) sum[0][v] = Ops::fma(wv, Ops::load(x + v * Ops::kWidth), sum[0][v]);
+      }
+      for (int u = 1; u < U; ++u) {
+        for (int v = 0; v < V; ++v) sum[0][v] = Ops::add(sum[0][v], sum[u][v]);
+      }
+      for (int v = 0; v < V; ++v) Ops::store(columnAcc + v * Ops::kWidth, sum[0][v]);
     }
-    for (; p < end; ++p) {
-      const Vec wv = Ops::broadcast(values[p]);
-      const float* x = t.xT + static_cast<size_t>(rows[p]) * kLanes;
-      for (int v = 0; v < V; ++v) sum[0][v] = Ops::fma(wv, Ops::load(x + v * Ops::kWidth), sum[0][v]);
-    }
-    for (int u = 1; u < U; ++u) {
-      for (int v = 0; v < V; ++v) sum[0][v] = Ops::add(sum[0][v], sum[u][v]);
-    }
-    for (int v = 0; v < V; ++v) Ops::store(acc + (j - c0) * kLanes + v * Ops::kWidth, sum[0][v]);
   }
-  Store::columns(t, acc, kLanes, c0, c1);
+  for (size_t s0 = c0; s0 < c1; s0 += kColumnsPerCall) {
+    Store::columns(t, acc + (s0 - c0) * kLanes, kLanes, s0, std::min(c1, s0 + kColumnsPerCall));
+  }
 }
 
 // Ops8: Vec (int32 sums of kWidth lanes), Group (one weight group as the dot needs it),

@@ -1,6 +1,7 @@
 // Sparse matrix multiplication for pruned weights: y = x * W with W (k x n) stored as
 // its nonzeros only, per column, so the work and the bytes read scale with the nonzeros.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -43,11 +44,17 @@ struct PackedSparse {
   std::vector<float> scale;           // int8: per column (a per-tensor scale is repeated)
   bool perColumnScale = false;
   int8::ByteBuffer twoFour;           // float32 2:4 only (then there are no entries)
+  // Float32 unstructured: the entries of column j in rows [c * kChunkRows, (c + 1) * kChunkRows) are
+  // [chunkStart[j * (chunks() + 1) + c], chunkStart[j * (chunks() + 1) + c + 1]). The multi-row kernels
+  // run one chunk of rows over every column before the next, so the chunk of x stays in L1.
+  static constexpr size_t kChunkRows = 128;
+  std::vector<size_t> chunkStart;
 
   bool hasTwoFourLayout() const { return twoFour.size() > 0; }
   size_t groups() const { return (k + 3) / 4; }
   size_t panels() const { return (n + kPanel - 1) / kPanel; }
   size_t entries() const { return columnStart.empty() ? 0 : columnStart.back(); }
+  size_t chunks() const { return std::max<size_t>(1, (k + kChunkRows - 1) / kChunkRows); }
   double sparsity() const;
   size_t bytes() const;
 };

@@ -51,7 +51,7 @@ struct SparseKernels {
   size_t (*floatLanes)(size_t m);
   // xT[kk * lanes + i] = x[i * k + kk] for the tile's rows i < rows, zero for rows <= i < lanes.
   void (*transposeFloat)(const float* x, size_t rows, size_t k, size_t lanes, float* xT);
-  // Columns [c0, c1), at most kColumnsPerCall of them.
+  // Columns [c0, c1), any number of them.
   void (*floatColumns)(const FloatTile& tile, size_t c0, size_t c1);
   void (*floatRow)(const FloatTile& tile, size_t c0, size_t c1);
   size_t (*int8Lanes)(size_t m);

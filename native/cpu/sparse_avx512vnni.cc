@@ -114,6 +114,30 @@ void transposeRows(const float* x, size_t rows, size_t k, size_t lanes, float* x
   }
 }
 
+// tile::transposePieces by 16 x 16 blocks: 16 rows' values of one piece, 16 at a time.
+void transposePieces(const RowPieces& x, size_t row0, size_t rows, size_t lanes, float* xT) {
+  if (lanes % 16 != 0) return tile::transposePieces(x, row0, rows, lanes, xT);
+  for (size_t i0 = 0; i0 < lanes; i0 += 16) {
+    const size_t count = rows > i0 ? std::min<size_t>(16, rows - i0) : 0;
+    const float* const* piece = x.piece + (row0 + i0) * x.pieces;
+    for (size_t s = 0; s < x.pieces; ++s) {
+      for (size_t c0 = 0; c0 < x.length; c0 += 16) {
+        const size_t width = std::min<size_t>(16, x.length - c0);
+        const __mmask16 mask = tailMask(width);
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (size_t i = 0; i < 16; ++i) {
+          const float* src = i < count ? piece[i * x.pieces + s] : nullptr;
+          r[i] = src ? _mm512_maskz_loadu_ps(mask, src + c0) : _mm512_setzero_ps();
+        }
+        transpose16(r);
+        float* dst = xT + (s * x.length + c0) * lanes + i0;
+        for (size_t j = 0; j < width; ++j) _mm512_storeu_ps(dst + j * lanes, r[j]);
+      }
+    }
+  }
+}
+
 // tile::storeFloat by 16 x 16 blocks: 16 columns of 16 lanes become 16 rows of y, plus the bias.
 struct TransposingStore {
   static void columns(const FloatTile& t, const float* acc, size_t lanes, size_t c0, size_t c1) {
@@ -144,11 +168,11 @@ size_t int8LanesFor(size_t m) { return m <= 8 ? 8 : m <= 16 ? 16 : 32; }
 
 void floatColumns(const FloatTile& t, size_t c0, size_t c1) {
   switch (t.lanes) {
-    case 8: return tile::floatColumnsAnyIndex<Float8Ops, 1, 8>(t, c0, c1);
-    case 16: return tile::floatColumnsAnyIndex<Float16Ops, 1, 8, TransposingStore>(t, c0, c1);
-    case 32: return tile::floatColumnsAnyIndex<Float16Ops, 2, 4, TransposingStore>(t, c0, c1);
-    case 48: return tile::floatColumnsAnyIndex<Float16Ops, 3, 3, TransposingStore>(t, c0, c1);
-    default: return tile::floatColumnsAnyIndex<Float16Ops, 4, 2, TransposingStore>(t, c0, c1);
+    case 8: return tile::floatColumns<Float8Ops, 1, 8>(t, c0, c1);
+    case 16: return tile::floatColumns<Float16Ops, 1, 8, TransposingStore>(t, c0, c1);
+    case 32: return tile::floatColumns<Float16Ops, 2, 4, TransposingStore>(t, c0, c1);
+    case 48: return tile::floatColumns<Float16Ops, 3, 3, TransposingStore>(t, c0, c1);
+    default: return tile::floatColumns<Float16Ops, 4, 2, TransposingStore>(t, c0, c1);
   }
 }
 
@@ -315,7 +339,7 @@ void twoFour(const TwoFourTile& t, size_t r0, size_t r1, size_t p0, size_t p1) {
 }  // namespace
 
 const SparseKernels& avx512SparseKernels() {
-  static const SparseKernels table = {IsaLevel::Avx512Vnni, floatLanesFor, transposeRows, floatColumns, floatRow,
+  static const SparseKernels table = {IsaLevel::Avx512Vnni, floatLanesFor, transposeRows, transposePieces, floatColumns, floatRow,
                                       int8LanesFor, int8Columns, int8Row, twoFour};
   return table;
 }

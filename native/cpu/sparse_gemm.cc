@@ -45,10 +45,6 @@ void setIndex(PackedSparse& w, size_t entry, size_t value) {
   }
 }
 
-size_t rowAt(const PackedSparse& w, size_t entry) {
-  return w.wideIndex ? w.index.as<uint32_t>()[entry] : w.index.as<uint16_t>()[entry];
-}
-
 // A per-thread buffer reused across calls (no page faults per call), or a fresh one
 // when buffers are placed against guard pages, where each must end (start) at its page.
 int8::ByteBuffer& scratch(size_t bytes) {
@@ -100,7 +96,8 @@ double sparsityOf(size_t k, size_t n, size_t nonzeros) {
 double PackedSparse::sparsity() const { return sparsityOf(k, n, nonzeros); }
 
 size_t PackedSparse::bytes() const {
-  return index.size() + values.size() + twoFour.size() + (columnStart.size() + chunkStart.size()) * sizeof(size_t) +
+  return index.size() + values.size() + twoFour.size() + chunkRow.size() + chunkValue.size() +
+         (columnStart.size() + chunkStart.size()) * sizeof(size_t) +
          columnSum.size() * sizeof(int32_t) + scale.size() * sizeof(float);
 }
 
@@ -156,6 +153,34 @@ void packTwoFour(const float* w, PackedSparse& p) {
   }
 }
 
+// The chunk-major copy of the float entries (see PackedSparse::chunkStart), from W itself.
+void packChunks(const float* w, PackedSparse& p) {
+  constexpr size_t kRows = PackedSparse::kChunkRows;
+  const size_t k = p.k, n = p.n, chunks = p.chunks();
+  p.chunkStart.assign(chunks * n + 1, 0);
+  for (size_t kk = 0; kk < k; ++kk) {
+    const float* row = w + kk * n;
+    size_t* counts = p.chunkStart.data() + (kk / kRows) * n + 1;
+    for (size_t j = 0; j < n; ++j) counts[j] += row[j] != 0.0f;
+  }
+  prefixSum(p.chunkStart);
+  const size_t entries = p.chunkStart.back();
+  p.chunkRow = int8::ByteBuffer(std::max<size_t>(entries, 1));
+  p.chunkValue = int8::ByteBuffer(std::max<size_t>(entries, 1) * sizeof(float));
+  std::vector<size_t> next(p.chunkStart.begin(), p.chunkStart.end() - 1);
+  uint8_t* rows = p.chunkRow.data();
+  float* values = p.chunkValue.as<float>();
+  for (size_t kk = 0; kk < k; ++kk) {
+    const float* row = w + kk * n;
+    size_t* cursor = next.data() + (kk / kRows) * n;
+    for (size_t j = 0; j < n; ++j) {
+      if (row[j] == 0.0f) continue;
+      rows[cursor[j]] = static_cast<uint8_t>(kk % kRows);
+      values[cursor[j]++] = row[j];
+    }
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<PackedSparse> packFloat(const float* w, size_t k, size_t n, SparsePattern pattern) {
@@ -189,18 +214,7 @@ std::unique_ptr<PackedSparse> packFloat(const float* w, size_t k, size_t n, Spar
       values[next[j]++] = row[j];
     }
   }
-  // Each column's chunk boundaries: its entries are in increasing row order.
-  const size_t chunks = p.chunks();
-  p.chunkStart.resize(n * (chunks + 1));
-  for (size_t j = 0; j < n; ++j) {
-    size_t* starts = p.chunkStart.data() + j * (chunks + 1);
-    size_t e = p.columnStart[j];
-    for (size_t c = 0; c < chunks; ++c) {
-      starts[c] = e;
-      while (e < p.columnStart[j + 1] && rowAt(p, e) < (c + 1) * PackedSparse::kChunkRows) ++e;
-    }
-    starts[chunks] = p.columnStart[j + 1];
-  }
+  packChunks(w, p);
   return packed;
 }
 
@@ -296,29 +310,22 @@ void matmulTwoFour(const SparseKernels& isa, const float* x, size_t m, const Pac
 
 }  // namespace
 
-void matmulFloat(const float* x, size_t m, const PackedSparse& w, const float* bias, float* y) {
-  const SparseKernels& isa = activeKernels();
+namespace {
+
+// The multi-row float product: x's rows by tiles of `lanes`, each transposed by transposeTile(t, rows,
+// xT) (xT[kk * lanes + i] = row t * lanes + i, value kk), then every column over it.
+template <typename TransposeTile>
+void floatTiles(const SparseKernels& isa, size_t m, const PackedSparse& w, const float* bias, float* y,
+                TransposeTile&& transposeTile) {
   const size_t k = w.k, n = w.n;
-  if (m == 0 || n == 0) return;
-  if (w.hasTwoFourLayout()) {
-    matmulTwoFour(isa, x, m, w, bias, y);
-    return;
-  }
-  double work = static_cast<double>(m) * static_cast<double>(w.entries() + n);
-  FloatTile base;
-  base.w = &w;
-  base.y = y;
-  base.bias = bias;
-  if (m == 1) {
-    base.x = x;
-    base.rows = 1;
-    forEachTile(1, n, work, [&](size_t, size_t c0, size_t c1) { isa.floatRow(base, c0, c1); });
-    return;
-  }
+  const double work = static_cast<double>(m) * static_cast<double>(w.entries() + n);
   const size_t lanes = isa.floatLanes(m);
   const size_t rowTiles = (m + lanes - 1) / lanes;
   auto tileAt = [&](const float* xT, size_t t) {
-    FloatTile tile = base;
+    FloatTile tile;
+    tile.w = &w;
+    tile.y = y;
+    tile.bias = bias;
     tile.xT = xT;
     tile.lanes = lanes;
     tile.rowBegin = t * lanes;
@@ -333,7 +340,7 @@ void matmulFloat(const float* x, size_t m, const PackedSparse& w, const float* b
       float* xT = scratch(k * lanes * sizeof(float)).as<float>();
       for (size_t t = t0; t < t1; ++t) {
         const FloatTile tile = tileAt(xT, t);
-        isa.transposeFloat(x + tile.rowBegin * k, tile.rows, k, lanes, xT);
+        transposeTile(t, tile.rows, lanes, xT);
         isa.floatColumns(tile, 0, n);
       }
     };
@@ -346,13 +353,45 @@ void matmulFloat(const float* x, size_t m, const PackedSparse& w, const float* b
   }
   // Few tiles: all of them transposed first, then the pool splits tiles x runs of columns.
   float* xTiles = scratch(rowTiles * k * lanes * sizeof(float)).as<float>();
-  for (size_t t = 0; t < rowTiles; ++t) {
-    isa.transposeFloat(x + t * lanes * k, std::min(lanes, m - t * lanes), k, lanes, xTiles + t * k * lanes);
-  }
+  for (size_t t = 0; t < rowTiles; ++t) transposeTile(t, std::min(lanes, m - t * lanes), lanes, xTiles + t * k * lanes);
   // Runs of columns as long as still gives each thread a few: each run reads the tile's chunks once.
   const size_t perThread = (rowTiles * n + 4 * threads - 1) / (4 * static_cast<size_t>(threads));
   const size_t run = std::max(kColumnsPerCall, (perThread + kColumnsPerCall - 1) / kColumnsPerCall * kColumnsPerCall);
   forEachTile(rowTiles, n, work, [&](size_t t, size_t c0, size_t c1) { isa.floatColumns(tileAt(xTiles + t * k * lanes, t), c0, c1); }, run);
+}
+
+}  // namespace
+
+void matmulFloat(const float* x, size_t m, const PackedSparse& w, const float* bias, float* y) {
+  const SparseKernels& isa = activeKernels();
+  const size_t k = w.k, n = w.n;
+  if (m == 0 || n == 0) return;
+  if (w.hasTwoFourLayout()) {
+    matmulTwoFour(isa, x, m, w, bias, y);
+    return;
+  }
+  if (m == 1) {
+    FloatTile row;
+    row.w = &w;
+    row.y = y;
+    row.bias = bias;
+    row.x = x;
+    row.rows = 1;
+    const double work = static_cast<double>(w.entries() + n);
+    forEachTile(1, n, work, [&](size_t, size_t c0, size_t c1) { isa.floatRow(row, c0, c1); });
+    return;
+  }
+  floatTiles(isa, m, w, bias, y, [&](size_t t, size_t rows, size_t lanes, float* xT) {
+    isa.transposeFloat(x + t * lanes * k, rows, k, lanes, xT);
+  });
+}
+
+void matmulFloatPieces(const RowPieces& x, size_t m, const PackedSparse& w, const float* bias, float* y) {
+  const SparseKernels& isa = activeKernels();
+  if (m == 0 || w.n == 0) return;
+  floatTiles(isa, m, w, bias, y, [&](size_t t, size_t rows, size_t lanes, float* xT) {
+    isa.transposePieces(x, t * lanes, rows, lanes, xT);
+  });
 }
 
 void linearInt8(const float* x, size_t m, const PackedSparse& w, const float* bias, float* y) {

@@ -42,6 +42,17 @@ inline void transposeRows(const float* x, size_t rows, size_t k, size_t lanes, f
   }
 }
 
+// transposeRows for rows given by pieces.
+inline void transposePieces(const RowPieces& x, size_t row0, size_t rows, size_t lanes, float* xT) {
+  for (size_t i = 0; i < lanes; ++i) {
+    for (size_t s = 0; s < x.pieces; ++s) {
+      const float* src = i < rows ? x.piece[(row0 + i) * x.pieces + s] : nullptr;
+      float* dst = xT + s * x.length * lanes + i;
+      for (size_t c = 0; c < x.length; ++c) dst[c * lanes] = src ? src[c] : 0.0f;
+    }
+  }
+}
+
 // The dense int8 kernels' epilogue, so results match linearInt8 bit for bit: the
 // int32 product corrected for x's zero point (wrapping), converted, scaled, plus bias.
 inline float dequantize(uint32_t acc, int32_t rowZeroPoint, int32_t columnSum, float rowScale, float scale,
@@ -72,22 +83,23 @@ inline float* columnAccumulators(size_t count) {
 // fma(a, b, c) = a * b + c, add(a, b), store(float*, Vec).
 // V vectors cover the tile's lanes; U partial sums per column hide the FMA latency. Each row of xT
 // (one weight's x values) feeds one FMA per vector, so xT must come from L1: the rows go by chunks
-// (PackedSparse::kChunkRows, 32 KiB of xT at 64 lanes), each over every column, the column sums kept
-// in between.
-template <typename Ops, int V, int U, typename Index, typename Store>
+// (PackedSparse::kChunkRows, 32 KiB of xT at 64 lanes), each over every column, reading the chunk-major
+// entries in order, the column sums kept in between.
+template <typename Ops, int V, int U, typename Store = ScalarStore>
 void floatColumns(const FloatTile& t, size_t c0, size_t c1) {
   using Vec = typename Ops::Vec;
   constexpr size_t kLanes = V * Ops::kWidth;
   const PackedSparse& w = *t.w;
-  const Index* rows = w.index.as<Index>();
-  const float* values = w.values.as<float>();
-  const size_t chunks = w.chunks();
+  const uint8_t* rows = w.chunkRow.data();
+  const float* values = w.chunkValue.as<float>();
+  const size_t chunks = w.chunks(), n = w.n;
   float* acc = columnAccumulators((c1 - c0) * kLanes);
   for (size_t c = 0; c < chunks; ++c) {
+    const float* xT = t.xT + c * PackedSparse::kChunkRows * kLanes;
+    const size_t* bounds = w.chunkStart.data() + c * n;
     for (size_t j = c0; j < c1; ++j) {
-      const size_t* bounds = w.chunkStart.data() + j * (chunks + 1) + c;
-      size_t p = bounds[0];
-      const size_t end = bounds[1];
+      size_t p = bounds[j];
+      const size_t end = bounds[j + 1];
       float* columnAcc = acc + (j - c0) * kLanes;
       if (p == end && c > 0) continue;
       Vec sum[U][V];
@@ -98,14 +110,14 @@ void floatColumns(const FloatTile& t, size_t c0, size_t c1) {
 #pragma GCC unroll 8
         for (int u = 0; u < U; ++u) {
           const Vec wv = Ops::broadcast(values[p + u]);
-          const float* x = t.xT + static_cast<size_t>(rows[p + u]) * kLanes;
+          const float* x = xT + static_cast<size_t>(rows[p + u]) * kLanes;
 #pragma GCC unroll 4
           for (int v = 0; v < V; ++v) sum[u][v] = Ops::fma(wv, Ops::load(x + v * Ops::kWidth), sum[u][v]);
         }
       }
       for (; p < end; ++p) {
         const Vec wv = Ops::broadcast(values[p]);
-        const float* x = t.xT + static_cast<size_t>(rows[p]) * kLanes;
+        const float* x = xT + static_cast<size_t>(rows[p]) * kLanes;
         for (int v = 0; v < V; ++v) sum[0][v] = Ops::fma(wv, Ops::load(x + v * Ops::kWidth), sum[0][v]);
       }
       for (int u = 1; u < U; ++u) {
@@ -160,16 +172,7 @@ void int8Columns(const Int8Tile& t, size_t c0, size_t c1) {
   storeInt8(t, acc, kLanes, c0, c1);
 }
 
-// The kernels for the packed index width.
-template <typename Ops, int V, int U, typename Store = ScalarStore>
-void floatColumnsAnyIndex(const FloatTile& t, size_t c0, size_t c1) {
-  if (t.w->wideIndex) {
-    floatColumns<Ops, V, U, uint32_t, Store>(t, c0, c1);
-  } else {
-    floatColumns<Ops, V, U, uint16_t, Store>(t, c0, c1);
-  }
-}
-
+// The int8 kernel for the packed index width.
 template <typename Ops, int V, int U>
 void int8ColumnsAnyIndex(const Int8Tile& t, size_t c0, size_t c1) {
   if (t.w->wideIndex) {

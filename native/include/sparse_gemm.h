@@ -44,11 +44,15 @@ struct PackedSparse {
   std::vector<float> scale;           // int8: per column (a per-tensor scale is repeated)
   bool perColumnScale = false;
   int8::ByteBuffer twoFour;           // float32 2:4 only (then there are no entries)
-  // Float32 unstructured: the entries of column j in rows [c * kChunkRows, (c + 1) * kChunkRows) are
-  // [chunkStart[j * (chunks() + 1) + c], chunkStart[j * (chunks() + 1) + c + 1]). The multi-row kernels
-  // run one chunk of rows over every column before the next, so the chunk of x stays in L1.
+  // Float32 unstructured, for the multi-row kernels: the same entries again, ordered by chunk of
+  // kChunkRows rows, then column, then row, each as its row within the chunk (uint8) and value; chunk
+  // c's entries of column j are [chunkStart[c * n + j], chunkStart[c * n + j + 1]). Those kernels run
+  // one chunk of x's rows over every column before the next (the chunk of x stays in L1) and so read
+  // these entries in order.
   static constexpr size_t kChunkRows = 128;
-  std::vector<size_t> chunkStart;
+  std::vector<size_t> chunkStart;  // chunks() * n + 1
+  int8::ByteBuffer chunkRow;       // uint8 per entry
+  int8::ByteBuffer chunkValue;     // float per entry
 
   bool hasTwoFourLayout() const { return twoFour.size() > 0; }
   size_t groups() const { return (k + 3) / 4; }
@@ -73,6 +77,16 @@ std::unique_ptr<PackedSparse> packInt8(const int8_t* w, size_t k, size_t n, Spar
 
 // y (m x n) = x (m x k) * W + bias (n values, or nullptr).
 void matmulFloat(const float* x, size_t m, const PackedSparse& w, const float* bias, float* y);
+
+// Rows of x held as pieces where they lie, not copied together: row i is the concatenation of
+// `pieces` runs of `length` floats, run s at piece[i * pieces + s] (nullptr: zeros). A convolution's
+// window rows, one piece per tap, read straight from the input (pieces * length == k).
+struct RowPieces {
+  const float* const* piece = nullptr;
+  size_t pieces = 0, length = 0;
+};
+// matmulFloat on rows given by pieces (float32 unstructured weights).
+void matmulFloatPieces(const RowPieces& x, size_t m, const PackedSparse& w, const float* bias, float* y);
 // Dynamic-quantized Linear, as int8::gemmFloat computes it for dense weights: x quantized
 // per row to uint8, the exact int32 product with W, dequantized with w.scale, plus bias.
 // w must have scales.

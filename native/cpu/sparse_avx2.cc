@@ -55,9 +55,9 @@ size_t lanesFor(size_t m) { return m <= 8 ? 8 : m <= 16 ? 16 : 32; }
 
 void floatColumns(const FloatTile& t, size_t c0, size_t c1) {
   switch (t.lanes) {
-    case 8: return tile::floatColumnsAnyIndex<FloatOps, 1, 8>(t, c0, c1);
-    case 16: return tile::floatColumnsAnyIndex<FloatOps, 2, 4>(t, c0, c1);
-    default: return tile::floatColumnsAnyIndex<FloatOps, 4, 2>(t, c0, c1);
+    case 8: return tile::floatColumns<FloatOps, 1, 8>(t, c0, c1);
+    case 16: return tile::floatColumns<FloatOps, 2, 4>(t, c0, c1);
+    default: return tile::floatColumns<FloatOps, 4, 2>(t, c0, c1);
   }
 }
 
@@ -202,7 +202,7 @@ void twoFour(const TwoFourTile& t, size_t r0, size_t r1, size_t p0, size_t p1) {
 }  // namespace
 
 const SparseKernels& avx2SparseKernels() {
-  static const SparseKernels table = {IsaLevel::Avx2, lanesFor, floatColumns, floatRow,
+  static const SparseKernels table = {IsaLevel::Avx2, lanesFor, tile::transposeRows, tile::transposePieces, floatColumns, floatRow,
                                       lanesFor, int8Columns, int8Row, twoFour};
   return table;
 }

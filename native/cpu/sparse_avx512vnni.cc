@@ -67,13 +67,112 @@ struct Int8x8Ops {
   static void store(int32_t* p, Vec v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
 };
 
-size_t lanesFor(size_t m) { return m <= 8 ? 8 : m <= 16 ? 16 : 32; }
+__mmask16 tailMask(size_t count) { return count >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << count) - 1); }
+
+// r[i] (16 rows of 16) becomes its transpose: afterwards r[j] holds element j of every row.
+// Inlined, so that r stays in registers.
+__attribute__((always_inline)) inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int h = 0; h < 2; ++h) {
+    for (int i = 0; i < 4; ++i) {
+      t[8 * h + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0x88);
+      t[8 * h + 4 + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0xDD);
+    }
+  }
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+    r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
+  }
+}
+
+// tile::transposeRows by 16 x 16 blocks in registers (lanes a multiple of 16).
+void transposeRows(const float* x, size_t rows, size_t k, size_t lanes, float* xT) {
+  if (lanes % 16 != 0) return tile::transposeRows(x, rows, k, lanes, xT);
+  for (size_t i0 = 0; i0 < lanes; i0 += 16) {
+    const size_t count = rows > i0 ? std::min<size_t>(16, rows - i0) : 0;
+    for (size_t k0 = 0; k0 < k; k0 += 16) {
+      const size_t width = std::min<size_t>(16, k - k0);
+      const __mmask16 mask = tailMask(width);
+      __m512 r[16];
+#pragma GCC unroll 16
+      for (size_t i = 0; i < 16; ++i) {
+        r[i] = i < count ? _mm512_maskz_loadu_ps(mask, x + (i0 + i) * k + k0) : _mm512_setzero_ps();
+      }
+      transpose16(r);
+      for (size_t j = 0; j < width; ++j) _mm512_storeu_ps(xT + (k0 + j) * lanes + i0, r[j]);
+    }
+  }
+}
+
+// tile::transposePieces by 16 x 16 blocks: 16 rows' values of one piece, 16 at a time.
+void transposePieces(const RowPieces& x, size_t row0, size_t rows, size_t lanes, float* xT) {
+  if (lanes % 16 != 0) return tile::transposePieces(x, row0, rows, lanes, xT);
+  for (size_t i0 = 0; i0 < lanes; i0 += 16) {
+    const size_t count = rows > i0 ? std::min<size_t>(16, rows - i0) : 0;
+    const float* const* piece = x.piece + (row0 + i0) * x.pieces;
+    for (size_t s = 0; s < x.pieces; ++s) {
+      for (size_t c0 = 0; c0 < x.length; c0 += 16) {
+        const size_t width = std::min<size_t>(16, x.length - c0);
+        const __mmask16 mask = tailMask(width);
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (size_t i = 0; i < 16; ++i) {
+          const float* src = i < count ? piece[i * x.pieces + s] : nullptr;
+          r[i] = src ? _mm512_maskz_loadu_ps(mask, src + c0) : _mm512_setzero_ps();
+        }
+        transpose16(r);
+        float* dst = xT + (s * x.length + c0) * lanes + i0;
+        for (size_t j = 0; j < width; ++j) _mm512_storeu_ps(dst + j * lanes, r[j]);
+      }
+    }
+  }
+}
+
+// tile::storeFloat by 16 x 16 blocks: 16 columns of 16 lanes become 16 rows of y, plus the bias.
+struct TransposingStore {
+  static void columns(const FloatTile& t, const float* acc, size_t lanes, size_t c0, size_t c1) {
+    const size_t n = t.w->n, width = c1 - c0;
+    const __mmask16 mask = tailMask(width);
+    const __m512 bias = t.bias ? _mm512_maskz_loadu_ps(mask, t.bias + c0) : _mm512_setzero_ps();
+    for (size_t i0 = 0; i0 < t.rows; i0 += 16) {
+      __m512 r[16];
+#pragma GCC unroll 16
+      for (size_t j = 0; j < 16; ++j) r[j] = j < width ? _mm512_loadu_ps(acc + j * lanes + i0) : _mm512_setzero_ps();
+      transpose16(r);
+      const size_t count = std::min<size_t>(16, t.rows - i0);
+      float* y = t.y + (t.rowBegin + i0) * n + c0;
+      // Masked stores are slow on some cores (AMD): whole rows of 16 store plainly.
+      if (width == 16) {
+        for (size_t i = 0; i < count; ++i) _mm512_storeu_ps(y + i * n, _mm512_add_ps(r[i], bias));
+      } else {
+        for (size_t i = 0; i < count; ++i) _mm512_mask_storeu_ps(y + i * n, mask, _mm512_add_ps(r[i], bias));
+      }
+    }
+  }
+};
+
+// Float tiles up to 64 lanes (4 zmm), with U * V >= 8 partial sums in flight (the FMA's latency
+// times its two ports); int8 tiles up to 32.
+size_t floatLanesFor(size_t m) { return m <= 8 ? 8 : m <= 16 ? 16 : m <= 32 ? 32 : m <= 48 ? 48 : 64; }
+size_t int8LanesFor(size_t m) { return m <= 8 ? 8 : m <= 16 ? 16 : 32; }
 
 void floatColumns(const FloatTile& t, size_t c0, size_t c1) {
   switch (t.lanes) {
-    case 8: return tile::floatColumnsAnyIndex<Float8Ops, 1, 8>(t, c0, c1);
-    case 16: return tile::floatColumnsAnyIndex<Float16Ops, 1, 4>(t, c0, c1);
-    default: return tile::floatColumnsAnyIndex<Float16Ops, 2, 2>(t, c0, c1);
+    case 8: return tile::floatColumns<Float8Ops, 1, 8>(t, c0, c1);
+    case 16: return tile::floatColumns<Float16Ops, 1, 8, TransposingStore>(t, c0, c1);
+    case 32: return tile::floatColumns<Float16Ops, 2, 4, TransposingStore>(t, c0, c1);
+    case 48: return tile::floatColumns<Float16Ops, 3, 3, TransposingStore>(t, c0, c1);
+    default: return tile::floatColumns<Float16Ops, 4, 2, TransposingStore>(t, c0, c1);
   }
 }
 
@@ -150,8 +249,6 @@ void int8RowT(const Int8Tile& t, size_t c0, size_t c1) {
 void int8Row(const Int8Tile& t, size_t c0, size_t c1) {
   t.w->wideIndex ? int8RowT<uint32_t>(t, c0, c1) : int8RowT<uint16_t>(t, c0, c1);
 }
-
-__mmask16 tailMask(size_t count) { return count >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << count) - 1); }
 
 // 2:4: each group's 4 values of an x row are broadcast to every 128-bit lane, and
 // vpermilps picks, per column, the rows the column kept (the index bits), so every
@@ -242,8 +339,8 @@ void twoFour(const TwoFourTile& t, size_t r0, size_t r1, size_t p0, size_t p1) {
 }  // namespace
 
 const SparseKernels& avx512SparseKernels() {
-  static const SparseKernels table = {IsaLevel::Avx512Vnni, lanesFor, floatColumns, floatRow,
-                                      lanesFor, int8Columns, int8Row, twoFour};
+  static const SparseKernels table = {IsaLevel::Avx512Vnni, floatLanesFor, transposeRows, transposePieces, floatColumns, floatRow,
+                                      int8LanesFor, int8Columns, int8Row, twoFour};
   return table;
 }
 

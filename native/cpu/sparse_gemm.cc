@@ -64,25 +64,25 @@ void prefixSum(std::vector<size_t>& columnStart) {
   for (size_t j = 1; j < columnStart.size(); ++j) columnStart[j] += columnStart[j - 1];
 }
 
-// Work items: tiles of x's rows times runs of kColumnsPerCall columns, few enough per
-// chunk that the pool balances uneven columns.
+// Work items: tiles of x's rows times runs of `run` columns, few enough per chunk that the pool
+// balances uneven columns.
 template <typename Body>
-void forEachTile(size_t rowTiles, size_t n, double work, Body&& body) {
-  size_t columnRuns = (n + kColumnsPerCall - 1) / kColumnsPerCall;
+void forEachTile(size_t rowTiles, size_t n, double work, Body&& body, size_t run = kColumnsPerCall) {
+  size_t columnRuns = (n + run - 1) / run;
   size_t items = rowTiles * columnRuns;
-  auto run = [&](size_t begin, size_t end) {
+  auto runItems = [&](size_t begin, size_t end) {
     for (size_t item = begin; item < end; ++item) {
-      size_t c0 = (item % columnRuns) * kColumnsPerCall;
-      body(item / columnRuns, c0, std::min(n, c0 + kColumnsPerCall));
+      size_t c0 = (item % columnRuns) * run;
+      body(item / columnRuns, c0, std::min(n, c0 + run));
     }
   };
   // Below this many multiply-adds waking the pool costs more than it saves.
   constexpr double kSerialWork = 1 << 16;
   int threads = getNumThreads();
   if (work < kSerialWork || threads == 1 || items == 1) {
-    run(0, items);
+    runItems(0, items);
   } else {
-    parallelFor(items, std::max<size_t>(1, items / (static_cast<size_t>(threads) * 16)), run);
+    parallelFor(items, std::max<size_t>(1, items / (static_cast<size_t>(threads) * 16)), runItems);
   }
 }
 
@@ -96,7 +96,8 @@ double sparsityOf(size_t k, size_t n, size_t nonzeros) {
 double PackedSparse::sparsity() const { return sparsityOf(k, n, nonzeros); }
 
 size_t PackedSparse::bytes() const {
-  return index.size() + values.size() + twoFour.size() + columnStart.size() * sizeof(size_t) +
+  return index.size() + values.size() + twoFour.size() + chunkRow.size() + chunkValue.size() +
+         (columnStart.size() + chunkStart.size()) * sizeof(size_t) +
          columnSum.size() * sizeof(int32_t) + scale.size() * sizeof(float);
 }
 
@@ -152,6 +153,34 @@ void packTwoFour(const float* w, PackedSparse& p) {
   }
 }
 
+// The chunk-major copy of the float entries (see PackedSparse::chunkStart), from W itself.
+void packChunks(const float* w, PackedSparse& p) {
+  constexpr size_t kRows = PackedSparse::kChunkRows;
+  const size_t k = p.k, n = p.n, chunks = p.chunks();
+  p.chunkStart.assign(chunks * n + 1, 0);
+  for (size_t kk = 0; kk < k; ++kk) {
+    const float* row = w + kk * n;
+    size_t* counts = p.chunkStart.data() + (kk / kRows) * n + 1;
+    for (size_t j = 0; j < n; ++j) counts[j] += row[j] != 0.0f;
+  }
+  prefixSum(p.chunkStart);
+  const size_t entries = p.chunkStart.back();
+  p.chunkRow = int8::ByteBuffer(std::max<size_t>(entries, 1));
+  p.chunkValue = int8::ByteBuffer(std::max<size_t>(entries, 1) * sizeof(float));
+  std::vector<size_t> next(p.chunkStart.begin(), p.chunkStart.end() - 1);
+  uint8_t* rows = p.chunkRow.data();
+  float* values = p.chunkValue.as<float>();
+  for (size_t kk = 0; kk < k; ++kk) {
+    const float* row = w + kk * n;
+    size_t* cursor = next.data() + (kk / kRows) * n;
+    for (size_t j = 0; j < n; ++j) {
+      if (row[j] == 0.0f) continue;
+      rows[cursor[j]] = static_cast<uint8_t>(kk % kRows);
+      values[cursor[j]++] = row[j];
+    }
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<PackedSparse> packFloat(const float* w, size_t k, size_t n, SparsePattern pattern) {
@@ -185,6 +214,7 @@ std::unique_ptr<PackedSparse> packFloat(const float* w, size_t k, size_t n, Spar
       values[next[j]++] = row[j];
     }
   }
+  packChunks(w, p);
   return packed;
 }
 
@@ -280,6 +310,58 @@ void matmulTwoFour(const SparseKernels& isa, const float* x, size_t m, const Pac
 
 }  // namespace
 
+namespace {
+
+// The multi-row float product: x's rows by tiles of `lanes`, each transposed by transposeTile(t, rows,
+// xT) (xT[kk * lanes + i] = row t * lanes + i, value kk), then every column over it.
+template <typename TransposeTile>
+void floatTiles(const SparseKernels& isa, size_t m, const PackedSparse& w, const float* bias, float* y,
+                TransposeTile&& transposeTile) {
+  const size_t k = w.k, n = w.n;
+  const double work = static_cast<double>(m) * static_cast<double>(w.entries() + n);
+  const size_t lanes = isa.floatLanes(m);
+  const size_t rowTiles = (m + lanes - 1) / lanes;
+  auto tileAt = [&](const float* xT, size_t t) {
+    FloatTile tile;
+    tile.w = &w;
+    tile.y = y;
+    tile.bias = bias;
+    tile.xT = xT;
+    tile.lanes = lanes;
+    tile.rowBegin = t * lanes;
+    tile.rows = std::min(lanes, m - tile.rowBegin);
+    return tile;
+  };
+  const int threads = getNumThreads();
+  if (threads == 1 || rowTiles >= 2 * static_cast<size_t>(threads)) {
+    // Tiles enough for every thread (the convolutions' case): each thread transposes one tile at a
+    // time into its own buffer and runs every column on it while it is still in cache.
+    auto run = [&](size_t t0, size_t t1) {
+      float* xT = scratch(k * lanes * sizeof(float)).as<float>();
+      for (size_t t = t0; t < t1; ++t) {
+        const FloatTile tile = tileAt(xT, t);
+        transposeTile(t, tile.rows, lanes, xT);
+        isa.floatColumns(tile, 0, n);
+      }
+    };
+    if (threads == 1 || work < (1 << 16)) {
+      run(0, rowTiles);
+    } else {
+      parallelFor(rowTiles, 1, run);
+    }
+    return;
+  }
+  // Few tiles: all of them transposed first, then the pool splits tiles x runs of columns.
+  float* xTiles = scratch(rowTiles * k * lanes * sizeof(float)).as<float>();
+  for (size_t t = 0; t < rowTiles; ++t) transposeTile(t, std::min(lanes, m - t * lanes), lanes, xTiles + t * k * lanes);
+  // Runs of columns as long as still gives each thread a few: each run reads the tile's chunks once.
+  const size_t perThread = (rowTiles * n + 4 * threads - 1) / (4 * static_cast<size_t>(threads));
+  const size_t run = std::max(kColumnsPerCall, (perThread + kColumnsPerCall - 1) / kColumnsPerCall * kColumnsPerCall);
+  forEachTile(rowTiles, n, work, [&](size_t t, size_t c0, size_t c1) { isa.floatColumns(tileAt(xTiles + t * k * lanes, t), c0, c1); }, run);
+}
+
+}  // namespace
+
 void matmulFloat(const float* x, size_t m, const PackedSparse& w, const float* bias, float* y) {
   const SparseKernels& isa = activeKernels();
   const size_t k = w.k, n = w.n;
@@ -288,40 +370,27 @@ void matmulFloat(const float* x, size_t m, const PackedSparse& w, const float* b
     matmulTwoFour(isa, x, m, w, bias, y);
     return;
   }
-  double work = static_cast<double>(m) * static_cast<double>(w.entries() + n);
-  FloatTile base;
-  base.w = &w;
-  base.y = y;
-  base.bias = bias;
   if (m == 1) {
-    base.x = x;
-    base.rows = 1;
-    forEachTile(1, n, work, [&](size_t, size_t c0, size_t c1) { isa.floatRow(base, c0, c1); });
+    FloatTile row;
+    row.w = &w;
+    row.y = y;
+    row.bias = bias;
+    row.x = x;
+    row.rows = 1;
+    const double work = static_cast<double>(w.entries() + n);
+    forEachTile(1, n, work, [&](size_t, size_t c0, size_t c1) { isa.floatRow(row, c0, c1); });
     return;
   }
-  const size_t lanes = isa.floatLanes(m);
-  const size_t rowTiles = (m + lanes - 1) / lanes;
-  // Each tile of x's rows transposed, so a weight's row index addresses `lanes` rows at once.
-  float* xTiles = scratch(rowTiles * k * lanes * sizeof(float)).as<float>();
-  constexpr size_t kTransposeRows = 64;  // the destination block stays in L1
-  for (size_t t = 0; t < rowTiles; ++t) {
-    float* dst = xTiles + t * k * lanes;
-    for (size_t k0 = 0; k0 < k; k0 += kTransposeRows) {
-      const size_t k1 = std::min(k, k0 + kTransposeRows);
-      for (size_t i = 0; i < lanes; ++i) {
-        const size_t r = t * lanes + i;
-        const float* src = x + r * k;
-        for (size_t kk = k0; kk < k1; ++kk) dst[kk * lanes + i] = r < m ? src[kk] : 0.0f;
-      }
-    }
-  }
-  forEachTile(rowTiles, n, work, [&](size_t t, size_t c0, size_t c1) {
-    FloatTile tile = base;
-    tile.xT = xTiles + t * k * lanes;
-    tile.lanes = lanes;
-    tile.rowBegin = t * lanes;
-    tile.rows = std::min(lanes, m - tile.rowBegin);
-    isa.floatColumns(tile, c0, c1);
+  floatTiles(isa, m, w, bias, y, [&](size_t t, size_t rows, size_t lanes, float* xT) {
+    isa.transposeFloat(x + t * lanes * k, rows, k, lanes, xT);
+  });
+}
+
+void matmulFloatPieces(const RowPieces& x, size_t m, const PackedSparse& w, const float* bias, float* y) {
+  const SparseKernels& isa = activeKernels();
+  if (m == 0 || w.n == 0) return;
+  floatTiles(isa, m, w, bias, y, [&](size_t t, size_t rows, size_t lanes, float* xT) {
+    isa.transposePieces(x, t * lanes, rows, lanes, xT);
   });
 }
 

@@ -104,7 +104,9 @@ void twoFour(const TwoFourTile& t, size_t r0, size_t r1, size_t p0, size_t p1) {
 const SparseKernels& scalarSparseKernels() {
   static const SparseKernels table = {IsaLevel::Scalar,
                                       lanesFor,
-                                      tile::floatColumnsAnyIndex<FloatOps, kLanes, 1>,
+                                      tile::transposeRows,
+                                      tile::transposePieces,
+                                      tile::floatColumns<FloatOps, kLanes, 1>,
                                       floatRow,
                                       lanesFor,
                                       tile::int8ColumnsAnyIndex<Int8Ops, kLanes, 1>,

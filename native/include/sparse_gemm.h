@@ -1,6 +1,7 @@
 // Sparse matrix multiplication for pruned weights: y = x * W with W (k x n) stored as
 // its nonzeros only, per column, so the work and the bytes read scale with the nonzeros.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -43,11 +44,21 @@ struct PackedSparse {
   std::vector<float> scale;           // int8: per column (a per-tensor scale is repeated)
   bool perColumnScale = false;
   int8::ByteBuffer twoFour;           // float32 2:4 only (then there are no entries)
+  // Float32 unstructured, for the multi-row kernels: the same entries again, ordered by chunk of
+  // kChunkRows rows, then column, then row, each as its row within the chunk (uint8) and value; chunk
+  // c's entries of column j are [chunkStart[c * n + j], chunkStart[c * n + j + 1]). Those kernels run
+  // one chunk of x's rows over every column before the next (the chunk of x stays in L1) and so read
+  // these entries in order.
+  static constexpr size_t kChunkRows = 128;
+  std::vector<size_t> chunkStart;  // chunks() * n + 1
+  int8::ByteBuffer chunkRow;       // uint8 per entry
+  int8::ByteBuffer chunkValue;     // float per entry
 
   bool hasTwoFourLayout() const { return twoFour.size() > 0; }
   size_t groups() const { return (k + 3) / 4; }
   size_t panels() const { return (n + kPanel - 1) / kPanel; }
   size_t entries() const { return columnStart.empty() ? 0 : columnStart.back(); }
+  size_t chunks() const { return std::max<size_t>(1, (k + kChunkRows - 1) / kChunkRows); }
   double sparsity() const;
   size_t bytes() const;
 };
@@ -66,6 +77,16 @@ std::unique_ptr<PackedSparse> packInt8(const int8_t* w, size_t k, size_t n, Spar
 
 // y (m x n) = x (m x k) * W + bias (n values, or nullptr).
 void matmulFloat(const float* x, size_t m, const PackedSparse& w, const float* bias, float* y);
+
+// Rows of x held as pieces where they lie, not copied together: row i is the concatenation of
+// `pieces` runs of `length` floats, run s at piece[i * pieces + s] (nullptr: zeros). A convolution's
+// window rows, one piece per tap, read straight from the input (pieces * length == k).
+struct RowPieces {
+  const float* const* piece = nullptr;
+  size_t pieces = 0, length = 0;
+};
+// matmulFloat on rows given by pieces (float32 unstructured weights).
+void matmulFloatPieces(const RowPieces& x, size_t m, const PackedSparse& w, const float* bias, float* y);
 // Dynamic-quantized Linear, as int8::gemmFloat computes it for dense weights: x quantized
 // per row to uint8, the exact int32 product with W, dequantized with w.scale, plus bias.
 // w must have scales.

@@ -49,7 +49,11 @@ struct SparseKernels {
   IsaLevel isa;
   // Lanes of the multi-row tile for m rows (at least 2); the last tile may be partial.
   size_t (*floatLanes)(size_t m);
-  // Columns [c0, c1), at most kColumnsPerCall of them.
+  // xT[kk * lanes + i] = x[i * k + kk] for the tile's rows i < rows, zero for rows <= i < lanes.
+  void (*transposeFloat)(const float* x, size_t rows, size_t k, size_t lanes, float* xT);
+  // The same for rows [row0, row0 + rows) given by pieces.
+  void (*transposePieces)(const RowPieces& x, size_t row0, size_t rows, size_t lanes, float* xT);
+  // Columns [c0, c1), any number of them.
   void (*floatColumns)(const FloatTile& tile, size_t c0, size_t c1);
   void (*floatRow)(const FloatTile& tile, size_t c0, size_t c1);
   size_t (*int8Lanes)(size_t m);
@@ -60,7 +64,7 @@ struct SparseKernels {
 };
 
 constexpr size_t kColumnsPerCall = 16;
-constexpr size_t kMaxLanes = 32;
+constexpr size_t kMaxLanes = 64;
 
 const SparseKernels& scalarSparseKernels();
 #if defined(ONNXFORGE_X86)

@@ -150,7 +150,7 @@ describe('optimized models run on the matching kernels', () => {
     try {
       const layers = pair.native.report.layers;
       expect(layers.map((l) => l.kind)).toEqual(Array(6).fill('int8'));
-      expect(layers[0].reason).toMatch(/^sparsity 9\d\.\d% < 94%$/);
+      expect(layers[0].reason).toMatch(/^sparsity 9\d\.\d% < 94% \(int8 crossover\)$/);
     } finally {
       await pair.dispose();
     }

@@ -31,6 +31,8 @@ async function main() {
     mobilenet: lib.buildMobileNetV3Like({ size: 33, classes: 10, headHidden: 32, seed: 5 }),
     'conv-ops': lib.buildConvOpsNet({ height: 19, width: 23, seed: 5 }),
   };
+  // Pruned to 80%: the convolutions run on the sparse float kernel (pixels as lanes, 64-row tiles).
+  variants['resnet-sparse'] = (await lib.prune(lib.buildResNetLike({ size: 23, classes: 10, seed: 3 }), { sparsity: 0.8, pattern: 'unstructured' })).model;
   // Static QDQ: QConv writing codes through code tables, QuantizeLookup, depthwise on dequantized input.
   const calibration = [0, 1, 2].map((i) => ({ input: { type: 'float32', dims: [1, 3, 33, 33], data: lib.randomNormal(3 * 33 * 33, 30 + i) } }));
   variants['mobilenet-int8'] = (await lib.quantize(variants.mobilenet, { mode: 'static', calibration })).model;
@@ -39,7 +41,7 @@ async function main() {
     const bytes = lib.serializeModel(model);
     const ort = await new lib.OrtEngine().load(bytes);
     const native = await new lib.NativeEngine().load(bytes);
-    const dims = { mlp: [5, 63], conv: [2, 3, 17, 17], mobilenet: [2, 3, 33, 33], 'mobilenet-int8': [2, 3, 33, 33], 'conv-ops': [2, 4, 19, 23] }[name] ?? [3, 17, 96];
+    const dims = { mlp: [5, 63], conv: [2, 3, 17, 17], mobilenet: [2, 3, 33, 33], 'mobilenet-int8': [2, 3, 33, 33], 'conv-ops': [2, 4, 19, 23], 'resnet-sparse': [3, 3, 23, 23] }[name] ?? [3, 17, 96];
     const input = { type: 'float32', dims, data: lib.randomNormal(dims.reduce((p, d) => p * d, 1), 11) };
     const [want, got] = await Promise.all([ort.run({ input }), native.run({ input })]);
     const output = Object.keys(want)[0];

@@ -26,12 +26,14 @@ describe.each(levels)('ISA %s', (isa) => {
   });
 
   test('float32 models match onnxruntime within the float bounds', () => {
-    for (const name of ['float32', 'sparse', 'mlp', 'conv', 'mobilenet', 'conv-ops']) {
+    for (const name of ['float32', 'sparse', 'mlp', 'conv', 'mobilenet', 'conv-ops', 'resnet-sparse']) {
       const v = result!.variants[name];
       expect(v.cosine).toBeGreaterThanOrEqual(0.99999);
       expect(v.maxRelativeError).toBeLessThanOrEqual(1e-4);
     }
     expect(result!.variants.sparse.kinds.every((k) => k === 'sparse')).toBe(true);
+    // The 20 convolutions (pruned to 80%, past the conv crossover) sparse; the Gemm head (linear crossover) dense.
+    expect(result!.variants['resnet-sparse'].kinds).toEqual([...Array(20).fill('sparse'), 'dense']);
   });
 
   test('quantized models match onnxruntime within the quantized bound', () => {

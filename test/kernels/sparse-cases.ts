@@ -89,6 +89,9 @@ export function sparseCases(): SparseCase[] {
   // Products large enough to be split over the thread pool.
   cases.push(floatCase('threaded', 32, 512, 300, 0.5, rand, { async: true }), floatCase('threaded', 1, 1024, 600, 0.9, rand));
   cases.push(int8Case('threaded', 32, 512, 300, 0.5, rand, { async: true }), int8Case('threaded', 1, 1024, 600, 0.9, rand));
+  // Convolution-sized row counts: 64-row tiles, a partial last tile, and enough tiles that each thread
+  // transposes and runs its own (3 threads, 7 tiles).
+  cases.push(floatCase('conv rows', 50, 147, 19, 0.8, rand), floatCase('conv rows', 420, 150, 70, 0.8, rand, { async: true }));
   // Rows (float32) or 4-row groups (int8) past 2^16: 32-bit indices.
   cases.push(floatCase('wide index', 2, 70000, 3, 0.9, rand), int8Case('wide index', 2, 262150, 2, 0.9, rand));
   return cases;

@@ -50,8 +50,20 @@ function foldBatchNorm(edit: GraphEdit, bn: IrNode, w: ConvWeights, bias: Float3
   return true;
 }
 
+/**
+ * Whether x is a pooled 1 x 1 map (squeeze-excite): a global pool's output, or a conv or activation over one.
+ * A conv there multiplies one row per image, as a linear layer does, not one per output pixel.
+ */
+function readsPooledMap(edit: GraphEdit, x: string, depth = 0): boolean {
+  const p = edit.producer(x);
+  if (!p || depth > 4) return false;
+  if (p.domain === '' && (p.op === 'GlobalAveragePool' || p.op === 'GlobalMaxPool')) return true;
+  const passesThrough = p.op === 'Conv' || ACTIVATIONS[p.op] !== undefined || p.op === 'Clip' || p.op === 'HardSigmoid';
+  return passesThrough && p.inputs[0] !== undefined && readsPooledMap(edit, p.inputs[0], depth + 1);
+}
+
 /** The layer of group g: B[(ky * KW + kx) * Cg + c][j] = W[g * OCg + j][c][ky][kx]. */
-function groupLayer(name: string, w: ConvWeights, groups: number, g: number): LinearLayer {
+function groupLayer(name: string, w: ConvWeights, groups: number, g: number, overPixels: boolean): LinearLayer {
   const ocg = w.outChannels / groups, cg = w.groupChannels;
   const taps = w.kernel.reduce((p, d) => p * d, 1);
   const k = taps * cg;
@@ -62,7 +74,7 @@ function groupLayer(name: string, w: ConvWeights, groups: number, g: number): Li
     for (let c = 0; c < cg; c++) for (let t = 0; t < taps; t++) out[(t * cg + c) * ocg + j] = w.values[base + c * taps + t];
   }
   return {
-    name: groups > 1 ? `${name}/group${g}` : name, k, n: ocg, weights: out, transposed: false,
+    name: groups > 1 ? `${name}/group${g}` : name, k, n: ocg, weights: out, transposed: false, conv: overPixels,
     ...(w.scales ? { scales: w.scales.slice(g * ocg, (g + 1) * ocg) } : {}),
   };
 }
@@ -140,7 +152,8 @@ function fuseFloatConv(edit: GraphEdit, conv: IrNode, layers: LinearLayer[]): vo
     return;
   }
   const first = layers.length;
-  for (let g = 0; g < groups; g++) layers.push(groupLayer(conv.name, w, groups, g));
+  const overPixels = !readsPooledMap(edit, conv.inputs[0]);
+  for (let g = 0; g < groups; g++) layers.push(groupLayer(conv.name, w, groups, g, overPixels));
   edit.replace(removed, [{
     op: 'Conv', domain: ENGINE_DOMAIN, name: conv.name, inputs: [conv.inputs[0], biasName, ...(residual ? [residual.value] : [])],
     outputs: [fused.output], attrs: { ...geometryAttrs(conv, w, groups), layer: first, activation: fused.activation, ...postAttrs },
@@ -196,7 +209,8 @@ function fuseQdqConv(edit: GraphEdit, conv: IrNode, layers: LinearLayer[]): void
   const removed = [conv];
   const fused = fuseActivation(edit, conv.outputs[0], removed);
   const first = layers.length;
-  for (let g = 0; g < groups; g++) layers.push(groupLayer(conv.name, w, groups, g));
+  const overPixels = !readsPooledMap(edit, conv.inputs[0]);
+  for (let g = 0; g < groups; g++) layers.push(groupLayer(conv.name, w, groups, g, overPixels));
   const inputs = [xDq.inputs[0]];
   if (bias) inputs.push(edit.addConstant(`${conv.name}/bias`, { dtype: 'float32', dims: [outChannels], data: bias }));
   edit.replace(removed, [{

@@ -10,6 +10,11 @@ export interface LinearLayer {
   transposed: boolean;
   scales?: Float32Array;
   zeroPoints?: Int8Array;
+  /**
+   * A convolution's layer over an image: its products run over output pixels x batch rows (im2col), not a
+   * token count. Not set for a conv over a pooled 1 x 1 map (squeeze-excite), which is a linear layer in effect.
+   */
+  conv?: boolean;
 }
 
 export function isQuantizedLayer(layer: LinearLayer): boolean {

@@ -8,11 +8,17 @@ import { ENGINE_DTYPES } from './tensor-data';
 export type LinearKind = 'dense' | 'sparse' | 'int8' | 'sparse-int8';
 
 /**
- * Sparsity from which the sparse kernels beat the dense ones (bench/results/sparse.md, 768 x 3072,
- * m = 1-128): float32 sparse passes dense between 80% and 90% (90%: 1.0-2.8x; 80%: 0.6-1.8x);
- * sparse int8 passes dense int8 only near 95% (90%: 0.86-1.07x; 95%: 0.85-1.48x).
+ * Sparsity from which the sparse kernels beat the dense ones.
+ * - float32, int8 (linear layers; bench/results/sparse.md, 768 x 3072, m = 1-128): float32 sparse passes
+ *   dense between 80% and 90% (90%: 1.0-2.8x; 80%: 0.6-1.8x); sparse int8 passes dense int8 only near 95%
+ *   (90%: 0.86-1.07x; 95%: 0.85-1.48x).
+ * - convFloat32 (convolutions: their products run over output pixels x batch rows, 49 and up per image, on
+ *   the sparse kernel's 64-row tiles): at 80% every ResNet-18 conv (k = 64-4608) runs 1.5-1.9x faster sparse
+ *   than dense (`engine-conv --layers`, bench/results/engine-conv-sparse-layers.md). 70%: where the kernels
+ *   alone broke even at those shapes in trial runs (matmulSparse against linearFloat, 0.8-1.2x on a shared
+ *   machine; not a committed bench).
  */
-export const SPARSE_CROSSOVER = { float32: 0.85, int8: 0.94 };
+export const SPARSE_CROSSOVER = { float32: 0.85, int8: 0.94, convFloat32: 0.7 };
 
 export interface LinearChoice {
   name: string;
@@ -31,8 +37,16 @@ export interface KernelChoiceOptions {
   sparseThreshold?: number;
 }
 
+/** The crossover that applies to the layer, and the rule's name for the reason string. */
+function ruleFor(layer: LinearLayer, options: KernelChoiceOptions): { threshold: number; rule: string } {
+  if (options.sparseThreshold !== undefined) return { threshold: options.sparseThreshold, rule: 'sparseThreshold option' };
+  if (isQuantizedLayer(layer)) return { threshold: SPARSE_CROSSOVER.int8, rule: 'int8 crossover' };
+  if (layer.conv) return { threshold: SPARSE_CROSSOVER.convFloat32, rule: 'conv crossover (rows = pixels x batch)' };
+  return { threshold: SPARSE_CROSSOVER.float32, rule: 'linear crossover' };
+}
+
 function thresholdFor(layer: LinearLayer, options: KernelChoiceOptions): number {
-  return options.sparseThreshold ?? (isQuantizedLayer(layer) ? SPARSE_CROSSOVER.int8 : SPARSE_CROSSOVER.float32);
+  return ruleFor(layer, options).threshold;
 }
 
 /** The engineWeights spec of each layer: its override, else 'auto' at the layer type's crossover. */
@@ -58,12 +72,12 @@ export function packWeights(binding: NativeBinding, prepared: PreparedModel, opt
   });
   const choices = weights.layers.map((packed, i): LinearChoice => {
     const layer = prepared.layers[i];
-    const threshold = thresholdFor(layer, options);
+    const { threshold, rule } = ruleFor(layer, options);
     const sparse = packed.kind === 'sparse' || packed.kind === 'sparse-int8';
     const asymmetric = isQuantizedLayer(layer) && !sparse && packed.sparsity >= threshold;
     const reason = options.linearKinds?.[layer.name]
       ? 'override'
-      : `sparsity ${(packed.sparsity * 100).toFixed(1)}% ${packed.sparsity >= threshold ? '>=' : '<'} ${(threshold * 100).toFixed(0)}%` +
+      : `sparsity ${(packed.sparsity * 100).toFixed(1)}% ${packed.sparsity >= threshold ? '>=' : '<'} ${(threshold * 100).toFixed(0)}% (${rule})` +
         (asymmetric ? ' (asymmetric weights run dense)' : '');
     return { name: layer.name, kind: packed.kind, k: packed.k, n: packed.n, sparsity: packed.sparsity, reason };
   });

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <utility>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "../float_kernels.h"
@@ -189,8 +190,13 @@ void windowRows(const WindowGeometry& g, const T* x, size_t p0, size_t count, si
   }
 }
 
-// Output pixels per im2col block: about 256 KiB of window rows, at least one row.
-size_t blockRows(size_t rowBytes) { return std::clamp<size_t>((256 * 1024) / std::max<size_t>(rowBytes, 1), 1, 512); }
+// Output pixels per im2col block: about 256 KiB of window rows, at least one row. The sparse float
+// kernel works on tiles of 64 rows (pixels as vector lanes), so its blocks are whole tiles.
+size_t blockRows(size_t rowBytes, LinearKind kind) {
+  const size_t rows = std::clamp<size_t>((256 * 1024) / std::max<size_t>(rowBytes, 1), 1, 512);
+  constexpr size_t kSparseTile = 64;
+  return kind == LinearKind::Sparse ? std::max(kSparseTile, rows / kSparseTile * kSparseTile) : rows;
+}
 
 // What follows each block's product: the residual (y += r, then the activation) and the post affine.
 struct BlockEpilogue {
@@ -210,9 +216,41 @@ struct BlockEpilogue {
   }
 };
 
+// Sparse float weights with 16 or more channels per group read each window in place, one piece per
+// tap (sparse::RowPieces), into their transposed tiles: no im2col rows to write and read again.
+bool readsPieces(const LinearWeights& w, size_t cg) {
+  return w.kind == LinearKind::Sparse && !w.sparse->hasTwoFourLayout() && cg >= 16;
+}
+
+// The taps of output pixels [p0, p0 + count): piece[r * kh * kw + ky * kw + kx] = the tap's cg channels
+// from c0 in x, nullptr where the tap falls in the padding.
+template <typename T>
+void windowPieces(const WindowGeometry& g, const T* x, size_t p0, size_t count, size_t c0, const T** piece) {
+  size_t ox = p0 % g.ow, oy = (p0 / g.ow) % g.oh, b = p0 / (g.ow * g.oh);
+  for (size_t r = 0; r < count; ++r) {
+    for (size_t ky = 0; ky < g.kh; ++ky) {
+      const int64_t iy = g.inY(oy, ky);
+      for (size_t kx = 0; kx < g.kw; ++kx, ++piece) {
+        const int64_t ix = g.inX(ox, kx);
+        const bool inside = iy >= 0 && iy < static_cast<int64_t>(g.h) && ix >= 0 && ix < static_cast<int64_t>(g.w);
+        *piece = inside ? x + ((b * g.h + static_cast<size_t>(iy)) * g.w + static_cast<size_t>(ix)) * g.c + c0 : nullptr;
+      }
+    }
+    if (++ox == g.ow) {
+      ox = 0;
+      if (++oy == g.oh) {
+        oy = 0;
+        ++b;
+      }
+    }
+  }
+}
+
+// pieceActivation: Conv's product activation, which lets sparse weights take the pieces path; QConv
+// passes nullptr.
 template <typename T, typename Product>
 void convBlocks(const Step& step, RunState& state, T pad, const BlockEpilogue& epilogue, const OutputQuantization* quantized,
-                Product product) {
+                const Activation* pieceActivation, Product product) {
   const WindowGeometry g = windowGeometry(step);
   const size_t groups = groupsOf(step), cg = g.c / groups, ocg = g.oc / groups, k = g.kh * g.kw * cg;
   const size_t pixels = g.n * g.oh * g.ow;
@@ -220,18 +258,33 @@ void convBlocks(const Step& step, RunState& state, T pad, const BlockEpilogue& e
   const float* bias = step.inputs.size() >= 2 && step.inputs[1] >= 0 ? state.at<float>(step.inputs[1]) : nullptr;
   float* y = quantized ? nullptr : state.at<float>(step.outputs[0]);
   uint8_t* yq = quantized ? state.at<uint8_t>(step.outputs[0]) : nullptr;
-  const size_t rows = blockRows(k * sizeof(T));
+  const size_t rows = blockRows(k * sizeof(T), state.plan.weights->linears[static_cast<size_t>(step.linear)].kind);
   const size_t blocks = (pixels + rows - 1) / rows;
   parallelRange(blocks * groups, static_cast<double>(rows) * k * ocg, [&](size_t b0, size_t b1) {
-    std::vector<T> col(rows * k);
+    std::vector<T> col;
+    std::vector<const T*> pieces;
     std::vector<float> out(groups > 1 || quantized ? rows * ocg : 0);
     for (size_t item = b0; item < b1; ++item) {
       const size_t grp = item % groups, p0 = (item / groups) * rows, count = std::min(rows, pixels - p0);
-      windowRows(g, x, p0, count, grp * cg, cg, pad, col.data());
       const LinearWeights& w = state.plan.weights->linears[static_cast<size_t>(step.linear) + grp];
       const float* groupBias = bias ? bias + grp * ocg : nullptr;
+      float* dst = quantized || groups > 1 ? out.data() : y + p0 * g.oc;
+      bool inPlace = false;
+      if constexpr (std::is_same_v<T, float>) {
+        inPlace = pieceActivation && readsPieces(w, cg);
+        if (inPlace) {
+          pieces.resize(rows * g.kh * g.kw);
+          windowPieces(g, x, p0, count, grp * cg, pieces.data());
+          sparse::matmulFloatPieces(sparse::RowPieces{pieces.data(), g.kh * g.kw, cg}, count, *w.sparse, groupBias, dst);
+          applyActivation(*pieceActivation, dst, count * ocg);
+        }
+      }
+      if (!inPlace) {
+        col.resize(rows * k);
+        windowRows(g, x, p0, count, grp * cg, cg, pad, col.data());
+        product(w, col.data(), count, k, groupBias, dst);
+      }
       if (quantized) {
-        product(w, col.data(), count, k, groupBias, out.data());
         // One group: the block's rows are contiguous in y, quantized in one call.
         const size_t runs = groups == 1 ? 1 : count, runLength = groups == 1 ? count * ocg : ocg;
         for (size_t r = 0; r < runs; ++r) {
@@ -243,11 +296,9 @@ void convBlocks(const Step& step, RunState& state, T pad, const BlockEpilogue& e
         continue;
       }
       if (groups == 1) {
-        product(w, col.data(), count, k, groupBias, y + p0 * g.oc);
         epilogue.apply(y + p0 * g.oc, g.oc, p0, count, g.oc, 0, g.oc);
         continue;
       }
-      product(w, col.data(), count, k, groupBias, out.data());
       epilogue.apply(out.data(), ocg, p0, count, g.oc, grp * ocg, ocg);
       for (size_t r = 0; r < count; ++r) std::memcpy(y + (p0 + r) * g.oc + grp * ocg, out.data() + r * ocg, ocg * sizeof(float));
     }
@@ -283,7 +334,7 @@ void runConv(const Step& step, RunState& state) {
     return;
   }
   // Blocks run on the pool's threads, each product on its own thread.
-  convBlocks<float>(step, state, 0.0f, epilogue, nullptr, [&](const LinearWeights& w, const float* col, size_t m, size_t k, const float* b, float* y) {
+  convBlocks<float>(step, state, 0.0f, epilogue, nullptr, &productActivation, [&](const LinearWeights& w, const float* col, size_t m, size_t k, const float* b, float* y) {
     linearRows(w, col, m, k, b, productActivation, y);
   });
 }
@@ -329,7 +380,7 @@ void runQConv(const Step& step, RunState& state) {
     quantized.type = step.ints[kActivation + 3] == 1 ? quant::QuantType::Int8 : quant::QuantType::Uint8;
     quantized.table = state.at<uint8_t>(step.inputs[2]);
   }
-  convBlocks<uint8_t>(step, state, pad, BlockEpilogue{}, quantizedOutput ? &quantized : nullptr, [&](const LinearWeights& w, const uint8_t* col, size_t m, size_t k, const float* bias, float* y) {
+  convBlocks<uint8_t>(step, state, pad, BlockEpilogue{}, quantizedOutput ? &quantized : nullptr, nullptr, [&](const LinearWeights& w, const uint8_t* col, size_t m, size_t k, const float* bias, float* y) {
     quantizedLinearRows(w, col, isSigned, m, k, scale, zp, bias, activation, y);
   });
 }

@@ -53,11 +53,36 @@ function awkwardConvs(): Model {
   return g.build({ opset: 13 });
 }
 
+/**
+ * The epilogues the sparse kernel's output pass applies while it stores each tile (taps read in place, 16+ channels
+ * per group): bias + Relu + a scalar Mul/Add after it; bias + residual + Relu; a grouped conv + residual + Relu6
+ * (the residual read at the group's channel offset); and a Sigmoid, which is no clamp and runs as its own pass.
+ */
+function fusedEpilogueConvs(): Model {
+  const g = new GraphBuilder();
+  const x = g.input('x', 'float32', ['n', 16, 9, 11]);
+  const w = (name: string, dims: number[], seed: number) => g.initializer(name, randomNormal(dims.reduce((p, d) => p * d, 1), seed, 0.2), dims);
+  const pads = { pads: [1, 1, 1, 1] };
+  const a = g.node('Conv', [x, w('wa', [32, 16, 3, 3], 11), w('ba', [32], 12)], 1, pads);
+  const ra = g.node('Relu', [a], 1);
+  const sa = g.node('Mul', [ra, g.initializer('scale', new Float32Array([0.5]), [])], 1);
+  const pa = g.node('Add', [sa, g.initializer('shift', new Float32Array([0.25]), [])], 1);
+  const b = g.node('Conv', [pa, w('wb', [32, 32, 3, 3], 13), w('bb', [32], 14)], 1, pads);
+  const rb = g.node('Relu', [g.node('Add', [b, pa], 1)], 1);
+  const c = g.node('Conv', [rb, w('wc', [32, 16, 3, 3], 15), w('bc', [32], 16)], 1, { group: 2, ...pads });
+  const clip = g.node('Clip', [g.node('Add', [rb, c], 1), g.initializer('lo', new Float32Array([0]), []), g.initializer('hi', new Float32Array([6]), [])], 1);
+  const d = g.node('Conv', [clip, w('wd', [24, 32, 3, 3], 17)], 1, { strides: [2, 2], ...pads });
+  g.node('Sigmoid', [d], ['y']);
+  g.output('y', 'float32');
+  return g.build({ opset: 13 });
+}
+
 describe('pruned conv nets (80% unstructured) on the sparse kernel', () => {
   test.each([
     ['ResNet-18-like, 33 px', () => buildResNetLike({ size: 33, classes: 10, seed: 3 }), [3, 33, 33]],
     ['MobileNetV3-small-like, 33 px', () => buildMobileNetV3Like({ size: 33, classes: 10, headHidden: 32, seed: 5 }), [3, 33, 33]],
     ['awkward windows, 15 x 17', awkwardConvs, [8, 15, 17]],
+    ['fused epilogues (post affine, residual + Relu, grouped residual + Relu6), 9 x 11', fusedEpilogueConvs, [16, 9, 11]],
   ] as const)('%s: the pruned convolutions run sparse and match onnxruntime', async (_name, build, image) => {
     const model = await pruned(build());
     const convNodes = new Set(model.nodes().filter((n) => n.node.opType === 'Conv').map((n) => n.node.name!));

@@ -222,6 +222,42 @@ bool readsPieces(const LinearWeights& w, size_t cg) {
   return w.kind == LinearKind::Sparse && !w.sparse->hasTwoFourLayout() && cg >= 16;
 }
 
+// Sparse float weights with fewer channels (the stem's 3) read each window row (kw taps, kw * cg floats,
+// contiguous in NHWC without dilation) in place from a zero-padded copy of the input, one piece per ky:
+// the copy is a fraction of the im2col rows it replaces (kh * kw / (sh * sw) times smaller).
+bool readsPaddedRows(const LinearWeights& w, const WindowGeometry& g, size_t groups) {
+  return w.kind == LinearKind::Sparse && !w.sparse->hasTwoFourLayout() && groups == 1 && g.c < 16 && g.dw == 1;
+}
+
+// x with pt/pb zero rows and pl/pr zero columns around each image: N x HP x WP x C.
+std::vector<float> paddedInput(const WindowGeometry& g, const float* x) {
+  const size_t hp = g.h + g.pt + g.pb, wp = g.w + g.pl + g.pr;
+  std::vector<float> padded(g.n * hp * wp * g.c, 0.0f);
+  for (size_t b = 0; b < g.n; ++b) {
+    for (size_t iy = 0; iy < g.h; ++iy) {
+      std::memcpy(padded.data() + ((b * hp + iy + g.pt) * wp + g.pl) * g.c, x + (b * g.h + iy) * g.w * g.c, g.w * g.c * sizeof(float));
+    }
+  }
+  return padded;
+}
+
+// The window rows of output pixels [p0, p0 + count) in the padded input: piece[r * kh + ky] = the kw * c
+// floats of tap row ky.
+void paddedWindowRows(const WindowGeometry& g, const float* padded, size_t p0, size_t count, const float** piece) {
+  const size_t hp = g.h + g.pt + g.pb, wp = g.w + g.pl + g.pr;
+  size_t ox = p0 % g.ow, oy = (p0 / g.ow) % g.oh, b = p0 / (g.ow * g.oh);
+  for (size_t r = 0; r < count; ++r) {
+    for (size_t ky = 0; ky < g.kh; ++ky) *piece++ = padded + ((b * hp + oy * g.sh + ky * g.dh) * wp + ox * g.sw) * g.c;
+    if (++ox == g.ow) {
+      ox = 0;
+      if (++oy == g.oh) {
+        oy = 0;
+        ++b;
+      }
+    }
+  }
+}
+
 // The taps of output pixels [p0, p0 + count): piece[r * kh * kw + ky * kw + kx] = the tap's cg channels
 // from c0 in x, nullptr where the tap falls in the padding.
 template <typename T>
@@ -260,6 +296,12 @@ void convBlocks(const Step& step, RunState& state, T pad, const BlockEpilogue& e
   uint8_t* yq = quantized ? state.at<uint8_t>(step.outputs[0]) : nullptr;
   const size_t rows = blockRows(k * sizeof(T), state.plan.weights->linears[static_cast<size_t>(step.linear)].kind);
   const size_t blocks = (pixels + rows - 1) / rows;
+  std::vector<float> padded;
+  if constexpr (std::is_same_v<T, float>) {
+    if (pieceActivation && readsPaddedRows(state.plan.weights->linears[static_cast<size_t>(step.linear)], g, groups)) {
+      padded = paddedInput(g, x);
+    }
+  }
   parallelRange(blocks * groups, static_cast<double>(rows) * k * ocg, [&](size_t b0, size_t b1) {
     std::vector<T> col;
     std::vector<const T*> pieces;
@@ -271,11 +313,17 @@ void convBlocks(const Step& step, RunState& state, T pad, const BlockEpilogue& e
       float* dst = quantized || groups > 1 ? out.data() : y + p0 * g.oc;
       bool inPlace = false;
       if constexpr (std::is_same_v<T, float>) {
-        inPlace = pieceActivation && readsPieces(w, cg);
+        inPlace = pieceActivation && (readsPieces(w, cg) || !padded.empty());
         if (inPlace) {
           pieces.resize(rows * g.kh * g.kw);
-          windowPieces(g, x, p0, count, grp * cg, pieces.data());
-          sparse::matmulFloatPieces(sparse::RowPieces{pieces.data(), g.kh * g.kw, cg}, count, *w.sparse, groupBias, dst);
+          sparse::RowPieces rowPieces{pieces.data(), g.kh * g.kw, cg};
+          if (padded.empty()) {
+            windowPieces(g, x, p0, count, grp * cg, pieces.data());
+          } else {
+            paddedWindowRows(g, padded.data(), p0, count, pieces.data());
+            rowPieces = sparse::RowPieces{pieces.data(), g.kh, g.kw * cg};
+          }
+          sparse::matmulFloatPieces(rowPieces, count, *w.sparse, groupBias, dst);
           applyActivation(*pieceActivation, dst, count * ocg);
         }
       }

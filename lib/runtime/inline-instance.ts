@@ -1,7 +1,6 @@
 // An instance with isolation 'none': the engine session lives in the server's own thread and the
-// scheduler calls its run directly. onnxruntime-node's session.run and the native engine's runAsync
-// compute on their own threads, so the event loop stays free while a model runs, and a request pays
-// no hop to a worker thread: no postMessage, no structured clone of its tensors, no thread wake-up.
+// scheduler calls its run directly, so a request pays no hop to a worker thread: no postMessage, no
+// structured clone of its tensors, no thread wake-up.
 // What it gives up: nothing separates the engine from the server, and engine work done on the calling
 // thread holds the event loop: onnxruntime-node (1.30) runs session.run on the JavaScript thread, and
 // the native engine runs plans of up to a few million multiply-adds there (larger ones on the libuv pool).

@@ -5,7 +5,7 @@ import type { HostTensor, TensorData, TensorType } from '../engine/tensor';
 import { elementByteSize } from './datatypes';
 import { InvalidRequestError } from './errors';
 
-export const TYPED_ARRAYS: Record<Exclude<TensorType, 'string'>, { new (buffer: ArrayBuffer): Exclude<TensorData, string[]> }> = {
+export const TYPED_ARRAYS: Record<Exclude<TensorType, 'string'>, { new (buffer: ArrayBuffer, byteOffset?: number, length?: number): Exclude<TensorData, string[]> }> = {
   float32: Float32Array, float64: Float64Array, float16: Uint16Array, bfloat16: Uint16Array,
   int8: Int8Array, uint8: Uint8Array, bool: Uint8Array, int16: Int16Array, uint16: Uint16Array,
   int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array,

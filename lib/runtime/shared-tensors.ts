@@ -5,16 +5,13 @@
 // cannot go this way (strings, no shared memory on this platform, a full region with blocks still in
 // use) travels in the message itself, as before.
 import type { SharedRegion } from '../../binding';
-import type { HostTensor, TensorData } from '../engine/tensor';
+import type { HostTensor, TensorData, TensorType } from '../engine/tensor';
 import { kernels } from '../kernels';
 import { alignBlock, BlockAllocator } from './block-allocator';
+import { TYPED_ARRAYS } from './raw-tensor';
 
 type NumericArray = Exclude<TensorData, string[]>;
-
-const ARRAY_TYPES = {
-  Float32Array, Float64Array, Int8Array, Uint8Array, Int16Array, Uint16Array, Int32Array, Uint32Array, BigInt64Array, BigUint64Array,
-} as const;
-type ArrayName = keyof typeof ARRAY_TYPES;
+type NumericType = Exclude<TensorType, 'string'>;
 
 /** Which region: its path and size, and a generation that changes whenever the owner replaces it (paths are fd numbers, reused). */
 export interface RegionId {
@@ -24,9 +21,9 @@ export interface RegionId {
 }
 
 export interface SharedTensor {
-  type: HostTensor['type'];
+  /** The reader rebuilds the data as TYPED_ARRAYS[type], the class the writer checked it has. */
+  type: NumericType;
   dims: number[];
-  array: ArrayName;
   /** Byte offset in the region and element count. */
   offset: number;
   length: number;
@@ -48,10 +45,9 @@ export function sharedTensorsEnabled(): boolean {
   return process.env.ONNXFORGE_PROCESS_TENSORS !== 'ipc' && kernels.sharedMemorySupported();
 }
 
-function arrayName(data: TensorData): ArrayName | undefined {
-  if (Array.isArray(data)) return undefined;
-  const name = data.constructor.name;
-  return name in ARRAY_TYPES && ARRAY_TYPES[name as ArrayName] === data.constructor ? (name as ArrayName) : undefined;
+/** Whether a tensor can cross as raw bytes: numeric data held in its type's own typed-array class. */
+function isPlainNumeric(tensor: HostTensor): tensor is HostTensor & { type: NumericType; data: NumericArray } {
+  return tensor.type !== 'string' && !Array.isArray(tensor.data) && tensor.data.constructor === TYPED_ARRAYS[tensor.type];
 }
 
 /** The side that sends: owns a region, writes batches into blocks, frees a block when the reader is done with it. */
@@ -66,13 +62,11 @@ export class SharedWriter {
   write(tensors: Record<string, HostTensor>): SharedBatch | undefined {
     if (!this.enabled) return undefined;
     const names = Object.keys(tensors);
-    const arrays: ArrayName[] = [];
     let total = 0;
     for (const name of names) {
-      const array = arrayName(tensors[name].data);
-      if (!array) return undefined;
-      arrays.push(array);
-      total += alignBlock((tensors[name].data as NumericArray).byteLength);
+      const tensor = tensors[name];
+      if (!isPlainNumeric(tensor)) return undefined;
+      total += alignBlock(tensor.data.byteLength);
     }
     if (total > MAX_REGION_BYTES) return undefined;
     let block = this.allocator.allocate(total);
@@ -90,13 +84,12 @@ export class SharedWriter {
     const bytes = new Uint8Array(this.region!.buffer);
     const shared: Record<string, SharedTensor> = {};
     let offset = block;
-    names.forEach((name, i) => {
-      const { type, dims, data } = tensors[name];
-      const source = data as NumericArray;
-      bytes.set(new Uint8Array(source.buffer, source.byteOffset, source.byteLength), offset);
-      shared[name] = { type, dims: [...dims], array: arrays[i], offset, length: source.length };
-      offset += alignBlock(source.byteLength);
-    });
+    for (const name of names) {
+      const { type, dims, data } = tensors[name] as HostTensor & { type: NumericType; data: NumericArray };
+      bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), offset);
+      shared[name] = { type, dims: [...dims], offset, length: data.length };
+      offset += alignBlock(data.byteLength);
+    }
     return { region: this.regionId(), block, tensors: shared };
   }
 
@@ -147,8 +140,8 @@ export class SharedReader {
     const buffer = this.map(batch.region).buffer;
     const out: Record<string, HostTensor> = {};
     for (const [name, t] of Object.entries(batch.tensors)) {
-      const ArrayType = ARRAY_TYPES[t.array];
-      if (!ArrayType) throw new Error(`shared tensor ${name}: unknown array type ${String(t.array)}`);
+      const ArrayType = TYPED_ARRAYS[t.type];
+      if (!ArrayType) throw new Error(`shared tensor ${name}: unknown type ${String(t.type)}`);
       const view = new ArrayType(buffer, t.offset, t.length);
       out[name] = { type: t.type, dims: t.dims, data: copy ? view.slice() : view };
     }

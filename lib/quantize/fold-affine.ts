@@ -7,8 +7,7 @@ import type { GraphProto, NodeProto } from '../onnx/gen/onnx_pb';
 import type { Model } from '../onnx/model';
 import { allGraphs } from '../onnx/proto-walk';
 import type { GraphScope } from './graph-scope';
-
-const isDefaultDomain = (node: NodeProto) => node.domain === '' || node.domain === 'ai.onnx';
+import { foldIntoConv, isDefaultDomain } from './fold-into-conv';
 
 /** The one node reading `name` in `graph`, when nothing else (no other node, no graph output, no body) does. */
 function soleReader(model: Model, graph: GraphProto, name: string): NodeProto | undefined {
@@ -42,19 +41,10 @@ function foldOne(model: Model, scope: GraphScope, graph: GraphProto, conv: NodeP
   const channels = weight.dims[0];
   const factor = constant && perChannel(constant.values, constant.dims, weight.dims.length, channels);
   if (!factor) return false;
-  const foldedBias = Float32Array.from({ length: channels }, (_, c) => bias?.values[c] ?? 0);
-  let foldedWeight = weight.values;
-  if (reader.opType === 'Mul') {
-    const perOut = weight.values.length / channels;
-    foldedWeight = Float32Array.from(weight.values, (v, i) => v * factor[Math.floor(i / perOut)]);
-    for (let c = 0; c < channels; c++) foldedBias[c] *= factor[c];
-    conv.input[1] = scope.addInitializer(weight.ref.graph, `${weight.ref.name}_affine_folded`, foldedWeight, weight.dims);
-    scope.markReplaced(weight.ref);
-  } else {
-    for (let c = 0; c < channels; c++) foldedBias[c] += factor[c];
-  }
-  conv.input[2] = scope.addInitializer(weight.ref.graph, `${conv.name || conv.output[0]}_bias_affine_folded`, foldedBias, [channels]);
-  if (bias) scope.markReplaced(bias.ref);
+  const fold = reader.opType === 'Mul'
+    ? { scale: (c: number) => factor[c], bias: (c: number, b: number) => b * factor[c] }
+    : { bias: (c: number, b: number) => b + factor[c] };
+  foldIntoConv(scope, conv, weight, bias, fold, 'affine');
   if (constant) scope.markReplaced(constant.ref);
   conv.output[0] = reader.output[0];
   graph.node.splice(graph.node.indexOf(reader), 1);

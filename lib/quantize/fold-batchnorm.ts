@@ -7,8 +7,7 @@ import { getAttribute } from '../onnx/attributes';
 import type { Model } from '../onnx/model';
 import { allGraphs } from '../onnx/proto-walk';
 import type { GraphScope } from './graph-scope';
-
-const isDefaultDomain = (node: NodeProto) => node.domain === '' || node.domain === 'ai.onnx';
+import { foldIntoConv, isDefaultDomain } from './fold-into-conv';
 
 /** How many nodes anywhere in the model read `name` (bodies included), plus graph outputs. */
 function readers(model: Model, name: string): number {
@@ -32,18 +31,10 @@ function foldOne(model: Model, scope: GraphScope, graph: GraphProto, bn: NodePro
   const channels = weight.dims[0];
   if ([scale, beta, mean, variance].some((v) => v.length !== channels)) return false;
   const epsilon = (getAttribute(bn, 'epsilon') as number | undefined) ?? 1e-5;
-  const perChannel = weight.values.length / channels;
-  const folded = new Float32Array(weight.values.length);
-  const foldedBias = new Float32Array(channels);
-  for (let c = 0; c < channels; c++) {
-    const g = scale[c] / Math.sqrt(variance[c] + epsilon);
-    for (let i = c * perChannel; i < (c + 1) * perChannel; i++) folded[i] = weight.values[i] * g;
-    foldedBias[c] = ((bias?.values[c] ?? 0) - mean[c]) * g + beta[c];
-  }
-  conv.input[1] = scope.addInitializer(weight.ref.graph, `${weight.ref.name}_bn_folded`, folded, weight.dims);
-  conv.input[2] = scope.addInitializer(weight.ref.graph, `${conv.name || conv.output[0]}_bias_bn_folded`, foldedBias, [channels]);
+  const g = Array.from({ length: channels }, (_, c) => scale[c] / Math.sqrt(variance[c] + epsilon));
+  foldIntoConv(scope, conv, weight, bias, { scale: (c) => g[c], bias: (c, b) => (b - mean[c]) * g[c] + beta[c] }, 'bn');
   conv.output[0] = bn.output[0];
-  for (const constant of [weight, bias, ...params]) if (constant) scope.markReplaced(constant.ref);
+  for (const constant of params) if (constant) scope.markReplaced(constant.ref);
   graph.node.splice(graph.node.indexOf(bn), 1);
   return true;
 }
